@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* Job files: parse and validate one job (JSON) into a jobspec. */
+#ifndef MPISPOOL_JOBFILE_H
+#define MPISPOOL_JOBFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Largest job file accepted (a task file is stored beside it, not in it). */
+#define JOBFILE_MAX_BYTES (16 * 1024 * 1024)
+
+/* One task's command. shell: argv[0] is a string for /bin/sh -c and argc is
+ * 1; otherwise argv is exec'd directly. argv is NULL-terminated. */
+struct taskcmd {
+    bool shell;
+    size_t argc;
+    char **argv;
+};
+
+void taskcmd_free(struct taskcmd *cmd);
+
+/* A parsed, validated job. Strings are owned by the jobspec; absent optional
+ * strings are NULL, absent numbers have the defaults noted. Lists of strings
+ * are NULL-terminated arrays ("KEY=VALUE" for environments). */
+struct jobspec {
+    char *name;           /* "name" */
+    uint64_t ntasks;      /* tasks in command/shell/tasks; 0 with task_file */
+    char *task_file;      /* "task_file": one shell command per line */
+    char *cwd;            /* "cwd" */
+    char **env;           /* "env", added to the task environment */
+    int cpus;             /* "cpus", default 1 */
+    int gpus;             /* "gpus", default 0 */
+    uint64_t memory;      /* "memory" in bytes, 0 = no limit */
+    double timeout;       /* "timeout" seconds, 0 = none */
+    int retries;          /* "retries", default 0 */
+    double retry_backoff; /* "retry_backoff" seconds, default 10 */
+    int priority;         /* "priority", default 0; higher runs first */
+    char **after;         /* "after": job ids that must succeed first */
+    char **after_any;     /* "after_any": job ids that must end first */
+    char *archive;        /* "archive" */
+    char *stdout_path;    /* "stdout" */
+    char *stderr_path;    /* "stderr" */
+    /* Written by `mpispool submit`, absent in hand-made files. */
+    char *submit_dir;     /* "submit_dir": the submitter's working dir */
+    char **submit_env;    /* "submit_env": the submitter's environment */
+    char *submit_host;    /* "submit_host" */
+    char *submit_time;    /* "submit_time" (RFC 3339) */
+    void *internal;       /* the parsed document (tasks array) */
+};
+
+/* Parse and validate a job file's text. Unknown keys, wrong types, empty or
+ * missing commands, out-of-range numbers and non-UTF-8 text are rejected
+ * with one line naming the key ("unknown key 'comand'", "'cpus' must be an
+ * integer from 1 to 4096"). Exactly one of command, shell, tasks, task_file
+ * must be given. Returns NULL and sets err on failure. */
+struct jobspec *jobfile_parse(const char *text, size_t len,
+                              struct mps_error *err);
+
+/* Read (at most JOBFILE_MAX_BYTES) and parse a job file. A symlink or
+ * non-regular file is rejected. */
+struct jobspec *jobfile_load(const char *path, struct mps_error *err);
+
+void jobspec_destroy(struct jobspec *job);
+
+/* Task i (0 <= i < job->ntasks) of a job without a task file, as a fresh
+ * taskcmd the caller frees with taskcmd_free. */
+int jobspec_task(const struct jobspec *job, uint64_t i, struct taskcmd *out,
+                 struct mps_error *err);
+
+/* Whether name is a usable job id / job file stem: 1 to 64 characters of
+ * [A-Za-z0-9._-], not starting with '.'. */
+bool jobfile_valid_id(const char *name);
+
+#endif
