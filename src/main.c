@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* mpispool-run: MPI setup, then rank 0 coordinates and the others work. */
+#include <errno.h>
+#include <getopt.h>
+#include <hwloc.h>
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "util.h"
+
+static const char usage_text[] =
+    "Usage: mpirun -np N mpispool-run [OPTIONS] --spool DIR\n"
+    "       mpispool-run [OPTIONS] --spool DIR\n"
+    "\n"
+    "Serve an mpispool spool directory: rank 0 claims the job files users\n"
+    "submit (mpispool submit) and sends their tasks over MPI to ranks\n"
+    "1..N-1, which run them and send back output, exit status and resource\n"
+    "use. Rank 0 writes each task's output and record under SPOOL/out/, a\n"
+    "report per job, and SPOOL/status/HOST-PID.json. Started with one rank\n"
+    "(or without mpirun), the single rank also runs the tasks.\n"
+    "\n"
+    "Options:\n"
+    "  -s, --spool DIR         the spool (default: $MPISPOOL_SPOOL)\n"
+    "  -u, --until-empty       exit 0 once nothing is queued or running;\n"
+    "                          otherwise serve until SIGINT or SIGTERM\n"
+    "  -n, --slots N           tasks each worker rank runs at once (default:\n"
+    "                          its share of the node's cores)\n"
+    "      --rescan SECONDS    full rescan of SPOOL/new/ for file systems\n"
+    "                          where inotify sees nothing, e.g. NFS "
+    "(default 5)\n"
+    "      --workdir DIR       where private task work directories are made\n"
+    "                          (default: $TMPDIR or /tmp)\n"
+    "      --kill-grace SECONDS  between SIGTERM and SIGKILL when a task is\n"
+    "                          killed (default 10)\n"
+    "  -h, --help              show this help and exit\n"
+    "      --version           show the version and exit\n"
+    "\n"
+    "Examples:\n"
+    "  mpispool init ~/spool && mpispool --spool ~/spool submit -- hostname\n"
+    "  mpirun -np 4 --bind-to none mpispool-run --spool ~/spool "
+    "--until-empty\n"
+    "  mpispool-run --spool ~/spool --until-empty     # one PC, no mpirun\n"
+    "\n"
+    "Pass --bind-to none to mpirun: each worker rank places its own tasks\n"
+    "on the node's cores.\n";
+
+static int parse_options(int argc, char **argv, struct run_options *opt)
+{
+    enum { OPT_RESCAN = 256, OPT_WORKDIR, OPT_GRACE, OPT_VERSION };
+    static const struct option longopts[] = {
+        {"spool", required_argument, NULL, 's'},
+        {"until-empty", no_argument, NULL, 'u'},
+        {"slots", required_argument, NULL, 'n'},
+        {"rescan", required_argument, NULL, OPT_RESCAN},
+        {"workdir", required_argument, NULL, OPT_WORKDIR},
+        {"kill-grace", required_argument, NULL, OPT_GRACE},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    opt->spool = getenv("MPISPOOL_SPOOL");
+    opt->rescan_s = 5;
+    opt->kill_grace_s = 10;
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "s:un:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            opt->spool = optarg;
+            break;
+        case 'u':
+            opt->until_empty = true;
+            break;
+        case 'n': {
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || v < 1 || v > 65536) {
+                fprintf(stderr,
+                        "mpispool-run: --slots takes a number from "
+                        "1 to 65536, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            opt->slots = (unsigned)v;
+            break;
+        }
+        case OPT_RESCAN:
+        case OPT_GRACE: {
+            double v = strtod(optarg, &end);
+            if (*end || !(v >= 0.1 && v <= 86400)) {
+                fprintf(stderr,
+                        "mpispool-run: --%s takes seconds from 0.1 "
+                        "to 86400, not '%s'\n",
+                        c == OPT_RESCAN ? "rescan" : "kill-grace", optarg);
+                return 2;
+            }
+            if (c == OPT_RESCAN)
+                opt->rescan_s = v;
+            else
+                opt->kill_grace_s = v;
+            break;
+        }
+        case OPT_WORKDIR:
+            opt->workdir = optarg;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        case OPT_VERSION:
+            printf("mpispool-run %s\n", MPISPOOL_VERSION);
+            return 0;
+        default:
+            fputs("Try 'mpispool-run --help'.\n", stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr,
+                "mpispool-run: unexpected argument '%s'\n"
+                "Try 'mpispool-run --help'.\n",
+                argv[optind]);
+        return 2;
+    }
+    if (!opt->spool || !*opt->spool) {
+        fputs("mpispool-run: no spool given: use --spool DIR or set "
+              "MPISPOOL_SPOOL\n",
+              stderr);
+        return 2;
+    }
+    return -1;
+}
+
+int run_signalfd(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* Cores of this node that this process may use (its cgroup's, not the
+ * binding mpirun gave the rank). */
+static unsigned node_cores(void)
+{
+    hwloc_topology_t topo;
+    unsigned n = 0;
+    if (hwloc_topology_init(&topo) == 0 && hwloc_topology_load(topo) == 0) {
+        int cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+        if (cores <= 0)
+            cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
+        n = cores > 0 ? (unsigned)cores : 0;
+        hwloc_topology_destroy(topo);
+    }
+    if (n == 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        n = online > 0 ? (unsigned)online : 1;
+    }
+    return n;
+}
+
+/* MemTotal from /proc/meminfo in bytes (hwloc's figure is wrong inside
+ * containers). */
+static unsigned long long node_memory(void)
+{
+    FILE *f = fopen("/proc/meminfo", "re");
+    unsigned long long kb = 0;
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+                break;
+        fclose(f);
+    }
+    return kb * 1024;
+}
+
+int main(int argc, char **argv)
+{
+    struct run_options opt = {0};
+    int rc = parse_options(argc, argv, &opt);
+    if (rc >= 0)
+        return rc;
+
+    /* Block the signals we read from a signalfd before MPI starts its
+     * threads, so that every thread inherits the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
+        fputs("mpispool-run: MPI_Init failed\n", stderr);
+        return 1;
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    struct rank_env re;
+    memset(&re, 0, sizeof re);
+    MPI_Comm_rank(MPI_COMM_WORLD, &re.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &re.size);
+    util_hostname(re.host, sizeof re.host);
+    re.mem_total = node_memory();
+
+    /* Ranks on one node share its cores; rank 0 takes none when there are
+     * workers. */
+    MPI_Comm local;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, re.rank,
+                        MPI_INFO_NULL, &local);
+    int local_size = 1;
+    MPI_Comm_rank(local, &re.local_rank);
+    MPI_Comm_size(local, &local_size);
+    int *world = calloc((size_t)local_size, sizeof *world);
+    MPI_Allgather(&re.rank, 1, MPI_INT, world, 1, MPI_INT, local);
+    unsigned workers = 0, index = 0;
+    for (int i = 0; i < local_size; i++) {
+        if (re.size > 1 && world[i] == 0)
+            continue;
+        if (world[i] == re.rank)
+            index = workers;
+        workers++;
+    }
+    free(world);
+    MPI_Comm_free(&local);
+    unsigned cores = node_cores();
+    if (opt.slots) {
+        re.slots = opt.slots;
+    } else if (workers > 0) {
+        re.slots = cores / workers + (index < cores % workers ? 1 : 0);
+        if (re.slots == 0)
+            re.slots = 1;
+    }
+
+    if (re.rank == 0)
+        rc = coordinator_main(&opt, &re);
+    else
+        rc = worker_main(&opt, &re);
+    MPI_Finalize();
+    return rc;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* Options of mpispool-run, shared by the coordinator and the workers. */
+#ifndef MPISPOOL_OPTIONS_H
+#define MPISPOOL_OPTIONS_H
+
+#include <stdbool.h>
+
+struct run_options {
+    const char *spool;   /* --spool DIR, or $MPISPOOL_SPOOL */
+    bool until_empty;    /* --until-empty */
+    unsigned slots;      /* --slots N: per worker rank, 0 = its cores */
+    double rescan_s;     /* --rescan SECONDS: full scan of new/ */
+    const char *workdir; /* --workdir DIR: private task work dirs */
+    double kill_grace_s; /* --kill-grace SECONDS */
+};
+
+/* What main found about this rank's node before handing over. */
+struct rank_env {
+    int rank;
+    int size;
+    unsigned slots;               /* task slots of this rank */
+    unsigned long long mem_total; /* bytes of memory on the node */
+    int local_rank;
+    char host[256];
+};
+
+/* Rank 0: serve the spool; returns the process exit code. */
+int coordinator_main(const struct run_options *opt, const struct rank_env *re);
+
+/* Ranks 1..N-1: run what rank 0 sends; returns the process exit code. */
+int worker_main(const struct run_options *opt, const struct rank_env *re);
+
+/* A signalfd for the signals main blocked (SIGCHLD, SIGTERM, SIGINT,
+ * SIGHUP), or -1. */
+int run_signalfd(void);
+
+#endif

@@ -1,0 +1,1466 @@
+/* SPDX-License-Identifier: MIT */
+/* Rank 0: claims job files from the spool, hands their tasks to worker
+ * ranks, writes output, records, reports, the journal and the status file. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "executor.h"
+#include "jobfile.h"
+#include "journal.h"
+#include "options.h"
+#include "record.h"
+#include "spool.h"
+#include "taskfile.h"
+#include "transport.h"
+#include "util.h"
+
+/* MPI checks: while tasks are out, every millisecond (at once again when a
+ * message just arrived); while idle only this often, since nothing arrives
+ * that needs a quick answer and inotify wakes us for new jobs. */
+#define IDLE_POLL_MS 100
+#define BUSY_POLL_MS 1
+#define STATUS_INTERVAL_US 250000
+#define DISPATCH_BUCKETS 4096
+/* At most this many messages per loop turn, so files and signals are
+ * looked at while a flood of output arrives. */
+#define RECV_BATCH 256
+
+/* A task attempt waiting to be retried. */
+struct retry {
+    uint64_t task;
+    unsigned attempt;
+    struct taskcmd cmd;
+    int64_t not_before; /* monotonic us */
+    struct retry *next;
+};
+
+struct job {
+    char id[72];
+    struct jobspec *spec;
+    char *outdir;
+    uint64_t seq; /* claim order */
+    uint64_t ntasks;
+    uint64_t next; /* next task never dispatched */
+    struct taskfile *tasks;
+    struct retry *retries;
+    uint64_t running, succeeded, failed;
+    int64_t claimed_us, started_us;
+    FILE *records;
+    char **env; /* prepared once for every task */
+    uint32_t envc;
+    bool inherit;
+    bool ended; /* every task ended: finalize this turn */
+    struct job *next_job;
+};
+
+/* A task attempt out on a rank. */
+struct dispatch {
+    uint64_t id;
+    struct job *job;
+    uint64_t task;
+    unsigned attempt;
+    int rank;
+    struct taskcmd cmd;
+    int out_fd, err_fd;
+    int write_errno; /* first output write failure */
+    struct dispatch *next;
+};
+
+/* A result that arrived and waits for the journal sync of this turn. */
+struct ended {
+    struct dispatch *d;
+    struct wire_result res;
+    struct ended *next;
+};
+
+struct rank_slot {
+    bool hello, bye;
+    char host[256];
+    unsigned slots;
+    unsigned busy;
+    unsigned tasks;
+};
+
+struct coordinator {
+    const struct run_options *opt;
+    const struct rank_env *re;
+    struct spool *sp;
+    struct journal *journal;
+    char name[300];
+    char *status_path;
+    int inotify_fd, new_wd;
+    int sigfd;
+    struct executor *local; /* the lone rank 0 runs tasks itself */
+    struct rank_slot *ranks;
+    int nranks; /* ranks that run tasks: 1 alone, else size - 1 workers */
+    struct job *jobs;
+    uint64_t claim_seq;
+    struct dispatch *table[DISPATCH_BUCKETS];
+    uint64_t next_dispatch;
+    uint64_t ndispatched;
+    struct ended *ended_head, *ended_tail;
+    bool stopping;
+    int64_t started_us;
+    int64_t next_rescan, last_status;
+    bool status_dirty;
+    unsigned long jobs_done, jobs_failed, jobs_rejected;
+    unsigned long long tasks_succeeded, tasks_failed;
+};
+
+static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logmsg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mpispool-run: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* ---- dispatch table ---- */
+
+static struct dispatch **dispatch_slot(struct coordinator *co, uint64_t id)
+{
+    struct dispatch **link = &co->table[id % DISPATCH_BUCKETS];
+    while (*link && (*link)->id != id)
+        link = &(*link)->next;
+    return link;
+}
+
+static struct dispatch *dispatch_find(struct coordinator *co, uint64_t id)
+{
+    return *dispatch_slot(co, id);
+}
+
+static void dispatch_remove(struct coordinator *co, struct dispatch *d)
+{
+    struct dispatch **link = dispatch_slot(co, d->id);
+    if (*link)
+        *link = d->next;
+    co->ndispatched--;
+}
+
+static void dispatch_free(struct dispatch *d)
+{
+    if (d->out_fd >= 0)
+        close(d->out_fd);
+    if (d->err_fd >= 0)
+        close(d->err_fd);
+    taskcmd_free(&d->cmd);
+    free(d);
+}
+
+/* ---- output files ---- */
+
+static char *task_path(const struct job *job, uint64_t task, const char *ext)
+{
+    char *path;
+    if (asprintf(&path, "%s/%llu.%s", job->outdir, (unsigned long long)task,
+                 ext) < 0)
+        return NULL;
+    return path;
+}
+
+static int open_output(struct dispatch *d, int stream)
+{
+    int *fd = stream == 1 ? &d->out_fd : &d->err_fd;
+    if (*fd >= 0)
+        return *fd;
+    char *path = task_path(d->job, d->task, stream == 1 ? "out" : "err");
+    if (!path)
+        return -1;
+    *fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (*fd < 0 && !d->write_errno)
+        d->write_errno = errno;
+    free(path);
+    return *fd;
+}
+
+static void write_output(struct coordinator *co, uint64_t id, int stream,
+                         const char *data, size_t len)
+{
+    struct dispatch *d = dispatch_find(co, id);
+    if (!d)
+        return;
+    int fd = open_output(d, stream);
+    if (fd >= 0 && util_write_all(fd, data, len) < 0 && !d->write_errno)
+        d->write_errno = errno;
+}
+
+/* ---- jobs ---- */
+
+static void job_free(struct job *job)
+{
+    if (!job)
+        return;
+    jobspec_destroy(job->spec);
+    free(job->outdir);
+    if (job->tasks)
+        taskfile_close(job->tasks);
+    while (job->retries) {
+        struct retry *r = job->retries;
+        job->retries = r->next;
+        taskcmd_free(&r->cmd);
+        free(r);
+    }
+    if (job->records)
+        fclose(job->records);
+    for (uint32_t i = 0; i < job->envc; i++)
+        free(job->env[i]);
+    free(job->env);
+    free(job);
+}
+
+static bool env_has(char **env, const char *key)
+{
+    size_t klen = strlen(key);
+    for (; env && *env; env++)
+        if (strncmp(*env, key, klen) == 0 && (*env)[klen] == '=')
+            return true;
+    return false;
+}
+
+/* The environment sent with each task: the submitter's (when submit
+ * captured it) with the job's env over it, and OMP_NUM_THREADS. Variables
+ * of the job's env replace the submitter's with the same name. */
+static int job_prepare_env(struct job *job)
+{
+    const struct jobspec *s = job->spec;
+    size_t n = 0;
+    for (char **e = s->submit_env; e && *e; e++)
+        n++;
+    for (char **e = s->env; e && *e; e++)
+        n++;
+    job->env = calloc(n + 2, sizeof *job->env);
+    if (!job->env)
+        return -1;
+    for (char **e = s->submit_env; e && *e; e++) {
+        size_t klen = strcspn(*e, "=");
+        bool replaced = false;
+        for (char **o = s->env; o && *o; o++)
+            if (strncmp(*o, *e, klen) == 0 && (*o)[klen] == '=')
+                replaced = true;
+        if (!replaced && !(job->env[job->envc++] = strdup(*e)))
+            return -1;
+    }
+    for (char **e = s->env; e && *e; e++)
+        if (!(job->env[job->envc++] = strdup(*e)))
+            return -1;
+    if (!env_has(s->env, "OMP_NUM_THREADS") &&
+        asprintf(&job->env[job->envc++], "OMP_NUM_THREADS=%d", s->cpus) < 0)
+        return -1;
+    job->inherit = s->submit_env == NULL;
+    return 0;
+}
+
+/* What this coordinator cannot do yet: reject rather than ignore. */
+static const char *unsupported_feature(const struct jobspec *s)
+{
+    if (s->archive)
+        return "archive";
+    if (s->stdout_path)
+        return "stdout";
+    if (s->stderr_path)
+        return "stderr";
+    if (s->after)
+        return "after";
+    if (s->after_any)
+        return "after_any";
+    if (s->memory)
+        return "memory";
+    if (s->gpus)
+        return "gpus";
+    return NULL;
+}
+
+static void reject(struct coordinator *co, const char *name, const char *reason)
+{
+    struct mps_error err;
+    if (spool_reject(co->sp, name, reason, &err) < 0)
+        logmsg("cannot reject '%s' (%s): %s", name, reason, err.text);
+    else
+        logmsg("rejected job file '%s': %s", name, reason);
+    co->jobs_rejected++;
+    co->status_dirty = true;
+}
+
+static void job_insert(struct coordinator *co, struct job *job)
+{
+    struct job **link = &co->jobs;
+    while (*link && ((*link)->spec->priority > job->spec->priority ||
+                     ((*link)->spec->priority == job->spec->priority &&
+                      (*link)->seq < job->seq)))
+        link = &(*link)->next_job;
+    job->next_job = *link;
+    *link = job;
+}
+
+/* Open the job's task file and count its tasks (it is streamed again as
+ * tasks are dispatched, never held whole). */
+static int job_open_tasks(struct coordinator *co, struct job *job,
+                          struct mps_error *err)
+{
+    char *path;
+    if (job->spec->task_file[0] == '/')
+        path = strdup(job->spec->task_file);
+    else
+        path = spool_file(co->sp, SPOOL_DATA, job->spec->task_file);
+    if (!path)
+        return errprintf(err, "out of memory");
+    struct taskfile *tf = taskfile_open(path, err);
+    if (!tf) {
+        free(path);
+        return -1;
+    }
+    const char *line;
+    int rc;
+    while ((rc = taskfile_next(tf, &line, err)) == 1)
+        ;
+    uint64_t count = taskfile_count(tf);
+    taskfile_close(tf);
+    if (rc < 0) {
+        free(path);
+        return -1;
+    }
+    if (count == 0) {
+        free(path);
+        return errprintf(err, "task file '%s' has no tasks",
+                         job->spec->task_file);
+    }
+    job->tasks = taskfile_open(path, err);
+    free(path);
+    if (!job->tasks)
+        return -1;
+    job->ntasks = count;
+    return 0;
+}
+
+/* Claim new/NAME, validate it, and queue it (or reject it). */
+static void claim(struct coordinator *co, const char *name)
+{
+    struct mps_error err;
+    size_t len = strlen(name);
+    if (name[0] == '.')
+        return; /* an editor's or a copier's temporary file */
+    int rc = spool_claim(co->sp, name, &err);
+    if (rc != 0) {
+        if (rc < 0)
+            logmsg("cannot claim '%s': %s", name, err.text);
+        return;
+    }
+    if (len <= 5 || strcmp(name + len - 5, ".json") != 0) {
+        reject(co, name, "job file name must end in '.json'");
+        return;
+    }
+    struct job *job = calloc(1, sizeof *job);
+    if (!job) {
+        reject(co, name, "out of memory");
+        return;
+    }
+    snprintf(job->id, sizeof job->id, "%.*s", (int)(len - 5), name);
+    if (!jobfile_valid_id(job->id)) {
+        reject(co, name,
+               "job id must be 1 to 64 characters of "
+               "A-Z a-z 0-9 . _ - (not starting with '.')");
+        job_free(job);
+        return;
+    }
+    char *path = spool_file(co->sp, SPOOL_CUR, name);
+    job->spec = path ? jobfile_load(path, &err) : NULL;
+    free(path);
+    if (!job->spec) {
+        reject(co, name, err.text);
+        job_free(job);
+        return;
+    }
+    const char *feature = unsupported_feature(job->spec);
+    if (feature) {
+        char reason[128];
+        snprintf(reason, sizeof reason,
+                 "'%s' is not supported by this mpispool-run yet", feature);
+        reject(co, name, reason);
+        job_free(job);
+        return;
+    }
+    if (job->spec->task_file) {
+        if (job_open_tasks(co, job, &err) < 0) {
+            reject(co, name, err.text);
+            job_free(job);
+            return;
+        }
+    } else {
+        job->ntasks = job->spec->ntasks;
+    }
+    job->outdir = spool_file(co->sp, SPOOL_OUT, job->id);
+    char *records = NULL;
+    if (job->outdir && asprintf(&records, "%s/records.jsonl", job->outdir) < 0)
+        records = NULL;
+    if (!records || util_mkdir_p(job->outdir, 0755) < 0 ||
+        !(job->records = fopen(records, "we")) || job_prepare_env(job) < 0) {
+        snprintf(err.text, sizeof err.text, "cannot set up '%s': %s",
+                 job->outdir ? job->outdir : "out/", strerror(errno));
+        free(records);
+        reject(co, name, err.text);
+        job_free(job);
+        return;
+    }
+    free(records);
+    job->seq = ++co->claim_seq;
+    job->claimed_us = util_now_us();
+    job_insert(co, job);
+    co->status_dirty = true;
+    logmsg("claimed job %s (%llu task%s)", job->id,
+           (unsigned long long)job->ntasks, job->ntasks == 1 ? "" : "s");
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Claim every job file in new/ (in name order, which is submission order
+ * for ids from mpispool submit). With settle, files changed within the last
+ * two seconds are left for their inotify event or the next scan, in case a
+ * writer is still filling them. */
+static void scan_new(struct coordinator *co, bool settle)
+{
+    char *dirpath = spool_file(co->sp, SPOOL_NEW, NULL);
+    DIR *dir = dirpath ? opendir(dirpath) : NULL;
+    if (!dir) {
+        logmsg("cannot scan '%s': %s", dirpath ? dirpath : "new/",
+               strerror(errno));
+        free(dirpath);
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    time_t now = time(NULL);
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (settle) {
+            struct stat st;
+            if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+                    0 &&
+                st.st_mtime >= now - 2)
+                continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **grown = realloc(names, cap * sizeof *names);
+            if (!grown)
+                break;
+            names = grown;
+        }
+        if (!(names[n] = strdup(de->d_name)))
+            break;
+        n++;
+    }
+    closedir(dir);
+    free(dirpath);
+    qsort(names, n, sizeof *names, compare_names);
+    for (size_t i = 0; i < n; i++) {
+        if (!co->stopping)
+            claim(co, names[i]);
+        free(names[i]);
+    }
+    free(names);
+}
+
+static void read_inotify(struct coordinator *co)
+{
+    char buf[64 * 1024] __attribute__((aligned(8)));
+    for (;;) {
+        ssize_t got = read(co->inotify_fd, buf, sizeof buf);
+        if (got <= 0)
+            return;
+        for (char *p = buf; p < buf + got;) {
+            struct inotify_event *ev = (struct inotify_event *)p;
+            if (ev->mask & IN_Q_OVERFLOW)
+                scan_new(co, false);
+            else if (ev->len > 0 && !co->stopping)
+                claim(co, ev->name);
+            p += sizeof *ev + ev->len;
+        }
+    }
+}
+
+/* ---- dispatching ---- */
+
+static bool retry_ready(const struct job *job, int64_t now)
+{
+    return job->retries && job->retries->not_before <= now;
+}
+
+static bool job_has_ready(const struct job *job, int64_t now)
+{
+    return job->next < job->ntasks || retry_ready(job, now);
+}
+
+/* The rank with the most free slots that fit cpus, or -1. */
+static int pick_rank(struct coordinator *co, unsigned cpus)
+{
+    int best = -1;
+    unsigned best_free = 0;
+    for (int r = 0; r < co->nranks; r++) {
+        struct rank_slot *rs = &co->ranks[r];
+        if (!rs->hello || rs->bye || rs->slots == 0)
+            continue;
+        unsigned free_slots = rs->busy >= rs->slots ? 0 : rs->slots - rs->busy;
+        /* A task wider than the rank runs there alone. */
+        bool fits = free_slots >= cpus || (rs->busy == 0 && cpus > rs->slots);
+        if (fits && (best < 0 || free_slots > best_free)) {
+            best = r;
+            best_free = free_slots;
+        }
+    }
+    return best;
+}
+
+/* The next task of job: a due retry first, else the next fresh one. */
+static int next_task(struct coordinator *co, struct job *job, int64_t now,
+                     uint64_t *task, unsigned *attempt, struct taskcmd *cmd,
+                     struct mps_error *err)
+{
+    if (retry_ready(job, now)) {
+        struct retry *r = job->retries;
+        job->retries = r->next;
+        *task = r->task;
+        *attempt = r->attempt;
+        *cmd = r->cmd;
+        free(r);
+        return 0;
+    }
+    *task = job->next;
+    *attempt = 1;
+    if (!job->tasks)
+        return jobspec_task(job->spec, job->next++, cmd, err);
+    const char *line;
+    int rc = taskfile_next(job->tasks, &line, err);
+    if (rc <= 0) {
+        if (rc == 0)
+            errprintf(err, "task file ended early");
+        return -1;
+    }
+    job->next++;
+    memset(cmd, 0, sizeof *cmd);
+    cmd->shell = true;
+    cmd->argc = 1;
+    cmd->argv = calloc(2, sizeof *cmd->argv);
+    if (!cmd->argv || !(cmd->argv[0] = strdup(line))) {
+        taskcmd_free(cmd);
+        return errprintf(err, "out of memory");
+    }
+    return 0;
+}
+
+static void queue_result(struct coordinator *co, struct dispatch *d,
+                         const struct wire_result *res);
+
+/* Send one task attempt to rank index r (0 is rank 0 itself when alone). */
+static void send_task(struct coordinator *co, struct job *job, int r,
+                      uint64_t task, unsigned attempt, struct taskcmd *cmd)
+{
+    struct dispatch *d = calloc(1, sizeof *d);
+    if (!d) {
+        taskcmd_free(cmd);
+        return;
+    }
+    d->id = ++co->next_dispatch;
+    d->job = job;
+    d->task = task;
+    d->attempt = attempt;
+    d->rank = co->local ? 0 : r + 1;
+    d->cmd = *cmd;
+    d->out_fd = d->err_fd = -1;
+    struct dispatch **link = dispatch_slot(co, d->id);
+    *link = d;
+    co->ndispatched++;
+    job->running++;
+    if (!job->started_us)
+        job->started_us = util_now_us();
+    co->ranks[r].busy += (unsigned)job->spec->cpus;
+    co->ranks[r].tasks++;
+    co->status_dirty = true;
+    journal_start(co->journal, job->id, task, attempt, d->rank);
+
+    const struct jobspec *s = job->spec;
+    if (co->local) {
+        struct exec_task t = {
+            .dispatch = d->id,
+            .job = job->id,
+            .task = task,
+            .attempt = attempt,
+            .cpus = (unsigned)s->cpus,
+            .timeout = s->timeout,
+            .shell = d->cmd.shell,
+            .inherit = job->inherit,
+            .argv = d->cmd.argv,
+            .cwd = s->cwd,
+            .submit_dir = s->submit_dir,
+            .env = job->env,
+        };
+        if (executor_submit(co->local, &t) < 0)
+            queue_result(co, d,
+                         &(struct wire_result){.dispatch = d->id,
+                                               .exit_code = -1,
+                                               .error = "out of memory"});
+        return;
+    }
+    struct wire_task m = {
+        .dispatch = d->id,
+        .job = job->id,
+        .task = task,
+        .attempt = attempt,
+        .cpus = (uint32_t)s->cpus,
+        .timeout = s->timeout,
+        .shell = d->cmd.shell,
+        .inherit = job->inherit,
+        .argc = (uint32_t)d->cmd.argc,
+        .argv = d->cmd.argv,
+        .cwd = s->cwd,
+        .submit_dir = s->submit_dir,
+        .envc = job->envc,
+        .env = job->env,
+    };
+    struct wire_buf buf = {0};
+    if (wire_encode_task(&buf, &m) < 0 ||
+        wire_send(d->rank, WIRE_TASK, &buf) < 0) {
+        char line[160];
+        snprintf(line, sizeof line, "cannot send the task to rank %d: %s",
+                 d->rank, strerror(errno));
+        struct wire_result res = {
+            .dispatch = d->id, .exit_code = -1, .error = line};
+        queue_result(co, d, &res);
+    }
+    wire_buf_free(&buf);
+}
+
+static unsigned max_rank_slots(const struct coordinator *co, bool *all_known)
+{
+    unsigned best = 0;
+    *all_known = true;
+    for (int r = 0; r < co->nranks; r++) {
+        if (!co->ranks[r].hello)
+            *all_known = false;
+        else if (!co->ranks[r].bye && co->ranks[r].slots > best)
+            best = co->ranks[r].slots;
+    }
+    return best;
+}
+
+/* Hand out tasks while ranks have free slots: jobs by priority, then claim
+ * order; a job whose tasks do not fit now lets smaller ones pass. */
+static void dispatch(struct coordinator *co)
+{
+    if (co->stopping)
+        return;
+    int64_t now = util_mono_us();
+    bool all_known;
+    unsigned widest = max_rank_slots(co, &all_known);
+    struct job *job = co->jobs;
+    while (job) {
+        struct job *following = job->next_job;
+        unsigned cpus = (unsigned)job->spec->cpus;
+        if (all_known && cpus > widest && !job->started_us) {
+            char reason[200];
+            snprintf(reason, sizeof reason,
+                     "a task needs %u cpus but the largest rank has %u "
+                     "slots",
+                     cpus, widest);
+            char name[80];
+            snprintf(name, sizeof name, "%s.json", job->id);
+            struct job **link = &co->jobs;
+            while (*link != job)
+                link = &(*link)->next_job;
+            *link = following;
+            reject(co, name, reason);
+            job_free(job);
+            job = following;
+            continue;
+        }
+        while (job_has_ready(job, now)) {
+            int r = pick_rank(co, cpus);
+            if (r < 0)
+                break;
+            uint64_t task;
+            unsigned attempt;
+            struct taskcmd cmd;
+            struct mps_error err;
+            if (next_task(co, job, now, &task, &attempt, &cmd, &err) < 0) {
+                logmsg("job %s: cannot read task %llu: %s", job->id,
+                       (unsigned long long)job->next, err.text);
+                /* Count the unreadable rest as never run: the job fails. */
+                job->failed += job->ntasks - job->next;
+                co->tasks_failed += job->ntasks - job->next;
+                job->next = job->ntasks;
+                if (job->running == 0 && !job->retries)
+                    job->ended = true;
+                break;
+            }
+            send_task(co, job, r, task, attempt, &cmd);
+        }
+        job = following;
+    }
+}
+
+/* ---- results ---- */
+
+static void queue_result(struct coordinator *co, struct dispatch *d,
+                         const struct wire_result *res)
+{
+    struct ended *e = calloc(1, sizeof *e);
+    if (!e)
+        return;
+    e->d = d;
+    e->res = *res;
+    e->res.error = res->error ? strdup(res->error) : NULL;
+    e->res.cores = res->cores ? strdup(res->cores) : NULL;
+    dispatch_remove(co, d);
+    int r = co->local ? 0 : d->rank - 1;
+    if (r >= 0 && r < co->nranks) {
+        struct rank_slot *rs = &co->ranks[r];
+        unsigned cpus = (unsigned)d->job->spec->cpus;
+        rs->busy -= cpus < rs->busy ? cpus : rs->busy;
+        if (rs->tasks)
+            rs->tasks--;
+    }
+    bool ok = res->exit_code == 0 && res->signal == 0 && !res->error &&
+              !d->write_errno;
+    journal_end(co->journal, d->job->id, d->task, d->attempt, ok);
+    if (co->ended_tail)
+        co->ended_tail->next = e;
+    else
+        co->ended_head = e;
+    co->ended_tail = e;
+}
+
+static int touch(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+/* Write the record of one ended attempt and decide what comes next. */
+static void record_result(struct coordinator *co, struct ended *e)
+{
+    struct dispatch *d = e->d;
+    struct job *job = d->job;
+    const struct wire_result *res = &e->res;
+    struct task_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.job = job->id;
+    rec.task = d->task;
+    rec.attempt = d->attempt;
+    rec.host = co->ranks[co->local ? 0 : d->rank - 1].host;
+    rec.rank = d->rank;
+    rec.cores = res->cores;
+    rec.start_us = res->start_us ? res->start_us : util_now_us();
+    rec.end_us = res->end_us ? res->end_us : rec.start_us;
+    rec.exit_code = res->exit_code;
+    rec.signal = res->signal;
+    rec.timed_out = res->timed_out;
+    rec.max_rss_kb = (long)res->max_rss_kb;
+    rec.user_s = res->user_s;
+    rec.system_s = res->system_s;
+    rec.stdout_path = task_path(job, d->task, "out");
+    rec.stderr_path = task_path(job, d->task, "err");
+    /* The files always exist, empty when the task wrote nothing. */
+    if (d->out_fd < 0 && rec.stdout_path && touch(rec.stdout_path) < 0 &&
+        !d->write_errno)
+        d->write_errno = errno;
+    if (d->err_fd < 0 && rec.stderr_path && touch(rec.stderr_path) < 0 &&
+        !d->write_errno)
+        d->write_errno = errno;
+    struct stat st;
+    rec.stdout_bytes = rec.stdout_path && stat(rec.stdout_path, &st) == 0
+                           ? (uint64_t)st.st_size
+                           : 0;
+    rec.stderr_bytes = rec.stderr_path && stat(rec.stderr_path, &st) == 0
+                           ? (uint64_t)st.st_size
+                           : 0;
+    char write_error[PATH_MAX + 100];
+    rec.error = res->error;
+    if (!rec.error && d->write_errno) {
+        snprintf(write_error, sizeof write_error,
+                 "cannot write the task's output in '%s': %s", job->outdir,
+                 strerror(d->write_errno));
+        rec.error = write_error;
+    }
+    bool ok = record_ok(&rec);
+
+    char *json = record_to_json(&rec);
+    char *json_path = task_path(job, d->task, "json");
+    struct mps_error err;
+    if (!json || !json_path ||
+        util_write_file(json_path, json, strlen(json), 0, &err) < 0)
+        logmsg("job %s task %llu: cannot write its record: %s", job->id,
+               (unsigned long long)d->task, json ? err.text : "out of memory");
+    if (json && job->records)
+        fprintf(job->records, "%s\n", json);
+    free(json);
+    free(json_path);
+    free(rec.stdout_path);
+    free(rec.stderr_path);
+
+    job->running--;
+    if (!ok && co->stopping) {
+        /* Ended because we are stopping: not the task's failure, and not
+         * retried here. The job stays unfinished (see release_jobs). */
+    } else if (!ok && (int)d->attempt <= job->spec->retries) {
+        struct retry *r = calloc(1, sizeof *r);
+        if (r) {
+            double delay = job->spec->retry_backoff;
+            for (unsigned i = 1; i < d->attempt; i++)
+                delay *= 2;
+            r->task = d->task;
+            r->attempt = d->attempt + 1;
+            r->cmd = d->cmd;
+            memset(&d->cmd, 0, sizeof d->cmd);
+            r->not_before = util_mono_us() + (int64_t)(delay * 1e6);
+            struct retry **link = &job->retries;
+            while (*link && (*link)->not_before <= r->not_before)
+                link = &(*link)->next;
+            r->next = *link;
+            *link = r;
+        } else {
+            job->failed++;
+            co->tasks_failed++;
+        }
+    } else if (ok) {
+        job->succeeded++;
+        co->tasks_succeeded++;
+    } else {
+        job->failed++;
+        co->tasks_failed++;
+    }
+    if (job->next >= job->ntasks && !job->retries && job->running == 0 &&
+        !co->stopping)
+        job->ended = true;
+    co->status_dirty = true;
+    dispatch_free(d);
+}
+
+/* report.json: the job's summary and every attempt's record, streamed
+ * from records.jsonl so a million tasks never sit in memory. */
+static int write_report(struct coordinator *co, struct job *job,
+                        const char *state, int64_t ended_us)
+{
+    char t1[UTIL_TIME_LEN], t2[UTIL_TIME_LEN];
+    json_t *head = json_pack(
+        "{s:s, s:s?, s:s, s:s?, s:s, s:s, s:{s:I, s:I, s:I}}", "job", job->id,
+        "name", job->spec->name, "state", state, "submitted",
+        job->spec->submit_time, "started",
+        util_format_time(job->started_us ? job->started_us : job->claimed_us,
+                         t1),
+        "ended", util_format_time(ended_us, t2), "counts", "tasks",
+        (json_int_t)job->ntasks, "succeeded", (json_int_t)job->succeeded,
+        "failed", (json_int_t)job->failed);
+    char *head_text =
+        head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(head);
+    char *records_path = NULL, *report_path = NULL, *tmp_path = NULL;
+    FILE *in = NULL, *out = NULL;
+    int rc = -1;
+    if (!head_text ||
+        asprintf(&records_path, "%s/records.jsonl", job->outdir) < 0 ||
+        asprintf(&report_path, "%s/report.json", job->outdir) < 0 ||
+        asprintf(&tmp_path, "%s/.report.json.tmp", job->outdir) < 0)
+        goto out;
+    if (!(in = fopen(records_path, "re")) || !(out = fopen(tmp_path, "we")))
+        goto out;
+    size_t head_len = strlen(head_text);
+    fwrite(head_text, 1, head_len - 1, out); /* without the closing brace */
+    fputs(",\"tasks\":[", out);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    bool first = true;
+    while ((got = getline(&line, &cap, in)) > 0) {
+        if (line[got - 1] == '\n')
+            line[--got] = '\0';
+        if (got == 0)
+            continue;
+        if (!first)
+            fputc(',', out);
+        fputs(line, out);
+        first = false;
+    }
+    free(line);
+    fputs("]}\n", out);
+    if (ferror(out) || fflush(out) != 0)
+        goto out;
+    if (fclose(out) != 0) {
+        out = NULL;
+        goto out;
+    }
+    out = NULL;
+    if (rename(tmp_path, report_path) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc < 0)
+        logmsg("job %s: cannot write '%s': %s", job->id,
+               report_path ? report_path : "report.json", strerror(errno));
+    if (in)
+        fclose(in);
+    if (out) {
+        fclose(out);
+        unlink(tmp_path);
+    }
+    free(head_text);
+    free(records_path);
+    free(report_path);
+    free(tmp_path);
+    return rc;
+}
+
+/* Jobs whose last task ended this turn: their records and reports go to
+ * disk with one syncfs for all of them (durability paid per batch, not per
+ * file), then each job file moves to done/ or failed/. */
+static void finalize_ended_jobs(struct coordinator *co)
+{
+    struct job *finished = NULL;
+    struct job **link = &co->jobs;
+    while (*link) {
+        struct job *job = *link;
+        if (job->ended) {
+            *link = job->next_job;
+            job->next_job = finished;
+            finished = job;
+        } else {
+            link = &job->next_job;
+        }
+    }
+    if (!finished)
+        return;
+    int64_t now = util_now_us();
+    for (struct job *job = finished; job; job = job->next_job) {
+        if (job->records) {
+            fclose(job->records);
+            job->records = NULL;
+        }
+        write_report(co, job, job->failed ? "failed" : "done", now);
+        journal_job(co->journal, job->id, job->failed ? "failed" : "done");
+    }
+    struct mps_error err;
+    int dirfd = open(spool_path(co->sp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd >= 0) {
+        syncfs(dirfd);
+        close(dirfd);
+    }
+    journal_sync(co->journal, &err);
+    while (finished) {
+        struct job *job = finished;
+        finished = job->next_job;
+        enum spool_dir to = job->failed ? SPOOL_FAILED : SPOOL_DONE;
+        if (spool_move(co->sp, job->id, SPOOL_CUR, to, &err) < 0)
+            logmsg("job %s: %s", job->id, err.text);
+        else
+            logmsg("job %s %s: %llu succeeded, %llu failed", job->id,
+                   job->failed ? "failed" : "done",
+                   (unsigned long long)job->succeeded,
+                   (unsigned long long)job->failed);
+        if (job->failed)
+            co->jobs_failed++;
+        else
+            co->jobs_done++;
+        job_free(job);
+    }
+    co->status_dirty = true;
+}
+
+/* Make this turn's ends durable in the journal, then act on them. */
+static void process_ended(struct coordinator *co)
+{
+    if (!co->ended_head)
+        return;
+    struct mps_error err;
+    if (journal_sync(co->journal, &err) < 0)
+        logmsg("journal: %s", err.text);
+    while (co->ended_head) {
+        struct ended *e = co->ended_head;
+        co->ended_head = e->next;
+        record_result(co, e);
+        free(e->res.error);
+        free(e->res.cores);
+        free(e);
+    }
+    co->ended_tail = NULL;
+}
+
+static void on_local_output(void *arg, uint64_t id, int stream,
+                            const char *data, size_t len)
+{
+    write_output(arg, id, stream, data, len);
+}
+
+static void on_local_result(void *arg, uint64_t id,
+                            const struct exec_result *res)
+{
+    struct coordinator *co = arg;
+    struct dispatch *d = dispatch_find(co, id);
+    if (!d)
+        return;
+    struct wire_result m = {
+        .dispatch = id,
+        .start_us = res->start_us,
+        .end_us = res->end_us,
+        .exit_code = res->exit_code,
+        .signal = res->signal,
+        .timed_out = res->timed_out,
+        .error = (char *)res->error,
+        .cores = (char *)res->cores,
+        .max_rss_kb = res->max_rss_kb,
+        .user_s = res->user_s,
+        .system_s = res->system_s,
+        .stdout_bytes = res->stdout_bytes,
+        .stderr_bytes = res->stderr_bytes,
+    };
+    queue_result(co, d, &m);
+}
+
+/* ---- messages ---- */
+
+static void handle_message(struct coordinator *co, struct wire_msg *msg)
+{
+    int r = msg->source - 1;
+    if (r < 0 || r >= co->nranks) {
+        logmsg("message from unexpected rank %d dropped", msg->source);
+        return;
+    }
+    struct rank_slot *rs = &co->ranks[r];
+    switch (msg->type) {
+    case WIRE_HELLO:
+        rs->hello = true;
+        rs->slots = msg->u.hello.slots;
+        snprintf(rs->host, sizeof rs->host, "%s", msg->u.hello.host);
+        co->status_dirty = true;
+        break;
+    case WIRE_OUTPUT:
+        write_output(co, msg->u.output.dispatch, msg->u.output.stream,
+                     msg->u.output.data, msg->u.output.len);
+        break;
+    case WIRE_RESULT: {
+        struct dispatch *d = dispatch_find(co, msg->u.result.dispatch);
+        if (d && d->rank == msg->source)
+            queue_result(co, d, &msg->u.result);
+        else
+            logmsg("result for unknown task attempt %llu from rank %d",
+                   (unsigned long long)msg->u.result.dispatch, msg->source);
+        break;
+    }
+    case WIRE_BYE:
+        rs->bye = true;
+        co->status_dirty = true;
+        break;
+    default:
+        logmsg("unexpected message type %d from rank %d", (int)msg->type,
+               msg->source);
+        break;
+    }
+}
+
+static int receive_messages(struct coordinator *co)
+{
+    int handled = 0;
+    struct wire_msg msg;
+    while (handled < RECV_BATCH && wire_recv(&msg) == 1) {
+        handle_message(co, &msg);
+        wire_msg_clear(&msg);
+        handled++;
+    }
+    return handled;
+}
+
+/* ---- status ---- */
+
+static const char *rank_state(const struct rank_slot *rs)
+{
+    if (rs->bye)
+        return "gone";
+    if (!rs->hello)
+        return "starting";
+    return rs->busy ? "busy" : "idle";
+}
+
+static void write_status(struct coordinator *co, const char *state)
+{
+    char started[UTIL_TIME_LEN], updated[UTIL_TIME_LEN], t[UTIL_TIME_LEN];
+    unsigned total = 0, busy = 0;
+    json_t *ranks = json_array();
+    for (int r = 0; r < co->nranks; r++) {
+        struct rank_slot *rs = &co->ranks[r];
+        total += rs->slots;
+        busy += rs->busy < rs->slots ? rs->busy : rs->slots;
+        json_array_append_new(
+            ranks, json_pack("{s:i, s:s, s:i, s:i, s:i, s:s}", "rank",
+                             co->local ? 0 : r + 1, "host", rs->host, "slots",
+                             (int)rs->slots, "busy", (int)rs->busy, "tasks",
+                             (int)rs->tasks, "state", rank_state(rs)));
+    }
+    json_t *jobs = json_array();
+    for (struct job *job = co->jobs; job; job = job->next_job) {
+        uint64_t retrying = 0;
+        for (struct retry *r = job->retries; r; r = r->next)
+            retrying++;
+        json_t *entry = json_pack(
+            "{s:s, s:s?, s:s, s:i, s:I, s:I, s:I, s:I, s:I}", "job", job->id,
+            "name", job->spec->name, "state",
+            job->started_us ? "running" : "queued", "priority",
+            job->spec->priority, "tasks", (json_int_t)job->ntasks, "pending",
+            (json_int_t)(job->ntasks - job->next + retrying), "running",
+            (json_int_t)job->running, "succeeded", (json_int_t)job->succeeded,
+            "failed", (json_int_t)job->failed);
+        if (entry && job->started_us)
+            json_object_set_new(
+                entry, "started",
+                json_string(util_format_time(job->started_us, t)));
+        json_array_append_new(jobs, entry);
+    }
+    json_t *root = json_pack(
+        "{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:{s:i, s:i, s:i}, s:o, s:o, "
+        "s:{s:i, s:i, s:i, s:I, s:I}}",
+        "coordinator", co->name, "host", co->re->host, "pid", (int)getpid(),
+        "started", util_format_time(co->started_us, started), "updated",
+        util_format_time(util_now_us(), updated), "state", state, "until_empty",
+        co->opt->until_empty, "slots", "total", (int)total, "busy", (int)busy,
+        "free", (int)(total - busy), "ranks", ranks, "jobs", jobs, "totals",
+        "jobs_done", (int)co->jobs_done, "jobs_failed", (int)co->jobs_failed,
+        "jobs_rejected", (int)co->jobs_rejected, "tasks_succeeded",
+        (json_int_t)co->tasks_succeeded, "tasks_failed",
+        (json_int_t)co->tasks_failed);
+    char *text =
+        root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(root);
+    struct mps_error err;
+    if (!text ||
+        util_write_file(co->status_path, text, strlen(text), 0, &err) < 0)
+        logmsg("cannot write status: %s", text ? err.text : "out of memory");
+    free(text);
+    co->status_dirty = false;
+    co->last_status = util_mono_us();
+}
+
+/* ---- main loop ---- */
+
+static bool all_ranks_said_hello(const struct coordinator *co)
+{
+    for (int r = 0; r < co->nranks; r++)
+        if (!co->ranks[r].hello)
+            return false;
+    return true;
+}
+
+static bool all_ranks_said_bye(const struct coordinator *co)
+{
+    for (int r = 0; r < co->nranks; r++)
+        if (!co->ranks[r].bye)
+            return false;
+    return true;
+}
+
+/* Milliseconds until the earliest due retry, or -1. */
+static int retry_wait_ms(const struct coordinator *co, int64_t now)
+{
+    int64_t next = -1;
+    for (const struct job *job = co->jobs; job; job = job->next_job)
+        if (job->retries && (next < 0 || job->retries->not_before < next))
+            next = job->retries->not_before;
+    if (next < 0)
+        return -1;
+    int64_t ms = (next - now + 999) / 1000;
+    return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static int min_timeout(int a, int b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
+static void begin_stop(struct coordinator *co, const char *why)
+{
+    if (co->stopping)
+        return;
+    co->stopping = true;
+    co->status_dirty = true;
+    logmsg("%s: stopping; running tasks are ended", why);
+    if (co->local) {
+        executor_cancel(co->local, 0, co->opt->kill_grace_s);
+        return;
+    }
+    for (int r = 0; r < co->nranks; r++) {
+        if (co->ranks[r].bye)
+            continue;
+        struct wire_buf buf = {0};
+        if (wire_encode_cancel(&buf, 0) == 0)
+            wire_send(r + 1, WIRE_CANCEL, &buf);
+        wire_buf_free(&buf);
+    }
+}
+
+static void send_shutdown(struct coordinator *co)
+{
+    for (int r = 0; r < co->nranks; r++) {
+        struct wire_buf buf = {0};
+        if (wire_encode_empty(&buf, WIRE_SHUTDOWN) == 0)
+            wire_send(r + 1, WIRE_SHUTDOWN, &buf);
+        wire_buf_free(&buf);
+    }
+}
+
+/* Jobs still claimed when we stop: one with no ended task goes back to
+ * new/ for the next coordinator; others stay in cur/. */
+static void release_jobs(struct coordinator *co)
+{
+    struct mps_error err;
+    while (co->jobs) {
+        struct job *job = co->jobs;
+        co->jobs = job->next_job;
+        if (job->succeeded == 0 && job->failed == 0) {
+            if (spool_move(co->sp, job->id, SPOOL_CUR, SPOOL_NEW, &err) < 0)
+                logmsg("job %s: %s", job->id, err.text);
+            else
+                logmsg("job %s returned to new/", job->id);
+        } else {
+            logmsg("job %s stays in cur/ with %llu of %llu tasks ended",
+                   job->id, (unsigned long long)(job->succeeded + job->failed),
+                   (unsigned long long)job->ntasks);
+        }
+        job_free(job);
+    }
+}
+
+static int setup(struct coordinator *co, struct mps_error *err)
+{
+    co->sp = spool_open(co->opt->spool, err);
+    if (!co->sp)
+        return -1;
+    snprintf(co->name, sizeof co->name, "%s-%d", co->re->host, (int)getpid());
+    char file[320];
+    snprintf(file, sizeof file, "%s.json", co->name);
+    co->status_path = spool_file(co->sp, SPOOL_STATUS, file);
+    snprintf(file, sizeof file, "%s.log", co->name);
+    char *journal_path = spool_file(co->sp, SPOOL_JOURNAL, file);
+    co->journal = journal_path ? journal_open(journal_path, err) : NULL;
+    free(journal_path);
+    if (!co->status_path || !co->journal)
+        return -1;
+    co->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    char *newdir = spool_file(co->sp, SPOOL_NEW, NULL);
+    co->new_wd = co->inotify_fd >= 0 && newdir
+                     ? inotify_add_watch(co->inotify_fd, newdir,
+                                         IN_MOVED_TO | IN_CLOSE_WRITE)
+                     : -1;
+    if (co->new_wd < 0)
+        logmsg("cannot watch '%s' (%s): scanning it every %g s instead",
+               newdir ? newdir : "new/", strerror(errno), co->opt->rescan_s);
+    free(newdir);
+    co->sigfd = run_signalfd();
+    if (co->sigfd < 0)
+        return errprintf(err, "cannot create a signalfd: %s", strerror(errno));
+    co->nranks = co->re->size > 1 ? co->re->size - 1 : 1;
+    co->ranks = calloc((size_t)co->nranks, sizeof *co->ranks);
+    if (!co->ranks)
+        return errprintf(err, "out of memory");
+    if (co->re->size == 1) {
+        const char *tmp = getenv("TMPDIR");
+        char workdir[4096];
+        snprintf(workdir, sizeof workdir, "%s/mpispool-rank0-%d",
+                 co->opt->workdir ? co->opt->workdir
+                 : tmp && *tmp    ? tmp
+                                  : "/tmp",
+                 (int)getpid());
+        struct exec_callbacks cb = {on_local_output, on_local_result, co};
+        co->local = executor_create(co->re->slots, workdir, &cb, err);
+        if (!co->local)
+            return -1;
+        co->ranks[0].hello = true;
+        co->ranks[0].slots = co->re->slots;
+        snprintf(co->ranks[0].host, sizeof co->ranks[0].host, "%s",
+                 co->re->host);
+    }
+    return 0;
+}
+
+int coordinator_main(const struct run_options *opt, const struct rank_env *re)
+{
+    struct coordinator co_storage;
+    struct coordinator *co = &co_storage;
+    memset(co, 0, sizeof *co);
+    co->opt = opt;
+    co->re = re;
+    co->inotify_fd = co->sigfd = -1;
+    co->started_us = util_now_us();
+    struct mps_error err;
+    int rc = 0;
+    if (setup(co, &err) < 0) {
+        fprintf(stderr, "mpispool-run: %s\n", err.text);
+        rc = 1;
+        co->stopping = true;
+        journal_close(co->journal);
+        co->journal = NULL;
+        spool_close(co->sp);
+        co->sp = NULL;
+    } else {
+        logmsg("serving spool '%s' with %d rank%s (status: %s)",
+               spool_path(co->sp), re->size, re->size == 1 ? "" : "s",
+               co->status_path);
+        scan_new(co, false);
+        co->next_rescan = util_mono_us() + (int64_t)(opt->rescan_s * 1e6);
+        write_status(co, "running");
+    }
+
+    bool busy_turn = false;
+    bool shutdown_sent = false;
+    while (co->sp || !shutdown_sent || !all_ranks_said_bye(co)) {
+        if (!co->sp && !shutdown_sent) {
+            /* Setup failed: release the workers and leave. */
+            if (!co->local)
+                send_shutdown(co);
+            shutdown_sent = true;
+            if (co->local)
+                break;
+        }
+        if (co->sp) {
+            dispatch(co);
+            int64_t now = util_mono_us();
+            if (co->status_dirty && now - co->last_status >= STATUS_INTERVAL_US)
+                write_status(co, co->stopping ? "stopping" : "running");
+            bool quiet = !co->jobs && co->ndispatched == 0 && !co->ended_head;
+            if (!shutdown_sent && quiet &&
+                (co->stopping ||
+                 (opt->until_empty && all_ranks_said_hello(co)))) {
+                if (!co->stopping) {
+                    scan_new(co, false);
+                    if (co->jobs)
+                        continue;
+                }
+                if (co->local)
+                    break;
+                send_shutdown(co);
+                shutdown_sent = true;
+            }
+            if (co->stopping && !shutdown_sent && co->ndispatched == 0 &&
+                !co->ended_head) {
+                release_jobs(co);
+                continue;
+            }
+            if (shutdown_sent && all_ranks_said_bye(co))
+                break;
+        }
+
+        int64_t now = util_mono_us();
+        int timeout;
+        bool remote_active =
+            !co->local &&
+            (co->ndispatched > 0 || !all_ranks_said_hello(co) || shutdown_sent);
+        if (busy_turn)
+            timeout = 0;
+        else if (remote_active || wire_pending_bytes())
+            timeout = BUSY_POLL_MS;
+        else
+            timeout = IDLE_POLL_MS;
+        if (co->sp) {
+            int rescan = (int)((co->next_rescan - now) / 1000);
+            timeout = min_timeout(timeout, rescan < 0 ? 0 : rescan);
+            timeout = min_timeout(timeout, retry_wait_ms(co, now));
+            if (co->status_dirty) {
+                int64_t due = co->last_status + STATUS_INTERVAL_US - now;
+                timeout = min_timeout(timeout, due < 0 ? 0 : (int)(due / 1000));
+            }
+        }
+        if (co->local)
+            timeout = min_timeout(timeout, executor_timers(co->local));
+
+        struct pollfd fds[2 + 512];
+        int n = 0;
+        int sig_i = -1, ino_i = -1;
+        if (co->sigfd >= 0) {
+            sig_i = n;
+            fds[n++] = (struct pollfd){.fd = co->sigfd, .events = POLLIN};
+        }
+        if (co->inotify_fd >= 0) {
+            ino_i = n;
+            fds[n++] = (struct pollfd){.fd = co->inotify_fd, .events = POLLIN};
+        }
+        int nfixed = n;
+        if (co->local)
+            n += executor_pollfds(co->local, fds + n,
+                                  (int)(sizeof fds / sizeof *fds) - n);
+        if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
+            logmsg("poll: %s", strerror(errno));
+            break;
+        }
+        if (sig_i >= 0 && (fds[sig_i].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            while (read(co->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                if (si.ssi_signo == SIGCHLD) {
+                    if (co->local)
+                        executor_reap(co->local);
+                } else {
+                    begin_stop(co, strsignal((int)si.ssi_signo));
+                }
+            }
+        }
+        if (ino_i >= 0 && (fds[ino_i].revents & POLLIN))
+            read_inotify(co);
+        if (co->local) {
+            executor_handle(co->local, fds + nfixed, n - nfixed);
+            executor_timers(co->local);
+        }
+        if (co->sp && util_mono_us() >= co->next_rescan) {
+            if (!co->stopping)
+                scan_new(co, true);
+            co->next_rescan = util_mono_us() + (int64_t)(opt->rescan_s * 1e6);
+        }
+        wire_progress();
+        busy_turn = !co->local && receive_messages(co) > 0;
+        if (co->sp) {
+            process_ended(co);
+            finalize_ended_jobs(co);
+        }
+    }
+
+    if (co->sp) {
+        release_jobs(co);
+        write_status(co, "stopped");
+        logmsg("stopped: %lu job%s done, %lu failed, %lu rejected",
+               co->jobs_done, co->jobs_done == 1 ? "" : "s", co->jobs_failed,
+               co->jobs_rejected);
+    }
+    wire_flush();
+    executor_destroy(co->local);
+    journal_close(co->journal);
+    spool_close(co->sp);
+    free(co->status_path);
+    free(co->ranks);
+    if (co->inotify_fd >= 0)
+        close(co->inotify_fd);
+    if (co->sigfd >= 0)
+        close(co->sigfd);
+    return rc;
+}

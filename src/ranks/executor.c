@@ -1,0 +1,751 @@
+/* SPDX-License-Identifier: MIT */
+/* Task execution on one node: fork/exec with a CLOEXEC error pipe, output
+ * pipes, reaping with rusage, timeouts and kills by process group. */
+#include "executor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+extern char **environ;
+
+/* How long output pipes may stay open after the task's process group was
+ * ended (a descendant that escaped with setsid may hold them). */
+#define DRAIN_GRACE_US (2 * 1000 * 1000)
+#define READ_CHUNK (64 * 1024)
+
+/* A task waiting for slots or running: a deep copy of what was submitted. */
+struct xtask {
+    uint64_t dispatch;
+    char *job;
+    uint64_t task;
+    unsigned attempt;
+    unsigned cpus;
+    double timeout;
+    bool shell;
+    bool inherit;
+    char **argv;
+    char *cwd;
+    char *submit_dir;
+    char **env;
+
+    /* Set once started. */
+    pid_t pid;
+    int out_fd, err_fd;
+    bool exited;
+    int status;
+    struct rusage usage;
+    int64_t start_us, end_us;
+    int64_t timeout_at;  /* monotonic us, 0 = none */
+    int64_t kill_at;     /* monotonic us of the SIGKILL, 0 = none */
+    int64_t drain_until; /* monotonic us, 0 until the task exited */
+    bool timed_out;
+    char *error;
+    char *private_dir;
+    uint64_t out_bytes, err_bytes;
+    struct xtask *next;
+};
+
+struct executor {
+    unsigned slots;
+    unsigned busy; /* cpus of running tasks */
+    char *workdir;
+    struct exec_callbacks cb;
+    int devnull;
+    bool paused;
+    struct xtask *running;
+    struct xtask *queue_head, *queue_tail;
+    unsigned nrunning, nqueued;
+    double kill_grace_s;
+    bool starting; /* inside start_queued: no re-entry */
+    char *buf;
+};
+
+static char **strv_dup(char *const *v)
+{
+    size_t n = 0;
+    while (v && v[n])
+        n++;
+    char **copy = calloc(n + 1, sizeof *copy);
+    if (!copy)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = strdup(v[i]);
+        if (!copy[i]) {
+            while (i > 0)
+                free(copy[--i]);
+            free(copy);
+            return NULL;
+        }
+    }
+    return copy;
+}
+
+static void strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **s = v; *s; s++)
+        free(*s);
+    free(v);
+}
+
+static char *strdup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void xtask_free(struct xtask *t)
+{
+    if (!t)
+        return;
+    free(t->job);
+    strv_free(t->argv);
+    free(t->cwd);
+    free(t->submit_dir);
+    strv_free(t->env);
+    free(t->error);
+    free(t->private_dir);
+    free(t);
+}
+
+struct executor *executor_create(unsigned slots, const char *workdir,
+                                 const struct exec_callbacks *cb,
+                                 struct mps_error *err)
+{
+    struct executor *ex = calloc(1, sizeof *ex);
+    if (!ex) {
+        errprintf(err, "out of memory");
+        return NULL;
+    }
+    ex->slots = slots ? slots : 1;
+    ex->cb = *cb;
+    ex->kill_grace_s = 10;
+    ex->devnull = -1;
+    ex->workdir = strdup(workdir);
+    ex->buf = malloc(READ_CHUNK);
+    if (!ex->workdir || !ex->buf) {
+        errprintf(err, "out of memory");
+        goto error;
+    }
+    if (util_mkdir_p(workdir, 0700) < 0) {
+        errprintf(err, "cannot create work directory '%s': %s", workdir,
+                  strerror(errno));
+        goto error;
+    }
+    ex->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (ex->devnull < 0) {
+        errprintf(err, "cannot open /dev/null: %s", strerror(errno));
+        goto error;
+    }
+    return ex;
+error:
+    executor_destroy(ex);
+    return NULL;
+}
+
+void executor_destroy(struct executor *ex)
+{
+    if (!ex)
+        return;
+    struct xtask *t = ex->queue_head;
+    while (t) {
+        struct xtask *next = t->next;
+        xtask_free(t);
+        t = next;
+    }
+    for (t = ex->running; t;) {
+        struct xtask *next = t->next;
+        if (t->out_fd >= 0)
+            close(t->out_fd);
+        if (t->err_fd >= 0)
+            close(t->err_fd);
+        xtask_free(t);
+        t = next;
+    }
+    if (ex->devnull >= 0)
+        close(ex->devnull);
+    free(ex->workdir);
+    free(ex->buf);
+    free(ex);
+}
+
+/* Names of variables that belong to the MPI job of mpispool-run itself: a
+ * task that runs mpirun must not think it is already inside one. */
+static bool is_launcher_var(const char *kv)
+{
+    static const char *const prefixes[] = {"OMPI_", "PMIX_",  "PRTE_",
+                                           "OPAL_", "HYDRA_", "PMI_"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (strncmp(kv, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+static size_t key_len(const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+/* Set kv in the environment array *envp of *n entries (capacity *cap). */
+static int env_put(char ***envp, size_t *n, size_t *cap, const char *kv)
+{
+    size_t klen = key_len(kv);
+    for (size_t i = 0; i < *n; i++) {
+        if (key_len((*envp)[i]) == klen && strncmp((*envp)[i], kv, klen) == 0) {
+            char *copy = strdup(kv);
+            if (!copy)
+                return -1;
+            free((*envp)[i]);
+            (*envp)[i] = copy;
+            return 0;
+        }
+    }
+    if (*n + 1 >= *cap) {
+        size_t grown_cap = *cap ? *cap * 2 : 64;
+        char **grown = realloc(*envp, grown_cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        *envp = grown;
+        *cap = grown_cap;
+    }
+    char *copy = strdup(kv);
+    if (!copy)
+        return -1;
+    (*envp)[(*n)++] = copy;
+    (*envp)[*n] = NULL;
+    return 0;
+}
+
+/* The task's environment: the base (this process's, less launcher
+ * variables, when inherit), the task's env over it, then MPISPOOL_*. */
+static char **build_env(const struct xtask *t)
+{
+    char **envp = NULL;
+    size_t n = 0, cap = 0;
+    char kv[128];
+    if (t->inherit) {
+        for (char **e = environ; *e; e++)
+            if (!is_launcher_var(*e) && env_put(&envp, &n, &cap, *e) < 0)
+                goto error;
+    }
+    for (char **e = t->env; e && *e; e++)
+        if (env_put(&envp, &n, &cap, *e) < 0)
+            goto error;
+    snprintf(kv, sizeof kv, "MPISPOOL_JOB_ID=%s", t->job);
+    if (env_put(&envp, &n, &cap, kv) < 0)
+        goto error;
+    snprintf(kv, sizeof kv, "MPISPOOL_TASK_ID=%llu",
+             (unsigned long long)t->task);
+    if (env_put(&envp, &n, &cap, kv) < 0)
+        goto error;
+    snprintf(kv, sizeof kv, "MPISPOOL_ATTEMPT=%u", t->attempt);
+    if (env_put(&envp, &n, &cap, kv) < 0)
+        goto error;
+    if (!envp && env_put(&envp, &n, &cap, "MPISPOOL=1") < 0)
+        goto error;
+    return envp;
+error:
+    strv_free(envp);
+    return NULL;
+}
+
+static const char *env_get(char *const *envp, const char *key)
+{
+    size_t klen = strlen(key);
+    for (; envp && *envp; envp++)
+        if (strncmp(*envp, key, klen) == 0 && (*envp)[klen] == '=')
+            return *envp + klen + 1;
+    return NULL;
+}
+
+/* What the child reports through the error pipe when it cannot exec. */
+struct child_failure {
+    int stage; /* 1: chdir, 2: exec */
+    int errnum;
+};
+
+static void child_fail(int fd, int stage, int errnum)
+{
+    struct child_failure f = {stage, errnum};
+    ssize_t unused = write(fd, &f, sizeof f);
+    (void)unused;
+    _exit(127);
+}
+
+/* In the child: only async-signal-safe calls from here to exec. */
+static void child_exec(const struct executor *ex, int out_w, int err_w,
+                       int fail_w, const char *dir, char *const *argv,
+                       char *const *envp, const char *path)
+{
+    setpgid(0, 0);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    if (dup2(ex->devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+        child_fail(fail_w, 2, errno);
+    /* Close everything else at exec (MPI's sockets and shared memory
+     * included); the failure pipe goes too, which tells the parent the
+     * exec worked. */
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        for (int fd = 3; fd < 4096; fd++)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (chdir(dir) < 0)
+        child_fail(fail_w, 1, errno);
+
+    const char *prog = argv[0];
+    if (strchr(prog, '/')) {
+        execve(prog, argv, envp);
+        child_fail(fail_w, 2, errno);
+    }
+    /* Search the task's PATH, as execvp would, but in the task's
+     * environment rather than ours. */
+    char candidate[PATH_MAX];
+    size_t plen = strlen(prog);
+    int failure = ENOENT;
+    const char *p = path;
+    while (*p || p == path) {
+        const char *colon = strchr(p, ':');
+        size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
+        if (dlen == 0) {
+            candidate[0] = '.';
+            dlen = 1;
+        } else if (dlen < sizeof candidate) {
+            memcpy(candidate, p, dlen);
+        }
+        if (dlen + 1 + plen + 1 <= sizeof candidate) {
+            candidate[dlen] = '/';
+            memcpy(candidate + dlen + 1, prog, plen + 1);
+            execve(candidate, argv, envp);
+            if (errno == EACCES)
+                failure = EACCES;
+            else if (errno != ENOENT && errno != ENOTDIR)
+                child_fail(fail_w, 2, errno);
+        }
+        if (!colon)
+            break;
+        p = colon + 1;
+    }
+    child_fail(fail_w, 2, failure);
+}
+
+static bool is_directory(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+static void remove_tree(const char *path)
+{
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void set_error(struct xtask *t, const char *fmt, const char *what,
+                      int errnum)
+{
+    char line[PATH_MAX + 128];
+    snprintf(line, sizeof line, fmt, what, strerror(errnum));
+    free(t->error);
+    t->error = strdup(line);
+}
+
+/* Start t. On failure before fork, t->error says why and t ends at once. */
+static void start_task(struct executor *ex, struct xtask *t)
+{
+    int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, fail_p[2] = {-1, -1};
+    char **envp = NULL;
+    t->out_fd = t->err_fd = -1;
+    t->start_us = util_now_us();
+    int64_t start_mono = util_mono_us();
+    if (t->timeout > 0)
+        t->timeout_at = start_mono + (int64_t)(t->timeout * 1e6);
+
+    const char *dir = t->cwd;
+    if (!dir && is_directory(t->submit_dir))
+        dir = t->submit_dir;
+    if (!dir) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s.%llu.%u", ex->workdir, t->job,
+                 (unsigned long long)t->task, t->attempt);
+        if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+            set_error(t, "cannot create work directory '%s': %s", path, errno);
+            goto failed;
+        }
+        t->private_dir = strdup(path);
+        if (!t->private_dir) {
+            set_error(t, "cannot start task%s: %s", "", ENOMEM);
+            goto failed;
+        }
+        dir = t->private_dir;
+    }
+    envp = build_env(t);
+    if (!envp || pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
+        pipe2(fail_p, O_CLOEXEC) < 0) {
+        set_error(t, "cannot start task%s: %s", "", errno ? errno : ENOMEM);
+        goto failed;
+    }
+    char *shell_argv[] = {"/bin/sh", "-c", t->argv[0], NULL};
+    char *const *argv = t->shell ? shell_argv : t->argv;
+    const char *path = env_get(envp, "PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        set_error(t, "cannot start task%s: %s", "", errno);
+        goto failed;
+    }
+    if (pid == 0)
+        child_exec(ex, out_p[1], err_p[1], fail_p[1], dir, argv, envp, path);
+
+    t->pid = pid;
+    /* Also from the parent, so a kill of the group cannot race the child's
+     * own setpgid. */
+    setpgid(pid, pid);
+    close(out_p[1]);
+    close(err_p[1]);
+    close(fail_p[1]);
+    struct child_failure failure;
+    ssize_t got;
+    do {
+        got = read(fail_p[0], &failure, sizeof failure);
+    } while (got < 0 && errno == EINTR);
+    close(fail_p[0]);
+    if (got == (ssize_t)sizeof failure) {
+        if (failure.stage == 1)
+            set_error(t, "cannot change directory to '%s': %s", dir,
+                      failure.errnum);
+        else
+            set_error(t, "cannot execute '%s': %s", argv[0], failure.errnum);
+    }
+    t->out_fd = out_p[0];
+    t->err_fd = err_p[0];
+    fcntl(t->out_fd, F_SETFL, O_NONBLOCK);
+    fcntl(t->err_fd, F_SETFL, O_NONBLOCK);
+    strv_free(envp);
+    return;
+
+failed:
+    for (int i = 0; i < 2; i++) {
+        if (out_p[i] >= 0)
+            close(out_p[i]);
+        if (err_p[i] >= 0)
+            close(err_p[i]);
+        if (fail_p[i] >= 0)
+            close(fail_p[i]);
+    }
+    strv_free(envp);
+    t->pid = 0;
+    t->exited = true;
+    t->end_us = util_now_us();
+}
+
+static void start_queued(struct executor *ex);
+
+/* Deliver the result of a finished task and forget it. */
+static void finish_task(struct executor *ex, struct xtask *t)
+{
+    struct exec_result res;
+    memset(&res, 0, sizeof res);
+    res.start_us = t->start_us;
+    res.end_us = t->end_us;
+    res.exit_code = -1;
+    if (t->pid > 0) {
+        if (WIFEXITED(t->status) && !t->error)
+            res.exit_code = WEXITSTATUS(t->status);
+        else if (WIFSIGNALED(t->status))
+            res.signal = WTERMSIG(t->status);
+        res.max_rss_kb = t->usage.ru_maxrss;
+        res.user_s = (double)t->usage.ru_utime.tv_sec +
+                     (double)t->usage.ru_utime.tv_usec / 1e6;
+        res.system_s = (double)t->usage.ru_stime.tv_sec +
+                       (double)t->usage.ru_stime.tv_usec / 1e6;
+    }
+    res.timed_out = t->timed_out;
+    res.error = t->error;
+    res.stdout_bytes = t->out_bytes;
+    res.stderr_bytes = t->err_bytes;
+
+    struct xtask **link = &ex->running;
+    while (*link && *link != t)
+        link = &(*link)->next;
+    if (*link)
+        *link = t->next;
+    ex->nrunning--;
+    ex->busy -= t->cpus < ex->busy ? t->cpus : ex->busy;
+    if (t->private_dir)
+        remove_tree(t->private_dir);
+    ex->cb.result(ex->cb.arg, t->dispatch, &res);
+    xtask_free(t);
+    start_queued(ex);
+}
+
+static void maybe_finish(struct executor *ex, struct xtask *t)
+{
+    if (t->exited && t->out_fd < 0 && t->err_fd < 0)
+        finish_task(ex, t);
+}
+
+static void start_queued(struct executor *ex)
+{
+    if (ex->starting)
+        return;
+    ex->starting = true;
+    while (ex->queue_head) {
+        struct xtask *t = ex->queue_head;
+        /* A task larger than the whole rank runs alone rather than never. */
+        bool fits = ex->busy + t->cpus <= ex->slots ||
+                    (ex->busy == 0 && t->cpus > ex->slots);
+        if (!fits)
+            break;
+        ex->queue_head = t->next;
+        if (!ex->queue_head)
+            ex->queue_tail = NULL;
+        ex->nqueued--;
+        t->next = ex->running;
+        ex->running = t;
+        ex->nrunning++;
+        ex->busy += t->cpus;
+        start_task(ex, t);
+        maybe_finish(ex, t);
+    }
+    ex->starting = false;
+}
+
+int executor_submit(struct executor *ex, const struct exec_task *task)
+{
+    struct xtask *t = calloc(1, sizeof *t);
+    if (!t)
+        return -1;
+    t->dispatch = task->dispatch;
+    t->job = strdup(task->job);
+    t->task = task->task;
+    t->attempt = task->attempt;
+    t->cpus = task->cpus ? task->cpus : 1;
+    t->timeout = task->timeout;
+    t->shell = task->shell;
+    t->inherit = task->inherit;
+    t->argv = strv_dup(task->argv);
+    t->cwd = strdup_or_null(task->cwd);
+    t->submit_dir = strdup_or_null(task->submit_dir);
+    t->env = strv_dup(task->env);
+    t->out_fd = t->err_fd = -1;
+    if (!t->job || !t->argv || !t->argv[0] || !t->env ||
+        (task->cwd && !t->cwd) || (task->submit_dir && !t->submit_dir)) {
+        xtask_free(t);
+        errno = ENOMEM;
+        return -1;
+    }
+    if (ex->queue_tail)
+        ex->queue_tail->next = t;
+    else
+        ex->queue_head = t;
+    ex->queue_tail = t;
+    ex->nqueued++;
+    start_queued(ex);
+    return 0;
+}
+
+int executor_pollfds(struct executor *ex, struct pollfd *fds, int max)
+{
+    int n = 0;
+    if (ex->paused)
+        return 0;
+    for (struct xtask *t = ex->running; t && n < max; t = t->next) {
+        if (t->out_fd >= 0 && n < max)
+            fds[n++] = (struct pollfd){.fd = t->out_fd, .events = POLLIN};
+        if (t->err_fd >= 0 && n < max)
+            fds[n++] = (struct pollfd){.fd = t->err_fd, .events = POLLIN};
+    }
+    return n;
+}
+
+/* Read one chunk from a task's pipe; close it at end of file. */
+static void read_pipe(struct executor *ex, struct xtask *t, int stream)
+{
+    int *fd = stream == 1 ? &t->out_fd : &t->err_fd;
+    ssize_t got = read(*fd, ex->buf, READ_CHUNK);
+    if (got < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (got <= 0) {
+        close(*fd);
+        *fd = -1;
+        return;
+    }
+    if (stream == 1)
+        t->out_bytes += (uint64_t)got;
+    else
+        t->err_bytes += (uint64_t)got;
+    ex->cb.output(ex->cb.arg, t->dispatch, stream, ex->buf, (size_t)got);
+}
+
+void executor_handle(struct executor *ex, const struct pollfd *fds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        for (struct xtask *t = ex->running; t; t = t->next) {
+            if (t->out_fd == fds[i].fd || t->err_fd == fds[i].fd) {
+                read_pipe(ex, t, t->out_fd == fds[i].fd ? 1 : 2);
+                maybe_finish(ex, t);
+                break;
+            }
+        }
+    }
+}
+
+void executor_reap(struct executor *ex)
+{
+    for (;;) {
+        siginfo_t info;
+        memset(&info, 0, sizeof info);
+        /* Look before reaping: while the task is a zombie its process
+         * group id cannot be reused, so the kill below hits only what the
+         * task left behind. */
+        if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+            info.si_pid == 0)
+            return;
+        pid_t pid = info.si_pid;
+        struct xtask *t = ex->running;
+        while (t && t->pid != pid)
+            t = t->next;
+        if (t)
+            kill(-pid, SIGKILL);
+        int status = 0;
+        struct rusage usage;
+        if (wait4(pid, &status, 0, &usage) < 0)
+            continue;
+        if (!t)
+            continue;
+        t->exited = true;
+        t->status = status;
+        t->usage = usage;
+        t->end_us = util_now_us();
+        t->drain_until = util_mono_us() + DRAIN_GRACE_US;
+        maybe_finish(ex, t);
+    }
+}
+
+int executor_timers(struct executor *ex)
+{
+    int64_t now = util_mono_us();
+    int64_t next = -1;
+    struct xtask *t = ex->running;
+    while (t) {
+        struct xtask *following = t->next;
+        if (!t->exited && t->timeout_at && now >= t->timeout_at) {
+            t->timeout_at = 0;
+            t->timed_out = true;
+            kill(-t->pid, SIGTERM);
+            t->kill_at = now + (int64_t)(ex->kill_grace_s * 1e6);
+        }
+        if (!t->exited && t->kill_at && now >= t->kill_at) {
+            t->kill_at = 0;
+            kill(-t->pid, SIGKILL);
+        }
+        if (t->exited && t->drain_until && now >= t->drain_until) {
+            /* Something outside the task's group holds its pipes. */
+            if (t->out_fd >= 0)
+                close(t->out_fd);
+            if (t->err_fd >= 0)
+                close(t->err_fd);
+            t->out_fd = t->err_fd = -1;
+            maybe_finish(ex, t);
+            t = following;
+            continue;
+        }
+        int64_t due[] = {t->exited ? 0 : t->timeout_at,
+                         t->exited ? 0 : t->kill_at, t->drain_until};
+        for (size_t i = 0; i < 3; i++)
+            if (due[i] && (next < 0 || due[i] < next))
+                next = due[i];
+        t = following;
+    }
+    if (next < 0)
+        return -1;
+    int64_t ms = (next - now + 999) / 1000;
+    return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s)
+{
+    struct xtask **link = &ex->queue_head;
+    while (*link) {
+        struct xtask *t = *link;
+        if (dispatch == 0 || t->dispatch == dispatch) {
+            *link = t->next;
+            ex->nqueued--;
+            xtask_free(t);
+        } else {
+            link = &t->next;
+        }
+    }
+    ex->queue_tail = NULL;
+    for (struct xtask *t = ex->queue_head; t; t = t->next)
+        ex->queue_tail = t;
+    int64_t now = util_mono_us();
+    for (struct xtask *t = ex->running; t; t = t->next) {
+        if ((dispatch == 0 || t->dispatch == dispatch) && !t->exited &&
+            t->pid > 0) {
+            kill(-t->pid, SIGTERM);
+            t->timeout_at = 0;
+            t->kill_at = now + (int64_t)(grace_s * 1e6);
+        }
+    }
+}
+
+void executor_pause_output(struct executor *ex, bool pause)
+{
+    ex->paused = pause;
+}
+
+unsigned executor_slots(const struct executor *ex)
+{
+    return ex->slots;
+}
+
+unsigned executor_free_slots(const struct executor *ex)
+{
+    return ex->busy >= ex->slots ? 0 : ex->slots - ex->busy;
+}
+
+unsigned executor_running(const struct executor *ex)
+{
+    return ex->nrunning;
+}
+
+unsigned executor_queued(const struct executor *ex)
+{
+    return ex->nqueued;
+}

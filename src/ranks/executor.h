@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* Runs tasks on this node: fork, exec, capture output, reap, kill. No MPI. */
+#ifndef MPISPOOL_EXECUTOR_H
+#define MPISPOOL_EXECUTOR_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* A task attempt to run. The executor copies what it keeps. */
+struct exec_task {
+    uint64_t dispatch; /* caller's id, echoed in callbacks */
+    const char *job;
+    uint64_t task;
+    unsigned attempt;
+    unsigned cpus;
+    double timeout;    /* seconds, 0 = none */
+    bool shell;        /* argv[0] is a string for /bin/sh -c */
+    bool inherit;      /* environment starts from this process's (filtered) */
+    char *const *argv; /* NULL-terminated */
+    const char *cwd;   /* must exist, or NULL */
+    const char *submit_dir; /* used when it exists, or NULL */
+    char *const *env;       /* "K=V" applied over the base, NULL-terminated */
+};
+
+/* How an attempt ended. error is NULL or one line; strings live until the
+ * callback returns. */
+struct exec_result {
+    int64_t start_us;
+    int64_t end_us;
+    int exit_code; /* -1: none */
+    int signal;    /* 0: none */
+    bool timed_out;
+    const char *error;
+    const char *cores;
+    long max_rss_kb;
+    double user_s;
+    double system_s;
+    uint64_t stdout_bytes;
+    uint64_t stderr_bytes;
+};
+
+struct exec_callbacks {
+    /* A chunk of output (stream 1 stdout, 2 stderr), at most 64 KiB. */
+    void (*output)(void *arg, uint64_t dispatch, int stream, const char *data,
+                   size_t len);
+    /* The attempt ended; every output chunk of it came before. */
+    void (*result)(void *arg, uint64_t dispatch, const struct exec_result *res);
+    void *arg;
+};
+
+struct executor;
+
+/* slots: how many cpus' worth of tasks may run at once. workdir: where
+ * private work directories are made (created if missing). SIGCHLD must be
+ * blocked by the caller and delivered to executor_reap (e.g. via a
+ * signalfd). */
+struct executor *executor_create(unsigned slots, const char *workdir,
+                                 const struct exec_callbacks *cb,
+                                 struct mps_error *err);
+void executor_destroy(struct executor *ex);
+
+/* Start the task now if its cpus fit in the free slots, else queue it (in
+ * order) until they do. Returns 0 or -1. */
+int executor_submit(struct executor *ex, const struct exec_task *task);
+
+/* Fill up to max pollfds with the descriptors to watch; returns how many. */
+int executor_pollfds(struct executor *ex, struct pollfd *fds, int max);
+
+/* Handle what poll reported on the descriptors executor_pollfds gave. */
+void executor_handle(struct executor *ex, const struct pollfd *fds, int n);
+
+/* Reap exited children (call on SIGCHLD). */
+void executor_reap(struct executor *ex);
+
+/* Act on timeouts and kill grace periods that are due; returns the number
+ * of milliseconds until the next one (-1: none). */
+int executor_timers(struct executor *ex);
+
+/* Kill one attempt (queued ones are dropped without a result), or all with
+ * dispatch 0: SIGTERM to its process group, SIGKILL after grace_s. A
+ * killed attempt still reports its result. */
+void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s);
+
+/* Stop reading task output (backpressure) or start again. */
+void executor_pause_output(struct executor *ex, bool pause);
+
+unsigned executor_slots(const struct executor *ex);
+unsigned executor_free_slots(const struct executor *ex);
+unsigned executor_running(const struct executor *ex);
+unsigned executor_queued(const struct executor *ex);
+
+#endif

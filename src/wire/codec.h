@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/* MPI message types and their versioned, length-checked encoding (no MPI). */
+#ifndef MPISPOOL_WIRE_CODEC_H
+#define MPISPOOL_WIRE_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Every message is a header and a payload:
+ *   magic "MS" (2 bytes), version (1), type (1), payload length (u32 LE)
+ * followed by the payload's fields in order: integers little-endian,
+ * doubles as IEEE 754 bits in a u64, strings as a u32 length and the bytes
+ * (no NUL). A decoder checks the magic, version, type, that the payload
+ * length matches the buffer and that every field lies inside it; anything
+ * else is a malformed message, reported and dropped by the caller. Each
+ * type travels with its own MPI tag (WIRE_TAG_BASE + type). */
+#define WIRE_VERSION 1
+#define WIRE_HEADER_LEN 8
+#define WIRE_TAG_BASE 100
+/* Output is sent in chunks of at most this many bytes. */
+#define WIRE_CHUNK (64 * 1024)
+/* Largest message accepted (a task's argv and environment included). */
+#define WIRE_MAX_MESSAGE (16 * 1024 * 1024)
+
+enum wire_type {
+    WIRE_HELLO = 1, /* worker -> 0: I am here, with these slots */
+    WIRE_TASK,      /* 0 -> worker: run this task attempt */
+    WIRE_OUTPUT,    /* worker -> 0: a chunk of a task's stdout or stderr */
+    WIRE_RESULT,    /* worker -> 0: the task attempt ended */
+    WIRE_CANCEL,    /* 0 -> worker: kill a task attempt (0: all) */
+    WIRE_SHUTDOWN,  /* 0 -> worker: finish up and say BYE */
+    WIRE_BYE,       /* worker -> 0: nothing more will come from me */
+    WIRE_NTYPES
+};
+
+struct wire_hello {
+    char *host;
+    uint32_t slots;
+    uint64_t mem_total; /* bytes */
+    uint32_t local_rank;
+    uint32_t pid;
+};
+
+struct wire_task {
+    uint64_t dispatch; /* coordinator's id for this attempt */
+    char *job;
+    uint64_t task;
+    uint32_t attempt;
+    uint32_t cpus;
+    double timeout; /* seconds, 0 = none */
+    bool shell;     /* argv[0] is a /bin/sh -c string */
+    bool inherit;   /* start from the worker's environment */
+    uint32_t argc;
+    char **argv;      /* NULL-terminated */
+    char *cwd;        /* explicit cwd, or NULL */
+    char *submit_dir; /* default cwd when it exists, or NULL */
+    uint32_t envc;
+    char **env; /* "K=V", NULL-terminated; applied over the base */
+};
+
+struct wire_output {
+    uint64_t dispatch;
+    uint8_t stream; /* 1 stdout, 2 stderr */
+    uint32_t len;
+    const char *data; /* points into the message buffer */
+};
+
+struct wire_result {
+    uint64_t dispatch;
+    int64_t start_us;
+    int64_t end_us;
+    int32_t exit_code; /* -1: none */
+    int32_t signal;    /* 0: none */
+    bool timed_out;
+    char *error; /* NULL or one line */
+    char *cores; /* NULL or a core list */
+    int64_t max_rss_kb;
+    double user_s;
+    double system_s;
+    uint64_t stdout_bytes;
+    uint64_t stderr_bytes;
+};
+
+struct wire_cancel {
+    uint64_t dispatch; /* 0: every task of this worker */
+};
+
+/* A decoded message. Strings are malloc'd; output data points into raw. */
+struct wire_msg {
+    enum wire_type type;
+    int source;
+    char *raw; /* the received bytes, owned */
+    union {
+        struct wire_hello hello;
+        struct wire_task task;
+        struct wire_output output;
+        struct wire_result result;
+        struct wire_cancel cancel;
+    } u;
+};
+
+/* A growable encode buffer. */
+struct wire_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+/* Encode a message into buf (which is reset first). Return 0 or -1 (ENOMEM,
+ * or EMSGSIZE past WIRE_MAX_MESSAGE). */
+int wire_encode_hello(struct wire_buf *buf, const struct wire_hello *m);
+int wire_encode_task(struct wire_buf *buf, const struct wire_task *m);
+int wire_encode_output(struct wire_buf *buf, uint64_t dispatch, int stream,
+                       const void *data, size_t len);
+int wire_encode_result(struct wire_buf *buf, const struct wire_result *m);
+int wire_encode_cancel(struct wire_buf *buf, uint64_t dispatch);
+int wire_encode_empty(struct wire_buf *buf, enum wire_type type);
+
+void wire_buf_free(struct wire_buf *buf);
+
+/* Decode len bytes at raw (which msg takes over on success, and which the
+ * caller frees on failure). The MPI tag the message came with must match
+ * its type. Returns 0, or -1 with a message in err. */
+int wire_decode(char *raw, size_t len, int tag, struct wire_msg *msg,
+                struct mps_error *err);
+
+/* Free what a decoded message owns (raw included). */
+void wire_msg_clear(struct wire_msg *msg);
+
+#endif
