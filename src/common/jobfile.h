@@ -44,11 +44,11 @@ struct jobspec {
     char *stdout_path;    /* "stdout" */
     char *stderr_path;    /* "stderr" */
     /* Written by `mpispool submit`, absent in hand-made files. */
-    char *submit_dir;     /* "submit_dir": the submitter's working dir */
-    char **submit_env;    /* "submit_env": the submitter's environment */
-    char *submit_host;    /* "submit_host" */
-    char *submit_time;    /* "submit_time" (RFC 3339) */
-    void *internal;       /* the parsed document (tasks array) */
+    char *submit_dir;  /* "submit_dir": the submitter's working dir */
+    char **submit_env; /* "submit_env": the submitter's environment */
+    char *submit_host; /* "submit_host" */
+    char *submit_time; /* "submit_time" (RFC 3339) */
+    void *internal;    /* the parsed document (tasks array) */
 };
 
 /* Parse and validate a job file's text. Unknown keys, wrong types, empty or

@@ -51,8 +51,9 @@ char *spool_file(const struct spool *sp, enum spool_dir dir, const char *name);
 int spool_new_jobid(struct spool *sp, char *buf, size_t len,
                     struct mps_error *err);
 
-/* Submit: write text to tmp/JOBID.json, fsync, and link it into
- * new/JOBID.json (failing if that exists), then remove the tmp name. */
+/* Submit: write text to tmp/JOBID.json, fsync, and rename it into
+ * new/JOBID.json (failing if that exists); then fsync new/. A rename, so a
+ * coordinator's inotify sees the file only when it is complete. */
 int spool_submit(struct spool *sp, const char *jobid, const char *text,
                  size_t len, struct mps_error *err);
 

@@ -35,7 +35,7 @@ void taskfile_close(struct taskfile *tf);
  * when out is not NULL (used by `mpispool submit --tasks`). Returns 0 and
  * sets *ntasks, or -1 with err ("line 7: NUL byte in task file"). name is
  * used in messages. */
-int taskfile_copy_count(FILE *in, FILE *out, const char *name,
-                        uint64_t *ntasks, struct mps_error *err);
+int taskfile_copy_count(FILE *in, FILE *out, const char *name, uint64_t *ntasks,
+                        struct mps_error *err);
 
 #endif

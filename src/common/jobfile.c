@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: MIT */
+/* Job files: parse and validate one job (JSON) into a jobspec. */
+#include "jobfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* The keys a job file may have, in the order messages name them. */
+static const char *const known_keys[] = {
+    "name",       "command",     "shell",         "tasks",    "task_file",
+    "cwd",        "env",         "cpus",          "gpus",     "memory",
+    "timeout",    "retries",     "retry_backoff", "priority", "after",
+    "after_any",  "archive",     "stdout",        "stderr",   "submit_dir",
+    "submit_env", "submit_host", "submit_time",
+};
+static const char *const reserved_keys[] = {"steps", "continue_on_error"};
+static const char *const command_keys[] = {"command", "shell", "tasks",
+                                           "task_file"};
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof *(a))
+
+void taskcmd_free(struct taskcmd *cmd)
+{
+    if (!cmd || !cmd->argv)
+        return;
+    for (size_t i = 0; cmd->argv[i]; i++)
+        free(cmd->argv[i]);
+    free(cmd->argv);
+    cmd->argv = NULL;
+    cmd->argc = 0;
+}
+
+static void strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **s = v; *s; s++)
+        free(*s);
+    free(v);
+}
+
+void jobspec_destroy(struct jobspec *job)
+{
+    if (!job)
+        return;
+    free(job->name);
+    free(job->task_file);
+    free(job->cwd);
+    strv_free(job->env);
+    strv_free(job->after);
+    strv_free(job->after_any);
+    free(job->archive);
+    free(job->stdout_path);
+    free(job->stderr_path);
+    free(job->submit_dir);
+    strv_free(job->submit_env);
+    free(job->submit_host);
+    free(job->submit_time);
+    json_decref(job->internal);
+    free(job);
+}
+
+bool jobfile_valid_id(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64 || name[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool is_argv(json_t *v)
+{
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e))
+            return false;
+    }
+    return json_string_length(json_array_get(v, 0)) > 0;
+}
+
+static bool is_nonempty_string(json_t *v)
+{
+    return json_is_string(v) && json_string_length(v) > 0;
+}
+
+/* Optional string key: absent is fine, present must be non-empty. */
+static int get_string(json_t *root, const char *key, char **out,
+                      struct mps_error *err)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v)
+        return 0;
+    if (!is_nonempty_string(v))
+        return errprintf(err, "'%s' must be a non-empty string", key);
+    if (!(*out = strdup(json_string_value(v))))
+        return errprintf(err, "out of memory");
+    return 0;
+}
+
+static int get_path(json_t *root, const char *key, char **out,
+                    struct mps_error *err)
+{
+    if (get_string(root, key, out, err) < 0)
+        return -1;
+    if (*out && (*out)[0] != '/')
+        return errprintf(err, "'%s' must be an absolute path", key);
+    return 0;
+}
+
+static int get_int(json_t *root, const char *key, int lo, int hi, int *out,
+                   struct mps_error *err)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo ||
+        json_integer_value(v) > hi)
+        return errprintf(err, "'%s' must be an integer from %d to %d", key, lo,
+                         hi);
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
+static int get_seconds(json_t *root, const char *key, double lo, double hi,
+                       bool lo_open, double *out, struct mps_error *err)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v)
+        return 0;
+    double x = json_is_number(v) ? json_number_value(v) : -1;
+    if (!json_is_number(v) || x < lo || (lo_open && x <= lo) || x > hi)
+        return errprintf(err, "'%s' must be a number of seconds %s %g to %g",
+                         key, lo_open ? "above" : "from", lo, hi);
+    *out = x;
+    return 0;
+}
+
+static bool valid_env_name(const char *s)
+{
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+        return false;
+    for (s++; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+              (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
+static int get_env(json_t *root, const char *key, char ***out,
+                   struct mps_error *err)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v)
+        return 0;
+    if (!json_is_object(v))
+        return errprintf(err, "'%s' must be an object of strings", key);
+    char **env = calloc(json_object_size(v) + 1, sizeof *env);
+    if (!env)
+        return errprintf(err, "out of memory");
+    size_t n = 0;
+    const char *name;
+    json_t *value;
+    json_object_foreach(v, name, value)
+    {
+        if (!valid_env_name(name)) {
+            strv_free(env);
+            return errprintf(err, "'%s' key '%s' is not a valid variable name",
+                             key, name);
+        }
+        if (!json_is_string(value)) {
+            strv_free(env);
+            return errprintf(err, "'%s' value of '%s' must be a string", key,
+                             name);
+        }
+        if (asprintf(&env[n], "%s=%s", name, json_string_value(value)) < 0) {
+            env[n] = NULL;
+            strv_free(env);
+            return errprintf(err, "out of memory");
+        }
+        n++;
+    }
+    *out = env;
+    return 0;
+}
+
+static int get_ids(json_t *root, const char *key, char ***out,
+                   struct mps_error *err)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v)
+        return 0;
+    if (!json_is_array(v))
+        return errprintf(err, "'%s' must be an array of job ids", key);
+    char **ids = calloc(json_array_size(v) + 1, sizeof *ids);
+    if (!ids)
+        return errprintf(err, "out of memory");
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e) || !jobfile_valid_id(json_string_value(e))) {
+            strv_free(ids);
+            return errprintf(err, "'%s[%zu]' is not a valid job id", key, i);
+        }
+        if (!(ids[i] = strdup(json_string_value(e)))) {
+            strv_free(ids);
+            return errprintf(err, "out of memory");
+        }
+    }
+    *out = ids;
+    return 0;
+}
+
+static int check_keys(json_t *root, struct mps_error *err)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach(root, key, value)
+    {
+        bool known = false;
+        for (size_t i = 0; i < ARRAY_LEN(known_keys) && !known; i++)
+            known = strcmp(key, known_keys[i]) == 0;
+        if (known)
+            continue;
+        for (size_t i = 0; i < ARRAY_LEN(reserved_keys); i++)
+            if (strcmp(key, reserved_keys[i]) == 0)
+                return errprintf(err, "'%s' is not supported yet", key);
+        return errprintf(err, "unknown key '%s'", key);
+    }
+    return 0;
+}
+
+static int check_commands(json_t *root, struct jobspec *job,
+                          struct mps_error *err)
+{
+    const char *given = NULL;
+    for (size_t i = 0; i < ARRAY_LEN(command_keys); i++) {
+        if (!json_object_get(root, command_keys[i]))
+            continue;
+        if (given)
+            return errprintf(err, "'%s' and '%s' cannot be used together",
+                             given, command_keys[i]);
+        given = command_keys[i];
+    }
+    if (!given)
+        return errprintf(err, "no command: give one of 'command', 'shell', "
+                              "'tasks' or 'task_file'");
+    json_t *v = json_object_get(root, given);
+    if (strcmp(given, "command") == 0) {
+        if (!is_argv(v))
+            return errprintf(err, "'command' must be a non-empty array of "
+                                  "strings");
+        job->ntasks = 1;
+    } else if (strcmp(given, "shell") == 0) {
+        if (!is_nonempty_string(v))
+            return errprintf(err, "'shell' must be a non-empty string");
+        job->ntasks = 1;
+    } else if (strcmp(given, "tasks") == 0) {
+        if (!json_is_array(v) || json_array_size(v) == 0)
+            return errprintf(err, "'tasks' must be a non-empty array");
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            if (!is_nonempty_string(e) && !is_argv(e))
+                return errprintf(err,
+                                 "'tasks[%zu]' must be a shell string "
+                                 "or a non-empty array of strings",
+                                 i);
+        }
+        job->ntasks = json_array_size(v);
+    } else {
+        if (get_string(root, "task_file", &job->task_file, err) < 0)
+            return -1;
+        job->ntasks = 0;
+    }
+    return 0;
+}
+
+static int check_name(json_t *root, struct jobspec *job, struct mps_error *err)
+{
+    json_t *v = json_object_get(root, "name");
+    if (!v)
+        return 0;
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+    bool ok = s && n >= 1 && n <= 256;
+    for (size_t i = 0; ok && i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            ok = false;
+    if (!ok)
+        return errprintf(err, "'name' must be a string of 1 to 256 printable "
+                              "characters");
+    if (!(job->name = strdup(s)))
+        return errprintf(err, "out of memory");
+    return 0;
+}
+
+static int check_memory(json_t *root, struct jobspec *job,
+                        struct mps_error *err)
+{
+    json_t *v = json_object_get(root, "memory");
+    if (!v)
+        return 0;
+    uint64_t bytes = 0;
+    if (json_is_integer(v) && json_integer_value(v) > 0)
+        bytes = (uint64_t)json_integer_value(v);
+    else if (json_is_string(v) &&
+             util_parse_size(json_string_value(v), &bytes) < 0)
+        bytes = 0;
+    if (bytes == 0)
+        return errprintf(err, "'memory' must be a size such as \"512M\" or "
+                              "\"8G\"");
+    job->memory = bytes;
+    return 0;
+}
+
+struct jobspec *jobfile_parse(const char *text, size_t len,
+                              struct mps_error *err)
+{
+    if (memchr(text, '\0', len)) {
+        errprintf(err, "job file contains a NUL byte");
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        errprintf(err, "invalid JSON at line %d, column %d: %s", jerr.line,
+                  jerr.column, jerr.text);
+        return NULL;
+    }
+    struct jobspec *job = calloc(1, sizeof *job);
+    if (!job) {
+        json_decref(root);
+        errprintf(err, "out of memory");
+        return NULL;
+    }
+    job->internal = root;
+    job->cpus = 1;
+    job->retry_backoff = 10;
+    if (!json_is_object(root)) {
+        errprintf(err, "a job file must be a JSON object");
+        goto error;
+    }
+    if (check_keys(root, err) < 0 || check_commands(root, job, err) < 0 ||
+        check_name(root, job, err) < 0 ||
+        get_path(root, "cwd", &job->cwd, err) < 0 ||
+        get_env(root, "env", &job->env, err) < 0 ||
+        get_int(root, "cpus", 1, 4096, &job->cpus, err) < 0 ||
+        get_int(root, "gpus", 0, 64, &job->gpus, err) < 0 ||
+        check_memory(root, job, err) < 0 ||
+        get_seconds(root, "timeout", 0, 31536000, true, &job->timeout, err) <
+            0 ||
+        get_int(root, "retries", 0, 100, &job->retries, err) < 0 ||
+        get_seconds(root, "retry_backoff", 0, 86400, false, &job->retry_backoff,
+                    err) < 0 ||
+        get_int(root, "priority", -1000000, 1000000, &job->priority, err) < 0 ||
+        get_ids(root, "after", &job->after, err) < 0 ||
+        get_ids(root, "after_any", &job->after_any, err) < 0 ||
+        get_string(root, "archive", &job->archive, err) < 0 ||
+        get_string(root, "stdout", &job->stdout_path, err) < 0 ||
+        get_string(root, "stderr", &job->stderr_path, err) < 0 ||
+        get_path(root, "submit_dir", &job->submit_dir, err) < 0 ||
+        get_env(root, "submit_env", &job->submit_env, err) < 0 ||
+        get_string(root, "submit_host", &job->submit_host, err) < 0 ||
+        get_string(root, "submit_time", &job->submit_time, err) < 0)
+        goto error;
+    return job;
+error:
+    jobspec_destroy(job);
+    return NULL;
+}
+
+struct jobspec *jobfile_load(const char *path, struct mps_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            errprintf(err, "job file is a symbolic link");
+        else
+            errprintf(err, "cannot open job file: %s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        errprintf(err, "job file is not a regular file");
+        close(fd);
+        return NULL;
+    }
+    if (st.st_size > JOBFILE_MAX_BYTES) {
+        errprintf(err, "job file is larger than 16 MiB");
+        close(fd);
+        return NULL;
+    }
+    char *text = malloc((size_t)st.st_size + 1);
+    ssize_t got = text ? util_read_all(fd, text, (size_t)st.st_size) : -1;
+    int saved = errno;
+    close(fd);
+    if (got < 0) {
+        errprintf(err, "cannot read job file: %s", strerror(saved));
+        free(text);
+        return NULL;
+    }
+    struct jobspec *job = jobfile_parse(text, (size_t)got, err);
+    free(text);
+    return job;
+}
+
+static int copy_argv(json_t *v, struct taskcmd *out, struct mps_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (json_is_string(v)) {
+        out->shell = true;
+        out->argc = 1;
+    } else {
+        out->argc = json_array_size(v);
+    }
+    out->argv = calloc(out->argc + 1, sizeof *out->argv);
+    if (!out->argv)
+        return errprintf(err, "out of memory");
+    for (size_t i = 0; i < out->argc; i++) {
+        json_t *e = out->shell ? v : json_array_get(v, i);
+        if (!(out->argv[i] = strdup(json_string_value(e)))) {
+            taskcmd_free(out);
+            return errprintf(err, "out of memory");
+        }
+    }
+    return 0;
+}
+
+int jobspec_task(const struct jobspec *job, uint64_t i, struct taskcmd *out,
+                 struct mps_error *err)
+{
+    json_t *root = job->internal;
+    if (i >= job->ntasks || job->task_file)
+        return errprintf(err, "no task %llu in this job",
+                         (unsigned long long)i);
+    json_t *v = json_object_get(root, "command");
+    if (!v)
+        v = json_object_get(root, "shell");
+    if (!v)
+        v = json_array_get(json_object_get(root, "tasks"), (size_t)i);
+    return copy_argv(v, out, err);
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* Task records: the result of one task attempt, as JSON. */
+#include "record.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+bool record_ok(const struct task_record *rec)
+{
+    return rec->exit_code == 0 && rec->signal == 0 && !rec->error;
+}
+
+static json_t *string_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+char *record_to_json(const struct task_record *rec)
+{
+    char start[UTIL_TIME_LEN], end[UTIL_TIME_LEN];
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "job", string_or_null(rec->job));
+    json_object_set_new(o, "task", json_integer((json_int_t)rec->task));
+    json_object_set_new(o, "attempt", json_integer(rec->attempt));
+    json_object_set_new(o, "host", string_or_null(rec->host));
+    json_object_set_new(o, "rank", json_integer(rec->rank));
+    json_object_set_new(o, "cores", string_or_null(rec->cores));
+    json_object_set_new(o, "start",
+                        json_string(util_format_time(rec->start_us, start)));
+    json_object_set_new(o, "end",
+                        json_string(util_format_time(rec->end_us, end)));
+    json_object_set_new(o, "elapsed",
+                        json_real((double)(rec->end_us - rec->start_us) / 1e6));
+    json_object_set_new(o, "exit_code",
+                        rec->exit_code >= 0 ? json_integer(rec->exit_code)
+                                            : json_null());
+    json_object_set_new(o, "signal",
+                        rec->signal ? json_integer(rec->signal) : json_null());
+    json_object_set_new(o, "timed_out", json_boolean(rec->timed_out));
+    json_object_set_new(o, "error", string_or_null(rec->error));
+    json_object_set_new(o, "stdout", string_or_null(rec->stdout_path));
+    json_object_set_new(o, "stderr", string_or_null(rec->stderr_path));
+    json_object_set_new(o, "stdout_bytes",
+                        json_integer((json_int_t)rec->stdout_bytes));
+    json_object_set_new(o, "stderr_bytes",
+                        json_integer((json_int_t)rec->stderr_bytes));
+    json_object_set_new(o, "max_rss_kb", json_integer(rec->max_rss_kb));
+    json_object_set_new(o, "user_s", json_real(rec->user_s));
+    json_object_set_new(o, "system_s", json_real(rec->system_s));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return text;
+}
+
+static char *dup_string(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? strdup(s) : NULL;
+}
+
+/* Parse an RFC 3339 UTC time with microseconds back to microseconds. */
+static int64_t parse_time(const char *s)
+{
+    if (!s)
+        return 0;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest)
+        return 0;
+    long frac = 0;
+    if (*rest == '.')
+        frac = strtol(rest + 1, NULL, 10);
+    return (int64_t)timegm(&tm) * 1000000 + frac;
+}
+
+int record_from_json(const char *text, struct task_record *rec,
+                     struct mps_error *err)
+{
+    memset(rec, 0, sizeof *rec);
+    json_error_t jerr;
+    json_t *o = json_loads(text, 0, &jerr);
+    if (!o || !json_is_object(o)) {
+        json_decref(o);
+        return errprintf(err, "invalid task record: %s",
+                         o ? "not an object" : jerr.text);
+    }
+    rec->job = dup_string(o, "job");
+    rec->task = (uint64_t)json_integer_value(json_object_get(o, "task"));
+    rec->attempt = (unsigned)json_integer_value(json_object_get(o, "attempt"));
+    rec->host = dup_string(o, "host");
+    rec->rank = (int)json_integer_value(json_object_get(o, "rank"));
+    rec->cores = dup_string(o, "cores");
+    rec->start_us = parse_time(json_string_value(json_object_get(o, "start")));
+    rec->end_us = parse_time(json_string_value(json_object_get(o, "end")));
+    json_t *v = json_object_get(o, "exit_code");
+    rec->exit_code = json_is_integer(v) ? (int)json_integer_value(v) : -1;
+    v = json_object_get(o, "signal");
+    rec->signal = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+    rec->timed_out = json_is_true(json_object_get(o, "timed_out"));
+    rec->error = dup_string(o, "error");
+    rec->stdout_path = dup_string(o, "stdout");
+    rec->stderr_path = dup_string(o, "stderr");
+    rec->stdout_bytes =
+        (uint64_t)json_integer_value(json_object_get(o, "stdout_bytes"));
+    rec->stderr_bytes =
+        (uint64_t)json_integer_value(json_object_get(o, "stderr_bytes"));
+    rec->max_rss_kb =
+        (long)json_integer_value(json_object_get(o, "max_rss_kb"));
+    rec->user_s = json_number_value(json_object_get(o, "user_s"));
+    rec->system_s = json_number_value(json_object_get(o, "system_s"));
+    json_decref(o);
+    return 0;
+}
+
+void record_clear(struct task_record *rec)
+{
+    free(rec->job);
+    free(rec->host);
+    free(rec->cores);
+    free(rec->error);
+    free(rec->stdout_path);
+    free(rec->stderr_path);
+    memset(rec, 0, sizeof *rec);
+}
