@@ -11,7 +11,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "doorbell.h"
 #include "options.h"
+#include "transport.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -239,6 +241,29 @@ int main(int argc, char **argv)
         re.slots = cores / workers + (index < cores % workers ? 1 : 0);
         if (re.slots == 0)
             re.slots = 1;
+    }
+
+    /* Doorbells: rank 0 listens and tells everyone where; workers ring it
+     * after each message and it rings them. */
+    re.bell_listen = re.bell = -1;
+    char bell_addr[4096] = "";
+    if (re.size > 1) {
+        if (re.rank == 0) {
+            int port;
+            struct mps_error err;
+            re.bell_listen = doorbell_listen(&port, &err);
+            if (re.bell_listen < 0 ||
+                doorbell_addresses(port, bell_addr, sizeof bell_addr) < 0)
+                bell_addr[0] = '\0';
+        }
+        wire_broadcast_text(bell_addr, (int)sizeof bell_addr);
+        if (re.rank != 0 && bell_addr[0])
+            re.bell = doorbell_connect(bell_addr, re.rank, 2000);
+        if (re.rank != 0 && re.bell < 0)
+            fprintf(stderr,
+                    "mpispool-run: rank %d: no doorbell to rank 0; checking "
+                    "MPI every %d ms instead\n",
+                    re.rank, 8);
     }
 
     if (re.rank == 0)

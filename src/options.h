@@ -22,6 +22,8 @@ struct rank_env {
     unsigned long long mem_total; /* bytes of memory on the node */
     int local_rank;
     char host[256];
+    int bell_listen; /* rank 0: doorbell listening socket, or -1 */
+    int bell;        /* workers: doorbell to rank 0, or -1 */
 };
 
 /* Rank 0: serve the spool; returns the process exit code. */

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "doorbell.h"
 #include "executor.h"
 #include "jobfile.h"
 #include "journal.h"
@@ -32,6 +33,13 @@
  * message just arrived); while idle only this often, since nothing arrives
  * that needs a quick answer and inotify wakes us for new jobs. */
 #define IDLE_POLL_MS 100
+/* When every worker has a doorbell, messages wake us: MPI is looked at
+ * only this often as a safety net. */
+#define BELL_IDLE_POLL_MS 1000
+/* A ring can come before MPI shows the message it announces: after one,
+ * look at MPI every millisecond for this long. */
+#define RING_LINGER_US 200000
+#define MAX_TASK_FDS 512
 #define BUSY_POLL_MS 1
 #define STATUS_INTERVAL_US 250000
 #define DISPATCH_BUCKETS 4096
@@ -105,6 +113,10 @@ struct coordinator {
     int inotify_fd, new_wd;
     int sigfd;
     struct executor *local; /* the lone rank 0 runs tasks itself */
+    int bell_listen;        /* doorbell listening socket, or -1 */
+    int *bells;             /* per worker index: its doorbell, or -1 */
+    struct pollfd *pfds;    /* poll set, room for everything */
+    int64_t last_ring;      /* monotonic us of the last doorbell ring */
     struct rank_slot *ranks;
     int nranks; /* ranks that run tasks: 1 alone, else size - 1 workers */
     struct job *jobs;
@@ -573,6 +585,16 @@ static int next_task(struct coordinator *co, struct job *job, int64_t now,
 static void queue_result(struct coordinator *co, struct dispatch *d,
                          const struct wire_result *res);
 
+/* Send to worker index r (rank r + 1) and ring its doorbell. */
+static int send_to(struct coordinator *co, int r, enum wire_type type,
+                   struct wire_buf *buf)
+{
+    if (wire_send(r + 1, type, buf) < 0)
+        return -1;
+    doorbell_ring(co->bells[r]);
+    return 0;
+}
+
 /* Send one task attempt to rank index r (0 is rank 0 itself when alone). */
 static void send_task(struct coordinator *co, struct job *job, int r,
                       uint64_t task, unsigned attempt, struct taskcmd *cmd)
@@ -641,7 +663,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
     };
     struct wire_buf buf = {0};
     if (wire_encode_task(&buf, &m) < 0 ||
-        wire_send(d->rank, WIRE_TASK, &buf) < 0) {
+        send_to(co, d->rank - 1, WIRE_TASK, &buf) < 0) {
         char line[160];
         snprintf(line, sizeof line, "cannot send the task to rank %d: %s",
                  d->rank, strerror(errno));
@@ -1171,6 +1193,41 @@ static bool all_ranks_said_hello(const struct coordinator *co)
     return true;
 }
 
+static bool all_ranks_have_bells(const struct coordinator *co)
+{
+    for (int r = 0; r < co->nranks; r++)
+        if (co->bells[r] < 0 && !co->ranks[r].bye)
+            return false;
+    return true;
+}
+
+static void accept_bells(struct coordinator *co)
+{
+    int fd, rank;
+    while ((fd = doorbell_accept(co->bell_listen, &rank)) >= 0) {
+        if (rank < 1 || rank > co->nranks || co->bells[rank - 1] >= 0) {
+            close(fd);
+            continue;
+        }
+        co->bells[rank - 1] = fd;
+    }
+}
+
+/* A ring: the MPI receive after poll picks up what it announced. A closed
+ * doorbell (its rank died or finished) is dropped. */
+static void drain_bell(struct coordinator *co, int fd)
+{
+    co->last_ring = util_mono_us();
+    if (doorbell_drain(fd) == 0)
+        return;
+    for (int r = 0; r < co->nranks; r++) {
+        if (co->bells[r] == fd) {
+            close(fd);
+            co->bells[r] = -1;
+        }
+    }
+}
+
 static bool all_ranks_said_bye(const struct coordinator *co)
 {
     for (int r = 0; r < co->nranks; r++)
@@ -1217,7 +1274,7 @@ static void begin_stop(struct coordinator *co, const char *why)
             continue;
         struct wire_buf buf = {0};
         if (wire_encode_cancel(&buf, 0) == 0)
-            wire_send(r + 1, WIRE_CANCEL, &buf);
+            send_to(co, r, WIRE_CANCEL, &buf);
         wire_buf_free(&buf);
     }
 }
@@ -1227,7 +1284,7 @@ static void send_shutdown(struct coordinator *co)
     for (int r = 0; r < co->nranks; r++) {
         struct wire_buf buf = {0};
         if (wire_encode_empty(&buf, WIRE_SHUTDOWN) == 0)
-            wire_send(r + 1, WIRE_SHUTDOWN, &buf);
+            send_to(co, r, WIRE_SHUTDOWN, &buf);
         wire_buf_free(&buf);
     }
 }
@@ -1283,6 +1340,13 @@ static int setup(struct coordinator *co, struct mps_error *err)
     if (co->sigfd < 0)
         return errprintf(err, "cannot create a signalfd: %s", strerror(errno));
     co->nranks = co->re->size > 1 ? co->re->size - 1 : 1;
+    co->bells = malloc((size_t)co->nranks * sizeof *co->bells);
+    co->pfds =
+        calloc((size_t)(3 + co->nranks + MAX_TASK_FDS), sizeof *co->pfds);
+    if (!co->bells || !co->pfds)
+        return errprintf(err, "out of memory");
+    for (int r = 0; r < co->nranks; r++)
+        co->bells[r] = -1;
     co->ranks = calloc((size_t)co->nranks, sizeof *co->ranks);
     if (!co->ranks)
         return errprintf(err, "out of memory");
@@ -1314,6 +1378,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
     co->opt = opt;
     co->re = re;
     co->inotify_fd = co->sigfd = -1;
+    co->bell_listen = re->bell_listen;
     co->started_us = util_now_us();
     struct mps_error err;
     int rc = 0;
@@ -1375,15 +1440,21 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
 
         int64_t now = util_mono_us();
         int timeout;
+        /* Workers ring their doorbell after each message; one without a
+         * doorbell, or a send still in progress, makes us look at MPI. */
+        bool all_bells = all_ranks_have_bells(co);
         bool remote_active =
             !co->local &&
-            (co->ndispatched > 0 || !all_ranks_said_hello(co) || shutdown_sent);
+            (!all_ranks_said_hello(co) ||
+             (!all_bells && (co->ndispatched > 0 || shutdown_sent)));
         if (busy_turn)
             timeout = 0;
-        else if (remote_active || wire_pending_bytes())
+        else if (remote_active || wire_pending_bytes() ||
+                 now - co->last_ring < RING_LINGER_US)
             timeout = BUSY_POLL_MS;
         else
-            timeout = IDLE_POLL_MS;
+            timeout =
+                all_bells && !co->local ? BELL_IDLE_POLL_MS : IDLE_POLL_MS;
         if (co->sp) {
             int rescan = (int)((co->next_rescan - now) / 1000);
             timeout = min_timeout(timeout, rescan < 0 ? 0 : rescan);
@@ -1396,9 +1467,9 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         if (co->local)
             timeout = min_timeout(timeout, executor_timers(co->local));
 
-        struct pollfd fds[2 + 512];
+        struct pollfd *fds = co->pfds;
         int n = 0;
-        int sig_i = -1, ino_i = -1;
+        int sig_i = -1, ino_i = -1, listen_i = -1, bells_i = 0;
         if (co->sigfd >= 0) {
             sig_i = n;
             fds[n++] = (struct pollfd){.fd = co->sigfd, .events = POLLIN};
@@ -1407,10 +1478,18 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
             ino_i = n;
             fds[n++] = (struct pollfd){.fd = co->inotify_fd, .events = POLLIN};
         }
+        if (co->bell_listen >= 0) {
+            listen_i = n;
+            fds[n++] = (struct pollfd){.fd = co->bell_listen, .events = POLLIN};
+        }
+        bells_i = n;
+        for (int r = 0; r < co->nranks; r++)
+            if (co->bells[r] >= 0)
+                fds[n++] =
+                    (struct pollfd){.fd = co->bells[r], .events = POLLIN};
         int nfixed = n;
         if (co->local)
-            n += executor_pollfds(co->local, fds + n,
-                                  (int)(sizeof fds / sizeof *fds) - n);
+            n += executor_pollfds(co->local, fds + n, MAX_TASK_FDS);
         if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
             logmsg("poll: %s", strerror(errno));
             break;
@@ -1428,6 +1507,11 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         }
         if (ino_i >= 0 && (fds[ino_i].revents & POLLIN))
             read_inotify(co);
+        if (listen_i >= 0 && (fds[listen_i].revents & POLLIN))
+            accept_bells(co);
+        for (int i = bells_i; i < nfixed; i++)
+            if (fds[i].revents)
+                drain_bell(co, fds[i].fd);
         if (co->local) {
             executor_handle(co->local, fds + nfixed, n - nfixed);
             executor_timers(co->local);
@@ -1458,6 +1542,13 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
     spool_close(co->sp);
     free(co->status_path);
     free(co->ranks);
+    for (int r = 0; co->bells && r < co->nranks; r++)
+        if (co->bells[r] >= 0)
+            close(co->bells[r]);
+    free(co->bells);
+    free(co->pfds);
+    if (co->bell_listen >= 0)
+        close(co->bell_listen);
     if (co->inotify_fd >= 0)
         close(co->inotify_fd);
     if (co->sigfd >= 0)

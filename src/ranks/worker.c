@@ -10,17 +10,19 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "doorbell.h"
 #include "executor.h"
 #include "options.h"
 #include "transport.h"
 #include "util.h"
 
-/* Idle: check MPI about every 8 ms (0.3% of a core measured here); busy:
- * every millisecond, so results and new tasks move quickly. */
+/* With a doorbell an idle worker sleeps until rank 0 rings it (with a
+ * safety look at MPI once a second); without one it checks MPI every 8 ms.
+ * While tasks run, and for a while after the last activity (a message may
+ * still be in flight, or the next task on its way), every millisecond. */
 #define IDLE_POLL_MS 8
+#define BELL_IDLE_POLL_MS 1000
 #define BUSY_POLL_MS 1
-/* How long after the last activity to keep polling fast: the next task is
- * usually on its way. */
 #define LINGER_US 200000
 /* Backpressure: stop reading task output while this much is unsent. */
 #define OUTPUT_HIGH_WATER (16u << 20)
@@ -28,13 +30,16 @@
 
 struct worker {
     struct executor *ex;
+    int bell; /* doorbell to rank 0, or -1 */
     bool failed_send;
 };
 
 static void send_or_note(struct worker *w, enum wire_type type,
                          struct wire_buf *buf, int encoded)
 {
-    if (encoded < 0 || wire_send(0, type, buf) < 0) {
+    if (encoded == 0 && wire_send(0, type, buf) == 0) {
+        doorbell_ring(w->bell);
+    } else {
         if (!w->failed_send)
             fprintf(stderr,
                     "mpispool-run: cannot send a message to rank 0: "
@@ -102,7 +107,7 @@ static void run_task(struct worker *w, const struct wire_task *m)
 
 int worker_main(const struct run_options *opt, const struct rank_env *re)
 {
-    struct worker w = {0};
+    struct worker w = {.bell = re->bell};
     struct mps_error err;
     char workdir[4096];
     if (opt->workdir) {
@@ -139,7 +144,12 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
         int n = 0;
         if (sigfd >= 0)
             fds[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
-        int nsig = n;
+        int bell_i = -1;
+        if (w.bell >= 0) {
+            bell_i = n;
+            fds[n++] = (struct pollfd){.fd = w.bell, .events = POLLIN};
+        }
+        int nfixed = n;
         if (w.ex)
             n += executor_pollfds(w.ex, fds + n,
                                   (int)(sizeof fds / sizeof *fds) - n);
@@ -147,13 +157,21 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
         if (busy || wire_pending_bytes())
             last_activity = util_mono_us();
         int timeout = util_mono_us() - last_activity < LINGER_US ? BUSY_POLL_MS
-                                                                 : IDLE_POLL_MS;
+                      : w.bell >= 0 ? BELL_IDLE_POLL_MS
+                                    : IDLE_POLL_MS;
         int timer = w.ex ? executor_timers(w.ex) : -1;
         if (timer >= 0 && timer < timeout)
             timeout = timer;
         if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR)
             break;
-        if (nsig && (fds[0].revents & POLLIN)) {
+        if (bell_i >= 0 && fds[bell_i].revents) {
+            last_activity = util_mono_us();
+            if (doorbell_drain(w.bell) < 0) {
+                close(w.bell);
+                w.bell = -1;
+            }
+        }
+        if (sigfd >= 0 && (fds[0].revents & POLLIN)) {
             struct signalfd_siginfo si;
             while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
                 if (si.ssi_signo == SIGCHLD) {
@@ -168,7 +186,7 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
             }
         }
         if (w.ex) {
-            executor_handle(w.ex, fds + nsig, n - nsig);
+            executor_handle(w.ex, fds + nfixed, n - nfixed);
             executor_timers(w.ex);
         }
         wire_progress();
@@ -206,5 +224,7 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
     rmdir(workdir);
     if (sigfd >= 0)
         close(sigfd);
+    if (w.bell >= 0)
+        close(w.bell);
     return 0;
 }

@@ -112,6 +112,14 @@ int wire_recv(struct wire_msg *msg)
     return 1;
 }
 
+int wire_broadcast_text(char *text, int len)
+{
+    if (MPI_Bcast(text, len, MPI_CHAR, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return -1;
+    text[len - 1] = '\0';
+    return 0;
+}
+
 void wire_flush(void)
 {
     while (wire_progress() > 0)

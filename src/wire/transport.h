@@ -31,6 +31,10 @@ int wire_recv(struct wire_msg *msg);
 /* Messages dropped as malformed since start. */
 unsigned long wire_dropped(void);
 
+/* Rank 0's text (at most len bytes with its NUL) to every rank: a
+ * collective, called by all ranks at start-up. */
+int wire_broadcast_text(char *text, int len);
+
 /* Wait until every pending send has completed (before MPI_Finalize). Polls
  * with short sleeps rather than blocking in MPI_Waitall, which spins. */
 void wire_flush(void);

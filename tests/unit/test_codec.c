@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the MPI message codec: round trips and hostile bytes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "codec.h"
+
+static char *copy_out(const struct wire_buf *buf)
+{
+    char *raw = malloc(buf->len);
+    assert_non_null(raw);
+    memcpy(raw, buf->data, buf->len);
+    return raw;
+}
+
+static void test_task_round_trip(void **state)
+{
+    (void)state;
+    char *argv[] = {"printf", "%s\n", "héllo wörld", "", NULL};
+    char *env[] = {"A=1", "EMPTY=", NULL};
+    struct wire_task in = {
+        .dispatch = 42,
+        .job = "20261124-0001",
+        .task = 1234567890123ULL,
+        .attempt = 3,
+        .cpus = 4,
+        .timeout = 1.5,
+        .shell = false,
+        .inherit = true,
+        .argc = 4,
+        .argv = argv,
+        .cwd = NULL,
+        .submit_dir = "/home/ana",
+        .envc = 2,
+        .env = env,
+    };
+    struct wire_buf buf = {0};
+    assert_int_equal(wire_encode_task(&buf, &in), 0);
+    struct wire_msg msg;
+    struct mps_error err;
+    char *raw = copy_out(&buf);
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), 0);
+    const struct wire_task *out = &msg.u.task;
+    assert_int_equal(msg.type, WIRE_TASK);
+    assert_int_equal(out->dispatch, 42);
+    assert_string_equal(out->job, "20261124-0001");
+    assert_int_equal(out->task, 1234567890123ULL);
+    assert_int_equal(out->attempt, 3);
+    assert_int_equal(out->cpus, 4);
+    assert_true(out->timeout == 1.5);
+    assert_false(out->shell);
+    assert_true(out->inherit);
+    assert_int_equal(out->argc, 4);
+    assert_string_equal(out->argv[2], "héllo wörld");
+    assert_string_equal(out->argv[3], "");
+    assert_null(out->argv[4]);
+    assert_null(out->cwd);
+    assert_string_equal(out->submit_dir, "/home/ana");
+    assert_int_equal(out->envc, 2);
+    assert_string_equal(out->env[1], "EMPTY=");
+    wire_msg_clear(&msg);
+    wire_buf_free(&buf);
+}
+
+static void test_result_round_trip(void **state)
+{
+    (void)state;
+    struct wire_result in = {
+        .dispatch = 7,
+        .start_us = 1764000000123456,
+        .end_us = 1764000001123456,
+        .exit_code = -1,
+        .signal = 9,
+        .timed_out = true,
+        .error = "cannot execute 'x': No such file or directory",
+        .cores = NULL,
+        .max_rss_kb = 2048,
+        .user_s = 0.25,
+        .system_s = 0.5,
+        .stdout_bytes = 200000000,
+        .stderr_bytes = 0,
+    };
+    struct wire_buf buf = {0};
+    assert_int_equal(wire_encode_result(&buf, &in), 0);
+    struct wire_msg msg;
+    struct mps_error err;
+    char *raw = copy_out(&buf);
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_RESULT, &msg, &err),
+        0);
+    const struct wire_result *out = &msg.u.result;
+    assert_int_equal(out->start_us, in.start_us);
+    assert_int_equal(out->end_us, in.end_us);
+    assert_int_equal(out->exit_code, -1);
+    assert_int_equal(out->signal, 9);
+    assert_true(out->timed_out);
+    assert_string_equal(out->error, in.error);
+    assert_null(out->cores);
+    assert_int_equal(out->max_rss_kb, 2048);
+    assert_true(out->user_s == 0.25 && out->system_s == 0.5);
+    assert_int_equal(out->stdout_bytes, 200000000);
+    wire_msg_clear(&msg);
+    wire_buf_free(&buf);
+}
+
+static void test_output_binary(void **state)
+{
+    (void)state;
+    unsigned char data[256];
+    for (int i = 0; i < 256; i++)
+        data[i] = (unsigned char)i;
+    struct wire_buf buf = {0};
+    assert_int_equal(wire_encode_output(&buf, 9, 2, data, sizeof data), 0);
+    struct wire_msg msg;
+    struct mps_error err;
+    char *raw = copy_out(&buf);
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_OUTPUT, &msg, &err),
+        0);
+    assert_int_equal(msg.u.output.stream, 2);
+    assert_int_equal(msg.u.output.len, 256);
+    assert_memory_equal(msg.u.output.data, data, 256);
+    wire_msg_clear(&msg);
+    /* A chunk larger than WIRE_CHUNK is refused at encoding. */
+    char *big = calloc(1, WIRE_CHUNK + 1);
+    assert_int_equal(wire_encode_output(&buf, 9, 1, big, WIRE_CHUNK + 1), -1);
+    free(big);
+    wire_buf_free(&buf);
+}
+
+/* Every truncation of a valid message, and every single-byte change of
+ * its header, is refused with an error rather than read out of bounds. */
+static void test_hostile_bytes(void **state)
+{
+    (void)state;
+    struct wire_hello hello = {"node7", 16, 1ULL << 34, 1, 4242};
+    struct wire_buf buf = {0};
+    assert_int_equal(wire_encode_hello(&buf, &hello), 0);
+    struct wire_msg msg;
+    struct mps_error err;
+    for (size_t len = 0; len < buf.len; len++) {
+        char *raw = malloc(len ? len : 1);
+        memcpy(raw, buf.data, len);
+        assert_int_equal(
+            wire_decode(raw, len, WIRE_TAG_BASE + WIRE_HELLO, &msg, &err), -1);
+        free(raw);
+    }
+    static const struct {
+        size_t offset;
+        char value;
+        const char *message;
+    } cases[] = {
+        {0, 'X', "message has a bad magic number"},
+        {2, 9, "message has version 9, expected 1"},
+        {3, 99, "message has unknown type 99"},
+        {3, WIRE_TASK, "message of type 2 came with tag 101"},
+        {4, 1, "message length 1 does not match its 30 bytes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *raw = copy_out(&buf);
+        raw[cases[i].offset] = cases[i].value;
+        assert_int_equal(
+            wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_HELLO, &msg, &err),
+            -1);
+        assert_string_equal(err.text, cases[i].message);
+        free(raw);
+    }
+    /* A string length pointing past the end. */
+    char *raw = copy_out(&buf);
+    raw[WIRE_HEADER_LEN + 1] = (char)0xff;
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_HELLO, &msg, &err), -1);
+    assert_string_equal(err.text, "malformed message of type 1");
+    free(raw);
+    wire_buf_free(&buf);
+}
+
+/* A task message claiming a huge argv count is refused before any large
+ * allocation. */
+static void test_huge_count(void **state)
+{
+    (void)state;
+    char *argv[] = {"true", NULL};
+    char *env[] = {NULL};
+    struct wire_task in = {.dispatch = 1, .job = "j", .argc = 1,
+                           .argv = argv, .envc = 0, .env = env};
+    struct wire_buf buf = {0};
+    assert_int_equal(wire_encode_task(&buf, &in), 0);
+    /* argc sits after header, dispatch (8), job (1+4+1), task (8),
+     * attempt (4), cpus (4), timeout (8), flags (1). */
+    size_t argc_at = WIRE_HEADER_LEN + 8 + 6 + 8 + 4 + 4 + 8 + 1;
+    char *raw = copy_out(&buf);
+    memset(raw + argc_at, 0xff, 4);
+    struct wire_msg msg;
+    struct mps_error err;
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), -1);
+    free(raw);
+    wire_buf_free(&buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_task_round_trip),
+        cmocka_unit_test(test_result_round_trip),
+        cmocka_unit_test(test_output_binary),
+        cmocka_unit_test(test_hostile_bytes),
+        cmocka_unit_test(test_huge_count),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
