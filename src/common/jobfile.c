@@ -342,8 +342,12 @@ struct jobspec *jobfile_parse(const char *text, size_t len,
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
+        /* jansson names its own flag here; say what is wrong instead. */
+        const char *why = json_error_code(&jerr) == json_error_null_character
+                              ? "a string contains \\u0000 (NUL)"
+                              : jerr.text;
         errprintf(err, "invalid JSON at line %d, column %d: %s", jerr.line,
-                  jerr.column, jerr.text);
+                  jerr.column, why);
         return NULL;
     }
     struct jobspec *job = calloc(1, sizeof *job);

@@ -93,8 +93,7 @@ static void test_result_round_trip(void **state)
     struct mps_error err;
     char *raw = copy_out(&buf);
     assert_int_equal(
-        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_RESULT, &msg, &err),
-        0);
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_RESULT, &msg, &err), 0);
     const struct wire_result *out = &msg.u.result;
     assert_int_equal(out->start_us, in.start_us);
     assert_int_equal(out->end_us, in.end_us);
@@ -122,8 +121,7 @@ static void test_output_binary(void **state)
     struct mps_error err;
     char *raw = copy_out(&buf);
     assert_int_equal(
-        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_OUTPUT, &msg, &err),
-        0);
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_OUTPUT, &msg, &err), 0);
     assert_int_equal(msg.u.output.stream, 2);
     assert_int_equal(msg.u.output.len, 256);
     assert_memory_equal(msg.u.output.data, data, 256);
@@ -189,8 +187,12 @@ static void test_huge_count(void **state)
     (void)state;
     char *argv[] = {"true", NULL};
     char *env[] = {NULL};
-    struct wire_task in = {.dispatch = 1, .job = "j", .argc = 1,
-                           .argv = argv, .envc = 0, .env = env};
+    struct wire_task in = {.dispatch = 1,
+                           .job = "j",
+                           .argc = 1,
+                           .argv = argv,
+                           .envc = 0,
+                           .env = env};
     struct wire_buf buf = {0};
     assert_int_equal(wire_encode_task(&buf, &in), 0);
     /* argc sits after header, dispatch (8), job (1+4+1), task (8),

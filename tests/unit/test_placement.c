@@ -93,9 +93,8 @@ static void run_scenario(const struct scenario *sc)
                 fail_msg("%s: step %zu: %u cores should not fit, got %s",
                          sc->name, i, st->k, list);
         } else if (rc != 0 || strcmp(list, st->list) != 0) {
-            fail_msg("%s: step %zu: %u cores: expected %s, got %s",
-                     sc->name, i, st->k, st->list,
-                     rc ? "(no fit)" : list);
+            fail_msg("%s: step %zu: %u cores: expected %s, got %s", sc->name, i,
+                     st->k, st->list, rc ? "(no fit)" : list);
         }
     }
     placement_destroy(pl);
@@ -112,8 +111,8 @@ static void test_counts(void **state)
 {
     (void)state;
     struct mps_error err;
-    struct placement *pl = placement_create("pack:2 l3:2 core:8 pu:2", 0, 1,
-                                            &err);
+    struct placement *pl =
+        placement_create("pack:2 l3:2 core:8 pu:2", 0, 1, &err);
     assert_non_null(pl);
     assert_int_equal(placement_cores(pl), 32);
     char list[64];

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of job file validation: the corpora of valid and invalid job
+ * files (each invalid one with its exact error line), and task access. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "jobfile.h"
+#include "util.h"
+
+#define CORPUS MPISPOOL_TEST_DATA "/jobfiles"
+
+/* Names of the *.json files in dir, sorted; returns how many. */
+static int list_json(const char *dir, char ***names)
+{
+    struct dirent **entries;
+    int n = scandir(dir, &entries, NULL, alphasort);
+    assert_true(n >= 0);
+    int count = 0;
+    *names = calloc((size_t)n + 1, sizeof **names);
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(entries[i]->d_name);
+        if (len > 5 && strcmp(entries[i]->d_name + len - 5, ".json") == 0)
+            (*names)[count++] = strdup(entries[i]->d_name);
+        free(entries[i]);
+    }
+    free(entries);
+    return count;
+}
+
+static void test_valid_corpus(void **state)
+{
+    (void)state;
+    char **names;
+    int n = list_json(CORPUS "/valid", &names);
+    assert_true(n >= 12);
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        struct mps_error err;
+        snprintf(path, sizeof path, "%s/valid/%s", CORPUS, names[i]);
+        struct jobspec *job = jobfile_load(path, &err);
+        if (!job)
+            fail_msg("valid/%s rejected: %s", names[i], err.text);
+        jobspec_destroy(job);
+        free(names[i]);
+    }
+    free(names);
+}
+
+static void test_invalid_corpus(void **state)
+{
+    (void)state;
+    char **names;
+    int n = list_json(CORPUS "/invalid", &names);
+    int mismatches = 0;
+    assert_true(n >= 30);
+    for (int i = 0; i < n; i++) {
+        char path[4096], expect_path[4096];
+        struct mps_error err;
+        snprintf(path, sizeof path, "%s/invalid/%s", CORPUS, names[i]);
+        snprintf(expect_path, sizeof expect_path, "%s/invalid/%.*s.expect",
+                 CORPUS, (int)strlen(names[i]) - 5, names[i]);
+        char *expect = util_read_file(expect_path, 4096, NULL, &err);
+        if (!expect)
+            fail_msg("invalid/%s has no .expect: %s", names[i], err.text);
+        expect[strcspn(expect, "\n")] = '\0';
+        struct jobspec *job = jobfile_load(path, &err);
+        if (job) {
+            print_error("invalid/%s was accepted\n", names[i]);
+            jobspec_destroy(job);
+            mismatches++;
+        } else if (strcmp(err.text, expect) != 0) {
+            print_error("invalid/%s:\n  expected: %s\n  got:      %s\n",
+                        names[i], expect, err.text);
+            mismatches++;
+        }
+        free(expect);
+        free(names[i]);
+    }
+    free(names);
+    assert_int_equal(mismatches, 0);
+}
+
+static struct jobspec *parse(const char *text)
+{
+    struct mps_error err;
+    struct jobspec *job = jobfile_parse(text, strlen(text), &err);
+    if (!job)
+        fail_msg("'%s' rejected: %s", text, err.text);
+    return job;
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct jobspec *job = parse("{\"command\": [\"true\"]}");
+    assert_int_equal(job->ntasks, 1);
+    assert_int_equal(job->cpus, 1);
+    assert_int_equal(job->gpus, 0);
+    assert_int_equal(job->memory, 0);
+    assert_true(job->timeout == 0);
+    assert_int_equal(job->retries, 0);
+    assert_true(job->retry_backoff == 10);
+    assert_int_equal(job->priority, 0);
+    assert_null(job->name);
+    assert_null(job->cwd);
+    assert_null(job->env);
+    assert_null(job->task_file);
+    assert_null(job->submit_env);
+    jobspec_destroy(job);
+}
+
+static void test_fields(void **state)
+{
+    (void)state;
+    struct jobspec *job = parse(
+        "{\"name\": \"n\", \"shell\": \"echo hi\", \"cwd\": \"/tmp\", "
+        "\"env\": {\"A\": \"1\", \"B\": \"x=y\"}, \"cpus\": 3, \"memory\": "
+        "\"2G\", \"timeout\": 1.5, \"retries\": 2, \"retry_backoff\": 0.25, "
+        "\"priority\": -3, \"after\": [\"j1\", \"j2\"]}");
+    assert_string_equal(job->name, "n");
+    assert_string_equal(job->cwd, "/tmp");
+    assert_string_equal(job->env[0], "A=1");
+    assert_string_equal(job->env[1], "B=x=y");
+    assert_null(job->env[2]);
+    assert_int_equal(job->cpus, 3);
+    assert_int_equal(job->memory, 2ULL << 30);
+    assert_true(job->timeout == 1.5);
+    assert_int_equal(job->retries, 2);
+    assert_true(job->retry_backoff == 0.25);
+    assert_int_equal(job->priority, -3);
+    assert_string_equal(job->after[1], "j2");
+    assert_null(job->after[2]);
+    jobspec_destroy(job);
+}
+
+static void test_tasks(void **state)
+{
+    (void)state;
+    struct mps_error err;
+    struct taskcmd cmd;
+    struct jobspec *job =
+        parse("{\"tasks\": [[\"printf\", \"%s\", \"a b\"], \"echo $X | wc\"]}");
+    assert_int_equal(job->ntasks, 2);
+    assert_int_equal(jobspec_task(job, 0, &cmd, &err), 0);
+    assert_false(cmd.shell);
+    assert_int_equal(cmd.argc, 3);
+    assert_string_equal(cmd.argv[2], "a b");
+    assert_null(cmd.argv[3]);
+    taskcmd_free(&cmd);
+    assert_int_equal(jobspec_task(job, 1, &cmd, &err), 0);
+    assert_true(cmd.shell);
+    assert_int_equal(cmd.argc, 1);
+    assert_string_equal(cmd.argv[0], "echo $X | wc");
+    taskcmd_free(&cmd);
+    assert_int_equal(jobspec_task(job, 2, &cmd, &err), -1);
+    jobspec_destroy(job);
+
+    job = parse("{\"command\": [\"echo\", \"\"]}");
+    assert_int_equal(jobspec_task(job, 0, &cmd, &err), 0);
+    assert_int_equal(cmd.argc, 2);
+    assert_string_equal(cmd.argv[1], "");
+    taskcmd_free(&cmd);
+    jobspec_destroy(job);
+
+    job = parse("{\"task_file\": \"x.tasks\"}");
+    assert_int_equal(job->ntasks, 0);
+    assert_string_equal(job->task_file, "x.tasks");
+    assert_int_equal(jobspec_task(job, 0, &cmd, &err), -1);
+    jobspec_destroy(job);
+}
+
+static void test_load_guards(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mpispool-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char file[4200], link[4200];
+    snprintf(file, sizeof file, "%s/job.json", dir);
+    snprintf(link, sizeof link, "%s/link.json", dir);
+    struct mps_error err;
+    assert_int_equal(
+        util_write_file(file, "{\"shell\": \"true\"}", 17, 0, &err), 0);
+    assert_int_equal(symlink(file, link), 0);
+    assert_null(jobfile_load(link, &err));
+    assert_string_equal(err.text, "job file is a symbolic link");
+    assert_null(jobfile_load(dir, &err));
+    assert_string_equal(err.text, "job file is not a regular file");
+    /* Larger than 16 MiB. */
+    FILE *f = fopen(file, "w");
+    fputs("{\"shell\": \"", f);
+    for (int i = 0; i < 17 * 1024; i++)
+        for (int j = 0; j < 1024; j++)
+            fputc('x', f);
+    fputs("\"}", f);
+    fclose(f);
+    assert_null(jobfile_load(file, &err));
+    assert_string_equal(err.text, "job file is larger than 16 MiB");
+    unlink(link);
+    unlink(file);
+    rmdir(dir);
+}
+
+static void test_valid_id(void **state)
+{
+    (void)state;
+    assert_true(jobfile_valid_id("20261124-0001"));
+    assert_true(jobfile_valid_id("a.b_c-d"));
+    assert_false(jobfile_valid_id(""));
+    assert_false(jobfile_valid_id(".hidden"));
+    assert_false(jobfile_valid_id("../x"));
+    assert_false(jobfile_valid_id("a b"));
+    assert_false(jobfile_valid_id(
+        "x123456789012345678901234567890123456789012345678901234567890123"
+        "4"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_corpus),
+        cmocka_unit_test(test_invalid_corpus),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_tasks),
+        cmocka_unit_test(test_load_guards),
+        cmocka_unit_test(test_valid_id),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of task records as JSON. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "record.h"
+
+static void test_json_fields(void **state)
+{
+    (void)state;
+    struct task_record rec = {
+        .job = "20261124-0001",
+        .task = 7,
+        .attempt = 2,
+        .host = "pc12",
+        .rank = 3,
+        .cores = "0-3",
+        .start_us = 1795482606123456LL,
+        .end_us = 1795482607623456LL,
+        .exit_code = -1,
+        .signal = 9,
+        .timed_out = true,
+        .error = "cannot execute 'nosuchcmd': No such file or directory",
+        .stdout_path = "/s/out/j/7.out",
+        .stderr_path = "/s/out/j/7.err",
+        .stdout_bytes = 200000000,
+        .stderr_bytes = 0,
+        .max_rss_kb = 1234,
+        .user_s = 0.5,
+        .system_s = 0.25,
+    };
+    char *json = record_to_json(&rec);
+    assert_non_null(json);
+    assert_string_equal(
+        json,
+        "{\"job\":\"20261124-0001\",\"task\":7,\"attempt\":2,\"host\":"
+        "\"pc12\",\"rank\":3,\"cores\":\"0-3\",\"start\":\"2026-11-24T01:10:"
+        "06.123456Z\",\"end\":\"2026-11-24T01:10:07.623456Z\",\"elapsed\":1."
+        "5,\"exit_code\":null,\"signal\":9,\"timed_out\":true,\"error\":"
+        "\"cannot execute 'nosuchcmd': No such file or directory\",\"stdout\":"
+        "\"/s/out/j/7.out\",\"stderr\":\"/s/out/j/7.err\",\"stdout_bytes\":"
+        "200000000,\"stderr_bytes\":0,\"max_rss_kb\":1234,\"user_s\":0.5,"
+        "\"system_s\":0.25}");
+    struct task_record back;
+    struct mps_error err;
+    assert_int_equal(record_from_json(json, &back, &err), 0);
+    assert_string_equal(back.job, rec.job);
+    assert_int_equal(back.task, 7);
+    assert_int_equal(back.attempt, 2);
+    assert_int_equal(back.start_us, rec.start_us);
+    assert_int_equal(back.end_us, rec.end_us);
+    assert_int_equal(back.exit_code, -1);
+    assert_int_equal(back.signal, 9);
+    assert_true(back.timed_out);
+    assert_string_equal(back.error, rec.error);
+    assert_int_equal(back.stdout_bytes, 200000000);
+    assert_false(record_ok(&back));
+    record_clear(&back);
+    free(json);
+}
+
+static void test_success_and_nulls(void **state)
+{
+    (void)state;
+    struct task_record rec = {
+        .job = "j", .host = "h", .exit_code = 0, .start_us = 0, .end_us = 1};
+    assert_true(record_ok(&rec));
+    char *json = record_to_json(&rec);
+    assert_non_null(strstr(json, "\"exit_code\":0,\"signal\":null"));
+    assert_non_null(strstr(json, "\"cores\":null"));
+    assert_non_null(strstr(json, "\"error\":null"));
+    assert_non_null(strstr(json, "\"start\":\"1970-01-01T00:00:00.000000Z\""));
+    free(json);
+    rec.exit_code = 3;
+    assert_false(record_ok(&rec));
+    rec.exit_code = 0;
+    rec.error = "x";
+    assert_false(record_ok(&rec));
+}
+
+static void test_unicode_error(void **state)
+{
+    (void)state;
+    struct task_record rec = {.job = "j",
+                              .host = "h",
+                              .exit_code = -1,
+                              .error = "cannot execute 'prög': ✗ \"quoted\""};
+    char *json = record_to_json(&rec);
+    struct task_record back;
+    struct mps_error err;
+    assert_int_equal(record_from_json(json, &back, &err), 0);
+    assert_string_equal(back.error, rec.error);
+    record_clear(&back);
+    free(json);
+    assert_int_equal(record_from_json("[1]", &back, &err), -1);
+    assert_string_equal(err.text, "invalid task record: not an object");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_fields),
+        cmocka_unit_test(test_success_and_nulls),
+        cmocka_unit_test(test_unicode_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

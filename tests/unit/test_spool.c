@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of spool operations: init, ids, submit, claim, move, reject. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "spool.h"
+#include "util.h"
+
+static char root[64];
+static char spool_dir[128];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(root, sizeof root, "/tmp/mpispool-spool-XXXXXX");
+    if (!mkdtemp(root))
+        return -1;
+    snprintf(spool_dir, sizeof spool_dir, "%s/a/spool", root);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static mode_t mode_of(const char *dir)
+{
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", spool_dir, dir);
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+static void test_init(void **state)
+{
+    (void)state;
+    struct mps_error err;
+    assert_int_equal(spool_init(spool_dir, &err), 0);
+    for (int d = 0; d < SPOOL_NDIRS; d++) {
+        const char *name = spool_dir_name((enum spool_dir)d);
+        bool dropbox = strcmp(name, "tmp") == 0 || strcmp(name, "new") == 0 ||
+                       strcmp(name, "cancel") == 0 || strcmp(name, "data") == 0;
+        assert_int_equal(mode_of(name), dropbox ? 01733 : 0755);
+    }
+    /* Idempotent, and it repairs a mode. */
+    char newdir[256];
+    snprintf(newdir, sizeof newdir, "%s/new", spool_dir);
+    chmod(newdir, 0700);
+    assert_int_equal(spool_init(spool_dir, &err), 0);
+    assert_int_equal(mode_of("new"), 01733);
+    /* A file in the way. */
+    char file[256];
+    snprintf(file, sizeof file, "%s/plain", root);
+    assert_int_equal(util_write_file(file, "x", 1, 0, &err), 0);
+    assert_int_equal(spool_init(file, &err), -1);
+    char want[512];
+    snprintf(want, sizeof want, "cannot create spool '%s': Not a directory",
+             file);
+    assert_string_equal(err.text, want);
+}
+
+static void test_open(void **state)
+{
+    (void)state;
+    struct mps_error err;
+    assert_null(spool_open(root, &err));
+    char want[512];
+    snprintf(want, sizeof want,
+             "'%s' is not a spool (no new/): run 'mpispool init %s'", root,
+             root);
+    assert_string_equal(err.text, want);
+    assert_null(spool_open("/nonexistent/spool", &err));
+    assert_string_equal(
+        err.text,
+        "cannot open spool '/nonexistent/spool': No such file or directory");
+    struct spool *sp = spool_open(spool_dir, &err);
+    assert_non_null(sp);
+    assert_string_equal(spool_path(sp), spool_dir);
+    char *path = spool_file(sp, SPOOL_OUT, "j1");
+    char want_path[256];
+    snprintf(want_path, sizeof want_path, "%s/out/j1", spool_dir);
+    assert_string_equal(path, want_path);
+    free(path);
+    spool_close(sp);
+}
+
+/* Ids are unique and increasing, also across processes at once. */
+static void test_jobids(void **state)
+{
+    (void)state;
+    struct mps_error err;
+    struct spool *sp = spool_open(spool_dir, &err);
+    assert_non_null(sp);
+    char first[64], second[64];
+    assert_int_equal(spool_new_jobid(sp, first, sizeof first, &err), 0);
+    assert_int_equal(spool_new_jobid(sp, second, sizeof second, &err), 0);
+    assert_int_equal(strlen(first), 13); /* YYYYMMDD-NNNN */
+    assert_true(strcmp(first, second) < 0);
+    char ids_file[256];
+    snprintf(ids_file, sizeof ids_file, "%s/ids", root);
+    for (int p = 0; p < 4; p++) {
+        if (fork() == 0) {
+            FILE *f = fopen(ids_file, "a");
+            for (int i = 0; i < 50; i++) {
+                char id[64];
+                if (spool_new_jobid(sp, id, sizeof id, &err) < 0)
+                    _exit(1);
+                fprintf(f, "%s\n", id);
+                fflush(f);
+            }
+            _exit(0);
+        }
+    }
+    for (int p = 0; p < 4; p++) {
+        int status;
+        wait(&status);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "test $(sort -u '%s' | wc -l) -eq 200", ids_file);
+    assert_int_equal(system(cmd), 0);
+    spool_close(sp);
+}
+
+static void test_lifecycle(void **state)
+{
+    (void)state;
+    struct mps_error err;
+    struct spool *sp = spool_open(spool_dir, &err);
+    assert_non_null(sp);
+    assert_int_equal(spool_submit(sp, "job-1", "{}", 2, &err), 0);
+    assert_int_equal(spool_locate(sp, "job-1"), SPOOL_NEW);
+    assert_int_equal(spool_submit(sp, "job-1", "{}", 2, &err), -1);
+    assert_string_equal(err.text, "job 'job-1' already exists");
+    assert_int_equal(spool_claim(sp, "job-1.json", &err), 0);
+    assert_int_equal(spool_locate(sp, "job-1"), SPOOL_CUR);
+    /* A second coordinator finds it gone. */
+    assert_int_equal(spool_claim(sp, "job-1.json", &err), 1);
+    assert_int_equal(spool_move(sp, "job-1", SPOOL_CUR, SPOOL_DONE, &err), 0);
+    assert_int_equal(spool_locate(sp, "job-1"), SPOOL_DONE);
+    assert_int_equal(spool_locate(sp, "nothing"), -1);
+
+    assert_int_equal(spool_submit(sp, "job-2", "x", 1, &err), 0);
+    assert_int_equal(spool_claim(sp, "job-2.json", &err), 0);
+    assert_int_equal(
+        spool_reject(sp, "job-2.json", "unknown key 'x'\nsecond", &err), 0);
+    assert_int_equal(spool_locate(sp, "job-2"), SPOOL_REJECTED);
+    char path[256];
+    snprintf(path, sizeof path, "%s/rejected/job-2.error", spool_dir);
+    size_t len;
+    char *text = util_read_file(path, 4096, &len, &err);
+    assert_non_null(text);
+    assert_string_equal(text, "unknown key 'x' second\n");
+    free(text);
+    /* Nothing left behind in tmp/. */
+    snprintf(path, sizeof path, "%s/tmp/job-1.json", spool_dir);
+    assert_int_equal(access(path, F_OK), -1);
+    spool_close(sp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init),
+        cmocka_unit_test(test_open),
+        cmocka_unit_test(test_jobids),
+        cmocka_unit_test(test_lifecycle),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
