@@ -141,11 +141,6 @@ struct executor *executor_create(unsigned slots, const char *workdir,
         errprintf(err, "out of memory");
         goto error;
     }
-    if (util_mkdir_p(workdir, 0700) < 0) {
-        errprintf(err, "cannot create work directory '%s': %s", workdir,
-                  strerror(errno));
-        goto error;
-    }
     ex->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (ex->devnull < 0) {
         errprintf(err, "cannot open /dev/null: %s", strerror(errno));
@@ -178,6 +173,9 @@ void executor_destroy(struct executor *ex)
     }
     if (ex->devnull >= 0)
         close(ex->devnull);
+    /* Made only when a task needed a private directory; each task's is
+     * removed when it ends, so this one is empty by now. */
+    rmdir(ex->workdir);
     free(ex->workdir);
     free(ex->buf);
     free(ex);
@@ -423,7 +421,8 @@ static void start_task(struct executor *ex, struct xtask *t)
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s.%llu.%u", ex->workdir, t->job,
                  (unsigned long long)t->task, t->attempt);
-        if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+        if ((util_mkdir_p(ex->workdir, 0700) < 0 || mkdir(path, 0700) < 0) &&
+            errno != EEXIST) {
             set_error(t, "cannot create work directory '%s': %s", path, errno);
             goto failed;
         }

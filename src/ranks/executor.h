@@ -55,7 +55,8 @@ struct exec_callbacks {
 struct executor;
 
 /* slots: how many cpus' worth of tasks may run at once. workdir: where
- * private work directories are made (created if missing). SIGCHLD must be
+ * private work directories are made (created when first needed, removed by
+ * executor_destroy). SIGCHLD must be
  * blocked by the caller and delivered to executor_reap (e.g. via a
  * signalfd). */
 struct executor *executor_create(unsigned slots, const char *workdir,

@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Idle cost and dispatch latency of `mpirun -np 3 mpispool-run`:
+#  - CPU of mpirun and its ranks over 10 s with nothing to do (% of one core;
+#    the target is < 1%),
+#  - rename of a job into new/ -> its task's record start, over 20
+#    single-task jobs one after another (min/median/max ms; target < 10 ms).
+# Prints results; asserts nothing.
+# Usage: bench/idle_latency.sh [JOBS] [IDLE_SECONDS]   (default 20 10)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+: "${MPISPOOL:=$ROOT/build/mpispool}"
+: "${MPISPOOL_RUN:=$ROOT/build/mpispool-run}"
+JOBS=${1:-20}
+IDLE_S=${2:-10}
+if [ "$(id -u)" = 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+for p in "$MPISPOOL" "$MPISPOOL_RUN"; do
+    [ -x "$p" ] || { echo "not built: $p (run scripts/test.sh)" >&2; exit 1; }
+done
+
+TMP=$(mktemp -d /tmp/mpispool-idle.XXXXXX)
+RUN_PID=""
+cleanup() {
+    if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
+        kill -TERM "$RUN_PID" 2>/dev/null || true
+        sleep 3
+        kill -KILL "$RUN_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+now() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+
+SPOOL=$TMP/spool
+"$MPISPOOL" init "$SPOOL" >/dev/null 2>&1
+mpirun --oversubscribe --bind-to none -np 3 "$MPISPOOL_RUN" --spool "$SPOOL" \
+    >"$TMP/run.log" 2>&1 &
+RUN_PID=$!
+
+for _ in $(seq 1 200); do
+    compgen -G "$SPOOL/status/*.json" >/dev/null && break
+    kill -0 "$RUN_PID" 2>/dev/null || { cat "$TMP/run.log" >&2; exit 1; }
+    sleep 0.1
+done
+compgen -G "$SPOOL/status/*.json" >/dev/null ||
+    { echo "no status file after 20 s" >&2; exit 1; }
+sleep 2 # past start-up
+
+# cpu PID...: utime+stime ticks of each pid, "pid ticks" per line.
+cpu() {
+    local p stat rest
+    for p in "$@"; do
+        stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+        rest=${stat##*) }
+        set -- $rest
+        echo "$p $((${12} + ${13}))"
+    done
+}
+pids=("$RUN_PID" $(ps -o pid= --ppid "$RUN_PID"))
+hz=$(getconf CLK_TCK)
+t0=$(now)
+cpu "${pids[@]}" | sort -k1,1 >"$TMP/cpu0"
+sleep "$IDLE_S"
+cpu "${pids[@]}" | sort -k1,1 >"$TMP/cpu1"
+t1=$(now)
+
+echo "idle CPU over $(awk -v us=$((t1 - t0)) 'BEGIN { printf "%.1f", us / 1e6 }') s, % of one core:"
+join "$TMP/cpu0" "$TMP/cpu1" | while read -r p a b; do
+    name=$(cat "/proc/$p/comm" 2>/dev/null || echo '?')
+    awk -v p="$p" -v n="$name" -v d="$((b - a))" -v hz="$hz" -v us="$((t1 - t0))" \
+        'BEGIN { printf "  %-8s %-14s %6.2f%%\n", p, n, 100 * d / hz / (us / 1e6) }'
+done
+join "$TMP/cpu0" "$TMP/cpu1" | awk -v hz="$hz" -v us="$((t1 - t0))" \
+    '{ d += $3 - $2 } END { printf "  total                   %6.2f%%\n", 100 * d / hz / (us / 1e6) }'
+
+# Dispatch latency.
+: >"$TMP/lat"
+for i in $(seq 1 "$JOBS"); do
+    id=latency-$i
+    echo '{"command": ["true"]}' >"$SPOOL/tmp/$id.json"
+    sleep 0.2 # idle again before the drop
+    renamed=$(perl -MTime::HiRes=time -e '
+        my $t = time; rename($ARGV[0], $ARGV[1]) or die "rename: $!\n";
+        printf "%d\n", $t * 1e6;' "$SPOOL/tmp/$id.json" "$SPOOL/new/$id.json")
+    rec=$SPOOL/out/$id/0.json
+    for _ in $(seq 1 200); do
+        [ -s "$rec" ] && break
+        sleep 0.05
+    done
+    [ -s "$rec" ] || { echo "no record for $id after 10 s" >&2; exit 1; }
+    start=$(date -u -d "$(jq -r .start "$rec")" +%s%6N)
+    echo $((start - renamed)) >>"$TMP/lat"
+done
+sort -n "$TMP/lat" | awk '
+    { v[NR] = $1 / 1000 }
+    END {
+        med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "dispatch latency over %d jobs (rename -> start): min %.2f ms, median %.2f ms, max %.2f ms\n",
+            NR, v[1], med, v[NR]
+    }'
+
+kill -TERM "$RUN_PID"
+t0=$(now)
+rc=0
+wait "$RUN_PID" || rc=$?
+RUN_PID=""
+echo "mpirun exited $rc $((($(now) - t0) / 1000)) ms after SIGTERM"

@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Throughput of tiny tasks: N runs of `true` through xargs -P 2, GNU
+# parallel -j 2 and mpispool (submit --tasks + mpirun -np 2 --until-empty).
+# Prints tasks/s and ratios; asserts nothing.
+# Usage: bench/throughput.sh [N]     (default 2000)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+: "${MPISPOOL:=$ROOT/build/mpispool}"
+: "${MPISPOOL_RUN:=$ROOT/build/mpispool-run}"
+N=${1:-2000}
+if [ "$(id -u)" = 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+for p in "$MPISPOOL" "$MPISPOOL_RUN"; do
+    [ -x "$p" ] || { echo "not built: $p (run scripts/test.sh)" >&2; exit 1; }
+done
+
+TMP=$(mktemp -d /tmp/mpispool-bench.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+now() { local t=$EPOCHREALTIME; echo "${t/./}"; } # microseconds
+rate() { awk -v n="$1" -v us="$2" 'BEGIN { printf "%.1f", n / (us / 1e6) }'; }
+secs() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1e6 }'; }
+
+awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) print "true" }' >"$TMP/true.tasks"
+echo "throughput: $N tasks of 'true' on $(nproc) cores, $(hostname -s)"
+
+# xargs: one sh -c per task, like the task file lines are run.
+t0=$(now)
+xargs -P 2 -I{} sh -c '{}' <"$TMP/true.tasks"
+xargs_us=$(($(now) - t0))
+
+# GNU parallel (runs each line through a shell too).
+parallel_us=""
+if command -v parallel >/dev/null; then
+    t0=$(now)
+    parallel --will-cite -j 2 <"$TMP/true.tasks"
+    parallel_us=$(($(now) - t0))
+fi
+
+# mpispool: submit + the whole coordinator run.
+SPOOL=$TMP/spool
+"$MPISPOOL" init "$SPOOL" >/dev/null 2>&1
+t0=$(now)
+job=$("$MPISPOOL" --spool "$SPOOL" submit --tasks "$TMP/true.tasks")
+t1=$(now)
+mpirun --oversubscribe --bind-to none -np 2 "$MPISPOOL_RUN" --spool "$SPOOL" \
+    --until-empty >"$TMP/run.log" 2>&1 || {
+    echo "mpispool-run failed:" >&2
+    tail -n 20 "$TMP/run.log" >&2
+    exit 1
+}
+t2=$(now)
+mps_us=$((t2 - t0))
+submit_us=$((t1 - t0))
+done_n=$(find "$SPOOL/out/$job" -maxdepth 1 -name '[0-9]*.json' | wc -l)
+# In-run rate: first record start to last record end.
+inrun_us=$(jq -n '
+    def us: (.[0:19] + "Z" | fromdateiso8601) * 1000000
+            + (.[20:26] | tonumber);
+    [inputs] | ((map(.end | us) | max) - (map(.start | us) | min))' \
+    "$SPOOL/out/$job"/[0-9]*.json)
+
+printf '\n%-34s %10s %10s\n' "runner" "seconds" "tasks/s"
+printf '%-34s %10s %10s\n' "xargs -P 2" "$(secs $xargs_us)" "$(rate "$N" $xargs_us)"
+if [ -n "$parallel_us" ]; then
+    printf '%-34s %10s %10s\n' "parallel -j 2" "$(secs "$parallel_us")" \
+        "$(rate "$N" "$parallel_us")"
+fi
+printf '%-34s %10s %10s\n' "mpispool (submit + mpirun -np 2)" "$(secs $mps_us)" \
+    "$(rate "$N" $mps_us)"
+printf '%-34s %10s\n' "  of which submit" "$(secs $submit_us)"
+printf '%-34s %10s %10s\n' "  in-run (first start..last end)" \
+    "$(secs "$inrun_us")" "$(rate "$N" "$inrun_us")"
+echo "records written: $done_n of $N"
+echo
+awk -v m="$mps_us" -v x="$xargs_us" -v p="${parallel_us:-0}" 'BEGIN {
+    printf "mpispool/xargs rate ratio:    %.2f\n", x / m
+    if (p > 0) printf "mpispool/parallel rate ratio: %.2f\n", p / m
+}'

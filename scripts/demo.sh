@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Demo: install dependencies, build, run every example in jobfiles/ through
+# a local `mpirun -np 2 mpispool-run`, and show status and reports.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+if [ "$(id -u)" = 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+
+bash scripts/install-deps.sh
+cmake -S . -B build -DMPISPOOL_WERROR=ON >/dev/null
+cmake --build build -j2
+
+SPOOL=$ROOT/demo-spool
+MPISPOOL=(build/mpispool --spool "$SPOOL")
+build/mpispool init "$SPOOL"
+
+jobs=()
+for f in jobfiles/*.json; do
+    id=$("${MPISPOOL[@]}" submit "$f")
+    echo "submitted $f as $id"
+    jobs+=("$id")
+done
+for f in jobfiles/*.tasks; do
+    id=$("${MPISPOOL[@]}" submit --name "$(basename "$f" .tasks)" --tasks "$f")
+    echo "submitted $f as $id"
+    jobs+=("$id")
+done
+
+echo "== mpirun -np 2 build/mpispool-run --spool $SPOOL --until-empty"
+rc=0
+mpirun --oversubscribe --bind-to none -np 2 build/mpispool-run \
+    --spool "$SPOOL" --until-empty || rc=$?
+echo "mpispool-run exited $rc"
+
+echo "== mpispool status"
+"${MPISPOOL[@]}" status
+for id in "${jobs[@]}"; do
+    echo "== mpispool report $id"
+    "${MPISPOOL[@]}" report "$id" || true
+done
+
+echo
+echo "status files: $SPOOL/status/"
+ls "$SPOOL"/status/ 2>/dev/null | sed 's/^/  /'
+echo "reports and task output:"
+for id in "${jobs[@]}"; do
+    echo "  $SPOOL/out/$id/report.json  (task output: $SPOOL/out/$id/TASK.out)"
+done
+exit "$rc"

@@ -1,0 +1,17 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Configure build/ (warnings are errors), build, and run the tests.
+# Extra arguments go to ctest, e.g. `scripts/test.sh -L unit` or `-R e2e-cli`.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+# mpirun refuses to run as root unless told (containers, CI).
+if [ "$(id -u)" = 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+
+cmake -S . -B build -DMPISPOOL_WERROR=ON
+cmake --build build -j2
+ctest --test-dir build --output-on-failure "$@"
