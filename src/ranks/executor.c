@@ -354,10 +354,15 @@ static int child_exec(void *arg)
             candidate[dlen] = '/';
             memcpy(candidate + dlen + 1, prog, plen + 1);
             execve(candidate, argv, envp);
-            if (errno == EACCES)
+            /* EACCES also comes from a PATH directory we may not search;
+             * only a file that is there but not executable makes the
+             * answer "Permission denied" rather than "not found". */
+            struct stat st;
+            int err = errno;
+            if (err == EACCES && stat(candidate, &st) == 0)
                 failure = EACCES;
-            else if (errno != ENOENT && errno != ENOTDIR)
-                child_fail(fail_w, 2, errno);
+            else if (err != EACCES && err != ENOENT && err != ENOTDIR)
+                child_fail(fail_w, 2, err);
         }
         if (!colon)
             break;
