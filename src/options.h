@@ -4,6 +4,7 @@
 #define MPISPOOL_OPTIONS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct run_options {
     const char *spool;   /* --spool DIR, or $MPISPOOL_SPOOL */
@@ -31,6 +32,14 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re);
 
 /* Ranks 1..N-1: run what rank 0 sends; returns the process exit code. */
 int worker_main(const struct run_options *opt, const struct rank_env *re);
+
+struct exec_result;
+struct wire_result;
+
+/* The RESULT message for an attempt the executor reports ended (its
+ * strings are borrowed from res). */
+struct wire_result worker_result_message(uint64_t dispatch,
+                                         const struct exec_result *res);
 
 /* A signalfd for the signals main blocked (SIGCHLD, SIGTERM, SIGINT,
  * SIGHUP), or -1. */

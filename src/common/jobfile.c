@@ -37,15 +37,6 @@ void taskcmd_free(struct taskcmd *cmd)
     cmd->argc = 0;
 }
 
-static void strv_free(char **v)
-{
-    if (!v)
-        return;
-    for (char **s = v; *s; s++)
-        free(*s);
-    free(v);
-}
-
 void jobspec_destroy(struct jobspec *job)
 {
     if (!job)
@@ -53,14 +44,14 @@ void jobspec_destroy(struct jobspec *job)
     free(job->name);
     free(job->task_file);
     free(job->cwd);
-    strv_free(job->env);
-    strv_free(job->after);
-    strv_free(job->after_any);
+    util_strv_free(job->env);
+    util_strv_free(job->after);
+    util_strv_free(job->after_any);
     free(job->archive);
     free(job->stdout_path);
     free(job->stderr_path);
     free(job->submit_dir);
-    strv_free(job->submit_env);
+    util_strv_free(job->submit_env);
     free(job->submit_host);
     free(job->submit_time);
     json_decref(job->internal);
@@ -180,18 +171,18 @@ static int get_env(json_t *root, const char *key, char ***out,
     json_object_foreach(v, name, value)
     {
         if (!valid_env_name(name)) {
-            strv_free(env);
+            util_strv_free(env);
             return errprintf(err, "'%s' key '%s' is not a valid variable name",
                              key, name);
         }
         if (!json_is_string(value)) {
-            strv_free(env);
+            util_strv_free(env);
             return errprintf(err, "'%s' value of '%s' must be a string", key,
                              name);
         }
         if (asprintf(&env[n], "%s=%s", name, json_string_value(value)) < 0) {
             env[n] = NULL;
-            strv_free(env);
+            util_strv_free(env);
             return errprintf(err, "out of memory");
         }
         n++;
@@ -216,11 +207,11 @@ static int get_ids(json_t *root, const char *key, char ***out,
     json_array_foreach(v, i, e)
     {
         if (!json_is_string(e) || !jobfile_valid_id(json_string_value(e))) {
-            strv_free(ids);
+            util_strv_free(ids);
             return errprintf(err, "'%s[%zu]' is not a valid job id", key, i);
         }
         if (!(ids[i] = strdup(json_string_value(e)))) {
-            strv_free(ids);
+            util_strv_free(ids);
             return errprintf(err, "out of memory");
         }
     }

@@ -270,6 +270,32 @@ char *util_format_size(uint64_t bytes, char *buf)
     return buf;
 }
 
+char **util_strv_dup(char *const *v)
+{
+    size_t n = 0;
+    while (v && v[n])
+        n++;
+    char **copy = calloc(n + 1, sizeof *copy);
+    if (!copy)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!(copy[i] = strdup(v[i]))) {
+            util_strv_free(copy);
+            return NULL;
+        }
+    }
+    return copy;
+}
+
+void util_strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **s = v; *s; s++)
+        free(*s);
+    free(v);
+}
+
 char *util_hostname(char *buf, size_t len)
 {
     if (gethostname(buf, len) < 0 || !buf[0])

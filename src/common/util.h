@@ -51,6 +51,11 @@ int util_parse_size(const char *text, uint64_t *bytes);
  * hold 32 bytes. */
 char *util_format_size(uint64_t bytes, char *buf);
 
+/* NULL-terminated string vectors: a deep copy (NULL on ENOMEM; a NULL v
+ * gives an empty vector), and freeing one (NULL is fine). */
+char **util_strv_dup(char *const *v);
+void util_strv_free(char **v);
+
 /* The short host name (up to the first dot). buf holds at least 256 bytes. */
 char *util_hostname(char *buf, size_t len);
 

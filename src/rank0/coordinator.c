@@ -1043,21 +1043,7 @@ static void on_local_result(void *arg, uint64_t id,
     struct dispatch *d = dispatch_find(co, id);
     if (!d)
         return;
-    struct wire_result m = {
-        .dispatch = id,
-        .start_us = res->start_us,
-        .end_us = res->end_us,
-        .exit_code = res->exit_code,
-        .signal = res->signal,
-        .timed_out = res->timed_out,
-        .error = (char *)res->error,
-        .cores = (char *)res->cores,
-        .max_rss_kb = res->max_rss_kb,
-        .user_s = res->user_s,
-        .system_s = res->system_s,
-        .stdout_bytes = res->stdout_bytes,
-        .stderr_bytes = res->stderr_bytes,
-    };
+    struct wire_result m = worker_result_message(id, res);
     queue_result(co, d, &m);
 }
 

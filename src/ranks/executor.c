@@ -74,35 +74,6 @@ struct executor {
     char *buf;
 };
 
-static char **strv_dup(char *const *v)
-{
-    size_t n = 0;
-    while (v && v[n])
-        n++;
-    char **copy = calloc(n + 1, sizeof *copy);
-    if (!copy)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        copy[i] = strdup(v[i]);
-        if (!copy[i]) {
-            while (i > 0)
-                free(copy[--i]);
-            free(copy);
-            return NULL;
-        }
-    }
-    return copy;
-}
-
-static void strv_free(char **v)
-{
-    if (!v)
-        return;
-    for (char **s = v; *s; s++)
-        free(*s);
-    free(v);
-}
-
 static char *strdup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
@@ -113,10 +84,10 @@ static void xtask_free(struct xtask *t)
     if (!t)
         return;
     free(t->job);
-    strv_free(t->argv);
+    util_strv_free(t->argv);
     free(t->cwd);
     free(t->submit_dir);
-    strv_free(t->env);
+    util_strv_free(t->env);
     free(t->error);
     free(t->private_dir);
     free(t);
@@ -258,7 +229,7 @@ static char **build_env(const struct xtask *t)
         goto error;
     return envp;
 error:
-    strv_free(envp);
+    util_strv_free(envp);
     return NULL;
 }
 
@@ -483,7 +454,7 @@ static void start_task(struct executor *ex, struct xtask *t)
     t->err_fd = err_p[0];
     fcntl(t->out_fd, F_SETFL, O_NONBLOCK);
     fcntl(t->err_fd, F_SETFL, O_NONBLOCK);
-    strv_free(envp);
+    util_strv_free(envp);
     return;
 
 failed:
@@ -495,7 +466,7 @@ failed:
         if (fail_p[i] >= 0)
             close(fail_p[i]);
     }
-    strv_free(envp);
+    util_strv_free(envp);
     t->pid = 0;
     t->exited = true;
     t->end_us = util_now_us();
@@ -586,10 +557,10 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     t->timeout = task->timeout;
     t->shell = task->shell;
     t->inherit = task->inherit;
-    t->argv = strv_dup(task->argv);
+    t->argv = util_strv_dup(task->argv);
     t->cwd = strdup_or_null(task->cwd);
     t->submit_dir = strdup_or_null(task->submit_dir);
-    t->env = strv_dup(task->env);
+    t->env = util_strv_dup(task->env);
     t->out_fd = t->err_fd = -1;
     if (!t->job || !t->argv || !t->argv[0] || !t->env ||
         (task->cwd && !t->cwd) || (task->submit_dir && !t->submit_dir)) {

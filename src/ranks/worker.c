@@ -58,10 +58,10 @@ static void on_output(void *arg, uint64_t dispatch, int stream,
     send_or_note(arg, WIRE_OUTPUT, &buf, rc);
 }
 
-static void on_result(void *arg, uint64_t dispatch,
-                      const struct exec_result *res)
+struct wire_result worker_result_message(uint64_t dispatch,
+                                         const struct exec_result *res)
 {
-    struct wire_result m = {
+    return (struct wire_result){
         .dispatch = dispatch,
         .start_us = res->start_us,
         .end_us = res->end_us,
@@ -76,6 +76,12 @@ static void on_result(void *arg, uint64_t dispatch,
         .stdout_bytes = res->stdout_bytes,
         .stderr_bytes = res->stderr_bytes,
     };
+}
+
+static void on_result(void *arg, uint64_t dispatch,
+                      const struct exec_result *res)
+{
+    struct wire_result m = worker_result_message(dispatch, res);
     struct wire_buf buf = {0};
     int rc = wire_encode_result(&buf, &m);
     send_or_note(arg, WIRE_RESULT, &buf, rc);

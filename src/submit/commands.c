@@ -1374,7 +1374,11 @@ static void print_coordinator(json_t *st, int64_t now)
     table_free(&t);
 }
 
-int cmd_status(int argc, char **argv, const char *spool)
+/* The options of status and report: --help, --spool DIR, --json. Returns
+ * -1 to go on with cl filled (and *as_json), else the exit code. */
+static int parse_json_options(struct cmdline *cl, const char *command,
+                              const char *usage, int argc, char **argv,
+                              const char *spool, bool *as_json)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
@@ -1382,28 +1386,38 @@ int cmd_status(int argc, char **argv, const char *spool)
         {"json", no_argument, NULL, OPT_JSON},
         {NULL, 0, NULL, 0},
     };
-    struct cmdline cl;
-    if (cmdline_init(&cl, "status", argc, argv, "+:h", longopts, spool) < 0)
+    if (cmdline_init(cl, command, argc, argv, "+:h", longopts, spool) < 0)
         return 1;
-    bool as_json = false;
-    int c, rc = 0;
-    while ((c = cmdline_next(&cl)) != -1) {
+    int c, rc;
+    while ((c = cmdline_next(cl)) != -1) {
         switch (c) {
         case 'h':
-            cmdline_free(&cl);
-            return print_usage(status_usage);
+            cmdline_free(cl);
+            return print_usage(usage);
         case OPT_SPOOL:
-            cl.spool = optarg;
+            cl->spool = optarg;
             break;
         case OPT_JSON:
-            as_json = true;
+            *as_json = true;
             break;
         default:
-            rc = cmdline_error(&cl, c);
-            cmdline_free(&cl);
+            rc = cmdline_error(cl, c);
+            cmdline_free(cl);
             return rc;
         }
     }
+    return -1;
+}
+
+int cmd_status(int argc, char **argv, const char *spool)
+{
+    struct cmdline cl;
+    bool as_json = false;
+    int rc = parse_json_options(&cl, "status", status_usage, argc, argv, spool,
+                                &as_json);
+    if (rc >= 0)
+        return rc;
+    rc = 0;
     struct spool *sp = NULL;
     json_t *coords = NULL;
     if (cl.noperands > 0) {
@@ -2346,34 +2360,13 @@ static void print_report(const struct report *rep)
 
 int cmd_report(int argc, char **argv, const char *spool)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"spool", required_argument, NULL, OPT_SPOOL},
-        {"json", no_argument, NULL, OPT_JSON},
-        {NULL, 0, NULL, 0},
-    };
     struct cmdline cl;
-    if (cmdline_init(&cl, "report", argc, argv, "+:h", longopts, spool) < 0)
-        return 1;
     bool as_json = false;
-    int c, rc = 0;
-    while ((c = cmdline_next(&cl)) != -1) {
-        switch (c) {
-        case 'h':
-            cmdline_free(&cl);
-            return print_usage(report_usage);
-        case OPT_SPOOL:
-            cl.spool = optarg;
-            break;
-        case OPT_JSON:
-            as_json = true;
-            break;
-        default:
-            rc = cmdline_error(&cl, c);
-            cmdline_free(&cl);
-            return rc;
-        }
-    }
+    int rc = parse_json_options(&cl, "report", report_usage, argc, argv, spool,
+                                &as_json);
+    if (rc >= 0)
+        return rc;
+    rc = 0;
     struct spool *sp = NULL;
     char *path = NULL, *reason = NULL;
     if (cl.noperands != 1) {

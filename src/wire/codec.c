@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 static int buf_reserve(struct wire_buf *buf, size_t more)
 {
     if (buf->len + more > WIRE_MAX_MESSAGE) {
@@ -228,15 +230,6 @@ static char *get_str(struct cursor *c)
     return s;
 }
 
-static void free_strv(char **v)
-{
-    if (!v)
-        return;
-    for (char **s = v; *s; s++)
-        free(*s);
-    free(v);
-}
-
 /* A string vector of n non-NULL strings; each takes at least 5 bytes on
  * the wire, which bounds n by what is left before anything is allocated. */
 static char **get_strv(struct cursor *c, uint32_t *n_out)
@@ -255,7 +248,7 @@ static char **get_strv(struct cursor *c, uint32_t *n_out)
         v[i] = get_str(c);
         if (!v[i]) {
             c->bad = true;
-            free_strv(v);
+            util_strv_free(v);
             return NULL;
         }
     }
@@ -271,10 +264,10 @@ static void clear_payload(struct wire_msg *msg)
         break;
     case WIRE_TASK:
         free(msg->u.task.job);
-        free_strv(msg->u.task.argv);
+        util_strv_free(msg->u.task.argv);
         free(msg->u.task.cwd);
         free(msg->u.task.submit_dir);
-        free_strv(msg->u.task.env);
+        util_strv_free(msg->u.task.env);
         break;
     case WIRE_RESULT:
         free(msg->u.result.error);
