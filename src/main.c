@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "doorbell.h"
+#include "executor.h"
 #include "options.h"
+#include "placement.h"
 #include "transport.h"
 #include "util.h"
 
@@ -40,6 +42,15 @@ static const char usage_text[] =
     "                          (default: $TMPDIR or /tmp)\n"
     "      --kill-grace SECONDS  between SIGTERM and SIGKILL when a task is\n"
     "                          killed (default 10)\n"
+    "      --topology SPEC     place tasks on this hwloc topology instead of\n"
+    "                          the node's: an XML file (*.xml) or a synthetic\n"
+    "                          description such as \"pack:2 l3:2 core:8 "
+    "pu:2\"\n"
+    "                          (tasks are then not bound: the cores are not\n"
+    "                          real)\n"
+    "      --dry-run K[,K...]  without MPI: place tasks of K cpus one after\n"
+    "                          another on one rank owning every core of the\n"
+    "                          topology, print the cores each gets, exit\n"
     "  -h, --help              show this help and exit\n"
     "      --version           show the version and exit\n"
     "\n"
@@ -49,12 +60,23 @@ static const char usage_text[] =
     "--until-empty\n"
     "  mpispool-run --spool ~/spool --until-empty     # one PC, no mpirun\n"
     "\n"
-    "Pass --bind-to none to mpirun: each worker rank places its own tasks\n"
-    "on the node's cores.\n";
+    "Placement: ranks on one node split its cores; each task of k cpus\n"
+    "(job key \"cpus\") is bound to k whole cores of its rank, chosen\n"
+    "compactly (the smallest core, cache, NUMA node or package with k free\n"
+    "cores; best fit, then first fit) and named in MPISPOOL_CPUS and the\n"
+    "record's \"cores\". --slots N runs N tasks at once without binding.\n"
+    "Pass --bind-to none to mpirun.\n";
 
 static int parse_options(int argc, char **argv, struct run_options *opt)
 {
-    enum { OPT_RESCAN = 256, OPT_WORKDIR, OPT_GRACE, OPT_VERSION };
+    enum {
+        OPT_RESCAN = 256,
+        OPT_WORKDIR,
+        OPT_GRACE,
+        OPT_VERSION,
+        OPT_TOPOLOGY,
+        OPT_DRY_RUN
+    };
     static const struct option longopts[] = {
         {"spool", required_argument, NULL, 's'},
         {"until-empty", no_argument, NULL, 'u'},
@@ -64,6 +86,8 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         {"kill-grace", required_argument, NULL, OPT_GRACE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"topology", required_argument, NULL, OPT_TOPOLOGY},
+        {"dry-run", required_argument, NULL, OPT_DRY_RUN},
         {NULL, 0, NULL, 0},
     };
     opt->spool = getenv("MPISPOOL_SPOOL");
@@ -110,6 +134,12 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         case OPT_WORKDIR:
             opt->workdir = optarg;
             break;
+        case OPT_TOPOLOGY:
+            opt->topology = optarg;
+            break;
+        case OPT_DRY_RUN:
+            opt->dry_run = optarg;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return 0;
@@ -128,6 +158,8 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
                 argv[optind]);
         return 2;
     }
+    if (opt->dry_run)
+        return -1;
     if (!opt->spool || !*opt->spool) {
         fputs("mpispool-run: no spool given: use --spool DIR or set "
               "MPISPOOL_SPOOL\n",
@@ -190,12 +222,63 @@ static unsigned long long node_memory(void)
     return kb * 1024;
 }
 
+/* --dry-run: where tasks of the listed sizes would go, none released. */
+static int dry_run(const struct run_options *opt)
+{
+    struct mps_error err;
+    struct placement *pl = placement_create(opt->topology, 0, 1, &err);
+    if (!pl) {
+        fprintf(stderr, "mpispool-run: %s\n", err.text);
+        return 1;
+    }
+    const char *p = opt->dry_run;
+    for (unsigned task = 0; *p; task++) {
+        char *end;
+        unsigned long k = strtoul(p, &end, 10);
+        if (end == p || k == 0 || k > 65536 || (*end && *end != ',')) {
+            fprintf(stderr,
+                    "mpispool-run: --dry-run takes cpu counts "
+                    "separated by commas, not '%s'\n",
+                    opt->dry_run);
+            placement_destroy(pl);
+            return 2;
+        }
+        char list[1024];
+        if (placement_take(pl, (unsigned)k, list, sizeof list, NULL) == 0)
+            printf("task %u: %lu cpus -> %s\n", task, k, list);
+        else
+            printf("task %u: %lu cpus -> does not fit\n", task, k);
+        p = *end ? end + 1 : end;
+    }
+    placement_destroy(pl);
+    return 0;
+}
+
+void run_place_tasks(struct executor *ex, const struct run_options *opt,
+                     const struct rank_env *re)
+{
+    if (opt->slots)
+        return;
+    struct mps_error err;
+    struct placement *pl = placement_create(opt->topology, re->local_index,
+                                            re->local_workers, &err);
+    if (!pl) {
+        fprintf(stderr,
+                "mpispool-run: rank %d: %s; running tasks without binding\n",
+                re->rank, err.text);
+        return;
+    }
+    executor_set_placement(ex, pl);
+}
+
 int main(int argc, char **argv)
 {
     struct run_options opt = {0};
     int rc = parse_options(argc, argv, &opt);
     if (rc >= 0)
         return rc;
+    if (opt.dry_run)
+        return dry_run(&opt);
 
     /* Block the signals we read from a signalfd before MPI starts its
      * threads, so that every thread inherits the mask. */
@@ -236,6 +319,8 @@ int main(int argc, char **argv)
     }
     free(world);
     MPI_Comm_free(&local);
+    re.local_index = index;
+    re.local_workers = workers ? workers : 1;
     unsigned cores = node_cores();
     if (opt.slots) {
         re.slots = opt.slots;

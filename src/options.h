@@ -7,12 +7,14 @@
 #include <stdint.h>
 
 struct run_options {
-    const char *spool;   /* --spool DIR, or $MPISPOOL_SPOOL */
-    bool until_empty;    /* --until-empty */
-    unsigned slots;      /* --slots N: per worker rank, 0 = its cores */
-    double rescan_s;     /* --rescan SECONDS: full scan of new/ */
-    const char *workdir; /* --workdir DIR: private task work dirs */
-    double kill_grace_s; /* --kill-grace SECONDS */
+    const char *spool;    /* --spool DIR, or $MPISPOOL_SPOOL */
+    bool until_empty;     /* --until-empty */
+    unsigned slots;       /* --slots N: per worker rank, 0 = its cores */
+    double rescan_s;      /* --rescan SECONDS: full scan of new/ */
+    const char *workdir;  /* --workdir DIR: private task work dirs */
+    double kill_grace_s;  /* --kill-grace SECONDS */
+    const char *topology; /* --topology SPEC: hwloc XML file or synthetic */
+    const char *dry_run;  /* --dry-run K,K,...: print placements, no MPI */
 };
 
 /* What main found about this rank's node before handing over. */
@@ -23,8 +25,10 @@ struct rank_env {
     unsigned long long mem_total; /* bytes of memory on the node */
     int local_rank;
     char host[256];
-    int bell_listen; /* rank 0: doorbell listening socket, or -1 */
-    int bell;        /* workers: doorbell to rank 0, or -1 */
+    unsigned local_index;   /* among the task-running ranks of its node */
+    unsigned local_workers; /* how many of those the node has */
+    int bell_listen;        /* rank 0: doorbell listening socket, or -1 */
+    int bell;               /* workers: doorbell to rank 0, or -1 */
 };
 
 /* Rank 0: serve the spool; returns the process exit code. */
@@ -40,6 +44,13 @@ struct wire_result;
  * strings are borrowed from res). */
 struct wire_result worker_result_message(uint64_t dispatch,
                                          const struct exec_result *res);
+
+struct executor;
+
+/* Bind ex's tasks to this rank's share of the node's cores (unless --slots
+ * asked for plain slots); logs and carries on unbound if hwloc fails. */
+void run_place_tasks(struct executor *ex, const struct run_options *opt,
+                     const struct rank_env *re);
 
 /* A signalfd for the signals main blocked (SIGCHLD, SIGTERM, SIGINT,
  * SIGHUP), or -1. */

@@ -1348,8 +1348,9 @@ static int setup(struct coordinator *co, struct mps_error *err)
         co->local = executor_create(co->re->slots, workdir, &cb, err);
         if (!co->local)
             return -1;
+        run_place_tasks(co->local, co->opt, co->re);
         co->ranks[0].hello = true;
-        co->ranks[0].slots = co->re->slots;
+        co->ranks[0].slots = executor_slots(co->local);
         snprintf(co->ranks[0].host, sizeof co->ranks[0].host, "%s",
                  co->re->host);
     }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "placement.h"
 #include "util.h"
 
 extern char **environ;
@@ -55,6 +56,9 @@ struct xtask {
     bool timed_out;
     char *error;
     char *private_dir;
+    char *cores;    /* PU list it was given, or NULL */
+    cpu_set_t mask; /* the same, for sched_setaffinity */
+    bool bind;      /* apply mask in the child */
     uint64_t out_bytes, err_bytes;
     struct xtask *next;
 };
@@ -70,7 +74,8 @@ struct executor {
     struct xtask *queue_head, *queue_tail;
     unsigned nrunning, nqueued;
     double kill_grace_s;
-    bool starting; /* inside start_queued: no re-entry */
+    bool starting;        /* inside start_queued: no re-entry */
+    struct placement *pl; /* cores to bind tasks to, or NULL */
     char *buf;
 };
 
@@ -90,6 +95,7 @@ static void xtask_free(struct xtask *t)
     util_strv_free(t->env);
     free(t->error);
     free(t->private_dir);
+    free(t->cores);
     free(t);
 }
 
@@ -147,6 +153,7 @@ void executor_destroy(struct executor *ex)
     /* Made only when a task needed a private directory; each task's is
      * removed when it ends, so this one is empty by now. */
     rmdir(ex->workdir);
+    placement_destroy(ex->pl);
     free(ex->workdir);
     free(ex->buf);
     free(ex);
@@ -225,6 +232,15 @@ static char **build_env(const struct xtask *t)
     snprintf(kv, sizeof kv, "MPISPOOL_ATTEMPT=%u", t->attempt);
     if (env_put(&envp, &n, &cap, kv) < 0)
         goto error;
+    if (t->cores) {
+        char *cpus;
+        if (asprintf(&cpus, "MPISPOOL_CPUS=%s", t->cores) < 0)
+            goto error;
+        int rc = env_put(&envp, &n, &cap, cpus);
+        free(cpus);
+        if (rc < 0)
+            goto error;
+    }
     if (!envp && env_put(&envp, &n, &cap, "MPISPOOL=1") < 0)
         goto error;
     return envp;
@@ -244,7 +260,7 @@ static const char *env_get(char *const *envp, const char *key)
 
 /* What the child reports through the error pipe when it cannot exec. */
 struct child_failure {
-    int stage; /* 1: chdir, 2: exec */
+    int stage; /* 1: chdir, 2: exec, 3: binding */
     int errnum;
 };
 
@@ -263,6 +279,7 @@ struct child_args {
     char *const *argv;
     char *const *envp;
     const char *path;
+    const cpu_set_t *mask; /* bind to these CPUs, or NULL */
 };
 
 /* The child of clone(CLONE_VM | CLONE_VFORK): it shares our memory while
@@ -298,6 +315,8 @@ static int child_exec(void *arg)
     if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
         for (int fd = 3; fd < 4096; fd++)
             fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (ca->mask && sched_setaffinity(0, sizeof *ca->mask, ca->mask) < 0)
+        child_fail(fail_w, 3, errno);
     if (chdir(dir) < 0)
         child_fail(fail_w, 1, errno);
 
@@ -409,6 +428,15 @@ static void start_task(struct executor *ex, struct xtask *t)
         }
         dir = t->private_dir;
     }
+    if (ex->pl) {
+        unsigned total = placement_cores(ex->pl);
+        char list[1024];
+        if (placement_take(ex->pl, t->cpus < total ? t->cpus : total, list,
+                           sizeof list, &t->mask) == 0) {
+            t->cores = strdup(list);
+            t->bind = t->cores && placement_is_this_system(ex->pl);
+        }
+    }
     envp = build_env(t);
     if (!envp || pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
         pipe2(fail_p, O_CLOEXEC) < 0) {
@@ -421,8 +449,9 @@ static void start_task(struct executor *ex, struct xtask *t)
     if (!path)
         path = "/usr/local/bin:/usr/bin:/bin";
 
-    struct child_args ca = {ex->devnull, out_p[1], err_p[1], fail_p[1],
-                            dir,         argv,     envp,     path};
+    struct child_args ca = {ex->devnull, out_p[1], err_p[1],
+                            fail_p[1],   dir,      argv,
+                            envp,        path,     t->bind ? &t->mask : NULL};
     pid_t pid = clone(child_exec, child_stack + sizeof child_stack,
                       CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
     if (pid < 0) {
@@ -446,6 +475,9 @@ static void start_task(struct executor *ex, struct xtask *t)
     if (got == (ssize_t)sizeof failure) {
         if (failure.stage == 1)
             set_error(t, "cannot change directory to '%s': %s", dir,
+                      failure.errnum);
+        else if (failure.stage == 3)
+            set_error(t, "cannot bind to cores '%s': %s", t->cores,
                       failure.errnum);
         else
             set_error(t, "cannot execute '%s': %s", argv[0], failure.errnum);
@@ -495,6 +527,9 @@ static void finish_task(struct executor *ex, struct xtask *t)
     }
     res.timed_out = t->timed_out;
     res.error = t->error;
+    res.cores = t->cores;
+    if (t->cores && ex->pl)
+        placement_release(ex->pl, t->cores);
     res.stdout_bytes = t->out_bytes;
     res.stderr_bytes = t->err_bytes;
 
@@ -729,6 +764,14 @@ void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s)
 void executor_pause_output(struct executor *ex, bool pause)
 {
     ex->paused = pause;
+}
+
+void executor_set_placement(struct executor *ex, struct placement *pl)
+{
+    placement_destroy(ex->pl);
+    ex->pl = pl;
+    if (pl)
+        ex->slots = placement_cores(pl);
 }
 
 unsigned executor_slots(const struct executor *ex)

@@ -64,6 +64,13 @@ struct executor *executor_create(unsigned slots, const char *workdir,
                                  struct mps_error *err);
 void executor_destroy(struct executor *ex);
 
+struct placement;
+
+/* Bind every task to cores chosen by pl (which the executor takes over):
+ * slots become pl's cores, a task of k cpus gets k whole cores, and its
+ * result's cores, its MPISPOOL_CPUS and its affinity name them. */
+void executor_set_placement(struct executor *ex, struct placement *pl);
+
 /* Start the task now if its cpus fit in the free slots, else queue it (in
  * order) until they do. Returns 0 or -1. */
 int executor_submit(struct executor *ex, const struct exec_task *task);

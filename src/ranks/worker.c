@@ -126,6 +126,8 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
     }
     struct exec_callbacks cb = {on_output, on_result, &w};
     w.ex = executor_create(re->slots, workdir, &cb, &err);
+    if (w.ex)
+        run_place_tasks(w.ex, opt, re);
     int sigfd = run_signalfd();
     if (!w.ex || sigfd < 0) {
         fprintf(stderr, "mpispool-run: rank %d: %s\n", re->rank,
@@ -135,7 +137,7 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
 
     struct wire_hello hello = {
         .host = (char *)re->host,
-        .slots = w.ex ? re->slots : 0,
+        .slots = w.ex ? executor_slots(w.ex) : 0,
         .mem_total = re->mem_total,
         .local_rank = (uint32_t)re->local_rank,
         .pid = (uint32_t)getpid(),
