@@ -121,6 +121,7 @@ struct coordinator {
     int nranks; /* ranks that run tasks: 1 alone, else size - 1 workers */
     struct job *jobs;
     uint64_t claim_seq;
+    uint64_t last_served; /* claim seq of the job that got the last task */
     struct dispatch *table[DISPATCH_BUCKETS];
     uint64_t next_dispatch;
     uint64_t ndispatched;
@@ -687,58 +688,84 @@ static unsigned max_rank_slots(const struct coordinator *co, bool *all_known)
     return best;
 }
 
-/* Hand out tasks while ranks have free slots: jobs by priority, then claim
- * order; a job whose tasks do not fit now lets smaller ones pass. */
+/* Reject jobs whose tasks need more cpus than any rank has, once every
+ * rank has said how many it has: they would wait forever. */
+static void reject_impossible(struct coordinator *co)
+{
+    bool all_known;
+    unsigned widest = max_rank_slots(co, &all_known);
+    if (!all_known)
+        return;
+    struct job **link = &co->jobs;
+    while (*link) {
+        struct job *job = *link;
+        unsigned cpus = (unsigned)job->spec->cpus;
+        if (cpus <= widest || job->started_us) {
+            link = &job->next_job;
+            continue;
+        }
+        *link = job->next_job;
+        char reason[200], name[80];
+        snprintf(reason, sizeof reason,
+                 "a task needs %u cpus but the largest rank has %u", cpus,
+                 widest);
+        snprintf(name, sizeof name, "%s.json", job->id);
+        reject(co, name, reason);
+        job_free(job);
+    }
+}
+
+/* The job whose turn it is: among the jobs of the highest priority that
+ * have a task ready, the first claimed after the one served last (jobs
+ * take turns, one task each), wrapping round. */
+static struct job *next_turn(struct coordinator *co, int64_t now)
+{
+    struct job *first = NULL, *after = NULL;
+    for (struct job *job = co->jobs; job; job = job->next_job) {
+        if (!job_has_ready(job, now))
+            continue;
+        if (!first)
+            first = job;
+        else if (job->spec->priority != first->spec->priority)
+            break; /* the list is sorted by priority */
+        if (!after && job->seq > co->last_served)
+            after = job;
+    }
+    return after ? after : first;
+}
+
+/* Hand out tasks while they fit. Jobs of the highest priority take turns;
+ * when the task whose turn it is does not fit, nothing else starts until
+ * it does (its cores are reserved as they free up), so a wide task is not
+ * starved by a stream of narrow ones. Lower priorities wait. */
 static void dispatch(struct coordinator *co)
 {
     if (co->stopping)
         return;
+    reject_impossible(co);
     int64_t now = util_mono_us();
-    bool all_known;
-    unsigned widest = max_rank_slots(co, &all_known);
-    struct job *job = co->jobs;
-    while (job) {
-        struct job *following = job->next_job;
-        unsigned cpus = (unsigned)job->spec->cpus;
-        if (all_known && cpus > widest && !job->started_us) {
-            char reason[200];
-            snprintf(reason, sizeof reason,
-                     "a task needs %u cpus but the largest rank has %u "
-                     "slots",
-                     cpus, widest);
-            char name[80];
-            snprintf(name, sizeof name, "%s.json", job->id);
-            struct job **link = &co->jobs;
-            while (*link != job)
-                link = &(*link)->next_job;
-            *link = following;
-            reject(co, name, reason);
-            job_free(job);
-            job = following;
+    struct job *job;
+    while ((job = next_turn(co, now))) {
+        int r = pick_rank(co, (unsigned)job->spec->cpus);
+        if (r < 0)
+            return;
+        uint64_t task;
+        unsigned attempt;
+        struct taskcmd cmd;
+        struct mps_error err;
+        if (next_task(co, job, now, &task, &attempt, &cmd, &err) < 0) {
+            logmsg("job %s: cannot read task %llu: %s", job->id,
+                   (unsigned long long)job->next, err.text);
+            /* Count the unreadable rest as never run: the job fails. */
+            job->failed += job->ntasks - job->next;
+            co->tasks_failed += job->ntasks - job->next;
+            job->next = job->ntasks;
+            if (job->running == 0 && !job->retries)
+                job->ended = true;
             continue;
         }
-        while (job_has_ready(job, now)) {
-            int r = pick_rank(co, cpus);
-            if (r < 0)
-                break;
-            uint64_t task;
-            unsigned attempt;
-            struct taskcmd cmd;
-            struct mps_error err;
-            if (next_task(co, job, now, &task, &attempt, &cmd, &err) < 0) {
-                logmsg("job %s: cannot read task %llu: %s", job->id,
-                       (unsigned long long)job->next, err.text);
-                /* Count the unreadable rest as never run: the job fails. */
-                job->failed += job->ntasks - job->next;
-                co->tasks_failed += job->ntasks - job->next;
-                job->next = job->ntasks;
-                if (job->running == 0 && !job->retries)
-                    job->ended = true;
-                break;
-            }
-            send_task(co, job, r, task, attempt, &cmd);
-        }
-        job = following;
+        send_task(co, job, r, task, attempt, &cmd);
+        co->last_served = job->seq;
     }
 }
 
