@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "doorbell.h"
+#include "cgroup.h"
 #include "executor.h"
 #include "options.h"
 #include "placement.h"
@@ -20,7 +21,7 @@
 
 static const char usage_text[] =
     "Usage: mpirun -np N mpispool-run [OPTIONS] --spool DIR\n"
-    "       mpispool-run [OPTIONS] --spool DIR\n"
+    " mpispool-run [OPTIONS] --spool DIR\n"
     "\n"
     "Serve an mpispool spool directory: rank 0 claims the job files users\n"
     "submit (mpispool submit) and sends their tasks over MPI to ranks\n"
@@ -30,35 +31,35 @@ static const char usage_text[] =
     "(or without mpirun), the single rank also runs the tasks.\n"
     "\n"
     "Options:\n"
-    "  -s, --spool DIR         the spool (default: $MPISPOOL_SPOOL)\n"
-    "  -u, --until-empty       exit 0 once nothing is queued or running;\n"
-    "                          otherwise serve until SIGINT or SIGTERM\n"
-    "  -n, --slots N           tasks each worker rank runs at once (default:\n"
-    "                          its share of the node's cores)\n"
-    "      --rescan SECONDS    full rescan of SPOOL/new/ for file systems\n"
-    "                          where inotify sees nothing, e.g. NFS "
+    " -s, --spool DIR the spool (default: $MPISPOOL_SPOOL)\n"
+    " -u, --until-empty exit 0 once nothing is queued or running;\n"
+    " otherwise serve until SIGINT or SIGTERM\n"
+    " -n, --slots N tasks each worker rank runs at once (default:\n"
+    " its share of the node's cores)\n"
+    " --rescan SECONDS full rescan of SPOOL/new/ for file systems\n"
+    " where inotify sees nothing, e.g. NFS "
     "(default 5)\n"
-    "      --workdir DIR       where private task work directories are made\n"
-    "                          (default: $TMPDIR or /tmp)\n"
-    "      --kill-grace SECONDS  between SIGTERM and SIGKILL when a task is\n"
-    "                          killed (default 10)\n"
-    "      --topology SPEC     place tasks on this hwloc topology instead of\n"
-    "                          the node's: an XML file (*.xml) or a synthetic\n"
-    "                          description such as \"pack:2 l3:2 core:8 "
+    " --workdir DIR where private task work directories are made\n"
+    " (default: $TMPDIR or /tmp)\n"
+    " --kill-grace SECONDS between SIGTERM and SIGKILL when a task is\n"
+    " killed (default 10)\n"
+    " --topology SPEC place tasks on this hwloc topology instead of\n"
+    " the node's: an XML file (*.xml) or a synthetic\n"
+    " description such as \"pack:2 l3:2 core:8 "
     "pu:2\"\n"
-    "                          (tasks are then not bound: the cores are not\n"
-    "                          real)\n"
-    "      --dry-run K[,K...]  without MPI: place tasks of K cpus one after\n"
-    "                          another on one rank owning every core of the\n"
-    "                          topology, print the cores each gets, exit\n"
-    "  -h, --help              show this help and exit\n"
-    "      --version           show the version and exit\n"
+    " (tasks are then not bound: the cores are not\n"
+    " real)\n"
+    " --dry-run K[,K...] without MPI: place tasks of K cpus one after\n"
+    " another on one rank owning every core of the\n"
+    " topology, print the cores each gets, exit\n"
+    " -h, --help show this help and exit\n"
+    " --version show the version and exit\n"
     "\n"
     "Examples:\n"
-    "  mpispool init ~/spool && mpispool --spool ~/spool submit -- hostname\n"
-    "  mpirun -np 4 --bind-to none mpispool-run --spool ~/spool "
+    " mpispool init ~/spool && mpispool --spool ~/spool submit -- hostname\n"
+    " mpirun -np 4 --bind-to none mpispool-run --spool ~/spool "
     "--until-empty\n"
-    "  mpispool-run --spool ~/spool --until-empty     # one PC, no mpirun\n"
+    " mpispool-run --spool ~/spool --until-empty # one PC, no mpirun\n"
     "\n"
     "Placement: ranks on one node split its cores; each task of k cpus\n"
     "(job key \"cpus\") is bound to k whole cores of its rank, chosen\n"
@@ -206,8 +207,9 @@ static unsigned node_cores(void)
     return n;
 }
 
-/* MemTotal from /proc/meminfo in bytes (hwloc's figure is wrong inside
- * containers). */
+/* The node's memory in bytes: MemTotal from /proc/meminfo (hwloc's figure
+ * is wrong inside containers), or this process's cgroup limit if that is
+ * lower. */
 static unsigned long long node_memory(void)
 {
     FILE *f = fopen("/proc/meminfo", "re");
@@ -219,7 +221,21 @@ static unsigned long long node_memory(void)
                 break;
         fclose(f);
     }
-    return kb * 1024;
+    unsigned long long bytes = kb * 1024;
+    char base[4096], path[4200];
+    int version = cgroup_detect(base, sizeof base);
+    if (version) {
+        snprintf(path, sizeof path, "%s/%s", base,
+                 version == 2 ? "memory.max" : "memory.limit_in_bytes");
+        unsigned long long limit = 0;
+        f = fopen(path, "re");
+        if (f) {
+            if (fscanf(f, "%llu", &limit) == 1 && limit > 0 && limit < bytes)
+                bytes = limit; /* "max" (v2) does not scan: no limit */
+            fclose(f);
+        }
+    }
+    return bytes;
 }
 
 /* --dry-run: where tasks of the listed sizes would go, none released. */
@@ -321,6 +337,8 @@ int main(int argc, char **argv)
     MPI_Comm_free(&local);
     re.local_index = index;
     re.local_workers = workers ? workers : 1;
+    /* Ranks sharing a node share its memory too. */
+    re.mem_total /= re.local_workers;
     unsigned cores = node_cores();
     if (opt.slots) {
         re.slots = opt.slots;

@@ -101,6 +101,8 @@ struct rank_slot {
     unsigned slots;
     unsigned busy;
     unsigned tasks;
+    uint64_t mem_total;    /* bytes of memory the rank may hand out */
+    uint64_t mem_reserved; /* by its running tasks' "memory" */
 };
 
 struct coordinator {
@@ -294,8 +296,6 @@ static const char *unsupported_feature(const struct jobspec *s)
         return "after";
     if (s->after_any)
         return "after_any";
-    if (s->memory)
-        return "memory";
     if (s->gpus)
         return "gpus";
     return NULL;
@@ -527,13 +527,14 @@ static bool job_has_ready(const struct job *job, int64_t now)
 }
 
 /* The rank with the most free slots that fit cpus, or -1. */
-static int pick_rank(struct coordinator *co, unsigned cpus)
+static int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory)
 {
     int best = -1;
     unsigned best_free = 0;
     for (int r = 0; r < co->nranks; r++) {
         struct rank_slot *rs = &co->ranks[r];
-        if (!rs->hello || rs->bye || rs->slots == 0)
+        if (!rs->hello || rs->bye || rs->slots == 0 ||
+            rs->mem_reserved + memory > rs->mem_total)
             continue;
         unsigned free_slots = rs->busy >= rs->slots ? 0 : rs->slots - rs->busy;
         /* A task wider than the rank runs there alone. */
@@ -619,6 +620,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
     if (!job->started_us)
         job->started_us = util_now_us();
     co->ranks[r].busy += (unsigned)job->spec->cpus;
+    co->ranks[r].mem_reserved += job->spec->memory;
     co->ranks[r].tasks++;
     co->status_dirty = true;
     journal_start(co->journal, job->id, task, attempt, d->rank);
@@ -631,6 +633,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
             .task = task,
             .attempt = attempt,
             .cpus = (unsigned)s->cpus,
+            .memory = s->memory,
             .timeout = s->timeout,
             .shell = d->cmd.shell,
             .inherit = job->inherit,
@@ -652,6 +655,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
         .task = task,
         .attempt = attempt,
         .cpus = (uint32_t)s->cpus,
+        .memory = s->memory,
         .timeout = s->timeout,
         .shell = d->cmd.shell,
         .inherit = job->inherit,
@@ -675,17 +679,44 @@ static void send_task(struct coordinator *co, struct job *job, int r,
     wire_buf_free(&buf);
 }
 
-static unsigned max_rank_slots(const struct coordinator *co, bool *all_known)
+/* The most slots and the most memory any live rank has. */
+static unsigned max_rank_slots(const struct coordinator *co, bool *all_known,
+                               uint64_t *most_memory)
 {
     unsigned best = 0;
     *all_known = true;
+    *most_memory = 0;
     for (int r = 0; r < co->nranks; r++) {
-        if (!co->ranks[r].hello)
+        const struct rank_slot *rs = &co->ranks[r];
+        if (!rs->hello) {
             *all_known = false;
-        else if (!co->ranks[r].bye && co->ranks[r].slots > best)
-            best = co->ranks[r].slots;
+        } else if (!rs->bye) {
+            if (rs->slots > best)
+                best = rs->slots;
+            if (rs->mem_total > *most_memory)
+                *most_memory = rs->mem_total;
+        }
     }
     return best;
+}
+
+/* A size for people: "23.5G", "512M" (one decimal, dropped when .0). */
+static char *human_size(uint64_t bytes, char *buf, size_t len)
+{
+    static const char units[] = "KMGT";
+    double v = (double)bytes;
+    int unit = -1;
+    while (unit < 3 && v >= 1024) {
+        v /= 1024;
+        unit++;
+    }
+    if (unit < 0)
+        snprintf(buf, len, "%llu", (unsigned long long)bytes);
+    else if (v - (double)(long long)v < 0.05)
+        snprintf(buf, len, "%.0f%c", v, units[unit]);
+    else
+        snprintf(buf, len, "%.1f%c", v, units[unit]);
+    return buf;
 }
 
 /* Reject jobs whose tasks need more cpus than any rank has, once every
@@ -693,22 +724,30 @@ static unsigned max_rank_slots(const struct coordinator *co, bool *all_known)
 static void reject_impossible(struct coordinator *co)
 {
     bool all_known;
-    unsigned widest = max_rank_slots(co, &all_known);
+    uint64_t most_memory;
+    unsigned widest = max_rank_slots(co, &all_known, &most_memory);
     if (!all_known)
         return;
     struct job **link = &co->jobs;
     while (*link) {
         struct job *job = *link;
         unsigned cpus = (unsigned)job->spec->cpus;
-        if (cpus <= widest || job->started_us) {
+        uint64_t memory = job->spec->memory;
+        if ((cpus <= widest && memory <= most_memory) || job->started_us) {
             link = &job->next_job;
             continue;
         }
         *link = job->next_job;
-        char reason[200], name[80];
-        snprintf(reason, sizeof reason,
-                 "a task needs %u cpus but the largest rank has %u", cpus,
-                 widest);
+        char reason[200], name[80], need[32], have[32];
+        if (cpus > widest)
+            snprintf(reason, sizeof reason,
+                     "a task needs %u cpus but the largest rank has %u", cpus,
+                     widest);
+        else
+            snprintf(reason, sizeof reason,
+                     "a task needs %s of memory but the largest rank has %s",
+                     human_size(memory, need, sizeof need),
+                     human_size(most_memory, have, sizeof have));
         snprintf(name, sizeof name, "%s.json", job->id);
         reject(co, name, reason);
         job_free(job);
@@ -746,7 +785,7 @@ static void dispatch(struct coordinator *co)
     int64_t now = util_mono_us();
     struct job *job;
     while ((job = next_turn(co, now))) {
-        int r = pick_rank(co, (unsigned)job->spec->cpus);
+        int r = pick_rank(co, (unsigned)job->spec->cpus, job->spec->memory);
         if (r < 0)
             return;
         uint64_t task;
@@ -787,6 +826,8 @@ static void queue_result(struct coordinator *co, struct dispatch *d,
         struct rank_slot *rs = &co->ranks[r];
         unsigned cpus = (unsigned)d->job->spec->cpus;
         rs->busy -= cpus < rs->busy ? cpus : rs->busy;
+        uint64_t mem = d->job->spec->memory;
+        rs->mem_reserved -= mem < rs->mem_reserved ? mem : rs->mem_reserved;
         if (rs->tasks)
             rs->tasks--;
     }
@@ -1088,6 +1129,7 @@ static void handle_message(struct coordinator *co, struct wire_msg *msg)
     case WIRE_HELLO:
         rs->hello = true;
         rs->slots = msg->u.hello.slots;
+        rs->mem_total = msg->u.hello.mem_total;
         snprintf(rs->host, sizeof rs->host, "%s", msg->u.hello.host);
         co->status_dirty = true;
         break;
@@ -1148,10 +1190,12 @@ static void write_status(struct coordinator *co, const char *state)
         total += rs->slots;
         busy += rs->busy < rs->slots ? rs->busy : rs->slots;
         json_array_append_new(
-            ranks, json_pack("{s:i, s:s, s:i, s:i, s:i, s:s}", "rank",
+            ranks, json_pack("{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I}", "rank",
                              co->local ? 0 : r + 1, "host", rs->host, "slots",
                              (int)rs->slots, "busy", (int)rs->busy, "tasks",
-                             (int)rs->tasks, "state", rank_state(rs)));
+                             (int)rs->tasks, "state", rank_state(rs), "memory",
+                             (json_int_t)rs->mem_total, "memory_reserved",
+                             (json_int_t)rs->mem_reserved));
     }
     json_t *jobs = json_array();
     for (struct job *job = co->jobs; job; job = job->next_job) {
@@ -1378,6 +1422,7 @@ static int setup(struct coordinator *co, struct mps_error *err)
         run_place_tasks(co->local, co->opt, co->re);
         co->ranks[0].hello = true;
         co->ranks[0].slots = executor_slots(co->local);
+        co->ranks[0].mem_total = co->re->mem_total;
         snprintf(co->ranks[0].host, sizeof co->ranks[0].host, "%s",
                  co->re->host);
     }

@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "placement.h"
 #include "util.h"
 
@@ -35,6 +37,7 @@ struct xtask {
     uint64_t task;
     unsigned attempt;
     unsigned cpus;
+    uint64_t memory;
     double timeout;
     bool shell;
     bool inherit;
@@ -57,6 +60,7 @@ struct xtask {
     char *error;
     char *private_dir;
     char *cores;    /* PU list it was given, or NULL */
+    char *cgroup;   /* its memory cgroup, or NULL */
     cpu_set_t mask; /* the same, for sched_setaffinity */
     bool bind;      /* apply mask in the child */
     uint64_t out_bytes, err_bytes;
@@ -76,6 +80,8 @@ struct executor {
     double kill_grace_s;
     bool starting;        /* inside start_queued: no re-entry */
     struct placement *pl; /* cores to bind tasks to, or NULL */
+    int cg_version;       /* memory cgroups: 1, 2, or 0 for RLIMIT_AS */
+    char cg_base[4096];
     char *buf;
 };
 
@@ -96,6 +102,7 @@ static void xtask_free(struct xtask *t)
     free(t->error);
     free(t->private_dir);
     free(t->cores);
+    free(t->cgroup);
     free(t);
 }
 
@@ -118,6 +125,7 @@ struct executor *executor_create(unsigned slots, const char *workdir,
         errprintf(err, "out of memory");
         goto error;
     }
+    ex->cg_version = cgroup_detect(ex->cg_base, sizeof ex->cg_base);
     ex->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (ex->devnull < 0) {
         errprintf(err, "cannot open /dev/null: %s", strerror(errno));
@@ -260,7 +268,7 @@ static const char *env_get(char *const *envp, const char *key)
 
 /* What the child reports through the error pipe when it cannot exec. */
 struct child_failure {
-    int stage; /* 1: chdir, 2: exec, 3: binding */
+    int stage; /* 1: chdir, 2: exec, 3: binding, 4: memory limit */
     int errnum;
 };
 
@@ -279,8 +287,22 @@ struct child_args {
     char *const *argv;
     char *const *envp;
     const char *path;
-    const cpu_set_t *mask; /* bind to these CPUs, or NULL */
+    const cpu_set_t *mask;    /* bind to these CPUs, or NULL */
+    const char *cgroup_procs; /* join this cgroup, or NULL */
+    uint64_t rlimit_as;       /* else limit the address space, or 0 */
 };
+
+/* Write n in decimal to fd, without the C library (the child's rule). */
+static int write_number(int fd, long n)
+{
+    char digits[24];
+    int i = (int)sizeof digits;
+    do {
+        digits[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0 && i > 0);
+    return write(fd, digits + i, sizeof digits - (size_t)i) < 0 ? -1 : 0;
+}
 
 /* The child of clone(CLONE_VM | CLONE_VFORK): it shares our memory while
  * the parent waits for its exec, so from here to exec it only makes system
@@ -317,6 +339,17 @@ static int child_exec(void *arg)
             fcntl(fd, F_SETFD, FD_CLOEXEC);
     if (ca->mask && sched_setaffinity(0, sizeof *ca->mask, ca->mask) < 0)
         child_fail(fail_w, 3, errno);
+    if (ca->cgroup_procs) {
+        int fd = open(ca->cgroup_procs, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write_number(fd, (long)getpid()) < 0)
+            child_fail(fail_w, 4, errno);
+        close(fd);
+    }
+    if (ca->rlimit_as) {
+        struct rlimit lim = {ca->rlimit_as, ca->rlimit_as};
+        if (setrlimit(RLIMIT_AS, &lim) < 0)
+            child_fail(fail_w, 4, errno);
+    }
     if (chdir(dir) < 0)
         child_fail(fail_w, 1, errno);
 
@@ -437,6 +470,19 @@ static void start_task(struct executor *ex, struct xtask *t)
             t->bind = t->cores && placement_is_this_system(ex->pl);
         }
     }
+    char procs[4200];
+    uint64_t rlimit_as = 0;
+    if (t->memory && ex->cg_version) {
+        char name[128], path[4096];
+        snprintf(name, sizeof name, "mpispool-%d-%llu", (int)getpid(),
+                 (unsigned long long)t->dispatch);
+        if (cgroup_create(ex->cg_base, ex->cg_version, name, t->memory, path,
+                          sizeof path) == 0 &&
+            (t->cgroup = strdup(path)))
+            snprintf(procs, sizeof procs, "%s/cgroup.procs", path);
+    }
+    if (t->memory && !t->cgroup)
+        rlimit_as = t->memory;
     envp = build_env(t);
     if (!envp || pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
         pipe2(fail_p, O_CLOEXEC) < 0) {
@@ -449,9 +495,17 @@ static void start_task(struct executor *ex, struct xtask *t)
     if (!path)
         path = "/usr/local/bin:/usr/bin:/bin";
 
-    struct child_args ca = {ex->devnull, out_p[1], err_p[1],
-                            fail_p[1],   dir,      argv,
-                            envp,        path,     t->bind ? &t->mask : NULL};
+    struct child_args ca = {ex->devnull,
+                            out_p[1],
+                            err_p[1],
+                            fail_p[1],
+                            dir,
+                            argv,
+                            envp,
+                            path,
+                            t->bind ? &t->mask : NULL,
+                            t->cgroup ? procs : NULL,
+                            rlimit_as};
     pid_t pid = clone(child_exec, child_stack + sizeof child_stack,
                       CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
     if (pid < 0) {
@@ -479,6 +533,8 @@ static void start_task(struct executor *ex, struct xtask *t)
         else if (failure.stage == 3)
             set_error(t, "cannot bind to cores '%s': %s", t->cores,
                       failure.errnum);
+        else if (failure.stage == 4)
+            set_error(t, "cannot limit memory%s: %s", "", failure.errnum);
         else
             set_error(t, "cannot execute '%s': %s", argv[0], failure.errnum);
     }
@@ -526,6 +582,17 @@ static void finish_task(struct executor *ex, struct xtask *t)
                        (double)t->usage.ru_stime.tv_usec / 1e6;
     }
     res.timed_out = t->timed_out;
+    char limit_error[96];
+    if (t->cgroup) {
+        if (cgroup_oom_killed(t->cgroup, ex->cg_version) && !t->error) {
+            char size[32];
+            snprintf(limit_error, sizeof limit_error,
+                     "memory limit of %s exceeded",
+                     util_format_size(t->memory, size));
+            t->error = strdup(limit_error);
+        }
+        cgroup_remove(t->cgroup);
+    }
     res.error = t->error;
     res.cores = t->cores;
     if (t->cores && ex->pl)
@@ -589,6 +656,7 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     t->task = task->task;
     t->attempt = task->attempt;
     t->cpus = task->cpus ? task->cpus : 1;
+    t->memory = task->memory;
     t->timeout = task->timeout;
     t->shell = task->shell;
     t->inherit = task->inherit;

@@ -17,6 +17,7 @@ struct exec_task {
     uint64_t task;
     unsigned attempt;
     unsigned cpus;
+    uint64_t memory;   /* bytes the task may use, 0 = no limit */
     double timeout;    /* seconds, 0 = none */
     bool shell;        /* argv[0] is a string for /bin/sh -c */
     bool inherit;      /* environment starts from this process's (filtered) */

@@ -95,6 +95,7 @@ static void run_task(struct worker *w, const struct wire_task *m)
         .task = m->task,
         .attempt = m->attempt,
         .cpus = m->cpus,
+        .memory = m->memory,
         .timeout = m->timeout,
         .shell = m->shell,
         .inherit = m->inherit,

@@ -127,9 +127,10 @@ int wire_encode_task(struct wire_buf *buf, const struct wire_task *m)
     if (begin(buf, WIRE_TASK) < 0 || put_u64(buf, m->dispatch, 8) < 0 ||
         put_str(buf, m->job) < 0 || put_u64(buf, m->task, 8) < 0 ||
         put_u32(buf, m->attempt) < 0 || put_u32(buf, m->cpus) < 0 ||
-        put_f64(buf, m->timeout) < 0 || put_u8(buf, flags) < 0 ||
-        put_strv(buf, m->argc, m->argv) < 0 || put_str(buf, m->cwd) < 0 ||
-        put_str(buf, m->submit_dir) < 0 || put_strv(buf, m->envc, m->env) < 0)
+        put_u64(buf, m->memory, 8) < 0 || put_f64(buf, m->timeout) < 0 ||
+        put_u8(buf, flags) < 0 || put_strv(buf, m->argc, m->argv) < 0 ||
+        put_str(buf, m->cwd) < 0 || put_str(buf, m->submit_dir) < 0 ||
+        put_strv(buf, m->envc, m->env) < 0)
         return -1;
     return finish(buf);
 }
@@ -300,6 +301,7 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
         m->task = get_u64(c, 8);
         m->attempt = (uint32_t)get_u64(c, 4);
         m->cpus = (uint32_t)get_u64(c, 4);
+        m->memory = get_u64(c, 8);
         m->timeout = get_f64(c);
         uint64_t flags = get_u64(c, 1);
         m->shell = flags & 1;

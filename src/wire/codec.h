@@ -50,9 +50,10 @@ struct wire_task {
     uint64_t task;
     uint32_t attempt;
     uint32_t cpus;
-    double timeout; /* seconds, 0 = none */
-    bool shell;     /* argv[0] is a /bin/sh -c string */
-    bool inherit;   /* start from the worker's environment */
+    uint64_t memory; /* bytes, 0 = no limit */
+    double timeout;  /* seconds, 0 = none */
+    bool shell;      /* argv[0] is a /bin/sh -c string */
+    bool inherit;    /* start from the worker's environment */
     uint32_t argc;
     char **argv;      /* NULL-terminated */
     char *cwd;        /* explicit cwd, or NULL */

@@ -30,6 +30,7 @@ static void test_task_round_trip(void **state)
         .task = 1234567890123ULL,
         .attempt = 3,
         .cpus = 4,
+        .memory = 2ULL << 30,
         .timeout = 1.5,
         .shell = false,
         .inherit = true,
@@ -54,6 +55,7 @@ static void test_task_round_trip(void **state)
     assert_int_equal(out->task, 1234567890123ULL);
     assert_int_equal(out->attempt, 3);
     assert_int_equal(out->cpus, 4);
+    assert_int_equal(out->memory, 2ULL << 30);
     assert_true(out->timeout == 1.5);
     assert_false(out->shell);
     assert_true(out->inherit);
@@ -196,8 +198,8 @@ static void test_huge_count(void **state)
     struct wire_buf buf = {0};
     assert_int_equal(wire_encode_task(&buf, &in), 0);
     /* argc sits after header, dispatch (8), job (1+4+1), task (8),
-     * attempt (4), cpus (4), timeout (8), flags (1). */
-    size_t argc_at = WIRE_HEADER_LEN + 8 + 6 + 8 + 4 + 4 + 8 + 1;
+     * attempt (4), cpus (4), memory (8), timeout (8), flags (1). */
+    size_t argc_at = WIRE_HEADER_LEN + 8 + 6 + 8 + 4 + 4 + 8 + 8 + 1;
     char *raw = copy_out(&buf);
     memset(raw + argc_at, 0xff, 4);
     struct wire_msg msg;

@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# "memory": a task over its limit is killed and its record says so (a
+# cgroup memory limit where the rank may create cgroups, as root here;
+# RLIMIT_AS otherwise); a task within it runs; a task needing more memory
+# than any rank has is rejected with the reason.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+setup_spool
+T=$TEST_TMP
+cd "$T"
+
+alloc() { # MB: a command that holds MB megabytes
+    printf '["perl", "-e", "$x = \\"a\\" x (%d*1024*1024); print length($x), \\"\\\\n\\""]' "$1"
+}
+echo "{\"memory\": \"64M\", \"command\": $(alloc 300)}" >over.json
+echo "{\"memory\": \"256M\", \"command\": $(alloc 10)}" >within.json
+echo '{"memory": "100T", "command": ["true"]}' >huge.json
+over=$(submit over.json)
+within=$(submit within.json)
+huge=$(submit huge.json)
+run_until_empty 2
+
+assert_state "$within" done
+assert_eq $((10 * 1024 * 1024)) "$(cat "$(task_out "$within" 0)")" "output within the limit"
+
+assert_state "$over" failed
+if [ "$(id -u)" = 0 ]; then
+    assert_json "$(record "$over" 0)" .error "memory limit of 64M exceeded"
+    assert_json "$(record "$over" 0)" .signal 9
+    left=$(find /sys/fs/cgroup -maxdepth 6 -name 'mpispool-*' 2>/dev/null | head -3)
+    [ -z "$left" ] || fail "task cgroups left behind: $left"
+else
+    log "not root: the limit is RLIMIT_AS, so the task fails its own way"
+    assert_ne 0 "$(jqf "$(record "$over" 0)" .exit_code)" "exit code over the limit"
+fi
+
+assert_state "$huge" rejected
+assert_match "^a task needs 100T of memory but the largest rank has [0-9.]+[KMGT]$" \
+    "$(cat "$SPOOL/rejected/$huge.error")" "rejection reason"
+pass
