@@ -31,6 +31,7 @@ char *record_to_json(const struct task_record *rec)
     json_object_set_new(o, "host", string_or_null(rec->host));
     json_object_set_new(o, "rank", json_integer(rec->rank));
     json_object_set_new(o, "cores", string_or_null(rec->cores));
+    json_object_set_new(o, "gpus", string_or_null(rec->gpus));
     json_object_set_new(o, "start",
                         json_string(util_format_time(rec->start_us, start)));
     json_object_set_new(o, "end",
@@ -97,6 +98,7 @@ int record_from_json(const char *text, struct task_record *rec,
     rec->host = dup_string(o, "host");
     rec->rank = (int)json_integer_value(json_object_get(o, "rank"));
     rec->cores = dup_string(o, "cores");
+    rec->gpus = dup_string(o, "gpus");
     rec->start_us = parse_time(json_string_value(json_object_get(o, "start")));
     rec->end_us = parse_time(json_string_value(json_object_get(o, "end")));
     json_t *v = json_object_get(o, "exit_code");
@@ -124,6 +126,7 @@ void record_clear(struct task_record *rec)
     free(rec->job);
     free(rec->host);
     free(rec->cores);
+    free(rec->gpus);
     free(rec->error);
     free(rec->stdout_path);
     free(rec->stderr_path);

@@ -19,6 +19,7 @@ struct task_record {
     char *host;
     int rank;
     char *cores; /* core list, e.g. "0-3", or NULL */
+    char *gpus;  /* GPUs given, as in CUDA_VISIBLE_DEVICES, or NULL */
     int64_t start_us;
     int64_t end_us;
     int exit_code;
@@ -38,7 +39,7 @@ struct task_record {
 bool record_ok(const struct task_record *rec);
 
 /* The record as compact one-line JSON (malloc'd, no newline). Keys: job,
- * task, attempt, host, rank, cores, start, end (RFC 3339), elapsed (float
+ * task, attempt, host, rank, cores, gpus, start, end (RFC 3339), elapsed (float
  * seconds), exit_code, signal, timed_out, error, stdout, stderr,
  * stdout_bytes, stderr_bytes, max_rss_kb, user_s, system_s. */
 char *record_to_json(const struct task_record *rec);

@@ -101,7 +101,8 @@ struct rank_slot {
     unsigned slots;
     unsigned busy;
     unsigned tasks;
-    uint64_t mem_total;    /* bytes of memory the rank may hand out */
+    uint64_t mem_total; /* bytes of memory the rank may hand out */
+    unsigned gpus, gpus_busy;
     uint64_t mem_reserved; /* by its running tasks' "memory" */
 };
 
@@ -296,8 +297,6 @@ static const char *unsupported_feature(const struct jobspec *s)
         return "after";
     if (s->after_any)
         return "after_any";
-    if (s->gpus)
-        return "gpus";
     return NULL;
 }
 
@@ -527,14 +526,16 @@ static bool job_has_ready(const struct job *job, int64_t now)
 }
 
 /* The rank with the most free slots that fit cpus, or -1. */
-static int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory)
+static int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory,
+                     unsigned gpus)
 {
     int best = -1;
     unsigned best_free = 0;
     for (int r = 0; r < co->nranks; r++) {
         struct rank_slot *rs = &co->ranks[r];
         if (!rs->hello || rs->bye || rs->slots == 0 ||
-            rs->mem_reserved + memory > rs->mem_total)
+            rs->mem_reserved + memory > rs->mem_total ||
+            rs->gpus_busy + gpus > rs->gpus)
             continue;
         unsigned free_slots = rs->busy >= rs->slots ? 0 : rs->slots - rs->busy;
         /* A task wider than the rank runs there alone. */
@@ -621,6 +622,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
         job->started_us = util_now_us();
     co->ranks[r].busy += (unsigned)job->spec->cpus;
     co->ranks[r].mem_reserved += job->spec->memory;
+    co->ranks[r].gpus_busy += (unsigned)job->spec->gpus;
     co->ranks[r].tasks++;
     co->status_dirty = true;
     journal_start(co->journal, job->id, task, attempt, d->rank);
@@ -634,6 +636,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
             .attempt = attempt,
             .cpus = (unsigned)s->cpus,
             .memory = s->memory,
+            .gpus = (unsigned)s->gpus,
             .timeout = s->timeout,
             .shell = d->cmd.shell,
             .inherit = job->inherit,
@@ -656,6 +659,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
         .attempt = attempt,
         .cpus = (uint32_t)s->cpus,
         .memory = s->memory,
+        .gpus = (uint32_t)s->gpus,
         .timeout = s->timeout,
         .shell = d->cmd.shell,
         .inherit = job->inherit,
@@ -681,11 +685,12 @@ static void send_task(struct coordinator *co, struct job *job, int r,
 
 /* The most slots and the most memory any live rank has. */
 static unsigned max_rank_slots(const struct coordinator *co, bool *all_known,
-                               uint64_t *most_memory)
+                               uint64_t *most_memory, unsigned *most_gpus)
 {
     unsigned best = 0;
     *all_known = true;
     *most_memory = 0;
+    *most_gpus = 0;
     for (int r = 0; r < co->nranks; r++) {
         const struct rank_slot *rs = &co->ranks[r];
         if (!rs->hello) {
@@ -695,6 +700,8 @@ static unsigned max_rank_slots(const struct coordinator *co, bool *all_known,
                 best = rs->slots;
             if (rs->mem_total > *most_memory)
                 *most_memory = rs->mem_total;
+            if (rs->gpus > *most_gpus)
+                *most_gpus = rs->gpus;
         }
     }
     return best;
@@ -725,7 +732,8 @@ static void reject_impossible(struct coordinator *co)
 {
     bool all_known;
     uint64_t most_memory;
-    unsigned widest = max_rank_slots(co, &all_known, &most_memory);
+    unsigned most_gpus;
+    unsigned widest = max_rank_slots(co, &all_known, &most_memory, &most_gpus);
     if (!all_known)
         return;
     struct job **link = &co->jobs;
@@ -733,7 +741,9 @@ static void reject_impossible(struct coordinator *co)
         struct job *job = *link;
         unsigned cpus = (unsigned)job->spec->cpus;
         uint64_t memory = job->spec->memory;
-        if ((cpus <= widest && memory <= most_memory) || job->started_us) {
+        unsigned gpus = (unsigned)job->spec->gpus;
+        if ((cpus <= widest && memory <= most_memory && gpus <= most_gpus) ||
+            job->started_us) {
             link = &job->next_job;
             continue;
         }
@@ -743,6 +753,14 @@ static void reject_impossible(struct coordinator *co)
             snprintf(reason, sizeof reason,
                      "a task needs %u cpus but the largest rank has %u", cpus,
                      widest);
+        else if (gpus > most_gpus && most_gpus == 0)
+            snprintf(reason, sizeof reason,
+                     "a task needs %u GPU%s but no rank has a GPU", gpus,
+                     gpus == 1 ? "" : "s");
+        else if (gpus > most_gpus)
+            snprintf(reason, sizeof reason,
+                     "a task needs %u GPUs but the largest rank has %u", gpus,
+                     most_gpus);
         else
             snprintf(reason, sizeof reason,
                      "a task needs %s of memory but the largest rank has %s",
@@ -785,7 +803,8 @@ static void dispatch(struct coordinator *co)
     int64_t now = util_mono_us();
     struct job *job;
     while ((job = next_turn(co, now))) {
-        int r = pick_rank(co, (unsigned)job->spec->cpus, job->spec->memory);
+        int r = pick_rank(co, (unsigned)job->spec->cpus, job->spec->memory,
+                          (unsigned)job->spec->gpus);
         if (r < 0)
             return;
         uint64_t task;
@@ -820,6 +839,7 @@ static void queue_result(struct coordinator *co, struct dispatch *d,
     e->res = *res;
     e->res.error = res->error ? strdup(res->error) : NULL;
     e->res.cores = res->cores ? strdup(res->cores) : NULL;
+    e->res.gpus = res->gpus ? strdup(res->gpus) : NULL;
     dispatch_remove(co, d);
     int r = co->local ? 0 : d->rank - 1;
     if (r >= 0 && r < co->nranks) {
@@ -828,6 +848,8 @@ static void queue_result(struct coordinator *co, struct dispatch *d,
         rs->busy -= cpus < rs->busy ? cpus : rs->busy;
         uint64_t mem = d->job->spec->memory;
         rs->mem_reserved -= mem < rs->mem_reserved ? mem : rs->mem_reserved;
+        unsigned gpus = (unsigned)d->job->spec->gpus;
+        rs->gpus_busy -= gpus < rs->gpus_busy ? gpus : rs->gpus_busy;
         if (rs->tasks)
             rs->tasks--;
     }
@@ -864,6 +886,7 @@ static void record_result(struct coordinator *co, struct ended *e)
     rec.host = co->ranks[co->local ? 0 : d->rank - 1].host;
     rec.rank = d->rank;
     rec.cores = res->cores;
+    rec.gpus = res->gpus;
     rec.start_us = res->start_us ? res->start_us : util_now_us();
     rec.end_us = res->end_us ? res->end_us : rec.start_us;
     rec.exit_code = res->exit_code;
@@ -1093,6 +1116,7 @@ static void process_ended(struct coordinator *co)
         record_result(co, e);
         free(e->res.error);
         free(e->res.cores);
+        free(e->res.gpus);
         free(e);
     }
     co->ended_tail = NULL;
@@ -1130,6 +1154,7 @@ static void handle_message(struct coordinator *co, struct wire_msg *msg)
         rs->hello = true;
         rs->slots = msg->u.hello.slots;
         rs->mem_total = msg->u.hello.mem_total;
+        rs->gpus = msg->u.hello.gpus;
         snprintf(rs->host, sizeof rs->host, "%s", msg->u.hello.host);
         co->status_dirty = true;
         break;
@@ -1190,12 +1215,14 @@ static void write_status(struct coordinator *co, const char *state)
         total += rs->slots;
         busy += rs->busy < rs->slots ? rs->busy : rs->slots;
         json_array_append_new(
-            ranks, json_pack("{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I}", "rank",
-                             co->local ? 0 : r + 1, "host", rs->host, "slots",
-                             (int)rs->slots, "busy", (int)rs->busy, "tasks",
-                             (int)rs->tasks, "state", rank_state(rs), "memory",
-                             (json_int_t)rs->mem_total, "memory_reserved",
-                             (json_int_t)rs->mem_reserved));
+            ranks,
+            json_pack("{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:i, s:i}",
+                      "rank", co->local ? 0 : r + 1, "host", rs->host, "slots",
+                      (int)rs->slots, "busy", (int)rs->busy, "tasks",
+                      (int)rs->tasks, "state", rank_state(rs), "memory",
+                      (json_int_t)rs->mem_total, "memory_reserved",
+                      (json_int_t)rs->mem_reserved, "gpus", (int)rs->gpus,
+                      "gpus_busy", (int)rs->gpus_busy));
     }
     json_t *jobs = json_array();
     for (struct job *job = co->jobs; job; job = job->next_job) {
@@ -1423,6 +1450,7 @@ static int setup(struct coordinator *co, struct mps_error *err)
         co->ranks[0].hello = true;
         co->ranks[0].slots = executor_slots(co->local);
         co->ranks[0].mem_total = co->re->mem_total;
+        co->ranks[0].gpus = executor_gpus(co->local);
         snprintf(co->ranks[0].host, sizeof co->ranks[0].host, "%s",
                  co->re->host);
     }

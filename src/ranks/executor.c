@@ -38,6 +38,7 @@ struct xtask {
     unsigned attempt;
     unsigned cpus;
     uint64_t memory;
+    unsigned gpus;
     double timeout;
     bool shell;
     bool inherit;
@@ -59,8 +60,10 @@ struct xtask {
     bool timed_out;
     char *error;
     char *private_dir;
-    char *cores;    /* PU list it was given, or NULL */
-    char *cgroup;   /* its memory cgroup, or NULL */
+    char *cores;                       /* PU list it was given, or NULL */
+    char *cgroup;                      /* its memory cgroup, or NULL */
+    char gpu_cuda[128], gpu_rocr[128]; /* GPUs it holds */
+    bool holds_gpus;
     cpu_set_t mask; /* the same, for sched_setaffinity */
     bool bind;      /* apply mask in the child */
     uint64_t out_bytes, err_bytes;
@@ -240,6 +243,15 @@ static char **build_env(const struct xtask *t)
     snprintf(kv, sizeof kv, "MPISPOOL_ATTEMPT=%u", t->attempt);
     if (env_put(&envp, &n, &cap, kv) < 0)
         goto error;
+    if (t->holds_gpus) {
+        char kv_gpu[160];
+        snprintf(kv_gpu, sizeof kv_gpu, "CUDA_VISIBLE_DEVICES=%s", t->gpu_cuda);
+        if (t->gpu_cuda[0] && env_put(&envp, &n, &cap, kv_gpu) < 0)
+            goto error;
+        snprintf(kv_gpu, sizeof kv_gpu, "ROCR_VISIBLE_DEVICES=%s", t->gpu_rocr);
+        if (t->gpu_rocr[0] && env_put(&envp, &n, &cap, kv_gpu) < 0)
+            goto error;
+    }
     if (t->cores) {
         char *cpus;
         if (asprintf(&cpus, "MPISPOOL_CPUS=%s", t->cores) < 0)
@@ -470,6 +482,16 @@ static void start_task(struct executor *ex, struct xtask *t)
             t->bind = t->cores && placement_is_this_system(ex->pl);
         }
     }
+    if (t->gpus) {
+        if (!ex->pl ||
+            placement_take_gpus(ex->pl, t->gpus, t->gpu_cuda, t->gpu_rocr,
+                                sizeof t->gpu_cuda) < 0) {
+            free(t->error);
+            t->error = strdup("not enough free GPUs on this rank");
+            goto failed;
+        }
+        t->holds_gpus = true;
+    }
     char procs[4200];
     uint64_t rlimit_as = 0;
     if (t->memory && ex->cg_version) {
@@ -593,6 +615,13 @@ static void finish_task(struct executor *ex, struct xtask *t)
         }
         cgroup_remove(t->cgroup);
     }
+    char gpus[260] = "";
+    if (t->holds_gpus) {
+        snprintf(gpus, sizeof gpus, "%s%s%s", t->gpu_cuda,
+                 t->gpu_cuda[0] && t->gpu_rocr[0] ? "," : "", t->gpu_rocr);
+        placement_release_gpus(ex->pl, t->gpu_cuda, t->gpu_rocr);
+        res.gpus = gpus;
+    }
     res.error = t->error;
     res.cores = t->cores;
     if (t->cores && ex->pl)
@@ -657,6 +686,7 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     t->attempt = task->attempt;
     t->cpus = task->cpus ? task->cpus : 1;
     t->memory = task->memory;
+    t->gpus = task->gpus;
     t->timeout = task->timeout;
     t->shell = task->shell;
     t->inherit = task->inherit;
@@ -840,6 +870,11 @@ void executor_set_placement(struct executor *ex, struct placement *pl)
     ex->pl = pl;
     if (pl)
         ex->slots = placement_cores(pl);
+}
+
+unsigned executor_gpus(const struct executor *ex)
+{
+    return ex->pl ? placement_gpus(ex->pl) : 0;
 }
 
 unsigned executor_slots(const struct executor *ex)

@@ -18,6 +18,7 @@ struct exec_task {
     unsigned attempt;
     unsigned cpus;
     uint64_t memory;   /* bytes the task may use, 0 = no limit */
+    unsigned gpus;     /* GPUs to hand it */
     double timeout;    /* seconds, 0 = none */
     bool shell;        /* argv[0] is a string for /bin/sh -c */
     bool inherit;      /* environment starts from this process's (filtered) */
@@ -37,6 +38,7 @@ struct exec_result {
     bool timed_out;
     const char *error;
     const char *cores;
+    const char *gpus; /* as given in CUDA/ROCR_VISIBLE_DEVICES, or NULL */
     long max_rss_kb;
     double user_s;
     double system_s;
@@ -98,6 +100,7 @@ void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s);
 void executor_pause_output(struct executor *ex, bool pause);
 
 unsigned executor_slots(const struct executor *ex);
+unsigned executor_gpus(const struct executor *ex);
 unsigned executor_free_slots(const struct executor *ex);
 unsigned executor_running(const struct executor *ex);
 unsigned executor_queued(const struct executor *ex);

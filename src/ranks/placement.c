@@ -7,13 +7,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A GPU as a task sees it: an index in one vendor's visible-devices list. */
+struct gpu {
+    bool rocm; /* ROCR_VISIBLE_DEVICES, else CUDA_VISIBLE_DEVICES */
+    unsigned index;
+    bool busy;
+};
+
 struct placement {
     hwloc_topology_t topo;
     bool this_system;
     unsigned ncores;
     hwloc_obj_t *cores; /* this rank's cores, in topology order */
     bool *busy;
+    unsigned ngpus;
+    struct gpu *gpus; /* this rank's GPUs */
 };
+
+/* The node's GPUs: cudaN and rsmiN OS devices, or nvmlN where no CUDA one
+ * is found (NVML and CUDA number the same devices). */
+static unsigned find_gpus(hwloc_topology_t topo, struct gpu *out, unsigned max)
+{
+    unsigned n = 0;
+    for (int pass = 0; pass < 2 && n == 0; pass++) {
+        hwloc_obj_t dev = NULL;
+        while ((dev = hwloc_get_next_osdev(topo, dev)) && n < max) {
+            unsigned index;
+            char tail;
+            const char *name = dev->name ? dev->name : "";
+            bool cuda = sscanf(name, pass ? "nvml%u%c" : "cuda%u%c", &index,
+                               &tail) == 1;
+            bool rocm = !pass && sscanf(name, "rsmi%u%c", &index, &tail) == 1;
+            if (cuda || rocm)
+                out[n++] = (struct gpu){.rocm = rocm, .index = index};
+        }
+    }
+    return n;
+}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -43,6 +73,8 @@ struct placement *placement_create(const char *source, unsigned part,
         errprintf(err, "cannot use topology '%s'", source);
         goto error;
     }
+    hwloc_topology_set_io_types_filter(pl->topo,
+                                       HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
     if (hwloc_topology_load(pl->topo) < 0) {
         errprintf(err, "cannot load topology '%s'", source ? source : "");
         goto error;
@@ -77,6 +109,18 @@ struct placement *placement_create(const char *source, unsigned part,
     }
     for (unsigned i = 0; i < pl->ncores; i++)
         pl->cores[i] = hwloc_get_obj_by_type(pl->topo, unit, first + i);
+
+    struct gpu all[256];
+    unsigned total_gpus = find_gpus(pl->topo, all, 256);
+    unsigned gbase = total_gpus / nparts, gextra = total_gpus % nparts;
+    unsigned gfirst = part * gbase + (part < gextra ? part : gextra);
+    pl->ngpus = gbase + (part < gextra ? 1 : 0);
+    pl->gpus = calloc(pl->ngpus ? pl->ngpus : 1, sizeof *pl->gpus);
+    if (!pl->gpus) {
+        errprintf(err, "out of memory");
+        goto error;
+    }
+    memcpy(pl->gpus, all + gfirst, pl->ngpus * sizeof *pl->gpus);
     return pl;
 error:
     placement_destroy(pl);
@@ -90,6 +134,7 @@ void placement_destroy(struct placement *pl)
     hwloc_topology_destroy(pl->topo);
     free(pl->cores);
     free(pl->busy);
+    free(pl->gpus);
     free(pl);
 }
 
@@ -198,4 +243,54 @@ void placement_release(struct placement *pl, const char *list)
         if (hwloc_bitmap_isincluded(pl->cores[i]->cpuset, pus))
             pl->busy[i] = false;
     hwloc_bitmap_free(pus);
+}
+
+unsigned placement_gpus(const struct placement *pl)
+{
+    return pl->ngpus;
+}
+
+static void append_index(char *list, size_t len, unsigned index)
+{
+    size_t used = strlen(list);
+    snprintf(list + used, len - used, "%s%u", used ? "," : "", index);
+}
+
+int placement_take_gpus(struct placement *pl, unsigned n, char *cuda,
+                        char *rocr, size_t len)
+{
+    unsigned nfree = 0;
+    for (unsigned i = 0; i < pl->ngpus; i++)
+        nfree += !pl->gpus[i].busy;
+    if (nfree < n)
+        return -1;
+    cuda[0] = rocr[0] = '\0';
+    for (unsigned i = 0; i < pl->ngpus && n > 0; i++) {
+        if (pl->gpus[i].busy)
+            continue;
+        pl->gpus[i].busy = true;
+        append_index(pl->gpus[i].rocm ? rocr : cuda, len, pl->gpus[i].index);
+        n--;
+    }
+    return 0;
+}
+
+/* Whether index is in a comma-separated list. */
+static bool listed(const char *list, unsigned index)
+{
+    for (const char *p = list; p && *p;) {
+        char *end;
+        if (strtoul(p, &end, 10) == index && end != p)
+            return true;
+        p = *end ? end + 1 : end;
+    }
+    return false;
+}
+
+void placement_release_gpus(struct placement *pl, const char *cuda,
+                            const char *rocr)
+{
+    for (unsigned i = 0; i < pl->ngpus; i++)
+        if (listed(pl->gpus[i].rocm ? rocr : cuda, pl->gpus[i].index))
+            pl->gpus[i].busy = false;
 }

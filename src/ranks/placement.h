@@ -45,4 +45,18 @@ int placement_take(struct placement *pl, unsigned k, char *list,
 /* Free the cores of a list placement_take returned. */
 void placement_release(struct placement *pl, const char *list);
 
+/* GPUs: hwloc's CUDA, NVML or ROCm SMI OS devices of the node, split among
+ * its ranks like the cores. placement_gpus counts this rank's. */
+unsigned placement_gpus(const struct placement *pl);
+
+/* Take n free GPUs; cuda and rocr get the device indexes for
+ * CUDA_VISIBLE_DEVICES and ROCR_VISIBLE_DEVICES ("0,1"; "" when none of
+ * that kind). Returns 0, or -1 when fewer than n are free. */
+int placement_take_gpus(struct placement *pl, unsigned n, char *cuda,
+                        char *rocr, size_t len);
+
+/* Free the GPUs whose CUDA and ROCm lists placement_take_gpus gave. */
+void placement_release_gpus(struct placement *pl, const char *cuda,
+                            const char *rocr);
+
 #endif

@@ -115,8 +115,9 @@ int wire_encode_empty(struct wire_buf *buf, enum wire_type type)
 int wire_encode_hello(struct wire_buf *buf, const struct wire_hello *m)
 {
     if (begin(buf, WIRE_HELLO) < 0 || put_str(buf, m->host) < 0 ||
-        put_u32(buf, m->slots) < 0 || put_u64(buf, m->mem_total, 8) < 0 ||
-        put_u32(buf, m->local_rank) < 0 || put_u32(buf, m->pid) < 0)
+        put_u32(buf, m->slots) < 0 || put_u32(buf, m->gpus) < 0 ||
+        put_u64(buf, m->mem_total, 8) < 0 || put_u32(buf, m->local_rank) < 0 ||
+        put_u32(buf, m->pid) < 0)
         return -1;
     return finish(buf);
 }
@@ -127,10 +128,10 @@ int wire_encode_task(struct wire_buf *buf, const struct wire_task *m)
     if (begin(buf, WIRE_TASK) < 0 || put_u64(buf, m->dispatch, 8) < 0 ||
         put_str(buf, m->job) < 0 || put_u64(buf, m->task, 8) < 0 ||
         put_u32(buf, m->attempt) < 0 || put_u32(buf, m->cpus) < 0 ||
-        put_u64(buf, m->memory, 8) < 0 || put_f64(buf, m->timeout) < 0 ||
-        put_u8(buf, flags) < 0 || put_strv(buf, m->argc, m->argv) < 0 ||
-        put_str(buf, m->cwd) < 0 || put_str(buf, m->submit_dir) < 0 ||
-        put_strv(buf, m->envc, m->env) < 0)
+        put_u64(buf, m->memory, 8) < 0 || put_u32(buf, m->gpus) < 0 ||
+        put_f64(buf, m->timeout) < 0 || put_u8(buf, flags) < 0 ||
+        put_strv(buf, m->argc, m->argv) < 0 || put_str(buf, m->cwd) < 0 ||
+        put_str(buf, m->submit_dir) < 0 || put_strv(buf, m->envc, m->env) < 0)
         return -1;
     return finish(buf);
 }
@@ -157,7 +158,7 @@ int wire_encode_result(struct wire_buf *buf, const struct wire_result *m)
         put_u32(buf, (uint32_t)m->exit_code) < 0 ||
         put_u32(buf, (uint32_t)m->signal) < 0 ||
         put_u8(buf, m->timed_out ? 1 : 0) < 0 || put_str(buf, m->error) < 0 ||
-        put_str(buf, m->cores) < 0 ||
+        put_str(buf, m->cores) < 0 || put_str(buf, m->gpus) < 0 ||
         put_u64(buf, (uint64_t)m->max_rss_kb, 8) < 0 ||
         put_f64(buf, m->user_s) < 0 || put_f64(buf, m->system_s) < 0 ||
         put_u64(buf, m->stdout_bytes, 8) < 0 ||
@@ -273,6 +274,7 @@ static void clear_payload(struct wire_msg *msg)
     case WIRE_RESULT:
         free(msg->u.result.error);
         free(msg->u.result.cores);
+        free(msg->u.result.gpus);
         break;
     default:
         break;
@@ -287,6 +289,7 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
         struct wire_hello *m = &msg->u.hello;
         m->host = get_str(c);
         m->slots = (uint32_t)get_u64(c, 4);
+        m->gpus = (uint32_t)get_u64(c, 4);
         m->mem_total = get_u64(c, 8);
         m->local_rank = (uint32_t)get_u64(c, 4);
         m->pid = (uint32_t)get_u64(c, 4);
@@ -302,6 +305,7 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
         m->attempt = (uint32_t)get_u64(c, 4);
         m->cpus = (uint32_t)get_u64(c, 4);
         m->memory = get_u64(c, 8);
+        m->gpus = (uint32_t)get_u64(c, 4);
         m->timeout = get_f64(c);
         uint64_t flags = get_u64(c, 1);
         m->shell = flags & 1;
@@ -340,6 +344,7 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
         m->timed_out = get_u64(c, 1) != 0;
         m->error = get_str(c);
         m->cores = get_str(c);
+        m->gpus = get_str(c);
         m->max_rss_kb = (int64_t)get_u64(c, 8);
         m->user_s = get_f64(c);
         m->system_s = get_f64(c);

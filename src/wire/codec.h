@@ -10,7 +10,7 @@
 #include "error.h"
 
 /* Every message is a header and a payload:
- *   magic "MS" (2 bytes), version (1), type (1), payload length (u32 LE)
+ * magic "MS" (2 bytes), version (1), type (1), payload length (u32 LE)
  * followed by the payload's fields in order: integers little-endian,
  * doubles as IEEE 754 bits in a u64, strings as a u32 length and the bytes
  * (no NUL). A decoder checks the magic, version, type, that the payload
@@ -39,6 +39,7 @@ enum wire_type {
 struct wire_hello {
     char *host;
     uint32_t slots;
+    uint32_t gpus;
     uint64_t mem_total; /* bytes */
     uint32_t local_rank;
     uint32_t pid;
@@ -51,9 +52,10 @@ struct wire_task {
     uint32_t attempt;
     uint32_t cpus;
     uint64_t memory; /* bytes, 0 = no limit */
-    double timeout;  /* seconds, 0 = none */
-    bool shell;      /* argv[0] is a /bin/sh -c string */
-    bool inherit;    /* start from the worker's environment */
+    uint32_t gpus;
+    double timeout; /* seconds, 0 = none */
+    bool shell;     /* argv[0] is a /bin/sh -c string */
+    bool inherit;   /* start from the worker's environment */
     uint32_t argc;
     char **argv;      /* NULL-terminated */
     char *cwd;        /* explicit cwd, or NULL */
@@ -78,6 +80,7 @@ struct wire_result {
     bool timed_out;
     char *error; /* NULL or one line */
     char *cores; /* NULL or a core list */
+    char *gpus;  /* NULL or the GPUs it was given */
     int64_t max_rss_kb;
     double user_s;
     double system_s;

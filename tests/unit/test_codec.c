@@ -31,6 +31,7 @@ static void test_task_round_trip(void **state)
         .attempt = 3,
         .cpus = 4,
         .memory = 2ULL << 30,
+        .gpus = 3,
         .timeout = 1.5,
         .shell = false,
         .inherit = true,
@@ -56,6 +57,7 @@ static void test_task_round_trip(void **state)
     assert_int_equal(out->attempt, 3);
     assert_int_equal(out->cpus, 4);
     assert_int_equal(out->memory, 2ULL << 30);
+    assert_int_equal(out->gpus, 3);
     assert_true(out->timeout == 1.5);
     assert_false(out->shell);
     assert_true(out->inherit);
@@ -140,7 +142,7 @@ static void test_output_binary(void **state)
 static void test_hostile_bytes(void **state)
 {
     (void)state;
-    struct wire_hello hello = {"node7", 16, 1ULL << 34, 1, 4242};
+    struct wire_hello hello = {"node7", 16, 2, 1ULL << 34, 1, 4242};
     struct wire_buf buf = {0};
     assert_int_equal(wire_encode_hello(&buf, &hello), 0);
     struct wire_msg msg;
@@ -161,7 +163,7 @@ static void test_hostile_bytes(void **state)
         {2, 9, "message has version 9, expected 1"},
         {3, 99, "message has unknown type 99"},
         {3, WIRE_TASK, "message of type 2 came with tag 101"},
-        {4, 1, "message length 1 does not match its 30 bytes"},
+        {4, 1, "message length 1 does not match its 34 bytes"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *raw = copy_out(&buf);
@@ -198,8 +200,9 @@ static void test_huge_count(void **state)
     struct wire_buf buf = {0};
     assert_int_equal(wire_encode_task(&buf, &in), 0);
     /* argc sits after header, dispatch (8), job (1+4+1), task (8),
-     * attempt (4), cpus (4), memory (8), timeout (8), flags (1). */
-    size_t argc_at = WIRE_HEADER_LEN + 8 + 6 + 8 + 4 + 4 + 8 + 8 + 1;
+     * attempt (4), cpus (4), memory (8), gpus (4), timeout (8),
+     * flags (1). */
+    size_t argc_at = WIRE_HEADER_LEN + 8 + 6 + 8 + 4 + 4 + 8 + 4 + 8 + 1;
     char *raw = copy_out(&buf);
     memset(raw + argc_at, 0xff, 4);
     struct wire_msg msg;

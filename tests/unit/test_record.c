@@ -40,7 +40,8 @@ static void test_json_fields(void **state)
     assert_string_equal(
         json,
         "{\"job\":\"20261124-0001\",\"task\":7,\"attempt\":2,\"host\":"
-        "\"pc12\",\"rank\":3,\"cores\":\"0-3\",\"start\":\"2026-11-24T01:10:"
+        "\"pc12\",\"rank\":3,\"cores\":\"0-3\",\"gpus\":null,\"start\":\"2026-"
+        "11-24T01:10:"
         "06.123456Z\",\"end\":\"2026-11-24T01:10:07.623456Z\",\"elapsed\":1."
         "5,\"exit_code\":null,\"signal\":9,\"timed_out\":true,\"error\":"
         "\"cannot execute 'nosuchcmd': No such file or directory\",\"stdout\":"
