@@ -270,6 +270,24 @@ char *util_format_size(uint64_t bytes, char *buf)
     return buf;
 }
 
+char *util_human_size(uint64_t bytes, char *buf, size_t len)
+{
+    static const char units[] = "KMGT";
+    double v = (double)bytes;
+    int unit = -1;
+    while (unit < 3 && v >= 1024) {
+        v /= 1024;
+        unit++;
+    }
+    if (unit < 0)
+        snprintf(buf, len, "%llu", (unsigned long long)bytes);
+    else if (v - (double)(long long)v < 0.05)
+        snprintf(buf, len, "%.0f%c", v, units[unit]);
+    else
+        snprintf(buf, len, "%.1f%c", v, units[unit]);
+    return buf;
+}
+
 char **util_strv_dup(char *const *v)
 {
     size_t n = 0;

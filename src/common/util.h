@@ -51,6 +51,10 @@ int util_parse_size(const char *text, uint64_t *bytes);
  * hold 32 bytes. */
 char *util_format_size(uint64_t bytes, char *buf);
 
+/* A size for people: "0", "512M", "23.5G" (one decimal, dropped when it
+ * is 0). Returns buf. */
+char *util_human_size(uint64_t bytes, char *buf, size_t len);
+
 /* NULL-terminated string vectors: a deep copy (NULL on ENOMEM; a NULL v
  * gives an empty vector), and freeing one (NULL is fine). */
 char **util_strv_dup(char *const *v);

@@ -103,6 +103,7 @@ struct rank_slot {
     unsigned tasks;
     uint64_t mem_total; /* bytes of memory the rank may hand out */
     unsigned gpus, gpus_busy;
+    double load;           /* 1-minute load average of its node */
     uint64_t mem_reserved; /* by its running tasks' "memory" */
 };
 
@@ -707,25 +708,6 @@ static unsigned max_rank_slots(const struct coordinator *co, bool *all_known,
     return best;
 }
 
-/* A size for people: "23.5G", "512M" (one decimal, dropped when .0). */
-static char *human_size(uint64_t bytes, char *buf, size_t len)
-{
-    static const char units[] = "KMGT";
-    double v = (double)bytes;
-    int unit = -1;
-    while (unit < 3 && v >= 1024) {
-        v /= 1024;
-        unit++;
-    }
-    if (unit < 0)
-        snprintf(buf, len, "%llu", (unsigned long long)bytes);
-    else if (v - (double)(long long)v < 0.05)
-        snprintf(buf, len, "%.0f%c", v, units[unit]);
-    else
-        snprintf(buf, len, "%.1f%c", v, units[unit]);
-    return buf;
-}
-
 /* Reject jobs whose tasks need more cpus than any rank has, once every
  * rank has said how many it has: they would wait forever. */
 static void reject_impossible(struct coordinator *co)
@@ -764,8 +746,8 @@ static void reject_impossible(struct coordinator *co)
         else
             snprintf(reason, sizeof reason,
                      "a task needs %s of memory but the largest rank has %s",
-                     human_size(memory, need, sizeof need),
-                     human_size(most_memory, have, sizeof have));
+                     util_human_size(memory, need, sizeof need),
+                     util_human_size(most_memory, have, sizeof have));
         snprintf(name, sizeof name, "%s.json", job->id);
         reject(co, name, reason);
         job_free(job);
@@ -1171,6 +1153,10 @@ static void handle_message(struct coordinator *co, struct wire_msg *msg)
                    (unsigned long long)msg->u.result.dispatch, msg->source);
         break;
     }
+    case WIRE_HEARTBEAT:
+        rs->load = msg->u.load;
+        co->status_dirty = true;
+        break;
     case WIRE_BYE:
         rs->bye = true;
         co->status_dirty = true;
@@ -1212,17 +1198,20 @@ static void write_status(struct coordinator *co, const char *state)
     json_t *ranks = json_array();
     for (int r = 0; r < co->nranks; r++) {
         struct rank_slot *rs = &co->ranks[r];
+        if (co->local)
+            getloadavg(&rs->load, 1);
         total += rs->slots;
         busy += rs->busy < rs->slots ? rs->busy : rs->slots;
         json_array_append_new(
             ranks,
-            json_pack("{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:i, s:i}",
+            json_pack("{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:i, s:i, "
+                      "s:f}",
                       "rank", co->local ? 0 : r + 1, "host", rs->host, "slots",
                       (int)rs->slots, "busy", (int)rs->busy, "tasks",
                       (int)rs->tasks, "state", rank_state(rs), "memory",
                       (json_int_t)rs->mem_total, "memory_reserved",
                       (json_int_t)rs->mem_reserved, "gpus", (int)rs->gpus,
-                      "gpus_busy", (int)rs->gpus_busy));
+                      "gpus_busy", (int)rs->gpus_busy, "load", rs->load));
     }
     json_t *jobs = json_array();
     for (struct job *job = co->jobs; job; job = job->next_job) {

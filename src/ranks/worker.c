@@ -24,6 +24,8 @@
 #define BELL_IDLE_POLL_MS 1000
 #define BUSY_POLL_MS 1
 #define LINGER_US 200000
+/* How often an idle or busy worker tells rank 0 its load average. */
+#define HEARTBEAT_US 5000000
 /* Backpressure: stop reading task output while this much is unsent. */
 #define OUTPUT_HIGH_WATER (16u << 20)
 #define OUTPUT_LOW_WATER (4u << 20)
@@ -151,6 +153,7 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
 
     bool shutting_down = false, terminating = false;
     int64_t last_activity = util_mono_us();
+    int64_t next_heartbeat = util_mono_us() + HEARTBEAT_US;
     struct pollfd fds[1 + 512];
     for (;;) {
         int n = 0;
@@ -208,6 +211,14 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
                 executor_pause_output(w.ex, true);
             else if (pending < OUTPUT_LOW_WATER)
                 executor_pause_output(w.ex, false);
+        }
+        if (util_mono_us() >= next_heartbeat) {
+            double load = 0;
+            getloadavg(&load, 1);
+            buf = (struct wire_buf){0};
+            send_or_note(&w, WIRE_HEARTBEAT, &buf,
+                         wire_encode_heartbeat(&buf, load));
+            next_heartbeat = util_mono_us() + HEARTBEAT_US;
         }
         struct wire_msg msg;
         while (wire_recv(&msg) == 1) {

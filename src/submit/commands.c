@@ -467,7 +467,7 @@ static void table_print(const struct table *t, FILE *out, const char *indent)
             const char *s =
                 r == 0 ? t->heads[c] : t->cells[(r - 1) * t->ncols + c];
             if (c > 0)
-                fputs("  ", out);
+                fputs(" ", out);
             print_cell(out, s, width[c], (t->right >> c) & 1,
                        c + 1 == t->ncols);
         }
@@ -497,15 +497,15 @@ static const char init_usage[] =
     "safe: what is there is kept and missing parts are added.\n"
     "\n"
     "Options:\n"
-    "  --spool DIR   the spool, when DIR is not given\n"
-    "  -h, --help    show this help and exit\n"
+    " --spool DIR the spool, when DIR is not given\n"
+    " -h, --help show this help and exit\n"
     "\n"
     "Exit status: 0 the spool is ready, 1 it cannot be created, 2 usage "
     "error.\n"
     "\n"
     "Examples:\n"
-    "  mpispool init ~/spool\n"
-    "  MPISPOOL_SPOOL=/scratch/$USER/spool mpispool init\n";
+    " mpispool init ~/spool\n"
+    " MPISPOOL_SPOOL=/scratch/$USER/spool mpispool init\n";
 
 int cmd_init(int argc, char **argv, const char *spool)
 {
@@ -567,8 +567,8 @@ out:
 
 static const char submit_usage[] =
     "Usage: mpispool submit [OPTIONS] JOB.json\n"
-    "       mpispool submit [OPTIONS] --tasks FILE\n"
-    "       mpispool submit [OPTIONS] -- COMMAND [ARG...]\n"
+    " mpispool submit [OPTIONS] --tasks FILE\n"
+    " mpispool submit [OPTIONS] -- COMMAND [ARG...]\n"
     "\n"
     "Submit one job to the spool and print its id (alone, on stdout).\n"
     "\n"
@@ -587,41 +587,41 @@ static const char submit_usage[] =
     "job is refused with the reason.\n"
     "\n"
     "Options (each sets the job key of the same name, over the job file's):\n"
-    "  --name NAME        a name shown by status and report\n"
-    "  --cpus N           cores per task (default 1)\n"
-    "  --timeout SECONDS  time limit of each task attempt\n"
-    "  --retries N        attempts after a failure (default 0)\n"
-    "  --priority N       higher runs first (default 0)\n"
-    "  --env KEY=VALUE    add to the tasks' environment (repeatable)\n"
-    "  --cwd DIR          the tasks' working directory (made absolute)\n"
-    "  --tasks FILE       submit the task file FILE\n"
-    "  --spool DIR        the spool (default: $MPISPOOL_SPOOL)\n"
-    "  -h, --help         show this help and exit\n"
+    " --name NAME a name shown by status and report\n"
+    " --cpus N cores per task (default 1)\n"
+    " --timeout SECONDS time limit of each task attempt\n"
+    " --retries N attempts after a failure (default 0)\n"
+    " --priority N higher runs first (default 0)\n"
+    " --env KEY=VALUE add to the tasks' environment (repeatable)\n"
+    " --cwd DIR the tasks' working directory (made absolute)\n"
+    " --tasks FILE submit the task file FILE\n"
+    " --spool DIR the spool (default: $MPISPOOL_SPOOL)\n"
+    " -h, --help show this help and exit\n"
     "\n"
     "Job file keys (exactly one of command, shell, tasks, task_file):\n"
-    "  command      [\"prog\", \"arg\", ...]: one task, run directly\n"
-    "  shell        \"cmd | cmd\": one task, run by /bin/sh -c\n"
-    "  tasks        [argv array or shell string, ...]: many tasks\n"
-    "  task_file    a task file (relative to the job file's directory)\n"
-    "  name, cwd    string; absolute path\n"
-    "  env          {\"KEY\": \"VALUE\", ...} added to the environment\n"
-    "  cpus, gpus   per task (default 1, 0); memory: \"512M\", \"8G\"\n"
-    "  timeout      seconds per attempt; retries, retry_backoff (seconds)\n"
-    "  priority     integer, higher runs first\n"
-    "  after        [job ids] that must succeed first; after_any: end\n"
-    "  archive      zip or tar extracted into each task's work directory\n"
-    "  stdout, stderr  also copy the task's output to these paths\n"
+    " command [\"prog\", \"arg\", ...]: one task, run directly\n"
+    " shell \"cmd | cmd\": one task, run by /bin/sh -c\n"
+    " tasks [argv array or shell string, ...]: many tasks\n"
+    " task_file a task file (relative to the job file's directory)\n"
+    " name, cwd string; absolute path\n"
+    " env {\"KEY\": \"VALUE\", ...} added to the environment\n"
+    " cpus, gpus per task (default 1, 0); memory: \"512M\", \"8G\"\n"
+    " timeout seconds per attempt; retries, retry_backoff (seconds)\n"
+    " priority integer, higher runs first\n"
+    " after [job ids] that must succeed first; after_any: end\n"
+    " archive zip or tar extracted into each task's work directory\n"
+    " stdout, stderr also copy the task's output to these paths\n"
     "Each task also gets MPISPOOL_JOB_ID, MPISPOOL_TASK_ID (from 0),\n"
     "MPISPOOL_CPUS (its cores) and OMP_NUM_THREADS.\n"
     "\n"
     "Exit status: 0 submitted, 1 refused or failed, 2 usage error.\n"
     "\n"
     "Examples:\n"
-    "  mpispool submit --cpus 4 --timeout 3600 -- bwa mem ref.fa s7.fq\n"
-    "  mpispool submit --name sweep --tasks runs.txt\n"
-    "  seq 100 | sed 's/^/.\\/simulate --seed /' | mpispool submit "
+    " mpispool submit --cpus 4 --timeout 3600 -- bwa mem ref.fa s7.fq\n"
+    " mpispool submit --name sweep --tasks runs.txt\n"
+    " seq 100 | sed 's/^/.\\/simulate --seed /' | mpispool submit "
     "--tasks -\n"
-    "  id=$(mpispool submit align.json) && mpispool wait \"$id\"\n";
+    " id=$(mpispool submit align.json) && mpispool wait \"$id\"\n";
 
 struct submit_args {
     json_t *overrides; /* keys set by options */
@@ -1255,18 +1255,18 @@ static const char status_usage[] =
     "failed/ and rejected/.\n"
     "\n"
     "Options:\n"
-    "  --json        print one JSON object instead: {\"coordinators\": [the\n"
-    "                status files], \"spool\": {\"path\": ..., \"new\": N, "
+    " --json print one JSON object instead: {\"coordinators\": [the\n"
+    " status files], \"spool\": {\"path\": ..., \"new\": N, "
     "...}}\n"
-    "                (a count is null when the directory cannot be listed)\n"
-    "  --spool DIR   the spool (default: $MPISPOOL_SPOOL)\n"
-    "  -h, --help    show this help and exit\n"
+    " (a count is null when the directory cannot be listed)\n"
+    " --spool DIR the spool (default: $MPISPOOL_SPOOL)\n"
+    " -h, --help show this help and exit\n"
     "\n"
     "Exit status: 0 shown, 1 the spool cannot be read, 2 usage error.\n"
     "\n"
     "Examples:\n"
-    "  mpispool status\n"
-    "  mpispool status --json | jq '.coordinators[].slots'\n";
+    " mpispool status\n"
+    " mpispool status --json | jq '.coordinators[].slots'\n";
 
 /* The status files, sorted by name, as an array of objects. */
 static json_t *load_status_files(const struct spool *sp)
@@ -1326,24 +1326,45 @@ static void print_coordinator(json_t *st, int64_t now)
     }
     fputc('\n', stdout);
 
-    static const char *const rank_heads[] = {"RANK", "HOST", "SLOTS", "BUSY",
-                                             "STATE"};
+    static const char *const rank_heads[] = {
+        "RANK", "HOST", "STATE", "CORES", "MEMORY", "GPUS", "LOAD", "TASKS"};
     json_t *ranks = json_object_get(st, "ranks");
     struct table t;
     size_t i;
     json_t *r;
     if (json_array_size(ranks) > 0) {
-        table_init(&t, 5, rank_heads, 0x0d);
+        table_init(&t, 8, rank_heads, 0xf9);
         json_array_foreach(ranks, i, r)
         {
+            /* Used of total: cores (slots), memory reserved, GPUs. */
+            char mem_used[16], mem_total[16];
+            snprintf(b3, sizeof b3, "%lld/%lld",
+                     (long long)member_int(r, "busy"),
+                     (long long)member_int(r, "slots"));
+            snprintf(b4, sizeof b4, "%s/%s",
+                     util_human_size((uint64_t)member_int(r, "memory_reserved"),
+                                     mem_used, sizeof mem_used),
+                     util_human_size((uint64_t)member_int(r, "memory"),
+                                     mem_total, sizeof mem_total));
+            snprintf(b5, sizeof b5, "%lld/%lld",
+                     (long long)member_int(r, "gpus_busy"),
+                     (long long)member_int(r, "gpus"));
+            json_t *load = json_object_get(r, "load");
+            if (json_is_number(load))
+                snprintf(b7, sizeof b7, "%.2f", json_number_value(load));
+            else
+                snprintf(b7, sizeof b7, "-");
             const char *row[] = {member_text(r, "rank", b1, sizeof b1),
                                  member_text(r, "host", b2, sizeof b2),
-                                 member_text(r, "slots", b3, sizeof b3),
-                                 member_text(r, "busy", b4, sizeof b4),
-                                 member_text(r, "state", b5, sizeof b5)};
+                                 member_text(r, "state", b6, sizeof b6),
+                                 b3,
+                                 b4,
+                                 b5,
+                                 b7,
+                                 member_text(r, "tasks", b8, sizeof b8)};
             table_add(&t, row);
         }
-        table_print(&t, stdout, "  ");
+        table_print(&t, stdout, " ");
         table_free(&t);
     }
     static const char *const job_heads[] = {"JOB",     "NAME",      "STATE",
@@ -1351,7 +1372,7 @@ static void print_coordinator(json_t *st, int64_t now)
                                             "RUNNING", "PENDING",   "PRIORITY"};
     json_t *jobs = json_object_get(st, "jobs");
     if (json_array_size(jobs) == 0) {
-        puts("  no jobs");
+        puts(" no jobs");
         return;
     }
     table_init(&t, 9, job_heads, 0x1f8);
@@ -1370,7 +1391,7 @@ static void print_coordinator(json_t *st, int64_t now)
                              member_text(r, "priority", b9, sizeof b9)};
         table_add(&t, row);
     }
-    table_print(&t, stdout, "  ");
+    table_print(&t, stdout, " ");
     table_free(&t);
 }
 
@@ -1913,19 +1934,19 @@ static const char wait_usage[] =
     "'JOBID rejected: REASON'.\n"
     "\n"
     "Options:\n"
-    "  --timeout SECONDS  give up after SECONDS (exit 1)\n"
-    "  -q, --quiet        print nothing but errors\n"
-    "  --spool DIR        the spool (default: $MPISPOOL_SPOOL)\n"
-    "  -h, --help         show this help and exit\n"
+    " --timeout SECONDS give up after SECONDS (exit 1)\n"
+    " -q, --quiet print nothing but errors\n"
+    " --spool DIR the spool (default: $MPISPOOL_SPOOL)\n"
+    " -h, --help show this help and exit\n"
     "\n"
     "Exit status: 0 every job succeeded (is in done/); 1 a job failed or\n"
     "was rejected, a job is unknown, or the timeout passed; 2 usage error.\n"
     "\n"
     "Examples:\n"
-    "  mpispool wait 20261124-0007\n"
-    "  id=$(mpispool submit job.json) && mpispool wait --timeout 600 \"$id\" "
+    " mpispool wait 20261124-0007\n"
+    " id=$(mpispool submit job.json) && mpispool wait --timeout 600 \"$id\" "
     "&&\n"
-    "      mpispool report \"$id\"\n";
+    " mpispool report \"$id\"\n";
 
 #define WAIT_RESCAN_MS 2000
 
@@ -2257,17 +2278,17 @@ static const char report_usage[] =
     "SPOOL/out/JOBID/TASK.out and TASK.err, its record in TASK.json.\n"
     "\n"
     "Options:\n"
-    "  --json        copy report.json to stdout, byte for byte\n"
-    "  --spool DIR   the spool (default: $MPISPOOL_SPOOL)\n"
-    "  -h, --help    show this help and exit\n"
+    " --json copy report.json to stdout, byte for byte\n"
+    " --spool DIR the spool (default: $MPISPOOL_SPOOL)\n"
+    " -h, --help show this help and exit\n"
     "\n"
     "Exit status: 0 shown; 1 the job is unknown, has not ended or was\n"
     "rejected, or its report cannot be read; 2 usage error.\n"
     "\n"
     "Examples:\n"
-    "  mpispool report 20261124-0007\n"
-    "  mpispool report --json 20261124-0007 |\n"
-    "      jq '.tasks[] | select(.exit_code != 0) | .task'\n";
+    " mpispool report 20261124-0007\n"
+    " mpispool report --json 20261124-0007 |\n"
+    " jq '.tasks[] | select(.exit_code != 0) | .task'\n";
 
 /* Copy a file to stdout byte for byte. */
 static int copy_to_stdout(const char *path)
@@ -2306,10 +2327,10 @@ static void print_report(const struct report *rep)
     char b1[64], b2[64], b3[64];
     json_t *h = rep->head;
     json_t *counts = json_object_get(h, "counts");
-    printf("job        %s\n", member_text(h, "job", b1, sizeof b1));
-    printf("name       %s\n", member_text(h, "name", b1, sizeof b1));
-    printf("state      %s\n", member_text(h, "state", b1, sizeof b1));
-    printf("tasks      %s: %s succeeded, %s failed\n",
+    printf("job %s\n", member_text(h, "job", b1, sizeof b1));
+    printf("name %s\n", member_text(h, "name", b1, sizeof b1));
+    printf("state %s\n", member_text(h, "state", b1, sizeof b1));
+    printf("tasks %s: %s succeeded, %s failed\n",
            member_text(counts, "tasks", b1, sizeof b1),
            member_text(counts, "succeeded", b2, sizeof b2),
            member_text(counts, "failed", b3, sizeof b3));
@@ -2317,14 +2338,14 @@ static void print_report(const struct report *rep)
     const char *started = json_string_value(json_object_get(h, "started"));
     const char *ended = json_string_value(json_object_get(h, "ended"));
     if (submitted)
-        printf("submitted  %s\n", local_time(submitted, b1, sizeof b1));
-    printf("started    %s\n", local_time(started, b1, sizeof b1));
-    printf("ended      %s\n", local_time(ended, b1, sizeof b1));
+        printf("submitted %s\n", local_time(submitted, b1, sizeof b1));
+    printf("started %s\n", local_time(started, b1, sizeof b1));
+    printf("ended %s\n", local_time(ended, b1, sizeof b1));
     int64_t s_us, e_us;
     if (parse_time(started, &s_us) == 0 && parse_time(ended, &e_us) == 0)
-        printf("wall time  %s\n",
+        printf("wall time %s\n",
                format_duration((double)(e_us - s_us) / 1e6, b1, sizeof b1));
-    printf("cpu time   %s (user %.2fs + system %.2fs, %llu attempt%s)\n",
+    printf("cpu time %s (user %.2fs + system %.2fs, %llu attempt%s)\n",
            format_duration(rep->user_s + rep->system_s, b1, sizeof b1),
            rep->user_s, rep->system_s, (unsigned long long)rep->nrecords,
            rep->nrecords == 1 ? "" : "s");
@@ -2336,7 +2357,7 @@ static void print_report(const struct report *rep)
             snprintf(b1, sizeof b1, "%.1f MiB", (double)bytes / (1 << 20));
         else
             snprintf(b1, sizeof b1, "%lld KiB", rep->max_rss_kb);
-        printf("max rss    %s (task %lld)\n", b1, rep->max_rss_task);
+        printf("max rss %s (task %lld)\n", b1, rep->max_rss_task);
     }
     if (rep->nfailed == 0)
         return;
@@ -2351,10 +2372,10 @@ static void print_report(const struct report *rep)
         const char *cells[] = {b1, b2, row->result, row->stderr_path};
         table_add(&t, cells);
     }
-    table_print(&t, stdout, "  ");
+    table_print(&t, stdout, " ");
     table_free(&t);
     if (rep->nfailed > rep->nrows)
-        printf("  ... and %llu more\n",
+        printf(" ... and %llu more\n",
                (unsigned long long)(rep->nfailed - rep->nrows));
 }
 

@@ -112,6 +112,13 @@ int wire_encode_empty(struct wire_buf *buf, enum wire_type type)
     return finish(buf);
 }
 
+int wire_encode_heartbeat(struct wire_buf *buf, double load)
+{
+    if (begin(buf, WIRE_HEARTBEAT) < 0 || put_f64(buf, load) < 0)
+        return -1;
+    return finish(buf);
+}
+
 int wire_encode_hello(struct wire_buf *buf, const struct wire_hello *m)
 {
     if (begin(buf, WIRE_HELLO) < 0 || put_str(buf, m->host) < 0 ||
@@ -354,6 +361,9 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
     }
     case WIRE_CANCEL:
         msg->u.cancel.dispatch = get_u64(c, 8);
+        break;
+    case WIRE_HEARTBEAT:
+        msg->u.load = get_f64(c);
         break;
     default:
         break;

@@ -33,6 +33,7 @@ enum wire_type {
     WIRE_CANCEL,    /* 0 -> worker: kill a task attempt (0: all) */
     WIRE_SHUTDOWN,  /* 0 -> worker: finish up and say BYE */
     WIRE_BYE,       /* worker -> 0: nothing more will come from me */
+    WIRE_HEARTBEAT, /* worker -> 0: still here, with this load */
     WIRE_NTYPES
 };
 
@@ -98,6 +99,7 @@ struct wire_msg {
     int source;
     char *raw; /* the received bytes, owned */
     union {
+        double load; /* HEARTBEAT: the 1-minute load average */
         struct wire_hello hello;
         struct wire_task task;
         struct wire_output output;
@@ -122,6 +124,7 @@ int wire_encode_output(struct wire_buf *buf, uint64_t dispatch, int stream,
 int wire_encode_result(struct wire_buf *buf, const struct wire_result *m);
 int wire_encode_cancel(struct wire_buf *buf, uint64_t dispatch);
 int wire_encode_empty(struct wire_buf *buf, enum wire_type type);
+int wire_encode_heartbeat(struct wire_buf *buf, double load);
 
 void wire_buf_free(struct wire_buf *buf);
 

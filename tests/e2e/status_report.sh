@@ -43,6 +43,13 @@ assert_json "$st" '.slots.busy' 1
 assert_json "$st" '.slots.total == .slots.busy + .slots.free' true
 assert_json "$st" '[.ranks[] | .rank] | @json' '[1]'
 assert_json "$st" '.ranks[0].busy' 1
+# Per rank: its share of memory (MemTotal or less), GPUs, load, tasks.
+mem_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+assert_json "$st" ".ranks[0].memory > 0 and .ranks[0].memory <= $mem_kb * 1024" true
+assert_json "$st" '.ranks[0].memory_reserved' 0
+assert_json "$st" '.ranks[0].gpus' 0
+assert_json "$st" '.ranks[0].load | type' number
+assert_json "$st" '.ranks[0].tasks' 1
 assert_match '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$' \
     "$(jqf "$st" .updated)" "status .updated"
 job=$(jq -c --arg j "$slow" '.jobs[] | select(.job == $j)' "$st")
@@ -58,6 +65,8 @@ assert_exit 0 "$MPISPOOL" --spool "$SPOOL" status
 text=$(cat "$T/last.out")
 assert_contains "$coord" "$text" "mpispool status"
 assert_contains "$slow" "$text" "mpispool status"
+assert_match 'RANK +HOST +STATE +CORES +MEMORY +GPUS +LOAD +TASKS' "$text" \
+    "mpispool status rank table"
 
 # wait returns when the job ends, not before.
 assert_exit 0 "$MPISPOOL" --spool "$SPOOL" wait --timeout 30 "$slow"

@@ -61,6 +61,11 @@ static void test_sizes(void **state)
     assert_string_equal(util_format_size(2ULL << 30, buf), "2G");
     assert_string_equal(util_format_size(1536ULL << 20, buf), "1536M");
     assert_string_equal(util_format_size(1000, buf), "1000");
+    assert_string_equal(util_human_size(0, buf, sizeof buf), "0");
+    assert_string_equal(util_human_size(512ULL << 20, buf, sizeof buf), "512M");
+    assert_string_equal(util_human_size(25275387904ULL, buf, sizeof buf),
+                        "23.5G");
+    assert_string_equal(util_human_size(100ULL << 40, buf, sizeof buf), "100T");
 }
 
 static void test_files(void **state)
