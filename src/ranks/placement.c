@@ -95,14 +95,11 @@ struct placement *placement_create(const char *source, unsigned part,
     unsigned n = (unsigned)total;
     unsigned base = n / nparts, extra = n % nparts;
     unsigned first = part * base + (part < extra ? part : extra);
+    /* With more ranks than cores the last ranks get none: they run no
+     * tasks rather than share a core. */
     pl->ncores = base + (part < extra ? 1 : 0);
-    if (pl->ncores == 0) {
-        /* More ranks than cores: share one rather than have none. */
-        pl->ncores = 1;
-        first = part % n;
-    }
-    pl->cores = calloc(pl->ncores, sizeof *pl->cores);
-    pl->busy = calloc(pl->ncores, sizeof *pl->busy);
+    pl->cores = calloc(pl->ncores ? pl->ncores : 1, sizeof *pl->cores);
+    pl->busy = calloc(pl->ncores ? pl->ncores : 1, sizeof *pl->busy);
     if (!pl->cores || !pl->busy) {
         errprintf(err, "out of memory");
         goto error;

@@ -23,7 +23,8 @@ struct placement;
  * file (ending in ".xml"); anything else is a synthetic description such
  * as "pack:2 l3:2 core:8 pu:2". The node's cores are split into nparts
  * contiguous blocks (in topology order) and this rank gets block part, so
- * ranks sharing a node never share a core. */
+ * ranks sharing a node never share a core (with more ranks than cores,
+ * the last ranks get no core and run no tasks). */
 struct placement *placement_create(const char *source, unsigned part,
                                    unsigned nparts, struct mps_error *err);
 void placement_destroy(struct placement *pl);

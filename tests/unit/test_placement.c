@@ -65,11 +65,16 @@ static const struct scenario scenarios[] = {
      2,
      3,
      {{2, "6-7"}, {1, ""}}},
-    {"more ranks than cores: a rank still gets one core",
+    {"more ranks than cores: the second of four gets the second core",
+     "core:2 pu:1",
+     1,
+     4,
+     {{1, "1"}, {1, ""}}},
+    {"more ranks than cores: the fourth of four gets none",
      "core:2 pu:1",
      3,
      4,
-     {{1, "1"}, {1, ""}}},
+     {{1, ""}}},
 };
 
 static void run_scenario(const struct scenario *sc)
