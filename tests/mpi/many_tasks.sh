@@ -17,12 +17,27 @@ cd "$T"
 for _ in $(seq 1 $N); do
     printf 'echo "$MPISPOOL_TASK_ID"; echo "$MPISPOOL_TASK_ID" >>%s\n' "$T/ran.log"
 done >"$T/many.tasks"
-job=$(submit --name "many-np$NP" --tasks "$T/many.tasks")
-
-t0=$(now_us)
+# A gate job holds the coordinator (--until-empty) until every rank has
+# said HELLO, so how fast ranks start does not decide who gets tasks.
+gate=$(submit --name gate -- sh -c "while [ ! -e '$T/go' ]; do sleep 0.05; done")
 # Private work directories go under TMPDIR; nothing of ours may remain.
 mkdir "$TEST_TMP/tmp"
-TMPDIR=$TEST_TMP/tmp run_until_empty "$NP"
+TMPDIR=$TEST_TMP/tmp start_coordinator "$NP" --spool "$SPOOL" --until-empty
+want_ranks=$((NP > 1 ? NP - 1 : 1))
+ranks_ready() {
+    local st
+    st=$(ls "$SPOOL"/status/*.json 2>/dev/null | head -n 1)
+    [ -n "$st" ] && jq -e --argjson n "$want_ranks" \
+        '(.ranks | length) == $n and ([.ranks[] | select(.state == "starting")] | length) == 0' \
+        "$st" >/dev/null
+}
+wait_until 60 ranks_ready || { touch "$T/go"; fail "ranks did not all start within 60 s"; }
+t0=$(now_us)
+job=$(submit --name "many-np$NP" --tasks "$T/many.tasks")
+touch "$T/go"
+wait_coordinator 90
+[ "$COORD_RC" = 0 ] || { show_coordinator_log; fail "coordinator exited $COORD_RC"; }
+assert_state "$gate" done
 left=$(find "$TEST_TMP/tmp" -maxdepth 1 -name 'mpispool-*' | head -3)
 [ -z "$left" ] || fail "work directories left behind: $left"
 log "$N tasks with -np $NP in $((($(now_us) - t0) / 1000)) ms"
