@@ -9,30 +9,9 @@
 # Usage: bench/idle_latency.sh [JOBS] [IDLE_SECONDS]   (default 20 10)
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-: "${MPISPOOL:=$ROOT/build/mpispool}"
-: "${MPISPOOL_RUN:=$ROOT/build/mpispool-run}"
 JOBS=${1:-20}
 IDLE_S=${2:-10}
-if [ "$(id -u)" = 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-for p in "$MPISPOOL" "$MPISPOOL_RUN"; do
-    [ -x "$p" ] || { echo "not built: $p (run scripts/test.sh)" >&2; exit 1; }
-done
-
-TMP=$(mktemp -d /tmp/mpispool-idle.XXXXXX)
-RUN_PID=""
-cleanup() {
-    if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
-        kill -TERM "$RUN_PID" 2>/dev/null || true
-        sleep 3
-        kill -KILL "$RUN_PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-now() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+. "$(dirname "$0")/lib.sh" idle
 
 SPOOL=$TMP/spool
 "$MPISPOOL" init "$SPOOL" >/dev/null 2>&1

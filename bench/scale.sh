@@ -7,30 +7,9 @@
 # Usage: bench/scale.sh [TASKS] [SECONDS]     (default 1000000 30)
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-: "${MPISPOOL:=$ROOT/build/mpispool}"
-: "${MPISPOOL_RUN:=$ROOT/build/mpispool-run}"
 N=${1:-1000000}
 RUN_S=${2:-30}
-if [ "$(id -u)" = 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-for p in "$MPISPOOL" "$MPISPOOL_RUN"; do
-    [ -x "$p" ] || { echo "not built: $p (run scripts/test.sh)" >&2; exit 1; }
-done
-
-TMP=$(mktemp -d /tmp/mpispool-scale.XXXXXX)
-RUN_PID=""
-cleanup() {
-    if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
-        kill -TERM "$RUN_PID" 2>/dev/null || true
-        sleep 3
-        kill -KILL "$RUN_PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-now() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+. "$(dirname "$0")/lib.sh" scale
 
 awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) print "true" }' >"$TMP/million.tasks"
 SPOOL=$TMP/spool

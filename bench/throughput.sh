@@ -6,20 +6,8 @@
 # Usage: bench/throughput.sh [N]     (default 2000)
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-: "${MPISPOOL:=$ROOT/build/mpispool}"
-: "${MPISPOOL_RUN:=$ROOT/build/mpispool-run}"
 N=${1:-2000}
-if [ "$(id -u)" = 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-for p in "$MPISPOOL" "$MPISPOOL_RUN"; do
-    [ -x "$p" ] || { echo "not built: $p (run scripts/test.sh)" >&2; exit 1; }
-done
-
-TMP=$(mktemp -d /tmp/mpispool-bench.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-now() { local t=$EPOCHREALTIME; echo "${t/./}"; } # microseconds
+. "$(dirname "$0")/lib.sh" bench
 rate() { awk -v n="$1" -v us="$2" 'BEGIN { printf "%.1f", n / (us / 1e6) }'; }
 secs() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1e6 }'; }
 
