@@ -490,6 +490,91 @@ static void adopt_replay(struct coordinator *co, struct job *job,
         job->started_us = util_now_us();
 }
 
+static struct replay_task *replay_lookup(const struct job *job, uint64_t task)
+{
+    size_t lo = 0, hi = job->nreplay;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (job->replay[mid].task < task)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < job->nreplay && job->replay[lo].task == task ? &job->replay[lo]
+                                                             : NULL;
+}
+
+/* After a crash, records.jsonl may end in a torn line, and the record of
+ * an attempt whose end was journaled may never have been written (the
+ * journal is synced first). Cut the torn line, and add a record rebuilt
+ * from the journal for each missing one, so the report has every task. */
+static void repair_records(struct coordinator *co, struct job *job,
+                           const char *path)
+{
+    FILE *f = fopen(path, "re");
+    bool *found = calloc(job->nreplay ? job->nreplay : 1, sizeof *found);
+    if (!f || !found) {
+        if (f)
+            fclose(f);
+        free(found);
+        return;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    off_t good = 0;
+    while ((got = getline(&line, &cap, f)) > 0) {
+        if (line[got - 1] != '\n')
+            break;
+        good += got;
+        const char *t = strstr(line, "\"task\":");
+        const char *a = strstr(line, "\"attempt\":");
+        if (!t || !a)
+            continue;
+        struct replay_task *rt = replay_lookup(job, strtoull(t + 7, NULL, 10));
+        if (rt && rt->attempt == strtoul(a + 10, NULL, 10))
+            found[rt - job->replay] = true;
+    }
+    free(line);
+    fclose(f);
+    if (truncate(path, good) < 0)
+        logmsg("job %s: cannot repair '%s': %s", job->id, path,
+               strerror(errno));
+    unsigned long rebuilt = 0;
+    for (size_t i = 0; i < job->nreplay; i++) {
+        const struct replay_task *rt = &job->replay[i];
+        if (found[i] || rt->task >= job->ntasks ||
+            (rt->state != JOURNAL_OK && rt->state != JOURNAL_FAILED))
+            continue;
+        struct task_record rec = {
+            .job = job->id,
+            .task = rt->task,
+            .attempt = rt->attempt,
+            .host = (char *)co->re->host,
+            .rank = -1,
+            .start_us = util_now_us(),
+            .end_us = util_now_us(),
+            .exit_code = rt->state == JOURNAL_OK ? 0 : -1,
+            .error = rt->state == JOURNAL_OK
+                         ? NULL
+                         : (char *)"failed (its record was lost in a crash)",
+            .note =
+                (char *)"rebuilt from the journal after a coordinator crash: "
+                        "the attempt's details were lost",
+        };
+        char *json = record_to_json(&rec);
+        if (json)
+            fprintf(job->records, "%s\n", json);
+        free(json);
+        rebuilt++;
+    }
+    fflush(job->records);
+    free(found);
+    if (rebuilt)
+        logmsg("job %s: %lu record%s rebuilt from the journal", job->id,
+               rebuilt, rebuilt == 1 ? "" : "s");
+}
+
 /* Validate the job file cur/NAME and queue it (or reject it). rj is what
  * a dead coordinator's journal knew of it when it is adopted, else NULL. */
 static void take_job(struct coordinator *co, const char *name,
@@ -555,11 +640,13 @@ static void take_job(struct coordinator *co, const char *name,
         job_free(job);
         return;
     }
-    free(records);
     job->seq = ++co->claim_seq;
     job->claimed_us = util_now_us();
-    if (rj)
+    if (rj) {
         adopt_replay(co, job, rj);
+        repair_records(co, job, records);
+    }
+    free(records);
     job_insert(co, job);
     co->status_dirty = true;
     if (rj)

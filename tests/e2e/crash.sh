@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Crash recovery: 400 tasks that each append their id to a log; mpirun and
+# every rank are killed with SIGKILL at three different points; a new run
+# on the same spool adopts the dead coordinator's job from its journal.
+# Every id ends up in the log; ids whose end was journaled before a crash
+# appear exactly once; duplicates (tasks that were running at a crash and
+# ran again) are at most the slots per crash; the report holds exactly one
+# successful record per task, and rerun tasks have attempt 2 or more.
+. "$(dirname "$0")/lib.sh"
+
+export LC_ALL=C # comm and sort agree on the order
+NP=3
+NTASKS=400
+setup_spool
+LOG=$TEST_TMP/ids.log
+: >"$LOG"
+for i in $(seq 0 $((NTASKS - 1))); do
+    echo "echo $i >> $LOG; sleep 0.05"
+done >"$TEST_TMP/crash.tasks"
+JOB=$(submit --tasks "$TEST_TMP/crash.tasks")
+
+# Ended-and-journaled task ids (E with state 1) in every journal now.
+journaled_ok() {
+    cat "$SPOOL"/journal/*.log 2>/dev/null |
+        awk -v job="$JOB" '$1 == "E" && $2 == job && $5 == 1 { print $3 }' |
+        sort -u
+}
+
+lines() { wc -l <"$LOG"; }
+log_has() { [ "$(lines)" -ge "$1" ]; }
+
+# kill -9 the whole run: mpirun, its ranks and whatever tasks they ran.
+crash() {
+    local root=$COORD_PID all p
+    all="$root $(descendants "$root" | tr '\n' ' ')"
+    for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
+    wait "$root" 2>/dev/null || true
+}
+
+# Three crashes, at random points in three different stretches of the run.
+SLOTS_TOTAL=0
+k=0
+for stretch in "20 80" "120 200" "240 320"; do
+    set -- $stretch
+    at=$(($1 + RANDOM % ($2 - $1)))
+    start_coordinator "$NP" --spool "$SPOOL"
+    if ! wait_until 60 log_has "$at"; then
+        show_coordinator_log
+        fail "the log did not reach $at lines"
+    fi
+    crash
+    k=$((k + 1))
+    n=$(lines)
+    # What the dead coordinator journaled as ended must never run again:
+    # remember it and where the log stood.
+    journaled_ok >"$TEST_TMP/ended.$k"
+    echo "$n" >"$TEST_TMP/lines.$k"
+    slots=$(jq '[.ranks[].slots] | add' "$SPOOL"/status/*.json | sort -n |
+        tail -n 1)
+    SLOTS_TOTAL=$((SLOTS_TOTAL + slots))
+    log "crash at $n lines ($(journaled_ok | wc -l) ends journaled, $slots slots)"
+done
+[ "$(ls "$SPOOL"/journal/*.log | wc -l)" -ge 1 ] || fail "no journal left"
+assert_state "$JOB" cur
+
+start_coordinator "$NP" --spool "$SPOOL" --until-empty
+wait_coordinator 120
+assert_eq 0 "$COORD_RC" "exit status of the last run"
+assert_state "$JOB" done
+grep -q 'adopted job' "$TEST_TMP/coordinator.log" ||
+    fail "no run adopted the job: $(cat "$TEST_TMP/coordinator.log")"
+
+# Every id is in the log.
+missing=$(comm -23 <(seq 0 $((NTASKS - 1)) | sort) <(sort -u "$LOG"))
+[ -z "$missing" ] || fail "ids never run: $(echo $missing)"
+# Tasks whose end was journaled before a crash never ran after it.
+for k in 1 2 3; do
+    [ -s "$TEST_TMP/ended.$k" ] || fail "no journaled ends before crash $k"
+    again=$(tail -n +$(($(cat "$TEST_TMP/lines.$k") + 1)) "$LOG" | sort -u |
+        comm -12 - "$TEST_TMP/ended.$k")
+    [ -z "$again" ] ||
+        fail "tasks journaled as ended before crash $k ran again: $(echo $again)"
+done
+dups=$(($(lines) - NTASKS))
+log "$dups duplicate runs, at most $SLOTS_TOTAL allowed"
+[ "$dups" -le "$SLOTS_TOTAL" ] || fail "$dups duplicates > $SLOTS_TOTAL slots"
+
+# The report: one successful record per task, nothing lost or doubled.
+REPORT=$SPOOL/out/$JOB/report.json
+assert_eq "$NTASKS" "$(jq '.counts.succeeded' "$REPORT")" "succeeded"
+assert_eq 0 "$(jq '.counts.failed' "$REPORT")" "failed"
+assert_eq "$NTASKS" "$(jq '[.tasks[] | select(.exit_code == 0) | .task] |
+    unique | length' "$REPORT")" "tasks with a successful record"
+assert_eq "$NTASKS" "$(jq '[.tasks[] | select(.exit_code == 0)] | length' \
+    "$REPORT")" "successful records"
+if [ "$dups" -gt 0 ]; then
+    rerun=$(jq '[.tasks[] | select(.attempt >= 2)] | length' "$REPORT")
+    [ "$rerun" -ge 1 ] || fail "tasks ran again but no record has attempt 2"
+fi
+# Nothing left behind: the dead journals were adopted and removed, and the
+# last run had nothing left claimed.
+left=$(ls "$SPOOL"/journal/ | grep -c '\.log$' || true)
+assert_eq 0 "$left" "journals left after the last run"
+pass "3 crashes, $dups reruns, every task recorded once"
