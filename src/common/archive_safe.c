@@ -137,26 +137,59 @@ static char *normalize(const char *path)
 }
 
 /* Whether a symlink at link_path (relative, normalized) with the relative
- * target stays inside the extraction directory, resolved by its names. */
-static bool target_inside(const char *link_path, const char *target)
+ * target stays inside the extraction directory, resolved by its names. A
+ * '..' right after a name that is itself a symlink (in links) counts as
+ * leaving: where it goes depends on that link, not on the name. */
+static bool target_inside(const char *link_path, const char *target,
+                          const struct name_set *links)
 {
-    long depth = 0;
-    for (const char *p = link_path; *p; p++)
-        if (*p == '/')
-            depth++; /* components of the link's directory */
-    for (const char *p = target; *p;) {
+    char *path = malloc(strlen(link_path) + strlen(target) + 2);
+    if (!path)
+        return false;
+    const char *slash = strrchr(link_path, '/');
+    size_t len = slash ? (size_t)(slash - link_path) : 0;
+    memcpy(path, link_path, len); /* the link's directory */
+    path[len] = '\0';
+    bool inside = true;
+    for (const char *p = target; *p && inside;) {
         size_t n = strcspn(p, "/");
         if (n == 2 && p[0] == '.' && p[1] == '.') {
-            if (--depth < 0)
-                return false;
+            if (len == 0 || name_set_has(links, path)) {
+                inside = false;
+            } else {
+                char *up = strrchr(path, '/');
+                len = up ? (size_t)(up - path) : 0;
+                path[len] = '\0';
+            }
         } else if (n && !(n == 1 && p[0] == '.')) {
-            depth++;
+            if (len)
+                path[len++] = '/';
+            memcpy(path + len, p, n);
+            len += n;
+            path[len] = '\0';
         }
         p += n;
         while (*p == '/')
             p++;
     }
-    return true;
+    free(path);
+    return inside;
+}
+
+/* The length of the longest leading part of path (normalized) that is a
+ * symlink of links, or 0. */
+static size_t symlink_prefix(const struct name_set *links, char *path)
+{
+    size_t found = 0;
+    for (char *p = path; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        if (name_set_has(links, path))
+            found = (size_t)(p - path);
+        *p = '/';
+        if (found)
+            break;
+    }
+    return found;
 }
 
 static const char *special_kind(mode_t type)
@@ -182,9 +215,58 @@ struct walk {
     uint64_t max_entries, max_bytes;
     double max_ratio;
     uint64_t entries, bytes;
-    struct name_set files;
+    struct name_set files; /* regular files so far */
+    struct name_set links; /* symlinks so far */
+    /* Every symlink and its target, checked again once all are known. */
+    char **link_names, **link_targets;
+    size_t nlinks, cap_links;
     struct mps_error *err;
 };
+
+/* Keep the symlink name (taken over) and a copy of its target. */
+static int remember_link(struct walk *w, char *norm, const char *target)
+{
+    if (w->nlinks == w->cap_links) {
+        size_t cap = w->cap_links ? 2 * w->cap_links : 64;
+        char **names = realloc(w->link_names, cap * sizeof *names);
+        if (names)
+            w->link_names = names;
+        char **targets = realloc(w->link_targets, cap * sizeof *targets);
+        if (targets)
+            w->link_targets = targets;
+        if (!names || !targets) {
+            free(norm);
+            return -1;
+        }
+        w->cap_links = cap;
+    }
+    char *name_copy = strdup(norm);
+    char *target_copy = strdup(target);
+    if (!name_copy || !target_copy) {
+        free(name_copy);
+        free(target_copy);
+        free(norm);
+        return -1;
+    }
+    w->link_names[w->nlinks] = name_copy;
+    w->link_targets[w->nlinks++] = target_copy;
+    return name_set_add(&w->links, norm);
+}
+
+/* Once every symlink is known: none leaves through one defined after it. */
+static int recheck_links(struct walk *w)
+{
+    char name_buf[256], target_buf[256];
+    for (size_t i = 0; i < w->nlinks; i++)
+        if (!target_inside(w->link_names[i], w->link_targets[i], &w->links))
+            return errprintf(
+                w->err,
+                "archive '%s': symlink '%s' points outside the extraction "
+                "directory ('%s')",
+                w->path, shown(w->link_names[i], name_buf, sizeof name_buf),
+                shown(w->link_targets[i], target_buf, sizeof target_buf));
+    return 0;
+}
 
 /* Refuse entry e unless it is a safe directory, file, symlink or hardlink
  * to an earlier file. */
@@ -207,6 +289,13 @@ static int check_entry(struct walk *w, struct archive_entry *e)
     char *norm = normalize(name);
     if (!norm)
         return errprintf(w->err, "out of memory");
+    size_t via = symlink_prefix(&w->links, norm);
+    if (via) {
+        errprintf(w->err, "archive '%s': entry '%s' is inside symlink '%.*s'",
+                  w->path, nm, (int)(via < 200 ? via : 200), norm);
+        free(norm);
+        return -1;
+    }
     const char *hardlink = archive_entry_hardlink(e);
     mode_t type = archive_entry_filetype(e);
     int rc = 0;
@@ -237,11 +326,15 @@ static int check_entry(struct walk *w, struct archive_entry *e)
                            "archive '%s': symlink '%s' has an absolute target "
                            "('%s')",
                            w->path, nm, tg);
-        else if (!target_inside(norm, link))
+        else if (!target_inside(norm, link, &w->links))
             rc = errprintf(w->err,
                            "archive '%s': symlink '%s' points outside the "
                            "extraction directory ('%s')",
                            w->path, nm, tg);
+        else if (remember_link(w, norm, link) < 0)
+            return errprintf(w->err, "out of memory");
+        else
+            return 0; /* remembered norm */
     } else if (type == AE_IFREG) {
         if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&
             (uint64_t)archive_entry_size(e) > w->max_bytes - w->bytes) {
@@ -353,7 +446,7 @@ static int walk_archive(struct walk *w)
         struct archive_entry *e;
         int rc = archive_read_next_header(w->in, &e);
         if (rc == ARCHIVE_EOF)
-            return 0;
+            return recheck_links(w);
         if (rc < ARCHIVE_WARN)
             return read_failed(w);
         if (++w->entries > w->max_entries)
@@ -396,6 +489,13 @@ static void walk_done(struct walk *w)
     if (w->out)
         archive_write_free(w->out);
     name_set_free(&w->files);
+    name_set_free(&w->links);
+    for (size_t i = 0; i < w->nlinks; i++) {
+        free(w->link_names[i]);
+        free(w->link_targets[i]);
+    }
+    free(w->link_names);
+    free(w->link_targets);
 }
 
 int archive_check(const char *path, const struct archive_limits *limits,
