@@ -31,6 +31,15 @@ with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:
     for name in ("a.txt", "sub/b.txt", "with space.txt", "random.bin"):
         z.write(os.path.join(src, name), name)
 EOF
+# Fine for the check at claim, but no file system takes a 300-byte name:
+# extraction fails on the rank that runs the task, and so does the task.
+python3 - "$T/longname.tar.gz" <<'EOF'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w:gz", format=tarfile.PAX_FORMAT) as t:
+    i = tarfile.TarInfo("d/" + "x" * 300)
+    i.size = 2
+    t.addfile(i, io.BytesIO(b"hi"))
+EOF
 
 # The tasks, and what each prints. Task 4 changes its copy of a.txt; the
 # other tasks still see the original (every task has its own copy).
@@ -71,12 +80,19 @@ for np in 1 3; do
     assert_same_file "$T/jobs/inputs.tar.gz" "$SPOOL/data/$tar_job.archive" \
         "archive copied into data/"
     zip_job=$(submit --archive "$T/inputs.zip" -- cat 'with space.txt')
+    long_job=$(submit --archive "$T/longname.tar.gz" -- echo ran)
 
     run_until_empty "$np" --workdir "$T/work$np"
 
     check_job "$tar_job"
     assert_state "$zip_job" done
     assert_eq "spaced" "$(cat "$(task_out "$zip_job" 0)")" "zip job output"
+    assert_state "$long_job" failed
+    assert_json "$(record "$long_job" 0)" .exit_code null "exit code"
+    assert_match "^cannot extract 'd/xxxx.*' from archive '.*': " \
+        "$(jqf "$(record "$long_job" 0)" .error)" "why the task failed"
+    assert_eq "" "$(cat "$(task_out "$long_job" 0)" 2>/dev/null)" \
+        "output of a task never started"
     if [ "$np" = 3 ]; then
         ranks=$(cat "$SPOOL"/out/"$tar_job"/[0-9]*.json | jq -s -r \
             '[.[].rank] | unique | map(tostring) | join(",")')
