@@ -122,4 +122,16 @@ assert_state "$job" done
 assert_eq "$T"$'\n'"alpha" "$(cat "$(task_out "$job" 0)")" \
     "a job with cwd runs there and finds the archive in MPISPOOL_WORKDIR"
 
+# The limits are mpispool-run options.
+few=$(submit --archive "$T/inputs.zip" -- true)
+run_until_empty 1 --archive-max-entries 3
+small=$(submit --archive "$T/jobs/inputs.tar.gz" -- true)
+run_until_empty 1 --archive-max-bytes 1M
+assert_state "$few" rejected
+assert_contains "has more than 3 entries" "$(cat "$SPOOL/rejected/$few.error")" \
+    "--archive-max-entries"
+assert_state "$small" rejected
+assert_contains "extracts to more than 1M" \
+    "$(cat "$SPOOL/rejected/$small.error")" "--archive-max-bytes"
+
 pass "tar.gz and zip archives, alone and with mpirun -np 3"
