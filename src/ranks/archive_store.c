@@ -63,16 +63,22 @@ static int set_failure(struct stored *s, const char *fmt, ...)
     return -1;
 }
 
-int archive_store_chunk(struct archive_store *st, const struct wire_archive *m)
+int archive_store_chunk(struct archive_store *st, const char *job,
+                        uint64_t total, uint64_t offset, const void *data,
+                        size_t len)
 {
-    struct stored *s = find(st, m->job);
+    if (!*job || job[0] == '.' || strchr(job, '/')) {
+        errno = EINVAL; /* not a job id: no file name */
+        return -1;
+    }
+    struct stored *s = find(st, job);
     if (!s) {
         s = calloc(1, sizeof *s);
         if (!s)
             return -1;
         s->fd = -1;
-        if (!(s->job = strdup(m->job)) ||
-            asprintf(&s->path, "%s/%s.archive", st->dir, m->job) < 0) {
+        if (!(s->job = strdup(job)) ||
+            asprintf(&s->path, "%s/%s.archive", st->dir, job) < 0) {
             free(s->job);
             free(s);
             return -1;
@@ -80,13 +86,13 @@ int archive_store_chunk(struct archive_store *st, const struct wire_archive *m)
         s->next = st->list;
         st->list = s;
     }
-    if (m->offset == 0) {
+    if (offset == 0) {
         /* (Again) from the start. */
         if (s->fd >= 0)
             close(s->fd);
         free(s->failure);
         s->failure = NULL;
-        s->total = m->total;
+        s->total = total;
         s->received = 0;
         if (util_mkdir_p(st->dir, 0700) < 0 && errno != EEXIST)
             return set_failure(s, "cannot create '%s': %s", st->dir,
@@ -98,13 +104,14 @@ int archive_store_chunk(struct archive_store *st, const struct wire_archive *m)
     }
     if (s->failure)
         return -1;
-    if (s->fd < 0 || m->offset != s->received || m->total != s->total)
+    if (s->fd < 0 || offset != s->received || total != s->total ||
+        len > total - offset)
         return set_failure(s, "archive chunks for '%s' came out of order",
                            s->path);
-    if (util_write_all(s->fd, m->data, m->len) < 0)
+    if (util_write_all(s->fd, data, len) < 0)
         return set_failure(s, "cannot write '%s': %s", s->path,
                            strerror(errno));
-    s->received += m->len;
+    s->received += len;
     if (s->received == s->total) {
         int rc = close(s->fd);
         s->fd = -1;

@@ -3,7 +3,9 @@
 #ifndef MPISPOOL_ARCHIVE_STORE_H
 #define MPISPOOL_ARCHIVE_STORE_H
 
-#include "codec.h"
+#include <stddef.h>
+#include <stdint.h>
+
 #include "error.h"
 
 struct archive_store;
@@ -11,10 +13,13 @@ struct archive_store;
 /* Archives go to dir/JOBID.archive (dir is created when first needed). */
 struct archive_store *archive_store_create(const char *dir);
 
-/* Write one chunk. A chunk at offset 0 starts the job's archive afresh;
+/* Write one chunk (len bytes at offset of an archive of total bytes) of
+ * job's archive. A chunk at offset 0 starts the job's archive afresh;
  * chunks must come in order. A failure is remembered and reported by
  * archive_store_path for that job; returns 0 or -1. */
-int archive_store_chunk(struct archive_store *st, const struct wire_archive *m);
+int archive_store_chunk(struct archive_store *st, const char *job,
+                        uint64_t total, uint64_t offset, const void *data,
+                        size_t len);
 
 /* The path of job's complete archive, or NULL with the reason in err
  * (never received, incomplete, or a write failed). */

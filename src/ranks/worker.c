@@ -244,7 +244,9 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
                               .exit_code = -1,
                               .error = "the worker is shutting down"});
             else if (msg.type == WIRE_ARCHIVE && w.archives)
-                archive_store_chunk(w.archives, &msg.u.archive);
+                archive_store_chunk(w.archives, msg.u.archive.job,
+                                    msg.u.archive.total, msg.u.archive.offset,
+                                    msg.u.archive.data, msg.u.archive.len);
             else if (msg.type == WIRE_CANCEL && w.ex)
                 executor_cancel(w.ex, msg.u.cancel.dispatch, opt->kill_grace_s);
             else if (msg.type == WIRE_SHUTDOWN)
