@@ -10,7 +10,7 @@ PACKAGES=(
     libopenmpi-dev openmpi-bin
     libhwloc-dev hwloc
     libarchive-dev libjansson-dev libcmocka-dev
-    clang-format jq parallel procps
+    clang-format jq parallel procps python3
 )
 
 missing=()

@@ -56,6 +56,16 @@ static const char usage_text[] =
     "      --dry-run K[,K...] without MPI: place tasks of K cpus one after\n"
     "                         another on one rank owning every core of the\n"
     "                         topology, print the cores each gets, exit\n"
+    "      --archive-max-entries N\n"
+    "                         refuse a job whose \"archive\" has more entries\n"
+    "                         (default 100000)\n"
+    "      --archive-max-bytes SIZE\n"
+    "                         refuse an archive that extracts to more\n"
+    "                         (default 1G; K, M, G, T suffixes)\n"
+    "      --archive-max-ratio R\n"
+    "                         refuse an archive that expands more than R\n"
+    "                         times its compressed size, checked past 16M\n"
+    "                         extracted (default 200)\n"
     "  -h, --help             show this help and exit\n"
     "      --version          show the version and exit\n"
     "\n"
@@ -91,7 +101,10 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         OPT_VERSION,
         OPT_TOPOLOGY,
         OPT_DRY_RUN,
-        OPT_MAX_OUTPUT
+        OPT_MAX_OUTPUT,
+        OPT_ARCHIVE_ENTRIES,
+        OPT_ARCHIVE_BYTES,
+        OPT_ARCHIVE_RATIO
     };
     static const struct option longopts[] = {
         {"spool", required_argument, NULL, 's'},
@@ -105,6 +118,9 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         {"topology", required_argument, NULL, OPT_TOPOLOGY},
         {"dry-run", required_argument, NULL, OPT_DRY_RUN},
         {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
+        {"archive-max-entries", required_argument, NULL, OPT_ARCHIVE_ENTRIES},
+        {"archive-max-bytes", required_argument, NULL, OPT_ARCHIVE_BYTES},
+        {"archive-max-ratio", required_argument, NULL, OPT_ARCHIVE_RATIO},
         {NULL, 0, NULL, 0},
     };
     opt->spool = getenv("MPISPOOL_SPOOL");
@@ -167,6 +183,42 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
                 return 2;
             }
             break;
+        case OPT_ARCHIVE_ENTRIES: {
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (*end || !*optarg || optarg[0] == '-' || v < 1) {
+                fprintf(stderr,
+                        "mpispool-run: --archive-max-entries takes a "
+                        "positive number, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            opt->archive_limits.max_entries = v;
+            break;
+        }
+        case OPT_ARCHIVE_BYTES: {
+            uint64_t v;
+            if (util_parse_size(optarg, &v) < 0 || v < 1) {
+                fprintf(stderr,
+                        "mpispool-run: --archive-max-bytes takes a size "
+                        "such as 512M or 4G, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            opt->archive_limits.max_bytes = v;
+            break;
+        }
+        case OPT_ARCHIVE_RATIO: {
+            double v = strtod(optarg, &end);
+            if (*end || !(v >= 1 && v <= 1e9)) {
+                fprintf(stderr,
+                        "mpispool-run: --archive-max-ratio takes a number "
+                        "from 1 to 1e9, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            opt->archive_limits.max_ratio = v;
+            break;
+        }
         case 'h':
             fputs(usage_text, stdout);
             return 0;

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "archive_safe.h"
+
 struct run_options {
     const char *spool;    /* --spool DIR, or $MPISPOOL_SPOOL */
     bool until_empty;     /* --until-empty */
@@ -16,6 +18,8 @@ struct run_options {
     uint64_t max_output;  /* --max-output SIZE: per task and stream */
     const char *topology; /* --topology SPEC: hwloc XML file or synthetic */
     const char *dry_run;  /* --dry-run K,K,...: print placements, no MPI */
+    /* --archive-max-entries, --archive-max-bytes, --archive-max-ratio */
+    struct archive_limits archive_limits;
 };
 
 /* What main found about this rank's node before handing over. */

@@ -8,7 +8,8 @@
 #include "error.h"
 
 /* SPOOL/ subdirectories (see DESIGN.md). data/ holds what submit copies
- * into the spool beside a job file: data/JOBID.tasks (a task file). */
+ * into the spool beside a job file: data/JOBID.tasks (a task file) and
+ * data/JOBID.archive (the job's input archive). */
 enum spool_dir {
     SPOOL_TMP,
     SPOOL_NEW,

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archives.h"
 #include "doorbell.h"
 #include "executor.h"
 #include "jobfile.h"
@@ -73,6 +74,7 @@ struct job {
     uint64_t ntasks;
     uint64_t next; /* next task never dispatched */
     struct taskfile *tasks;
+    struct job_archive *archive; /* its checked "archive", or NULL */
     struct retry *retries;
     uint64_t running, succeeded, failed;
     int64_t claimed_us, started_us;
@@ -294,6 +296,7 @@ static void job_free(struct job *job)
         return;
     jobspec_destroy(job->spec);
     free(job->outdir);
+    job_archive_destroy(job->archive);
     if (job->tasks)
         taskfile_close(job->tasks);
     while (job->retries) {
@@ -357,8 +360,6 @@ static int job_prepare_env(struct job *job)
 /* What this coordinator cannot do yet: reject rather than ignore. */
 static const char *unsupported_feature(const struct jobspec *s)
 {
-    if (s->archive)
-        return "archive";
     if (s->stdout_path)
         return "stdout";
     if (s->stderr_path)
@@ -613,6 +614,14 @@ static void take_job(struct coordinator *co, const char *name,
         snprintf(reason, sizeof reason,
                  "'%s' is not supported by this mpispool-run yet", feature);
         reject(co, name, reason);
+        job_free(job);
+        return;
+    }
+    if (job->spec->archive &&
+        !(job->archive =
+              job_archive_claim(co->sp, job->spec->archive,
+                                &co->opt->archive_limits, co->nranks, &err))) {
+        reject(co, name, err.text);
         job_free(job);
         return;
     }
@@ -979,6 +988,8 @@ static void send_task(struct coordinator *co, struct job *job, int r,
             .cwd = s->cwd,
             .submit_dir = s->submit_dir,
             .env = job->env,
+            .archive = job->archive ? job_archive_path(job->archive) : NULL,
+            .archive_limits = &co->opt->archive_limits,
         };
         if (executor_submit(co->local, &t) < 0)
             queue_result(co, d,
@@ -1004,8 +1015,18 @@ static void send_task(struct coordinator *co, struct job *job, int r,
         .submit_dir = s->submit_dir,
         .envc = job->envc,
         .env = job->env,
+        .archive = job->archive != NULL,
     };
     struct wire_buf buf = {0};
+    struct mps_error err;
+    if (job->archive &&
+        job_archive_ship(job->archive, d->rank, job->id, &err) < 0) {
+        queue_result(co, d,
+                     &(struct wire_result){.dispatch = d->id,
+                                           .exit_code = -1,
+                                           .error = err.text});
+        return;
+    }
     if (wire_encode_task(&buf, &m) < 0 ||
         send_to(co, d->rank - 1, WIRE_TASK, &buf) < 0) {
         char line[160];

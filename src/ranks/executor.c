@@ -46,6 +46,8 @@ struct xtask {
     char *cwd;
     char *submit_dir;
     char **env;
+    char *archive; /* to extract into private_dir first, or NULL */
+    struct archive_limits archive_limits;
 
     /* Set once started. */
     pid_t pid;
@@ -102,6 +104,7 @@ static void xtask_free(struct xtask *t)
     free(t->cwd);
     free(t->submit_dir);
     util_strv_free(t->env);
+    free(t->archive);
     free(t->error);
     free(t->private_dir);
     free(t->cores);
@@ -250,6 +253,15 @@ static char **build_env(const struct xtask *t)
             goto error;
         snprintf(kv_gpu, sizeof kv_gpu, "ROCR_VISIBLE_DEVICES=%s", t->gpu_rocr);
         if (t->gpu_rocr[0] && env_put(&envp, &n, &cap, kv_gpu) < 0)
+            goto error;
+    }
+    if (t->private_dir) {
+        char *workdir;
+        if (asprintf(&workdir, "MPISPOOL_WORKDIR=%s", t->private_dir) < 0)
+            goto error;
+        int rc = env_put(&envp, &n, &cap, workdir);
+        free(workdir);
+        if (rc < 0)
             goto error;
     }
     if (t->cores) {
@@ -455,9 +467,10 @@ static void start_task(struct executor *ex, struct xtask *t)
         t->timeout_at = start_mono + (int64_t)(t->timeout * 1e6);
 
     const char *dir = t->cwd;
-    if (!dir && is_directory(t->submit_dir))
+    /* With an archive the task runs where it was extracted (unless cwd). */
+    if (!dir && !t->archive && is_directory(t->submit_dir))
         dir = t->submit_dir;
-    if (!dir) {
+    if (!dir || t->archive) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s.%llu.%u", ex->workdir, t->job,
                  (unsigned long long)t->task, t->attempt);
@@ -471,7 +484,16 @@ static void start_task(struct executor *ex, struct xtask *t)
             set_error(t, "cannot start task%s: %s", "", ENOMEM);
             goto failed;
         }
-        dir = t->private_dir;
+        if (!dir)
+            dir = t->private_dir;
+        struct mps_error archive_err;
+        if (t->archive &&
+            archive_extract(t->archive, t->private_dir, &t->archive_limits,
+                            &archive_err) < 0) {
+            free(t->error);
+            t->error = strdup(archive_err.text);
+            goto failed;
+        }
     }
     if (ex->pl) {
         unsigned total = placement_cores(ex->pl);
@@ -694,9 +716,13 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     t->cwd = strdup_or_null(task->cwd);
     t->submit_dir = strdup_or_null(task->submit_dir);
     t->env = util_strv_dup(task->env);
+    t->archive = strdup_or_null(task->archive);
+    if (task->archive_limits)
+        t->archive_limits = *task->archive_limits;
     t->out_fd = t->err_fd = -1;
     if (!t->job || !t->argv || !t->argv[0] || !t->env ||
-        (task->cwd && !t->cwd) || (task->submit_dir && !t->submit_dir)) {
+        (task->archive && !t->archive) || (task->cwd && !t->cwd) ||
+        (task->submit_dir && !t->submit_dir)) {
         xtask_free(t);
         errno = ENOMEM;
         return -1;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "archive_safe.h"
 #include "error.h"
 
 /* A task attempt to run. The executor copies what it keeps. */
@@ -26,6 +27,11 @@ struct exec_task {
     const char *cwd;   /* must exist, or NULL */
     const char *submit_dir; /* used when it exists, or NULL */
     char *const *env;       /* "K=V" applied over the base, NULL-terminated */
+    /* An archive to extract into the task's private work directory before
+     * it starts (the task then runs there unless cwd is given), or NULL;
+     * extracted within archive_limits (NULL: the defaults). */
+    const char *archive;
+    const struct archive_limits *archive_limits;
 };
 
 /* How an attempt ended. error is NULL or one line; strings live until the

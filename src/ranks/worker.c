@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "archive_store.h"
 #include "doorbell.h"
 #include "executor.h"
 #include "options.h"
@@ -32,7 +33,9 @@
 
 struct worker {
     struct executor *ex;
-    int bell; /* doorbell to rank 0, or -1 */
+    const struct run_options *opt;
+    struct archive_store *archives; /* job archives rank 0 sent */
+    int bell;                       /* doorbell to rank 0, or -1 */
     bool failed_send;
 };
 
@@ -107,7 +110,16 @@ static void run_task(struct worker *w, const struct wire_task *m)
         .cwd = m->cwd,
         .submit_dir = m->submit_dir,
         .env = m->env,
+        .archive_limits = &w->opt->archive_limits,
     };
+    struct mps_error err;
+    if (m->archive &&
+        !(t.archive = archive_store_path(w->archives, m->job, &err))) {
+        struct exec_result res = {.exit_code = -1, .error = err.text};
+        res.start_us = res.end_us = util_now_us();
+        on_result(w, m->dispatch, &res);
+        return;
+    }
     if (executor_submit(w->ex, &t) < 0) {
         struct exec_result res = {.exit_code = -1,
                                   .error = "out of memory on the worker"};
@@ -118,7 +130,7 @@ static void run_task(struct worker *w, const struct wire_task *m)
 
 int worker_main(const struct run_options *opt, const struct rank_env *re)
 {
-    struct worker w = {.bell = re->bell};
+    struct worker w = {.bell = re->bell, .opt = opt};
     struct mps_error err;
     char workdir[4096];
     if (opt->workdir) {
@@ -131,6 +143,7 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
     }
     struct exec_callbacks cb = {on_output, on_result, &w};
     w.ex = executor_create(re->slots, workdir, &cb, &err);
+    w.archives = archive_store_create(workdir);
     if (w.ex)
         run_place_tasks(w.ex, opt, re);
     int sigfd = run_signalfd();
@@ -230,6 +243,10 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
                           &(struct exec_result){
                               .exit_code = -1,
                               .error = "the worker is shutting down"});
+            else if (msg.type == WIRE_ARCHIVE && w.archives)
+                archive_store_chunk(w.archives, msg.u.archive.job,
+                                    msg.u.archive.total, msg.u.archive.offset,
+                                    msg.u.archive.data, msg.u.archive.len);
             else if (msg.type == WIRE_CANCEL && w.ex)
                 executor_cancel(w.ex, msg.u.cancel.dispatch,
                                 msg.u.cancel.grace);
@@ -244,6 +261,7 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
     buf = (struct wire_buf){0};
     send_or_note(&w, WIRE_BYE, &buf, wire_encode_empty(&buf, WIRE_BYE));
     wire_flush();
+    archive_store_destroy(w.archives);
     executor_destroy(w.ex);
     rmdir(workdir);
     if (sigfd >= 0)

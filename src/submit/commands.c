@@ -41,6 +41,7 @@ enum {
     OPT_ENV,
     OPT_CWD,
     OPT_TASKS,
+    OPT_ARCHIVE,
     OPT_JSON,
     OPT_QUIET,
 };
@@ -581,10 +582,10 @@ static const char submit_usage[] =
     "\n"
     "submit records the current directory (the tasks' default working\n"
     "directory), the whole environment (the tasks' base environment), the\n"
-    "host and the time in the job. Task files, also a job file's\n"
-    "\"task_file\", are copied into the spool: changing them afterwards\n"
-    "changes nothing. The job is validated before it is queued; an invalid\n"
-    "job is refused with the reason.\n"
+    "host and the time in the job. Task files and archives, also a job\n"
+    "file's \"task_file\" and \"archive\", are copied into the spool:\n"
+    "changing them afterwards changes nothing. The job is validated\n"
+    "before it is queued; an invalid job is refused with the reason.\n"
     "\n"
     "Options (each sets the job key of the same name, over the job file's):\n"
     " --name NAME a name shown by status and report\n"
@@ -595,6 +596,8 @@ static const char submit_usage[] =
     " --env KEY=VALUE add to the tasks' environment (repeatable)\n"
     " --cwd DIR the tasks' working directory (made absolute)\n"
     " --tasks FILE submit the task file FILE\n"
+    " --archive FILE a zip or tar (.tar.gz, .tar.xz, ...) extracted\n"
+    " into each task's work directory\n"
     " --spool DIR the spool (default: $MPISPOOL_SPOOL)\n"
     " -h, --help show this help and exit\n"
     "\n"
@@ -610,6 +613,8 @@ static const char submit_usage[] =
     " priority integer, higher runs first\n"
     " after [job ids] that must succeed first; after_any: end\n"
     " archive zip or tar extracted into each task's work directory\n"
+    " (relative to the job file's directory); the task\n"
+    " runs there (unless cwd), MPISPOOL_WORKDIR names it\n"
     " stdout, stderr also copy the task's output to these paths\n"
     "Each task also gets MPISPOOL_JOB_ID, MPISPOOL_TASK_ID (from 0),\n"
     "MPISPOOL_CPUS (its cores) and OMP_NUM_THREADS.\n"
@@ -624,9 +629,10 @@ static const char submit_usage[] =
     " id=$(mpispool submit align.json) && mpispool wait \"$id\"\n";
 
 struct submit_args {
-    json_t *overrides; /* keys set by options */
-    json_t *env;       /* --env KEY=VALUE, or NULL */
-    const char *tasks; /* --tasks FILE */
+    json_t *overrides;   /* keys set by options */
+    json_t *env;         /* --env KEY=VALUE, or NULL */
+    const char *tasks;   /* --tasks FILE */
+    const char *archive; /* --archive FILE */
 };
 
 /* The submitter's environment as an object; entries that are not valid
@@ -872,6 +878,96 @@ out:
     return rc;
 }
 
+/* Copy the archive open at in_fd (named src) to data/JOBID.archive,
+ * fsync'd; *data_path gets the copy's path. Returns 0 or -1 with a
+ * message. */
+static int copy_archive(struct spool *sp, const char *jobid, int in_fd,
+                        const char *src, char **data_path)
+{
+    char stem[128], tmpname[160];
+    snprintf(stem, sizeof stem, "%s.archive", jobid);
+    snprintf(tmpname, sizeof tmpname, "%s.archive.tmp", jobid);
+    char *tmp = spool_file(sp, SPOOL_DATA, tmpname);
+    char *dst = spool_file(sp, SPOOL_DATA, stem);
+    char *dir = spool_file(sp, SPOOL_DATA, NULL);
+    char *buf = malloc(1 << 20);
+    int fd = -1, rc = -1;
+    if (!tmp || !dst || !dir || !buf) {
+        error_msg("out of memory");
+        goto out;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        error_msg("cannot create '%s': %s", tmp, strerror(errno));
+        goto out;
+    }
+    fchmod(fd, 0644); /* whatever the umask: the coordinator reads it */
+    for (;;) {
+        ssize_t got = util_read_all(in_fd, buf, 1 << 20);
+        if (got < 0) {
+            error_msg("cannot read archive '%s': %s", src, strerror(errno));
+            goto fail;
+        }
+        if (got == 0)
+            break;
+        if (util_write_all(fd, buf, (size_t)got) < 0) {
+            error_msg("cannot write '%s': %s", tmp, strerror(errno));
+            goto fail;
+        }
+    }
+    if (fsync(fd) < 0) {
+        error_msg("cannot write '%s': %s", tmp, strerror(errno));
+        goto fail;
+    }
+    int closed = close(fd);
+    fd = -1;
+    if (closed < 0) {
+        error_msg("cannot write '%s': %s", tmp, strerror(errno));
+        goto fail;
+    }
+    if (rename(tmp, dst) < 0) {
+        error_msg("cannot rename '%s' to '%s': %s", tmp, dst, strerror(errno));
+        goto fail;
+    }
+    util_fsync_dir(dir);
+    *data_path = dst;
+    dst = NULL;
+    rc = 0;
+    goto out;
+fail:
+    if (fd >= 0)
+        close(fd);
+    fd = -1;
+    unlink(tmp);
+out:
+    free(buf);
+    free(tmp);
+    free(dst);
+    free(dir);
+    return rc;
+}
+
+/* Open an archive to submit; a missing one is a clear error. Returns the
+ * descriptor or -1 after a message. */
+static int open_archive(const char *src)
+{
+    int fd = open(src, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        if (errno == ENOENT)
+            error_msg("archive '%s' not found", src);
+        else
+            error_msg("cannot open archive '%s': %s", src, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        error_msg("archive '%s' is not a regular file", src);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* Add the submit_* keys that the job does not have yet. */
 static int add_submit_keys(json_t *job)
 {
@@ -969,6 +1065,7 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
         {"env", required_argument, NULL, OPT_ENV},
         {"cwd", required_argument, NULL, OPT_CWD},
         {"tasks", required_argument, NULL, OPT_TASKS},
+        {"archive", required_argument, NULL, OPT_ARCHIVE},
         {NULL, 0, NULL, 0},
     };
     cl->longopts = longopts;
@@ -1070,6 +1167,11 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
                 return usage_error("submit", "--tasks needs a file");
             args->tasks = optarg;
             break;
+        case OPT_ARCHIVE:
+            if (!*optarg)
+                return usage_error("submit", "--archive needs a file");
+            args->archive = optarg;
+            break;
         default:
             return cmdline_error(cl, c);
         }
@@ -1155,6 +1257,8 @@ int cmd_submit(int argc, char **argv, const char *spool)
     json_t *job = NULL;
     FILE *tasks_in = NULL;
     char *tasks_src = NULL, *data_path = NULL, *text = NULL;
+    char *archive_src = NULL, *archive_path = NULL;
+    int archive_fd = -1;
     const char *job_path = NULL;
     int rc = submit_options(&cl, &args);
     if (rc >= 0)
@@ -1192,6 +1296,27 @@ int cmd_submit(int argc, char **argv, const char *spool)
         }
     }
 
+    /* An archive: from --archive (relative to the current directory), or
+     * the job file's archive (relative to the job file's directory, like
+     * task_file). */
+    json_t *ar = json_object_get(job, "archive");
+    if (args.archive)
+        archive_src = strdup(args.archive);
+    else if (json_is_string(ar) && json_string_length(ar) > 0)
+        archive_src =
+            task_file_path(job_path ? job_path : "-", json_string_value(ar));
+    if ((args.archive || (json_is_string(ar) && json_string_length(ar))) &&
+        !archive_src) {
+        error_msg("out of memory");
+        goto out;
+    }
+    if (archive_src) {
+        json_object_set_new(job, "archive", json_string("JOBID.archive"));
+        if (validate_job(job, job_path) < 0 ||
+            (archive_fd = open_archive(archive_src)) < 0)
+            goto out;
+    }
+
     struct mps_error err;
     char jobid[64];
     if (validate_job(job, job_path) < 0)
@@ -1211,6 +1336,13 @@ int cmd_submit(int argc, char **argv, const char *spool)
         if (validate_job(job, job_path) < 0)
             goto out;
     }
+    if (archive_src) {
+        if (copy_archive(sp, jobid, archive_fd, archive_src, &archive_path) < 0)
+            goto out;
+        char name[80];
+        snprintf(name, sizeof name, "%s.archive", jobid);
+        json_object_set_new(job, "archive", json_string(name));
+    }
     size_t len;
     if (!(text = job_text(job, &len))) {
         error_msg("out of memory");
@@ -1220,13 +1352,21 @@ int cmd_submit(int argc, char **argv, const char *spool)
         error_msg("%s", err.text);
         goto out;
     }
-    free(data_path); /* submitted: the copy stays */
+    free(data_path); /* submitted: the copies stay */
     data_path = NULL;
+    free(archive_path);
+    archive_path = NULL;
     printf("%s\n", jobid);
     rc = 0;
 out:
     if (data_path)
         unlink(data_path);
+    if (archive_path)
+        unlink(archive_path);
+    free(archive_path);
+    free(archive_src);
+    if (archive_fd >= 0)
+        close(archive_fd);
     if (tasks_in && tasks_in != stdin)
         fclose(tasks_in);
     free(data_path);

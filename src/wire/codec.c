@@ -131,7 +131,8 @@ int wire_encode_hello(struct wire_buf *buf, const struct wire_hello *m)
 
 int wire_encode_task(struct wire_buf *buf, const struct wire_task *m)
 {
-    uint8_t flags = (uint8_t)((m->shell ? 1 : 0) | (m->inherit ? 2 : 0));
+    uint8_t flags = (uint8_t)((m->shell ? 1 : 0) | (m->inherit ? 2 : 0) |
+                              (m->archive ? 4 : 0));
     if (begin(buf, WIRE_TASK) < 0 || put_u64(buf, m->dispatch, 8) < 0 ||
         put_str(buf, m->job) < 0 || put_u64(buf, m->task, 8) < 0 ||
         put_u32(buf, m->attempt) < 0 || put_u32(buf, m->cpus) < 0 ||
@@ -170,6 +171,20 @@ int wire_encode_result(struct wire_buf *buf, const struct wire_result *m)
         put_f64(buf, m->user_s) < 0 || put_f64(buf, m->system_s) < 0 ||
         put_u64(buf, m->stdout_bytes, 8) < 0 ||
         put_u64(buf, m->stderr_bytes, 8) < 0)
+        return -1;
+    return finish(buf);
+}
+
+int wire_encode_archive(struct wire_buf *buf, const char *job, uint64_t total,
+                        uint64_t offset, const void *data, size_t len)
+{
+    if (len > WIRE_ARCHIVE_CHUNK || offset > total || len > total - offset) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    if (begin(buf, WIRE_ARCHIVE) < 0 || put_str(buf, job) < 0 ||
+        put_u64(buf, total, 8) < 0 || put_u64(buf, offset, 8) < 0 ||
+        put_u32(buf, (uint32_t)len) < 0 || put_bytes(buf, data, len) < 0)
         return -1;
     return finish(buf);
 }
@@ -279,6 +294,9 @@ static void clear_payload(struct wire_msg *msg)
         free(msg->u.task.submit_dir);
         util_strv_free(msg->u.task.env);
         break;
+    case WIRE_ARCHIVE:
+        free(msg->u.archive.job);
+        break;
     case WIRE_RESULT:
         free(msg->u.result.error);
         free(msg->u.result.cores);
@@ -318,6 +336,7 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
         uint64_t flags = get_u64(c, 1);
         m->shell = flags & 1;
         m->inherit = flags & 2;
+        m->archive = flags & 4;
         m->argv = get_strv(c, &m->argc);
         m->cwd = get_str(c);
         m->submit_dir = get_str(c);
@@ -364,6 +383,23 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
         msg->u.cancel.dispatch = get_u64(c, 8);
         msg->u.cancel.grace = get_f64(c);
         break;
+    case WIRE_ARCHIVE: {
+        struct wire_archive *m = &msg->u.archive;
+        m->job = get_str(c);
+        m->total = get_u64(c, 8);
+        m->offset = get_u64(c, 8);
+        m->len = (uint32_t)get_u64(c, 4);
+        if (c->bad || !m->job || m->len > c->left ||
+            m->len > WIRE_ARCHIVE_CHUNK || m->offset > m->total ||
+            m->len > m->total - m->offset) {
+            c->bad = true;
+            break;
+        }
+        m->data = (const char *)c->p;
+        c->p += m->len;
+        c->left -= m->len;
+        break;
+    }
     case WIRE_HEARTBEAT:
         msg->u.load = get_f64(c);
         break;

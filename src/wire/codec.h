@@ -22,6 +22,8 @@
 #define WIRE_TAG_BASE 100
 /* Output is sent in chunks of at most this many bytes. */
 #define WIRE_CHUNK (64 * 1024)
+/* A job's archive is shipped in chunks of at most this many bytes. */
+#define WIRE_ARCHIVE_CHUNK (1024 * 1024)
 /* Largest message accepted (a task's argv and environment included). */
 #define WIRE_MAX_MESSAGE (16 * 1024 * 1024)
 
@@ -34,6 +36,7 @@ enum wire_type {
     WIRE_SHUTDOWN,  /* 0 -> worker: finish up and say BYE */
     WIRE_BYE,       /* worker -> 0: nothing more will come from me */
     WIRE_HEARTBEAT, /* worker -> 0: still here, with this load */
+    WIRE_ARCHIVE,   /* 0 -> worker: a chunk of a job's input archive */
     WIRE_NTYPES
 };
 
@@ -57,6 +60,7 @@ struct wire_task {
     double timeout; /* seconds, 0 = none */
     bool shell;     /* argv[0] is a /bin/sh -c string */
     bool inherit;   /* start from the worker's environment */
+    bool archive;   /* extract the job's archive (sent before) first */
     uint32_t argc;
     char **argv;      /* NULL-terminated */
     char *cwd;        /* explicit cwd, or NULL */
@@ -89,6 +93,16 @@ struct wire_result {
     uint64_t stderr_bytes;
 };
 
+/* Sent to a rank once per job, before its first TASK of the job: chunks
+ * in order of offset, from 0 to total. */
+struct wire_archive {
+    char *job;
+    uint64_t total;   /* bytes of the whole archive */
+    uint64_t offset;  /* of this chunk */
+    uint32_t len;     /* at most WIRE_ARCHIVE_CHUNK; offset + len <= total */
+    const char *data; /* points into the message buffer */
+};
+
 struct wire_cancel {
     uint64_t dispatch; /* 0: every task of this worker */
     double grace;      /* seconds from SIGTERM to SIGKILL */
@@ -106,6 +120,7 @@ struct wire_msg {
         struct wire_output output;
         struct wire_result result;
         struct wire_cancel cancel;
+        struct wire_archive archive;
     } u;
 };
 
@@ -126,6 +141,8 @@ int wire_encode_result(struct wire_buf *buf, const struct wire_result *m);
 int wire_encode_cancel(struct wire_buf *buf, uint64_t dispatch, double grace);
 int wire_encode_empty(struct wire_buf *buf, enum wire_type type);
 int wire_encode_heartbeat(struct wire_buf *buf, double load);
+int wire_encode_archive(struct wire_buf *buf, const char *job, uint64_t total,
+                        uint64_t offset, const void *data, size_t len);
 
 void wire_buf_free(struct wire_buf *buf);
 

@@ -35,6 +35,7 @@ static void test_task_round_trip(void **state)
         .timeout = 1.5,
         .shell = false,
         .inherit = true,
+        .archive = true,
         .argc = 4,
         .argv = argv,
         .cwd = NULL,
@@ -61,6 +62,7 @@ static void test_task_round_trip(void **state)
     assert_true(out->timeout == 1.5);
     assert_false(out->shell);
     assert_true(out->inherit);
+    assert_true(out->archive);
     assert_int_equal(out->argc, 4);
     assert_string_equal(out->argv[2], "héllo wörld");
     assert_string_equal(out->argv[3], "");
@@ -133,6 +135,68 @@ static void test_output_binary(void **state)
     /* A chunk larger than WIRE_CHUNK is refused at encoding. */
     char *big = calloc(1, WIRE_CHUNK + 1);
     assert_int_equal(wire_encode_output(&buf, 9, 1, big, WIRE_CHUNK + 1), -1);
+    free(big);
+    wire_buf_free(&buf);
+}
+
+static void test_archive_chunk(void **state)
+{
+    (void)state;
+    unsigned char data[1000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 7);
+    struct wire_buf buf = {0};
+    assert_int_equal(
+        wire_encode_archive(&buf, "20261124-0001", 5000, 4000, data, 1000), 0);
+    struct wire_msg msg;
+    struct mps_error err;
+    char *raw = copy_out(&buf);
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_ARCHIVE, &msg, &err), 0);
+    assert_int_equal(msg.type, WIRE_ARCHIVE);
+    assert_string_equal(msg.u.archive.job, "20261124-0001");
+    assert_int_equal(msg.u.archive.total, 5000);
+    assert_int_equal(msg.u.archive.offset, 4000);
+    assert_int_equal(msg.u.archive.len, 1000);
+    assert_memory_equal(msg.u.archive.data, data, 1000);
+    wire_msg_clear(&msg);
+
+    /* Every truncation is refused. */
+    for (size_t len = 0; len < buf.len; len++) {
+        raw = malloc(len ? len : 1);
+        memcpy(raw, buf.data, len);
+        assert_int_equal(
+            wire_decode(raw, len, WIRE_TAG_BASE + WIRE_ARCHIVE, &msg, &err),
+            -1);
+        free(raw);
+    }
+    /* A chunk past the announced total: total sits after the header and
+     * the job string (1 + 4 + 13 bytes). */
+    size_t total_at = WIRE_HEADER_LEN + 1 + 4 + 13;
+    raw = copy_out(&buf);
+    raw[total_at] = (char)0xa0; /* total 5000 (0x1388) becomes 4000 */
+    raw[total_at + 1] = 0x0f;   /* (0x0fa0): offset + len > total */
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_ARCHIVE, &msg, &err),
+        -1);
+    assert_string_equal(err.text, "malformed message of type 9");
+    free(raw);
+    /* A length larger than the chunk limit. */
+    raw = copy_out(&buf);
+    memset(raw + total_at + 16, 0xff, 4);
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_ARCHIVE, &msg, &err),
+        -1);
+    free(raw);
+    /* Refused at encoding: too large a chunk, or past the total. */
+    char *big = calloc(1, WIRE_ARCHIVE_CHUNK + 1);
+    assert_int_equal(wire_encode_archive(&buf, "j", WIRE_ARCHIVE_CHUNK + 1, 0,
+                                         big, WIRE_ARCHIVE_CHUNK + 1),
+                     -1);
+    assert_int_equal(wire_encode_archive(&buf, "j", 10, 5, big, 6), -1);
+    assert_int_equal(wire_encode_archive(&buf, "j", WIRE_ARCHIVE_CHUNK, 0, big,
+                                         WIRE_ARCHIVE_CHUNK),
+                     0);
     free(big);
     wire_buf_free(&buf);
 }
@@ -219,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_task_round_trip),
         cmocka_unit_test(test_result_round_trip),
         cmocka_unit_test(test_output_binary),
+        cmocka_unit_test(test_archive_chunk),
         cmocka_unit_test(test_hostile_bytes),
         cmocka_unit_test(test_huge_count),
     };
