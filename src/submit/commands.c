@@ -2583,3 +2583,234 @@ out:
     cmdline_free(&cl);
     return rc;
 }
+
+/* ------------------------------------------------------------ cancel */
+
+static const char cancel_usage[] =
+    "Usage: mpispool cancel [OPTIONS] JOBID [TASK...]\n"
+    "\n"
+    "Cancel a job, or only the given tasks of it (numbers from 0, as in\n"
+    "its records). Tasks that have not started are dropped; running ones\n"
+    "are killed (SIGTERM, then SIGKILL within a second). The job then ends\n"
+    "in state \"cancelled\": its file moves to SPOOL/failed/ and its report\n"
+    "counts the cancelled tasks.\n"
+    "\n"
+    "A job still waiting in SPOOL/new/ is cancelled at once, with or\n"
+    "without a coordinator running (unless only some tasks are named: that\n"
+    "request waits for the coordinator that claims the job). For a running\n"
+    "job the request is a file in SPOOL/cancel/ that its coordinator acts\n"
+    "on within milliseconds.\n"
+    "\n"
+    "Options:\n"
+    "      --wait            return only when the job has ended\n"
+    "      --spool DIR       the spool (default: $MPISPOOL_SPOOL)\n"
+    "  -h, --help            show this help and exit\n"
+    "\n"
+    "Exit status: 0 cancelled or request filed, 1 no such job or it has\n"
+    "already ended, 2 usage error.\n"
+    "\n"
+    "Examples:\n"
+    "  mpispool cancel 20261123-0007\n"
+    "  mpispool cancel 20261123-0007 3 17     # only tasks 3 and 17\n";
+
+/* Tasks of a job file, counted the way the coordinator counts them. */
+static long long job_task_count(const struct spool *sp, const char *path)
+{
+    struct mps_error err;
+    struct jobspec *spec = jobfile_load(path, &err);
+    if (!spec)
+        return -1;
+    long long n = (long long)spec->ntasks;
+    if (spec->task_file) {
+        char *tf = spec->task_file[0] == '/'
+                       ? strdup(spec->task_file)
+                       : spool_file(sp, SPOOL_DATA, spec->task_file);
+        struct taskfile *t = tf ? taskfile_open(tf, &err) : NULL;
+        const char *line;
+        while (t && taskfile_next(t, &line, &err) == 1)
+            ;
+        n = t ? (long long)taskfile_count(t) : -1;
+        if (t)
+            taskfile_close(t);
+        free(tf);
+    }
+    jobspec_destroy(spec);
+    return n;
+}
+
+/* A job cancelled before any coordinator claimed it: its report. */
+static void write_cancelled_report(struct spool *sp, const char *id,
+                                   const char *path)
+{
+    struct mps_error err;
+    struct jobspec *spec = jobfile_load(path, &err);
+    long long ntasks = job_task_count(sp, path);
+    char now[UTIL_TIME_LEN];
+    util_format_time(util_now_us(), now);
+    json_t *rep = json_pack(
+        "{s:s, s:s?, s:s, s:s?, s:n, s:s, s:{s:I, s:i, s:i, s:I}, s:[]}", "job",
+        id, "name", spec ? spec->name : NULL, "state", "cancelled", "submitted",
+        spec ? spec->submit_time : NULL, "started", "ended", now, "counts",
+        "tasks", (json_int_t)(ntasks > 0 ? ntasks : 0), "succeeded", 0,
+        "failed", 0, "cancelled", (json_int_t)(ntasks > 0 ? ntasks : 0),
+        "tasks");
+    jobspec_destroy(spec);
+    char *dir = spool_file(sp, SPOOL_OUT, id);
+    char *file = NULL;
+    char *text =
+        rep ? json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(rep);
+    if (!dir || !text || util_mkdir_p(dir, 0755) < 0 ||
+        asprintf(&file, "%s/report.json", dir) < 0 ||
+        util_write_file(file, text, strlen(text), UTIL_FSYNC, &err) < 0)
+        error_msg("job '%s' is cancelled, but its report could not be "
+                  "written in '%s': %s",
+                  id, dir ? dir : "out/", strerror(errno));
+    free(text);
+    free(file);
+    free(dir);
+}
+
+/* Drop a request in cancel/: written under a dot name, then renamed, so
+ * the coordinator never reads half of it. */
+static int file_cancel_request(struct spool *sp, const char *id,
+                               char *const *tasks, int ntasks)
+{
+    char name[128], tmpname[140];
+    snprintf(name, sizeof name, "%s+%d-%lld", id, (int)getpid(),
+             (long long)util_now_us());
+    snprintf(tmpname, sizeof tmpname, ".%s.tmp", name);
+    char *tmp = spool_file(sp, SPOOL_CANCEL, tmpname);
+    char *dst = spool_file(sp, SPOOL_CANCEL, name);
+    size_t len = 0, cap = 1;
+    for (int i = 0; i < ntasks; i++)
+        cap += strlen(tasks[i]) + 1;
+    char *text = malloc(cap);
+    int rc = -1;
+    if (!tmp || !dst || !text) {
+        error_msg("out of memory");
+        goto out;
+    }
+    text[0] = '\0';
+    for (int i = 0; i < ntasks; i++)
+        len += (size_t)sprintf(text + len, "%s\n", tasks[i]);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 || util_write_all(fd, text, len) < 0 || fsync(fd) < 0) {
+        error_msg("cannot write '%s': %s", tmp, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        goto out;
+    }
+    close(fd);
+    if (rename(tmp, dst) < 0) {
+        error_msg("cannot rename '%s': %s", tmp, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(text);
+    free(tmp);
+    free(dst);
+    return rc;
+}
+
+int cmd_cancel(int argc, char **argv, const char *spool)
+{
+    enum { OPT_WAIT = 1000 };
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"spool", required_argument, NULL, OPT_SPOOL},
+        {"wait", no_argument, NULL, OPT_WAIT},
+        {NULL, 0, NULL, 0},
+    };
+    struct cmdline cl;
+    if (cmdline_init(&cl, "cancel", argc, argv, "+:h", longopts, spool) < 0)
+        return 1;
+    bool wait_end = false;
+    int c, rc = 0;
+    struct spool *sp = NULL;
+    char *path = NULL;
+    while ((c = cmdline_next(&cl)) != -1) {
+        switch (c) {
+        case 'h':
+            cmdline_free(&cl);
+            return print_usage(cancel_usage);
+        case OPT_SPOOL:
+            cl.spool = optarg;
+            break;
+        case OPT_WAIT:
+            wait_end = true;
+            break;
+        default:
+            rc = cmdline_error(&cl, c);
+            cmdline_free(&cl);
+            return rc;
+        }
+    }
+    if (cl.noperands == 0) {
+        rc = usage_error("cancel", "no job given: mpispool cancel JOBID "
+                                   "[TASK...]");
+        goto out;
+    }
+    for (int i = 1; i < cl.noperands; i++) {
+        const char *t = cl.operands[i];
+        if (!*t || strspn(t, "0123456789") != strlen(t) || strlen(t) > 18) {
+            rc = usage_error("cancel", "'%s' is not a task number", t);
+            goto out;
+        }
+    }
+    if ((rc = open_spool(&cl, &sp)) != 0)
+        goto out;
+    rc = 1;
+    const char *id = cl.operands[0];
+    int where = jobfile_valid_id(id) ? spool_locate(sp, id) : -1;
+    if (where < 0) {
+        error_msg("no job '%s' in spool '%s'", id, spool_path(sp));
+        goto out;
+    }
+    if (where == SPOOL_DONE || where == SPOOL_FAILED ||
+        where == SPOOL_REJECTED) {
+        error_msg("job '%s' has already ended (%s)", id,
+                  spool_dir_name((enum spool_dir)where));
+        goto out;
+    }
+    if (where == SPOOL_NEW && cl.noperands == 1) {
+        /* Take it before any coordinator does: the rename decides. */
+        char name[80];
+        snprintf(name, sizeof name, "%s.json", id);
+        char *from = spool_file(sp, SPOOL_NEW, name);
+        path = spool_file(sp, SPOOL_FAILED, name);
+        if (from && path && rename(from, path) == 0) {
+            free(from);
+            write_cancelled_report(sp, id, path);
+            printf("cancelled job %s (it had not started)\n", id);
+            rc = 0;
+            goto out;
+        }
+        free(from);
+    }
+    if (file_cancel_request(sp, id, cl.operands + 1, cl.noperands - 1) < 0)
+        goto out;
+    if (!wait_end) {
+        printf("cancel requested for job %s\n", id);
+        rc = 0;
+        goto out;
+    }
+    for (;;) {
+        where = spool_locate(sp, id);
+        if (where == SPOOL_DONE || where == SPOOL_FAILED ||
+            where == SPOOL_REJECTED)
+            break;
+        usleep(50000);
+    }
+    printf("job %s ended (%s)\n", id, spool_dir_name((enum spool_dir)where));
+    rc = 0;
+out:
+    free(path);
+    spool_close(sp);
+    cmdline_free(&cl);
+    return rc;
+}

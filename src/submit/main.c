@@ -26,7 +26,8 @@ static const char usage_text[] =
     "  status                coordinators, ranks, slots, jobs, queue sizes\n"
     "  wait JOBID...         block until jobs end; exit 0 if all succeeded\n"
     "  report JOBID          summary of an ended job (--json: report.json)\n"
-    "  cancel JOBID...       (planned) cancel jobs\n"
+    "  cancel JOBID [TASK...]\n"
+    "                        cancel a job, or some of its tasks\n"
     "  log JOBID             (planned) GNU parallel --joblog style TSV\n"
     "  help [COMMAND]        show this help, or a command's\n"
     "\n"
@@ -63,10 +64,10 @@ struct command {
 
 static const struct command commands[] = {
     {"init", cmd_init}, {"submit", cmd_submit}, {"status", cmd_status},
-    {"wait", cmd_wait}, {"report", cmd_report},
+    {"wait", cmd_wait}, {"report", cmd_report}, {"cancel", cmd_cancel},
 };
 
-static const char *const planned[] = {"cancel", "log"};
+static const char *const planned[] = {"log"};
 
 static int usage_error(const char *fmt, const char *what)
 {
