@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <hwloc.h>
+#include <limits.h>
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "executor.h"
 #include "options.h"
 #include "placement.h"
+#include "policy.h"
 #include "transport.h"
 #include "util.h"
 
@@ -49,6 +51,10 @@ static const char usage_text[] =
     "pu:2\"\n"
     " (tasks are then not bound: the cores are not\n"
     " real)\n"
+    " --allow-commands FILE\n"
+    " run only programs FILE lists (see below)\n"
+    " --deny-commands FILE\n"
+    " never run programs FILE lists (see below)\n"
     " --dry-run K[,K...] without MPI: place tasks of K cpus one after\n"
     " another on one rank owning every core of the\n"
     " topology, print the cores each gets, exit\n"
@@ -66,7 +72,21 @@ static const char usage_text[] =
     "compactly (the smallest core, cache, NUMA node or package with k free\n"
     "cores; best fit, then first fit) and named in MPISPOOL_CPUS and the\n"
     "record's \"cores\". --slots N runs N tasks at once without binding.\n"
-    "Pass --bind-to none to mpirun.\n";
+    "Pass --bind-to none to mpirun.\n"
+    "\n"
+    "Command policy: FILE holds one absolute program path or glob a line\n"
+    "(fnmatch without flags: '*' also matches '/'); blank lines and lines\n"
+    "starting with '#' are ignored. Rank 0 reads the files and every rank\n"
+    "applies them. Before a task starts, its argv[0] is looked up on the\n"
+    "task's PATH and canonicalized with realpath (links and '..' resolved;\n"
+    "rules are canonicalized the same way), and that path is matched; a\n"
+    "shell task's program is /bin/sh. Deny wins over allow; with an allow\n"
+    "list, a program it does not match is refused. A refused task fails\n"
+    "with the error \"command 'PATH' is not allowed on this cluster\".\n"
+    "\n"
+    "Users: run as root, mpispool-run runs each job's tasks as the owner of\n"
+    "its job file (uid, primary group and supplementary groups). A job file\n"
+    "that is a symbolic link or has more than one hard link is rejected.\n";
 
 static int parse_options(int argc, char **argv, struct run_options *opt)
 {
@@ -76,7 +96,9 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         OPT_GRACE,
         OPT_VERSION,
         OPT_TOPOLOGY,
-        OPT_DRY_RUN
+        OPT_DRY_RUN,
+        OPT_ALLOW,
+        OPT_DENY
     };
     static const struct option longopts[] = {
         {"spool", required_argument, NULL, 's'},
@@ -89,6 +111,8 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         {"version", no_argument, NULL, OPT_VERSION},
         {"topology", required_argument, NULL, OPT_TOPOLOGY},
         {"dry-run", required_argument, NULL, OPT_DRY_RUN},
+        {"allow-commands", required_argument, NULL, OPT_ALLOW},
+        {"deny-commands", required_argument, NULL, OPT_DENY},
         {NULL, 0, NULL, 0},
     };
     opt->spool = getenv("MPISPOOL_SPOOL");
@@ -140,6 +164,12 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
             break;
         case OPT_DRY_RUN:
             opt->dry_run = optarg;
+            break;
+        case OPT_ALLOW:
+            opt->allow_commands = optarg;
+            break;
+        case OPT_DENY:
+            opt->deny_commands = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -287,6 +317,75 @@ void run_place_tasks(struct executor *ex, const struct run_options *opt,
     executor_set_placement(ex, pl);
 }
 
+/* Largest --allow-commands or --deny-commands file. */
+#define POLICY_MAX_BYTES (1 << 20)
+
+/* Rank 0 reads the command lists and checks them; every rank gets their
+ * text by MPI_Bcast and parses it, so all apply one policy. Returns 0 with
+ * *out set (NULL without lists), or 1 on every rank after the rank that
+ * failed said why. */
+static int share_policy(const struct run_options *opt, int rank,
+                        struct policy **out)
+{
+    const char *files[2] = {opt->allow_commands, opt->deny_commands};
+    const char *options[2] = {"--allow-commands", "--deny-commands"};
+    char *texts[2] = {NULL, NULL};
+    long long header[3] = {0, -1, -1}; /* status, text lengths (-1: none) */
+    struct mps_error err;
+    *out = NULL;
+    for (int i = 0; rank == 0 && i < 2 && !header[0]; i++) {
+        if (!files[i])
+            continue;
+        size_t len = 0;
+        texts[i] = util_read_file(files[i], POLICY_MAX_BYTES, &len, &err);
+        if (texts[i] && memchr(texts[i], '\0', len))
+            errprintf(&err, "'%s' is not a text file (it holds a NUL byte)",
+                      files[i]);
+        if (!texts[i] || memchr(texts[i], '\0', len)) {
+            fprintf(stderr, "mpispool-run: %s: %s\n", options[i], err.text);
+            header[0] = 1;
+        }
+        header[i + 1] = (long long)len;
+    }
+    MPI_Bcast(header, 3, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+    int status = (int)header[0];
+    for (int i = 0; i < 2 && !status; i++) {
+        if (header[i + 1] < 0)
+            continue;
+        if (rank != 0 && !(texts[i] = malloc((size_t)header[i + 1] + 1))) {
+            status = 1;
+            fprintf(stderr, "mpispool-run: rank %d: out of memory\n", rank);
+            break;
+        }
+        MPI_Bcast(texts[i], (int)header[i + 1], MPI_CHAR, 0, MPI_COMM_WORLD);
+        texts[i][header[i + 1]] = '\0';
+    }
+    if (!status && (texts[0] || texts[1])) {
+        char names[2][PATH_MAX + 32];
+        for (int i = 0; i < 2; i++)
+            snprintf(names[i], sizeof names[i], "%s '%s'", options[i],
+                     files[i] ? files[i] : "");
+        *out = policy_create(texts[0], names[0], texts[1], names[1], &err);
+        if (!*out) {
+            if (rank == 0)
+                fprintf(stderr, "mpispool-run: %s\n", err.text);
+            status = 1;
+        }
+    }
+    free(texts[0]);
+    free(texts[1]);
+    int any_failed = status;
+    if (header[0] == 0)
+        MPI_Allreduce(&status, &any_failed, 1, MPI_INT, MPI_MAX,
+                      MPI_COMM_WORLD);
+    if (any_failed) {
+        policy_destroy(*out);
+        *out = NULL;
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct run_options opt = {0};
@@ -312,6 +411,12 @@ int main(int argc, char **argv)
     memset(&re, 0, sizeof re);
     MPI_Comm_rank(MPI_COMM_WORLD, &re.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &re.size);
+    struct policy *policy;
+    if (share_policy(&opt, re.rank, &policy) != 0) {
+        MPI_Finalize();
+        return 1;
+    }
+    opt.policy = policy;
     util_hostname(re.host, sizeof re.host);
     re.mem_total = node_memory();
 
@@ -376,5 +481,6 @@ int main(int argc, char **argv)
     else
         rc = worker_main(&opt, &re);
     MPI_Finalize();
+    policy_destroy(policy);
     return rc;
 }

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct policy;
+
 struct run_options {
     const char *spool;    /* --spool DIR, or $MPISPOOL_SPOOL */
     bool until_empty;     /* --until-empty */
@@ -15,6 +17,9 @@ struct run_options {
     double kill_grace_s;  /* --kill-grace SECONDS */
     const char *topology; /* --topology SPEC: hwloc XML file or synthetic */
     const char *dry_run;  /* --dry-run K,K,...: print placements, no MPI */
+    const char *allow_commands;  /* --allow-commands FILE (read by rank 0) */
+    const char *deny_commands;   /* --deny-commands FILE (read by rank 0) */
+    const struct policy *policy; /* parsed from rank 0's lists, or NULL */
 };
 
 /* What main found about this rank's node before handing over. */

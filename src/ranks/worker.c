@@ -107,6 +107,11 @@ static void run_task(struct worker *w, const struct wire_task *m)
         .cwd = m->cwd,
         .submit_dir = m->submit_dir,
         .env = m->env,
+        .as_user = m->as_user,
+        .uid = m->uid,
+        .gid = m->gid,
+        .ngroups = m->ngroups,
+        .groups = m->groups,
     };
     if (executor_submit(w->ex, &t) < 0) {
         struct exec_result res = {.exit_code = -1,
@@ -131,8 +136,10 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
     }
     struct exec_callbacks cb = {on_output, on_result, &w};
     w.ex = executor_create(re->slots, workdir, &cb, &err);
-    if (w.ex)
+    if (w.ex) {
+        executor_set_policy(w.ex, opt->policy);
         run_place_tasks(w.ex, opt, re);
+    }
     int sigfd = run_signalfd();
     if (!w.ex || sigfd < 0) {
         fprintf(stderr, "mpispool-run: rank %d: %s\n", re->rank,
