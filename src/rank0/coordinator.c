@@ -4,7 +4,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <jansson.h>
+#include <pwd.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -73,6 +75,10 @@ struct job {
     bool inherit;
     bool ended; /* every task ended: finalize this turn */
     struct job *next_job;
+    /* Who its tasks run as (see job_owner). */
+    bool as_user;
+    uint32_t uid, gid, ngroups;
+    uint32_t *groups;
 };
 
 /* A task attempt out on a rank. */
@@ -240,6 +246,7 @@ static void job_free(struct job *job)
     for (uint32_t i = 0; i < job->envc; i++)
         free(job->env[i]);
     free(job->env);
+    free(job->groups);
     free(job);
 }
 
@@ -363,6 +370,53 @@ static int job_open_tasks(struct coordinator *co, struct job *job,
     return 0;
 }
 
+/* Who job's tasks run as: the owner of its job file at path (in cur/).
+ * The file must be a regular file with one link, so nobody can make a job
+ * of another user's file by linking it into new/. Run as root, tasks of a
+ * file not owned by root run as its owner: uid, the primary group of the
+ * password entry and its supplementary groups (getgrouplist), or, for a
+ * uid without an entry, the file's gid and no supplementary groups.
+ * Otherwise tasks run as this process. Returns 0 or -1 with err set. */
+static int job_owner(struct job *job, const char *path, struct mps_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errprintf(err, "cannot stat job file: %s", strerror(errno));
+    if (S_ISLNK(st.st_mode))
+        return errprintf(err, "job file is a symbolic link: refused");
+    if (!S_ISREG(st.st_mode))
+        return errprintf(err, "job file is not a regular file: refused");
+    if (st.st_nlink != 1)
+        return errprintf(err, "job file is a hard link: refused");
+    if (geteuid() != 0 || st.st_uid == 0)
+        return 0;
+    job->as_user = true;
+    job->uid = (uint32_t)st.st_uid;
+    job->gid = (uint32_t)st.st_gid;
+    char buf[16384];
+    struct passwd pw, *found = NULL;
+    if (getpwuid_r(st.st_uid, &pw, buf, sizeof buf, &found) != 0 || !found)
+        return 0;
+    job->gid = (uint32_t)pw.pw_gid;
+    int n = 64;
+    for (int tries = 0; tries < 4; tries++) {
+        gid_t *groups = malloc((size_t)n * sizeof *groups);
+        if (!groups)
+            return errprintf(err, "out of memory");
+        int got = n;
+        if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &got) >= 0) {
+            job->groups = (uint32_t *)groups;
+            job->ngroups = (uint32_t)got;
+            return 0;
+        }
+        free(groups);
+        if (got <= n)
+            break;
+        n = got;
+    }
+    return errprintf(err, "cannot find the groups of user '%s'", pw.pw_name);
+}
+
 /* Claim new/NAME, validate it, and queue it (or reject it). */
 static void claim(struct coordinator *co, const char *name)
 {
@@ -394,7 +448,9 @@ static void claim(struct coordinator *co, const char *name)
         return;
     }
     char *path = spool_file(co->sp, SPOOL_CUR, name);
-    job->spec = path ? jobfile_load(path, &err) : NULL;
+    job->spec = path && job_owner(job, path, &err) == 0
+                    ? jobfile_load(path, &err)
+                    : NULL;
     free(path);
     if (!job->spec) {
         reject(co, name, err.text);
@@ -645,6 +701,11 @@ static void send_task(struct coordinator *co, struct job *job, int r,
             .cwd = s->cwd,
             .submit_dir = s->submit_dir,
             .env = job->env,
+            .as_user = job->as_user,
+            .uid = job->uid,
+            .gid = job->gid,
+            .ngroups = job->ngroups,
+            .groups = job->groups,
         };
         if (executor_submit(co->local, &t) < 0)
             queue_result(co, d,
@@ -670,6 +731,11 @@ static void send_task(struct coordinator *co, struct job *job, int r,
         .submit_dir = s->submit_dir,
         .envc = job->envc,
         .env = job->env,
+        .as_user = job->as_user,
+        .uid = job->uid,
+        .gid = job->gid,
+        .ngroups = job->ngroups,
+        .groups = job->groups,
     };
     struct wire_buf buf = {0};
     if (wire_encode_task(&buf, &m) < 0 ||
