@@ -330,6 +330,30 @@ static void job_insert(struct coordinator *co, struct job *job)
     *link = job;
 }
 
+/* Open a job's task file at path for reading: a regular file, and for a
+ * job that runs as a user (read here as root) one that user owns, checked
+ * on the open file so that no link swapped in can name another's. Returns
+ * the descriptor, or -1 with err set. */
+static int open_task_file(const struct job *job, const char *path,
+                          struct mps_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        errprintf(err, "cannot open task file '%s': %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        errprintf(err, "task file '%s' is not a regular file", path);
+    } else if (job->as_user && st.st_uid != (uid_t)job->uid) {
+        errprintf(err, "task file '%s' does not belong to the job's owner",
+                  path);
+    } else {
+        return fd;
+    }
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
 /* Open the job's task file and count its tasks (it is streamed again as
  * tasks are dispatched, never held whole). */
 static int job_open_tasks(struct coordinator *co, struct job *job,
@@ -342,8 +366,16 @@ static int job_open_tasks(struct coordinator *co, struct job *job,
         path = spool_file(co->sp, SPOOL_DATA, job->spec->task_file);
     if (!path)
         return errprintf(err, "out of memory");
-    struct taskfile *tf = taskfile_open(path, err);
+    int fd = open_task_file(job, path, err);
+    int again = fd >= 0 ? dup(fd) : -1;
+    if (fd >= 0 && again < 0)
+        errprintf(err, "cannot open task file '%s': %s", path, strerror(errno));
+    struct taskfile *tf = again >= 0 ? taskfile_fdopen(fd, path, err) : NULL;
     if (!tf) {
+        if (fd >= 0 && again < 0)
+            close(fd);
+        if (again >= 0)
+            close(again);
         free(path);
         return -1;
     }
@@ -353,16 +385,21 @@ static int job_open_tasks(struct coordinator *co, struct job *job,
         ;
     uint64_t count = taskfile_count(tf);
     taskfile_close(tf);
-    if (rc < 0) {
+    if (rc < 0 || count == 0) {
+        close(again);
+        free(path);
+        return rc < 0 ? -1
+                      : errprintf(err, "task file '%s' has no tasks",
+                                  job->spec->task_file);
+    }
+    /* The same file again, from its start. */
+    if (lseek(again, 0, SEEK_SET) < 0) {
+        errprintf(err, "cannot read task file '%s': %s", path, strerror(errno));
+        close(again);
         free(path);
         return -1;
     }
-    if (count == 0) {
-        free(path);
-        return errprintf(err, "task file '%s' has no tasks",
-                         job->spec->task_file);
-    }
-    job->tasks = taskfile_open(path, err);
+    job->tasks = taskfile_fdopen(again, path, err);
     free(path);
     if (!job->tasks)
         return -1;

@@ -4,7 +4,8 @@
 # file: uid, primary group and supplementary groups; root's jobs as root; a
 # uid without a password entry with the file's gid and no other groups. A
 # job file that is a hard link to another user's file, or a symbolic link
-# to one, is rejected and nothing of it runs. One rank and mpirun -np 2.
+# to one, is rejected and nothing of it runs, as is a job naming a task
+# file its owner does not own. One rank and mpirun -np 2.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -23,6 +24,10 @@ setup_spool
 T=$TEST_TMP
 chmod 0755 "$T"
 mkdir -p "$T/work"
+echo 'id -u' >"$T/a.tasks"
+echo 'echo leaked' >"$T/secret"
+chmod 0644 "$T/a.tasks"
+chmod 0600 "$T/secret"
 
 USER_A=mps-test-a-$$
 USER_B=mps-test-b-$$
@@ -84,6 +89,15 @@ round() {
     chown 4242:4243 "$SPOOL/tmp/$unknown.json"
     mv "$SPOOL/tmp/$unknown.json" "$SPOOL/new/"
 
+    # A task file of A's runs as A; naming root's file is refused (rank 0
+    # reads task files as root).
+    local tasks
+    tasks=$(as "$USER_A" "$MPISPOOL" --spool "$SPOOL" submit \
+        --tasks "$T/a.tasks") || fail "submit --tasks as $USER_A"
+    as "$USER_A" sh -c "printf '%s' '{\"task_file\": \"$T/secret\"}' \
+        >'$SPOOL/tmp/secret-$np.json' && mv '$SPOOL/tmp/secret-$np.json' '$SPOOL/new/'" ||
+        fail "cannot drop a job file as $USER_A"
+
     # B's own job file, linked into new/ by someone else (root can, with
     # any fs.protected_hardlinks), or symlinked there by A.
     as "$USER_B" sh -c "printf '%s' '{\"command\": [\"id\", \"-u\"]}' >'$home_b/job.json'"
@@ -121,6 +135,13 @@ wrote" "$(cat "$(task_out "$handmade" 0)")" \
     assert_eq "4242
 4243" "$(cat "$(task_out "$unknown" 0)")" "task of an unknown uid (np $np)"
 
+    assert_state "$tasks" done
+    assert_eq "$uid_a" "$(cat "$(task_out "$tasks" 0)")" \
+        "uid of $USER_A's task file task (np $np)"
+    assert_state "secret-$np" rejected
+    assert_eq "task file '$T/secret' does not belong to the job's owner" \
+        "$(cat "$SPOOL/rejected/secret-$np.error")" "reason for root's task file"
+    assert_no_file "$SPOOL/out/secret-$np/0.json" "record of root's task file"
     assert_state "hardlink-$np" rejected
     assert_eq "job file is a hard link: refused" \
         "$(cat "$SPOOL/rejected/hardlink-$np.error")" "hard link reason"
