@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,14 +239,46 @@ static int env_put(char ***envp, size_t *n, size_t *cap, const char *kv)
     return 0;
 }
 
+/* The login variables of a task that runs as a user and brought no
+ * environment of its own: from the password entry on this node, with a
+ * plain PATH, where its env does not set them. */
+static int put_login_env(const struct xtask *t, char ***envp, size_t *n,
+                         size_t *cap)
+{
+    char buf[16384], kv[4200];
+    struct passwd pw, *found = NULL;
+    if (getpwuid_r((uid_t)t->uid, &pw, buf, sizeof buf, &found) != 0)
+        found = NULL;
+    const char *keys[] = {"PATH", "HOME", "USER", "LOGNAME", "SHELL"};
+    const char *values[] = {
+        "/usr/local/bin:/usr/bin:/bin", found ? found->pw_dir : NULL,
+        found ? found->pw_name : NULL, found ? found->pw_name : NULL,
+        found && found->pw_shell && *found->pw_shell ? found->pw_shell : NULL};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        bool given = false;
+        for (char **e = *envp; e && *e; e++)
+            if (strncmp(*e, keys[i], strlen(keys[i])) == 0 &&
+                (*e)[strlen(keys[i])] == '=')
+                given = true;
+        if (given || !values[i])
+            continue;
+        snprintf(kv, sizeof kv, "%s=%s", keys[i], values[i]);
+        if (env_put(envp, n, cap, kv) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The task's environment: the base (this process's, less launcher
- * variables, when inherit), the task's env over it, then MPISPOOL_*. */
+ * variables, when inherit; never for a task that runs as another user,
+ * which gets login variables instead), the task's env over it, then
+ * MPISPOOL_*. */
 static char **build_env(const struct xtask *t)
 {
     char **envp = NULL;
     size_t n = 0, cap = 0;
     char kv[128];
-    if (t->inherit) {
+    if (t->inherit && !t->as_user) {
         for (char **e = environ; *e; e++)
             if (!is_launcher_var(*e) && env_put(&envp, &n, &cap, *e) < 0)
                 goto error;
@@ -253,6 +286,8 @@ static char **build_env(const struct xtask *t)
     for (char **e = t->env; e && *e; e++)
         if (env_put(&envp, &n, &cap, *e) < 0)
             goto error;
+    if (t->inherit && t->as_user && put_login_env(t, &envp, &n, &cap) < 0)
+        goto error;
     snprintf(kv, sizeof kv, "MPISPOOL_JOB_ID=%s", t->job);
     if (env_put(&envp, &n, &cap, kv) < 0)
         goto error;

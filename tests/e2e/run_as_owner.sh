@@ -24,6 +24,11 @@ setup_spool
 T=$TEST_TMP
 chmod 0755 "$T"
 mkdir -p "$T/work"
+cat >"$T/handmade.json" <<'JSON'
+{"shell": "id -u; stat -c %U .; touch f && echo wrote; echo \"$HOME $USER ${MPS_ROOT_SECRET-unset}\""}
+JSON
+chmod 0644 "$T/handmade.json"
+export MPS_ROOT_SECRET=only-for-root
 echo 'id -u' >"$T/a.tasks"
 echo 'echo leaked' >"$T/secret"
 chmod 0644 "$T/a.tasks"
@@ -78,9 +83,11 @@ round() {
         fail "submit as $USER_B"
     # A job file without submit_dir runs in a private work directory,
     # which belongs to the job's user.
+    # Without a submitter's environment it gets login variables, not the
+    # environment of mpispool-run (root's).
     handmade=handmade-$np
-    as "$USER_A" sh -c "printf '%s' '{\"shell\": \"id -u; stat -c %U .; touch f && echo wrote\"}' \
-        >'$SPOOL/tmp/$handmade.json' && mv '$SPOOL/tmp/$handmade.json' '$SPOOL/new/'" ||
+    as "$USER_A" sh -c "cp '$T/handmade.json' '$SPOOL/tmp/$handmade.json' &&
+        mv '$SPOOL/tmp/$handmade.json' '$SPOOL/new/'" ||
         fail "cannot drop a job file as $USER_A"
     # A uid without a password entry: its file's gid, no other groups.
     unknown=unknown-$np
@@ -130,7 +137,8 @@ round() {
         "uid of $USER_B's task (np $np)"
     assert_eq "$uid_a
 $USER_A
-wrote" "$(cat "$(task_out "$handmade" 0)")" \
+wrote
+$(getent passwd "$USER_A" | cut -d: -f6) $USER_A unset" "$(cat "$(task_out "$handmade" 0)")" \
         "$USER_A's task in its private work directory (np $np)"
     assert_eq "4242
 4243" "$(cat "$(task_out "$unknown" 0)")" "task of an unknown uid (np $np)"
