@@ -21,9 +21,10 @@
 #include "transport.h"
 #include "util.h"
 
+/* clang-format off */
 static const char usage_text[] =
     "Usage: mpirun -np N mpispool-run [OPTIONS] --spool DIR\n"
-    " mpispool-run [OPTIONS] --spool DIR\n"
+    "       mpispool-run [OPTIONS] --spool DIR\n"
     "\n"
     "Serve an mpispool spool directory: rank 0 claims the job files users\n"
     "submit (mpispool submit) and sends their tasks over MPI to ranks\n"
@@ -33,39 +34,42 @@ static const char usage_text[] =
     "(or without mpirun), the single rank also runs the tasks.\n"
     "\n"
     "Options:\n"
-    " -s, --spool DIR the spool (default: $MPISPOOL_SPOOL)\n"
-    " -u, --until-empty exit 0 once nothing is queued or running;\n"
-    " otherwise serve until SIGINT or SIGTERM\n"
-    " -n, --slots N tasks each worker rank runs at once (default:\n"
-    " its share of the node's cores)\n"
-    " --rescan SECONDS full rescan of SPOOL/new/ for file systems\n"
-    " where inotify sees nothing, e.g. NFS "
-    "(default 5)\n"
-    " --workdir DIR where private task work directories are made\n"
-    " (default: $TMPDIR or /tmp)\n"
-    " --kill-grace SECONDS between SIGTERM and SIGKILL when a task is\n"
-    " killed (default 10)\n"
-    " --topology SPEC place tasks on this hwloc topology instead of\n"
-    " the node's: an XML file (*.xml) or a synthetic\n"
-    " description such as \"pack:2 l3:2 core:8 "
-    "pu:2\"\n"
-    " (tasks are then not bound: the cores are not\n"
-    " real)\n"
-    " --allow-commands FILE\n"
-    " run only programs FILE lists (see below)\n"
-    " --deny-commands FILE\n"
-    " never run programs FILE lists (see below)\n"
-    " --dry-run K[,K...] without MPI: place tasks of K cpus one after\n"
-    " another on one rank owning every core of the\n"
-    " topology, print the cores each gets, exit\n"
-    " -h, --help show this help and exit\n"
-    " --version show the version and exit\n"
+    "  -s, --spool DIR        the spool (default: $MPISPOOL_SPOOL)\n"
+    "  -u, --until-empty      exit 0 once nothing is queued or running;\n"
+    "                         otherwise serve until stopped (see Stopping)\n"
+    "  -n, --slots N          tasks each worker rank runs at once (default:\n"
+    "                         its share of the node's cores)\n"
+    "      --rescan SECONDS   full rescan of SPOOL/new/ and SPOOL/cancel/ for\n"
+    "                         file systems where inotify sees nothing, e.g.\n"
+    "                         NFS (default 5)\n"
+    "      --workdir DIR      where private task work directories are made\n"
+    "                         (default: $TMPDIR or /tmp)\n"
+    "      --kill-grace SECONDS\n"
+    "                         between SIGTERM and SIGKILL when a task times\n"
+    "                         out or is stopped (default 10)\n"
+    "      --max-output SIZE  keep at most SIZE of each task's stdout and of\n"
+    "                         its stderr (default 1G); the rest is discarded\n"
+    "                         and the record's \"note\" says so\n"
+    "      --topology SPEC    place tasks on this hwloc topology instead of\n"
+    "                         the node's: an XML file (*.xml) or a synthetic\n"
+    "                         description such as \"pack:2 l3:2 core:8 pu:2\"\n"
+    "                         (tasks are then not bound: the cores are not\n"
+    "                         real)\n"
+    "      --allow-commands FILE\n"
+    "                         run only the programs FILE lists (see Command\n"
+    "                         policy)\n"
+    "      --deny-commands FILE\n"
+    "                         never run the programs FILE lists\n"
+    "      --dry-run K[,K...] without MPI: place tasks of K cpus one after\n"
+    "                         another on one rank owning every core of the\n"
+    "                         topology, print the cores each gets, exit\n"
+    "  -h, --help             show this help and exit\n"
+    "      --version          show the version and exit\n"
     "\n"
     "Examples:\n"
-    " mpispool init ~/spool && mpispool --spool ~/spool submit -- hostname\n"
-    " mpirun -np 4 --bind-to none mpispool-run --spool ~/spool "
-    "--until-empty\n"
-    " mpispool-run --spool ~/spool --until-empty # one PC, no mpirun\n"
+    "  mpispool init ~/spool && mpispool --spool ~/spool submit -- hostname\n"
+    "  mpirun -np 4 --bind-to none mpispool-run --spool ~/spool --until-empty\n"
+    "  mpispool-run --spool ~/spool --until-empty     # one PC, no mpirun\n"
     "\n"
     "Placement: ranks on one node split its cores; each task of k cpus\n"
     "(job key \"cpus\") is bound to k whole cores of its rank, chosen\n"
@@ -74,6 +78,17 @@ static const char usage_text[] =
     "record's \"cores\". --slots N runs N tasks at once without binding.\n"
     "Pass --bind-to none to mpirun.\n"
     "\n"
+    "Stopping: SIGTERM, SIGINT or SIGUSR1 stop dispatching, end the running\n"
+    "tasks (SIGTERM, --kill-grace, SIGKILL), record them as interrupted and\n"
+    "exit 0; the next run on the spool runs them again. Open MPI's mpirun\n"
+    "forwards SIGUSR1 and exits 0; on SIGTERM or SIGINT it exits 1 whatever\n"
+    "its ranks do, and kills them after odls_base_sigkill_timeout (1 s by\n"
+    "default: export OMPI_MCA_odls_base_sigkill_timeout=30 for a longer\n"
+    "grace). After a crash (kill -9, a lost node), the next run adopts the\n"
+    "dead coordinator's jobs from its journal: tasks that ended are not run\n"
+    "again, tasks that were running run again with attempt + 1.\n"
+    "\n"
+
     "Command policy: FILE holds one absolute program path or glob a line\n"
     "(fnmatch without flags: '*' also matches '/'); blank lines and lines\n"
     "starting with '#' are ignored. Rank 0 reads the files and every rank\n"
@@ -87,6 +102,7 @@ static const char usage_text[] =
     "Users: run as root, mpispool-run runs each job's tasks as the owner of\n"
     "its job file (uid, primary group and supplementary groups). A job file\n"
     "that is a symbolic link or has more than one hard link is rejected.\n";
+/* clang-format on */
 
 static int parse_options(int argc, char **argv, struct run_options *opt)
 {
@@ -97,6 +113,7 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         OPT_VERSION,
         OPT_TOPOLOGY,
         OPT_DRY_RUN,
+        OPT_MAX_OUTPUT,
         OPT_ALLOW,
         OPT_DENY
     };
@@ -111,6 +128,7 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         {"version", no_argument, NULL, OPT_VERSION},
         {"topology", required_argument, NULL, OPT_TOPOLOGY},
         {"dry-run", required_argument, NULL, OPT_DRY_RUN},
+        {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
         {"allow-commands", required_argument, NULL, OPT_ALLOW},
         {"deny-commands", required_argument, NULL, OPT_DENY},
         {NULL, 0, NULL, 0},
@@ -118,6 +136,7 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
     opt->spool = getenv("MPISPOOL_SPOOL");
     opt->rescan_s = 5;
     opt->kill_grace_s = 10;
+    opt->max_output = 1ULL << 30;
     int c;
     char *end;
     while ((c = getopt_long(argc, argv, "s:un:h", longopts, NULL)) != -1) {
@@ -165,6 +184,15 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         case OPT_DRY_RUN:
             opt->dry_run = optarg;
             break;
+        case OPT_MAX_OUTPUT:
+            if (util_parse_size(optarg, &opt->max_output) < 0) {
+                fprintf(stderr,
+                        "mpispool-run: --max-output takes a size such as "
+                        "512M or 2G, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case OPT_ALLOW:
             opt->allow_commands = optarg;
             break;
@@ -208,6 +236,7 @@ static void run_signals(sigset_t *set)
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1); /* mpirun forwards it without aborting */
 }
 
 int run_signalfd(void)

@@ -15,6 +15,7 @@ struct run_options {
     double rescan_s;      /* --rescan SECONDS: full scan of new/ */
     const char *workdir;  /* --workdir DIR: private task work dirs */
     double kill_grace_s;  /* --kill-grace SECONDS */
+    uint64_t max_output;  /* --max-output SIZE: per task and stream */
     const char *topology; /* --topology SPEC: hwloc XML file or synthetic */
     const char *dry_run;  /* --dry-run K,K,...: print placements, no MPI */
     const char *allow_commands;  /* --allow-commands FILE (read by rank 0) */

@@ -54,6 +54,12 @@ char *record_to_json(const struct task_record *rec)
     json_object_set_new(o, "max_rss_kb", json_integer(rec->max_rss_kb));
     json_object_set_new(o, "user_s", json_real(rec->user_s));
     json_object_set_new(o, "system_s", json_real(rec->system_s));
+    if (rec->cancelled)
+        json_object_set_new(o, "cancelled", json_true());
+    if (rec->interrupted)
+        json_object_set_new(o, "interrupted", json_true());
+    if (rec->note)
+        json_object_set_new(o, "note", json_string(rec->note));
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return text;
@@ -117,6 +123,9 @@ int record_from_json(const char *text, struct task_record *rec,
         (long)json_integer_value(json_object_get(o, "max_rss_kb"));
     rec->user_s = json_number_value(json_object_get(o, "user_s"));
     rec->system_s = json_number_value(json_object_get(o, "system_s"));
+    rec->cancelled = json_is_true(json_object_get(o, "cancelled"));
+    rec->interrupted = json_is_true(json_object_get(o, "interrupted"));
+    rec->note = dup_string(o, "note");
     json_decref(o);
     return 0;
 }
@@ -130,5 +139,6 @@ void record_clear(struct task_record *rec)
     free(rec->error);
     free(rec->stdout_path);
     free(rec->stderr_path);
+    free(rec->note);
     memset(rec, 0, sizeof *rec);
 }

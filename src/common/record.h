@@ -33,6 +33,9 @@ struct task_record {
     long max_rss_kb;
     double user_s;
     double system_s;
+    bool cancelled;   /* killed or dropped by mpispool cancel */
+    bool interrupted; /* ended by a stop of mpispool-run: runs again */
+    char *note;       /* NULL or one line, e.g. "stdout truncated at 1G" */
 };
 
 /* Whether the attempt succeeded: exit code 0, no signal, no error. */
@@ -41,7 +44,8 @@ bool record_ok(const struct task_record *rec);
 /* The record as compact one-line JSON (malloc'd, no newline). Keys: job,
  * task, attempt, host, rank, cores, gpus, start, end (RFC 3339), elapsed (float
  * seconds), exit_code, signal, timed_out, error, stdout, stderr,
- * stdout_bytes, stderr_bytes, max_rss_kb, user_s, system_s. */
+ * stdout_bytes, stderr_bytes, max_rss_kb, user_s, system_s; and only when
+ * set: cancelled, interrupted (true), note. */
 char *record_to_json(const struct task_record *rec);
 
 /* Parse what record_to_json wrote. Strings are malloc'd; free them with

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -48,6 +49,14 @@
 /* At most this many messages per loop turn, so files and signals are
  * looked at while a flood of output arrives. */
 #define RECV_BATCH 256
+/* A cancelled task gets this long between SIGTERM and SIGKILL (at most
+ * --kill-grace): mpispool cancel promises an end within a second. */
+#define CANCEL_GRACE_S 0.5
+/* Space held back on the spool's file system: freed when a write there
+ * fails for lack of space, so records, reports and the journal still fit. */
+#define RESERVE_BYTES (4 << 20)
+/* The journal is compacted (only live jobs' lines kept) past this size. */
+#define JOURNAL_COMPACT_BYTES (8 << 20)
 
 /* A task attempt waiting to be retried. */
 struct retry {
@@ -74,6 +83,15 @@ struct job {
     uint32_t envc;
     bool inherit;
     bool ended; /* every task ended: finalize this turn */
+    /* Adopted from a dead coordinator's journal: how each task it knew
+     * of stands (sorted by task); fresh tasks are checked against it. */
+    struct replay_task *replay;
+    size_t nreplay, replay_pos;
+    /* mpispool cancel: the whole job, or these tasks (sorted) not yet
+     * started; either makes the job's state "cancelled". */
+    bool cancelled, cancel_all;
+    uint64_t *cancel_tasks;
+    size_t ncancel_tasks;
     struct job *next_job;
     /* Who its tasks run as (see job_owner). */
     bool as_user;
@@ -91,6 +109,9 @@ struct dispatch {
     struct taskcmd cmd;
     int out_fd, err_fd;
     int write_errno; /* first output write failure */
+    bool cancelled;  /* by mpispool cancel */
+    uint64_t bytes[2];
+    bool truncated[2]; /* output beyond --max-output was discarded */
     struct dispatch *next;
 };
 
@@ -120,7 +141,9 @@ struct coordinator {
     struct journal *journal;
     char name[300];
     char *status_path;
-    int inotify_fd, new_wd;
+    int inotify_fd, new_wd, cancel_wd;
+    char *reserve_path; /* journal/COORD.reserve, or NULL */
+    bool reserve_held;
     int sigfd;
     struct executor *local; /* the lone rank 0 runs tasks itself */
     int bell_listen;        /* doorbell listening socket, or -1 */
@@ -137,6 +160,7 @@ struct coordinator {
     uint64_t ndispatched;
     struct ended *ended_head, *ended_tail;
     bool stopping;
+    unsigned long kept_jobs; /* left claimed in cur/ by a stop */
     int64_t started_us;
     int64_t next_rescan, last_status;
     bool status_dirty;
@@ -214,15 +238,58 @@ static int open_output(struct dispatch *d, int stream)
     return *fd;
 }
 
+/* Space on the spool's file system held back for records, reports and the
+ * journal: given up when a write fails for lack of space, taken again when
+ * there is room. */
+static void release_reserve(struct coordinator *co)
+{
+    if (!co->reserve_held)
+        return;
+    unlink(co->reserve_path);
+    co->reserve_held = false;
+    logmsg("the spool's file system is full: released the %d MiB reserve "
+           "so records, reports and the journal can still be written",
+           RESERVE_BYTES >> 20);
+}
+
+static void hold_reserve(struct coordinator *co)
+{
+    if (co->reserve_held || !co->reserve_path)
+        return;
+    int fd = open(co->reserve_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    int rc = posix_fallocate(fd, 0, RESERVE_BYTES);
+    close(fd);
+    if (rc == 0)
+        co->reserve_held = true;
+    else
+        unlink(co->reserve_path);
+}
+
+/* Write a chunk of a task's output, keeping at most --max-output of each
+ * stream; after a write fails, the rest of that attempt's output is
+ * dropped (its record says why). */
 static void write_output(struct coordinator *co, uint64_t id, int stream,
                          const char *data, size_t len)
 {
     struct dispatch *d = dispatch_find(co, id);
-    if (!d)
+    if (!d || stream < 1 || stream > 2)
         return;
+    uint64_t *bytes = &d->bytes[stream - 1];
+    uint64_t room = co->opt->max_output - *bytes;
+    if (len > room) {
+        len = (size_t)room;
+        d->truncated[stream - 1] = true;
+    }
+    if (len == 0 || d->write_errno)
+        return;
+    *bytes += len;
     int fd = open_output(d, stream);
     if (fd >= 0 && util_write_all(fd, data, len) < 0 && !d->write_errno)
         d->write_errno = errno;
+    if (d->write_errno == ENOSPC)
+        release_reserve(co);
 }
 
 /* ---- jobs ---- */
@@ -247,6 +314,8 @@ static void job_free(struct job *job)
         free(job->env[i]);
     free(job->env);
     free(job->groups);
+    free(job->replay);
+    free(job->cancel_tasks);
     free(job);
 }
 
@@ -308,9 +377,21 @@ static const char *unsupported_feature(const struct jobspec *s)
     return NULL;
 }
 
+/* The job id of a job file name: NAME.json -> NAME (id holds 72 bytes). */
+static void job_id_of(const char *name, char *id)
+{
+    size_t len = strlen(name);
+    if (len > 5 && strcmp(name + len - 5, ".json") == 0)
+        len -= 5;
+    snprintf(id, 72, "%.*s", (int)len, name);
+}
+
 static void reject(struct coordinator *co, const char *name, const char *reason)
 {
     struct mps_error err;
+    char id[72];
+    job_id_of(name, id);
+    journal_job(co->journal, id, "rejected");
     if (spool_reject(co->sp, name, reason, &err) < 0)
         logmsg("cannot reject '%s' (%s): %s", name, reason, err.text);
     else
@@ -352,6 +433,14 @@ static int open_task_file(const struct job *job, const char *path,
     if (fd >= 0)
         close(fd);
     return -1;
+}
+
+static struct job *find_job(struct coordinator *co, const char *id)
+{
+    for (struct job *job = co->jobs; job; job = job->next_job)
+        if (strcmp(job->id, id) == 0)
+            return job;
+    return NULL;
 }
 
 /* Open the job's task file and count its tasks (it is streamed again as
@@ -454,19 +543,51 @@ static int job_owner(struct job *job, const char *path, struct mps_error *err)
     return errprintf(err, "cannot find the groups of user '%s'", pw.pw_name);
 }
 
-/* Claim new/NAME, validate it, and queue it (or reject it). */
-static void claim(struct coordinator *co, const char *name)
+static void scan_cancel(struct coordinator *co);
+
+/* Take over what an adopted journal knew of the job: the ends it recorded
+ * go into our journal (so a crash of ours loses nothing either) and into
+ * the job's counts; its tasks are skipped or run again as they stood. */
+static void adopt_replay(struct coordinator *co, struct job *job,
+                         struct replay_job *rj)
+{
+    job->cancel_all = job->cancelled = rj->cancelled;
+    if (rj->cancelled)
+        journal_cancel(co->journal, job->id);
+    job->replay = rj->tasks;
+    job->nreplay = rj->ntasks;
+    rj->tasks = NULL;
+    rj->ntasks = rj->cap = 0;
+    for (size_t i = 0; i < job->nreplay; i++) {
+        struct replay_task *rt = &job->replay[i];
+        if (rt->task >= job->ntasks)
+            continue;
+        if (rt->state == JOURNAL_RUNNING)
+            rt->state = JOURNAL_INTERRUPTED;
+        journal_end(co->journal, job->id, rt->task, rt->attempt,
+                    (enum journal_state)rt->state);
+        if (rt->state == JOURNAL_OK) {
+            job->succeeded++;
+            co->tasks_succeeded++;
+        } else if (rt->state == JOURNAL_CANCELLED) {
+            job->cancelled = true;
+        } else if (rt->state == JOURNAL_FAILED &&
+                   (int)rt->attempt > job->spec->retries) {
+            job->failed++;
+            co->tasks_failed++;
+        }
+    }
+    if (job->nreplay)
+        job->started_us = util_now_us();
+}
+
+/* Validate the job file cur/NAME and queue it (or reject it). rj is what
+ * a dead coordinator's journal knew of it when it is adopted, else NULL. */
+static void take_job(struct coordinator *co, const char *name,
+                     struct replay_job *rj)
 {
     struct mps_error err;
     size_t len = strlen(name);
-    if (name[0] == '.')
-        return; /* an editor's or a copier's temporary file */
-    int rc = spool_claim(co->sp, name, &err);
-    if (rc != 0) {
-        if (rc < 0)
-            logmsg("cannot claim '%s': %s", name, err.text);
-        return;
-    }
     if (len <= 5 || strcmp(name + len - 5, ".json") != 0) {
         reject(co, name, "job file name must end in '.json'");
         return;
@@ -516,8 +637,10 @@ static void claim(struct coordinator *co, const char *name)
     char *records = NULL;
     if (job->outdir && asprintf(&records, "%s/records.jsonl", job->outdir) < 0)
         records = NULL;
+    /* An adopted job keeps the records of the attempts that ended. */
     if (!records || util_mkdir_p(job->outdir, 0755) < 0 ||
-        !(job->records = fopen(records, "we")) || job_prepare_env(job) < 0) {
+        !(job->records = fopen(records, rj ? "ae" : "we")) ||
+        job_prepare_env(job) < 0) {
         snprintf(err.text, sizeof err.text, "cannot set up '%s': %s",
                  job->outdir ? job->outdir : "out/", strerror(errno));
         free(records);
@@ -528,10 +651,62 @@ static void claim(struct coordinator *co, const char *name)
     free(records);
     job->seq = ++co->claim_seq;
     job->claimed_us = util_now_us();
+    if (rj)
+        adopt_replay(co, job, rj);
     job_insert(co, job);
     co->status_dirty = true;
-    logmsg("claimed job %s (%llu task%s)", job->id,
-           (unsigned long long)job->ntasks, job->ntasks == 1 ? "" : "s");
+    if (rj)
+        logmsg("adopted job %s (%llu task%s, %llu ended before)", job->id,
+               (unsigned long long)job->ntasks, job->ntasks == 1 ? "" : "s",
+               (unsigned long long)(job->succeeded + job->failed));
+    else
+        logmsg("claimed job %s (%llu task%s)", job->id,
+               (unsigned long long)job->ntasks, job->ntasks == 1 ? "" : "s");
+}
+
+/* Claim new/NAME... for each name: the claims are journaled and synced
+ * first (one fdatasync for the batch), then each file is renamed into cur/,
+ * so a job in cur/ always has a claim in some coordinator's journal. */
+static void claim_names(struct coordinator *co, char **names, size_t n)
+{
+    struct mps_error err;
+    size_t todo = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        /* An editor's or a copier's temporary file: not a job. */
+        if (names[i][0] == '.' || len >= 70) {
+            if (names[i][0] != '.') {
+                if (spool_claim(co->sp, names[i], &err) == 0)
+                    reject(co, names[i], "job file name is too long");
+            }
+            names[i][0] = '\0';
+            continue;
+        }
+        char id[72];
+        job_id_of(names[i], id);
+        journal_claim(co->journal, id);
+        todo++;
+    }
+    if (!todo)
+        return;
+    if (journal_sync(co->journal, &err) < 0)
+        logmsg("journal: %s", err.text);
+    for (size_t i = 0; i < n; i++) {
+        if (!names[i][0])
+            continue;
+        int rc = spool_claim(co->sp, names[i], &err);
+        if (rc == 0) {
+            take_job(co, names[i], NULL);
+            continue;
+        }
+        if (rc < 0)
+            logmsg("cannot claim '%s': %s", names[i], err.text);
+        char id[72];
+        job_id_of(names[i], id);
+        journal_release(co->journal, id);
+    }
+    /* A cancel may have come while the job waited in new/. */
+    scan_cancel(co);
 }
 
 static int compare_names(const void *a, const void *b)
@@ -581,29 +756,40 @@ static void scan_new(struct coordinator *co, bool settle)
     closedir(dir);
     free(dirpath);
     qsort(names, n, sizeof *names, compare_names);
-    for (size_t i = 0; i < n; i++) {
-        if (!co->stopping)
-            claim(co, names[i]);
+    if (!co->stopping)
+        claim_names(co, names, n);
+    for (size_t i = 0; i < n; i++)
         free(names[i]);
-    }
     free(names);
 }
 
 static void read_inotify(struct coordinator *co)
 {
     char buf[64 * 1024] __attribute__((aligned(8)));
+    char *names[512];
     for (;;) {
         ssize_t got = read(co->inotify_fd, buf, sizeof buf);
         if (got <= 0)
             return;
+        size_t n = 0;
+        bool overflow = false, cancels = false;
         for (char *p = buf; p < buf + got;) {
             struct inotify_event *ev = (struct inotify_event *)p;
             if (ev->mask & IN_Q_OVERFLOW)
-                scan_new(co, false);
+                overflow = true;
+            else if (ev->len > 0 && ev->wd == co->cancel_wd)
+                cancels = true;
+            else if (ev->len > 0 && !co->stopping && n < 512)
+                names[n++] = ev->name; /* points into buf */
             else if (ev->len > 0 && !co->stopping)
-                claim(co, ev->name);
+                overflow = true;
             p += sizeof *ev + ev->len;
         }
+        claim_names(co, names, n);
+        if (overflow)
+            scan_new(co, false);
+        if (cancels || overflow)
+            scan_cancel(co);
     }
 }
 
@@ -642,7 +828,53 @@ static int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory,
     return best;
 }
 
-/* The next task of job: a due retry first, else the next fresh one. */
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool task_cancelled(const struct job *job, uint64_t task)
+{
+    return job->cancel_all ||
+           (job->ncancel_tasks &&
+            bsearch(&task, job->cancel_tasks, job->ncancel_tasks, sizeof task,
+                    compare_u64));
+}
+
+/* Whether fresh task index `task` runs, and as which attempt: a task an
+ * adopted journal saw end (or fail its last retry) or that was cancelled
+ * is skipped; one that was running, interrupted or due a retry runs
+ * again with the next attempt number. */
+static bool fresh_task_runs(struct job *job, uint64_t task, unsigned *attempt)
+{
+    *attempt = 1;
+    if (task_cancelled(job, task))
+        return false;
+    while (job->replay_pos < job->nreplay &&
+           job->replay[job->replay_pos].task < task)
+        job->replay_pos++;
+    if (job->replay_pos == job->nreplay ||
+        job->replay[job->replay_pos].task != task)
+        return true;
+    const struct replay_task *rt = &job->replay[job->replay_pos];
+    switch (rt->state) {
+    case JOURNAL_OK:
+    case JOURNAL_CANCELLED:
+        return false;
+    case JOURNAL_FAILED:
+        if ((int)rt->attempt > job->spec->retries)
+            return false;
+        break;
+    default:
+        break;
+    }
+    *attempt = rt->attempt + 1;
+    return true;
+}
+
+/* The next task of job: a due retry first, else the next fresh one that
+ * still has to run. Returns 0, 1 when none is left, or -1. */
 static int next_task(struct coordinator *co, struct job *job, int64_t now,
                      uint64_t *task, unsigned *attempt, struct taskcmd *cmd,
                      struct mps_error *err)
@@ -656,27 +888,42 @@ static int next_task(struct coordinator *co, struct job *job, int64_t now,
         free(r);
         return 0;
     }
-    *task = job->next;
-    *attempt = 1;
-    if (!job->tasks)
-        return jobspec_task(job->spec, job->next++, cmd, err);
-    const char *line;
-    int rc = taskfile_next(job->tasks, &line, err);
-    if (rc <= 0) {
-        if (rc == 0)
-            errprintf(err, "task file ended early");
-        return -1;
+    while (job->next < job->ntasks) {
+        uint64_t i = job->next;
+        bool runs = fresh_task_runs(job, i, attempt);
+        if (!job->tasks) {
+            if (!runs) {
+                job->next++;
+                continue;
+            }
+            if (jobspec_task(job->spec, i, cmd, err) < 0)
+                return -1;
+            job->next++;
+            *task = i;
+            return 0;
+        }
+        const char *line;
+        int rc = taskfile_next(job->tasks, &line, err);
+        if (rc <= 0) {
+            if (rc == 0)
+                errprintf(err, "task file ended early");
+            return -1;
+        }
+        job->next++;
+        if (!runs)
+            continue;
+        memset(cmd, 0, sizeof *cmd);
+        cmd->shell = true;
+        cmd->argc = 1;
+        cmd->argv = calloc(2, sizeof *cmd->argv);
+        if (!cmd->argv || !(cmd->argv[0] = strdup(line))) {
+            taskcmd_free(cmd);
+            return errprintf(err, "out of memory");
+        }
+        *task = i;
+        return 0;
     }
-    job->next++;
-    memset(cmd, 0, sizeof *cmd);
-    cmd->shell = true;
-    cmd->argc = 1;
-    cmd->argv = calloc(2, sizeof *cmd->argv);
-    if (!cmd->argv || !(cmd->argv[0] = strdup(line))) {
-        taskcmd_free(cmd);
-        return errprintf(err, "out of memory");
-    }
-    return 0;
+    return 1;
 }
 
 static void queue_result(struct coordinator *co, struct dispatch *d,
@@ -892,11 +1139,18 @@ static void dispatch(struct coordinator *co)
                           (unsigned)job->spec->gpus);
         if (r < 0)
             return;
-        uint64_t task;
-        unsigned attempt;
+        uint64_t task = 0;
+        unsigned attempt = 1;
         struct taskcmd cmd;
         struct mps_error err;
-        if (next_task(co, job, now, &task, &attempt, &cmd, &err) < 0) {
+        int rc = next_task(co, job, now, &task, &attempt, &cmd, &err);
+        if (rc == 1) {
+            /* The rest was skipped: ended before a crash, or cancelled. */
+            if (job->running == 0 && !job->retries)
+                job->ended = true;
+            continue;
+        }
+        if (rc < 0) {
             logmsg("job %s: cannot read task %llu: %s", job->id,
                    (unsigned long long)job->next, err.text);
             /* Count the unreadable rest as never run: the job fails. */
@@ -910,6 +1164,177 @@ static void dispatch(struct coordinator *co)
         send_task(co, job, r, task, attempt, &cmd);
         co->last_served = job->seq;
     }
+}
+
+/* ---- cancel ---- */
+
+/* Kill one attempt out on a rank (or on ourselves), quickly. */
+static void cancel_dispatch(struct coordinator *co, struct dispatch *d)
+{
+    if (d->cancelled)
+        return;
+    d->cancelled = true;
+    double grace = co->opt->kill_grace_s < CANCEL_GRACE_S
+                       ? co->opt->kill_grace_s
+                       : CANCEL_GRACE_S;
+    if (co->local) {
+        executor_cancel(co->local, d->id, grace);
+        return;
+    }
+    struct wire_buf buf = {0};
+    if (wire_encode_cancel(&buf, d->id, grace) == 0)
+        send_to(co, d->rank - 1, WIRE_CANCEL, &buf);
+    wire_buf_free(&buf);
+}
+
+/* The attempt a task not yet started would run as. */
+static unsigned next_attempt(const struct job *job, uint64_t task)
+{
+    for (size_t i = job->replay_pos; i < job->nreplay; i++)
+        if (job->replay[i].task == task)
+            return job->replay[i].attempt + 1;
+    return 1;
+}
+
+/* Cancel one task of job: kill it if running, drop it if waiting. */
+static void cancel_task(struct coordinator *co, struct job *job, uint64_t task)
+{
+    if (task >= job->ntasks || task_cancelled(job, task))
+        return;
+    for (size_t b = 0; b < DISPATCH_BUCKETS; b++)
+        for (struct dispatch *d = co->table[b]; d; d = d->next)
+            if (d->job == job && d->task == task) {
+                cancel_dispatch(co, d);
+                return;
+            }
+    for (struct retry **link = &job->retries; *link; link = &(*link)->next) {
+        struct retry *r = *link;
+        if (r->task == task) {
+            journal_end(co->journal, job->id, task, r->attempt,
+                        JOURNAL_CANCELLED);
+            *link = r->next;
+            taskcmd_free(&r->cmd);
+            free(r);
+            return;
+        }
+    }
+    if (task < job->next)
+        return; /* ended already */
+    uint64_t *grown =
+        realloc(job->cancel_tasks, (job->ncancel_tasks + 1) * sizeof *grown);
+    if (!grown)
+        return;
+    job->cancel_tasks = grown;
+    size_t i = job->ncancel_tasks++;
+    while (i > 0 && grown[i - 1] > task) {
+        grown[i] = grown[i - 1];
+        i--;
+    }
+    grown[i] = task;
+    journal_end(co->journal, job->id, task, next_attempt(job, task),
+                JOURNAL_CANCELLED);
+}
+
+/* mpispool cancel JOBID [TASK...]: tasks not started are dropped, running
+ * ones killed (SIGTERM, then SIGKILL within CANCEL_GRACE_S); the job ends
+ * as "cancelled", in failed/. */
+static void cancel_job(struct coordinator *co, struct job *job,
+                       const uint64_t *tasks, size_t n)
+{
+    job->cancelled = true;
+    co->status_dirty = true;
+    if (n == 0) {
+        if (!job->cancel_all)
+            journal_cancel(co->journal, job->id);
+        job->cancel_all = true;
+        job->next = job->ntasks;
+        while (job->retries) {
+            struct retry *r = job->retries;
+            job->retries = r->next;
+            taskcmd_free(&r->cmd);
+            free(r);
+        }
+        for (size_t b = 0; b < DISPATCH_BUCKETS; b++)
+            for (struct dispatch *d = co->table[b]; d; d = d->next)
+                if (d->job == job)
+                    cancel_dispatch(co, d);
+        logmsg("job %s cancelled", job->id);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            cancel_task(co, job, tasks[i]);
+        logmsg("job %s: %zu task%s cancelled", job->id, n, n == 1 ? "" : "s");
+    }
+    if (job->running == 0 && job->next >= job->ntasks && !job->retries)
+        job->ended = true;
+}
+
+/* Act on cancel/NAME: NAME is JOBID, or JOBID+ANYTHING; the file holds
+ * task numbers (none: the whole job). A request for a job another
+ * coordinator holds, or one still in new/, is left for later. */
+static void apply_cancel_file(struct coordinator *co, const char *name)
+{
+    size_t len = strcspn(name, "+");
+    if (name[0] == '.' || len == 0 || len >= 72)
+        return;
+    char id[72];
+    snprintf(id, sizeof id, "%.*s", (int)len, name);
+    char *path = spool_file(co->sp, SPOOL_CANCEL, name);
+    if (!path)
+        return;
+    struct job *job = find_job(co, id);
+    if (!job) {
+        int where = spool_locate(co->sp, id);
+        if (where != SPOOL_NEW && where != SPOOL_CUR)
+            unlink(path); /* the job ended, or never existed */
+        free(path);
+        return;
+    }
+    size_t size;
+    struct mps_error err;
+    char *text = util_read_file(path, 16 << 20, &size, &err);
+    uint64_t *tasks = NULL;
+    size_t n = 0, cap = 0;
+    for (char *p = text; p && *p;) {
+        char *end;
+        unsigned long long t = strtoull(p, &end, 10);
+        if (end == p) {
+            p++;
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            uint64_t *grown = realloc(tasks, cap * sizeof *grown);
+            if (!grown)
+                break;
+            tasks = grown;
+        }
+        tasks[n++] = t;
+        p = end;
+    }
+    if (text)
+        cancel_job(co, job, tasks, n);
+    else
+        logmsg("cannot read '%s': %s", path, err.text);
+    if (journal_sync(co->journal, &err) < 0)
+        logmsg("journal: %s", err.text);
+    unlink(path);
+    free(tasks);
+    free(text);
+    free(path);
+}
+
+static void scan_cancel(struct coordinator *co)
+{
+    char *dirpath = spool_file(co->sp, SPOOL_CANCEL, NULL);
+    DIR *dir = dirpath ? opendir(dirpath) : NULL;
+    free(dirpath);
+    if (!dir)
+        return;
+    struct dirent *de;
+    while ((de = readdir(dir)))
+        if (de->d_name[0] != '.')
+            apply_cancel_file(co, de->d_name);
+    closedir(dir);
 }
 
 /* ---- results ---- */
@@ -940,7 +1365,11 @@ static void queue_result(struct coordinator *co, struct dispatch *d,
     }
     bool ok = res->exit_code == 0 && res->signal == 0 && !res->error &&
               !d->write_errno;
-    journal_end(co->journal, d->job->id, d->task, d->attempt, ok);
+    enum journal_state state = ok             ? JOURNAL_OK
+                               : d->cancelled ? JOURNAL_CANCELLED
+                               : co->stopping ? JOURNAL_INTERRUPTED
+                                              : JOURNAL_FAILED;
+    journal_end(co->journal, d->job->id, d->task, d->attempt, state);
     if (co->ended_tail)
         co->ended_tail->next = e;
     else
@@ -1005,23 +1434,55 @@ static void record_result(struct coordinator *co, struct ended *e)
         rec.error = write_error;
     }
     bool ok = record_ok(&rec);
+    rec.cancelled = !ok && d->cancelled;
+    rec.interrupted = !ok && !d->cancelled && co->stopping;
+    if (!rec.error && rec.cancelled)
+        rec.error = "cancelled by mpispool cancel";
+    if (!rec.error && rec.interrupted)
+        rec.error = "interrupted: mpispool-run was stopped (the task runs "
+                    "again in the next run)";
+    char note[160], limit[32];
+    if (d->truncated[0] || d->truncated[1]) {
+        snprintf(note, sizeof note, "%s truncated at %s (--max-output)",
+                 d->truncated[0] && d->truncated[1] ? "stdout and stderr"
+                 : d->truncated[0]                  ? "stdout"
+                                                    : "stderr",
+                 util_format_size(co->opt->max_output, limit));
+        rec.note = note;
+    }
 
     char *json = record_to_json(&rec);
     char *json_path = task_path(job, d->task, "json");
     struct mps_error err;
-    if (!json || !json_path ||
-        util_write_file(json_path, json, strlen(json), 0, &err) < 0)
+    int rc = json && json_path
+                 ? util_write_file(json_path, json, strlen(json), 0, &err)
+                 : errprintf(&err, "out of memory");
+    if (rc < 0 && errno == ENOSPC && co->reserve_held) {
+        release_reserve(co);
+        rc = util_write_file(json_path, json, strlen(json), 0, &err);
+    }
+    if (rc < 0)
         logmsg("job %s task %llu: cannot write its record: %s", job->id,
-               (unsigned long long)d->task, json ? err.text : "out of memory");
-    if (json && job->records)
+               (unsigned long long)d->task, err.text);
+    if (json && job->records) {
         fprintf(job->records, "%s\n", json);
+        if (fflush(job->records) != 0) {
+            logmsg("job %s: cannot write records.jsonl: %s", job->id,
+                   strerror(errno));
+            if (errno == ENOSPC)
+                release_reserve(co);
+            clearerr(job->records);
+        }
+    }
     free(json);
     free(json_path);
     free(rec.stdout_path);
     free(rec.stderr_path);
 
     job->running--;
-    if (!ok && co->stopping) {
+    if (rec.cancelled) {
+        /* Counted as cancelled when the job ends. */
+    } else if (!ok && co->stopping) {
         /* Ended because we are stopping: not the task's failure, and not
          * retried here. The job stays unfinished (see release_jobs). */
     } else if (!ok && (int)d->attempt <= job->spec->retries) {
@@ -1064,15 +1525,17 @@ static int write_report(struct coordinator *co, struct job *job,
                         const char *state, int64_t ended_us)
 {
     char t1[UTIL_TIME_LEN], t2[UTIL_TIME_LEN];
+    uint64_t ended = job->succeeded + job->failed;
     json_t *head = json_pack(
-        "{s:s, s:s?, s:s, s:s?, s:s, s:s, s:{s:I, s:I, s:I}}", "job", job->id,
-        "name", job->spec->name, "state", state, "submitted",
+        "{s:s, s:s?, s:s, s:s?, s:s, s:s, s:{s:I, s:I, s:I, s:I}}", "job",
+        job->id, "name", job->spec->name, "state", state, "submitted",
         job->spec->submit_time, "started",
         util_format_time(job->started_us ? job->started_us : job->claimed_us,
                          t1),
         "ended", util_format_time(ended_us, t2), "counts", "tasks",
         (json_int_t)job->ntasks, "succeeded", (json_int_t)job->succeeded,
-        "failed", (json_int_t)job->failed);
+        "failed", (json_int_t)job->failed, "cancelled",
+        (json_int_t)(job->ntasks > ended ? job->ntasks - ended : 0));
     char *head_text =
         head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(head);
@@ -1132,6 +1595,18 @@ out:
     return rc;
 }
 
+/* Compaction keeps the lines of the jobs this coordinator still holds. */
+static bool job_is_live(void *arg, const char *id)
+{
+    return find_job(arg, id) != NULL;
+}
+
+/* done, failed or cancelled. */
+static const char *job_state(const struct job *job)
+{
+    return job->cancelled ? "cancelled" : job->failed ? "failed" : "done";
+}
+
 /* Jobs whose last task ended this turn: their records and reports go to
  * disk with one syncfs for all of them (durability paid per batch, not per
  * file), then each job file moves to done/ or failed/. */
@@ -1157,8 +1632,12 @@ static void finalize_ended_jobs(struct coordinator *co)
             fclose(job->records);
             job->records = NULL;
         }
-        write_report(co, job, job->failed ? "failed" : "done", now);
-        journal_job(co->journal, job->id, job->failed ? "failed" : "done");
+        if (write_report(co, job, job_state(job), now) < 0 && errno == ENOSPC &&
+            co->reserve_held) {
+            release_reserve(co);
+            write_report(co, job, job_state(job), now);
+        }
+        journal_job(co->journal, job->id, job_state(job));
     }
     struct mps_error err;
     int dirfd = open(spool_path(co->sp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1166,25 +1645,31 @@ static void finalize_ended_jobs(struct coordinator *co)
         syncfs(dirfd);
         close(dirfd);
     }
-    journal_sync(co->journal, &err);
+    if (journal_sync(co->journal, &err) < 0)
+        logmsg("journal: %s", err.text);
     while (finished) {
         struct job *job = finished;
         finished = job->next_job;
-        enum spool_dir to = job->failed ? SPOOL_FAILED : SPOOL_DONE;
+        const char *state = job_state(job);
+        enum spool_dir to = strcmp(state, "done") ? SPOOL_FAILED : SPOOL_DONE;
         if (spool_move(co->sp, job->id, SPOOL_CUR, to, &err) < 0)
             logmsg("job %s: %s", job->id, err.text);
         else
-            logmsg("job %s %s: %llu succeeded, %llu failed", job->id,
-                   job->failed ? "failed" : "done",
+            logmsg("job %s %s: %llu succeeded, %llu failed", job->id, state,
                    (unsigned long long)job->succeeded,
                    (unsigned long long)job->failed);
-        if (job->failed)
+        if (to == SPOOL_FAILED)
             co->jobs_failed++;
         else
             co->jobs_done++;
         job_free(job);
     }
     co->status_dirty = true;
+    hold_reserve(co);
+    if (journal_size(co->journal) > JOURNAL_COMPACT_BYTES) {
+        if (journal_compact(co->journal, job_is_live, co, &err) < 0)
+            logmsg("%s", err.text);
+    }
 }
 
 /* Make this turn's ends durable in the journal, then act on them. */
@@ -1449,7 +1934,7 @@ static void begin_stop(struct coordinator *co, const char *why)
         if (co->ranks[r].bye)
             continue;
         struct wire_buf buf = {0};
-        if (wire_encode_cancel(&buf, 0) == 0)
+        if (wire_encode_cancel(&buf, 0, co->opt->kill_grace_s) == 0)
             send_to(co, r, WIRE_CANCEL, &buf);
         wire_buf_free(&buf);
     }
@@ -1465,26 +1950,187 @@ static void send_shutdown(struct coordinator *co)
     }
 }
 
-/* Jobs still claimed when we stop: one with no ended task goes back to
- * new/ for the next coordinator; others stay in cur/. */
+/* Jobs still claimed when we stop: one that never started goes back to
+ * new/ for any coordinator; the others stay in cur/, claimed in our
+ * journal, which the next coordinator on the spool adopts (our lock on it
+ * ends with us). */
 static void release_jobs(struct coordinator *co)
 {
     struct mps_error err;
     while (co->jobs) {
         struct job *job = co->jobs;
         co->jobs = job->next_job;
-        if (job->succeeded == 0 && job->failed == 0) {
-            if (spool_move(co->sp, job->id, SPOOL_CUR, SPOOL_NEW, &err) < 0)
-                logmsg("job %s: %s", job->id, err.text);
-            else
-                logmsg("job %s returned to new/", job->id);
+        if (!job->started_us && !job->nreplay && !job->cancelled &&
+            spool_move(co->sp, job->id, SPOOL_CUR, SPOOL_NEW, &err) == 0) {
+            journal_release(co->journal, job->id);
+            logmsg("job %s returned to new/", job->id);
         } else {
-            logmsg("job %s stays in cur/ with %llu of %llu tasks ended",
+            co->kept_jobs++;
+            logmsg("job %s stays in cur/ with %llu of %llu tasks ended; the "
+                   "next run on this spool resumes it",
                    job->id, (unsigned long long)(job->succeeded + job->failed),
                    (unsigned long long)job->ntasks);
         }
         job_free(job);
     }
+}
+
+/* ---- crash recovery ---- */
+
+struct taken {
+    int fd;
+    char *path;
+    char base[300]; /* HOST-PID of the dead coordinator */
+};
+
+static bool journal_name(const char *name, char *base, size_t len)
+{
+    size_t n = strlen(name);
+    if (name[0] == '.' || n <= 4 || strcmp(name + n - 4, ".log") != 0 ||
+        n - 4 >= len)
+        return false;
+    snprintf(base, len, "%.*s", (int)(n - 4), name);
+    return true;
+}
+
+static char **list_dir(const char *path, size_t *count)
+{
+    DIR *dir = opendir(path);
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while (dir && (de = readdir(dir))) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            char **grown = realloc(names, cap * sizeof *names);
+            if (!grown)
+                break;
+            names = grown;
+        }
+        if (!(names[n] = strdup(de->d_name)))
+            break;
+        n++;
+    }
+    if (dir)
+        closedir(dir);
+    if (names)
+        qsort(names, n, sizeof *names, compare_names);
+    *count = n;
+    return names;
+}
+
+/* Before serving: adopt the jobs of coordinators that died. A journal
+ * nobody holds locked is a dead coordinator's; its jobs still in cur/ are
+ * taken over with what it recorded (ended tasks are not run again). A job
+ * in cur/ that no journal claims is an orphan and is adopted too; a job
+ * claimed by a live coordinator is left alone. cur/ is listed before the
+ * journals are read, and claims are journaled before the rename into
+ * cur/, so a job that a live coordinator is claiming right now is never
+ * mistaken for an orphan. One coordinator recovers at a time. */
+static void recover(struct coordinator *co)
+{
+    struct mps_error err;
+    char *lock_path = spool_file(co->sp, SPOOL_JOURNAL, ".recover.lock");
+    int lock =
+        lock_path ? open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+    free(lock_path);
+    if (lock >= 0 && flock(lock, LOCK_EX) < 0)
+        logmsg("cannot lock for recovery: %s", strerror(errno));
+    char *cur_dir = spool_file(co->sp, SPOOL_CUR, NULL);
+    char *journal_dir = spool_file(co->sp, SPOOL_JOURNAL, NULL);
+    size_t ncur = 0, njournals = 0, ntaken = 0, adopted = 0;
+    char **cur = cur_dir ? list_dir(cur_dir, &ncur) : NULL;
+    char **journals = journal_dir ? list_dir(journal_dir, &njournals) : NULL;
+    struct taken *taken = calloc(njournals ? njournals : 1, sizeof *taken);
+    struct replay dead = {0}, live = {0};
+    for (size_t i = 0; taken && i < njournals; i++) {
+        char base[300];
+        if (!journal_name(journals[i], base, sizeof base) ||
+            strcmp(base, co->name) == 0)
+            continue;
+        char *path = spool_file(co->sp, SPOOL_JOURNAL, journals[i]);
+        bool alive;
+        int fd = path ? journal_take_over(path, &alive, &err) : -1;
+        if (fd >= 0) {
+            if (journal_replay(&dead, fd, path, &err) < 0)
+                logmsg("%s", err.text);
+            taken[ntaken].fd = fd;
+            taken[ntaken].path = path;
+            snprintf(taken[ntaken].base, sizeof taken[ntaken].base, "%s", base);
+            ntaken++;
+            continue;
+        }
+        if (alive && journal_replay(&live, -1, path, &err) < 0 &&
+            errno != ENOENT)
+            logmsg("%s", err.text);
+        else if (!alive)
+            logmsg("%s", err.text);
+        free(path);
+    }
+    journal_replay_finish(&dead);
+    struct replay_job orphan = {0};
+    for (size_t i = 0; i < ncur; i++) {
+        char id[72];
+        size_t len = strlen(cur[i]);
+        if (len <= 5 || strcmp(cur[i] + len - 5, ".json") != 0)
+            continue;
+        job_id_of(cur[i], id);
+        struct replay_job *lj = journal_replay_find(&live, id);
+        struct replay_job *dj = journal_replay_find(&dead, id);
+        if ((lj && lj->claimed) || (lj && !dj) || find_job(co, id))
+            continue; /* a live coordinator's, or on its way */
+        if (dj && dj->ended[0] && strcmp(dj->ended, "rejected") != 0) {
+            /* It ended; the crash came before its file moved. */
+            enum spool_dir to =
+                strcmp(dj->ended, "done") ? SPOOL_FAILED : SPOOL_DONE;
+            if (spool_move(co->sp, id, SPOOL_CUR, to, &err) < 0)
+                logmsg("job %s: %s", id, err.text);
+            continue;
+        }
+        journal_claim(co->journal, id);
+        memset(&orphan, 0, sizeof orphan);
+        take_job(co, cur[i], dj && !dj->ended[0] ? dj : &orphan);
+        adopted++;
+    }
+    if (journal_sync(co->journal, &err) < 0)
+        logmsg("journal: %s", err.text);
+    /* Everything the dead journals held is in ours now. */
+    for (size_t i = 0; i < ntaken; i++) {
+        char file[320];
+        snprintf(file, sizeof file, "%s.json", taken[i].base);
+        char *status = spool_file(co->sp, SPOOL_STATUS, file);
+        snprintf(file, sizeof file, "%s.reserve", taken[i].base);
+        char *reserve = spool_file(co->sp, SPOOL_JOURNAL, file);
+        if (status)
+            unlink(status);
+        if (reserve)
+            unlink(reserve);
+        free(status);
+        free(reserve);
+        unlink(taken[i].path);
+        close(taken[i].fd);
+        free(taken[i].path);
+    }
+    if (ntaken || adopted)
+        logmsg("recovered %zu job%s from %zu coordinator%s that stopped "
+               "without finishing",
+               adopted, adopted == 1 ? "" : "s", ntaken,
+               ntaken == 1 ? "" : "s");
+    journal_replay_free(&dead);
+    journal_replay_free(&live);
+    for (size_t i = 0; i < ncur; i++)
+        free(cur[i]);
+    for (size_t i = 0; i < njournals; i++)
+        free(journals[i]);
+    free(cur);
+    free(journals);
+    free(taken);
+    free(cur_dir);
+    free(journal_dir);
+    if (lock >= 0)
+        close(lock);
 }
 
 static int setup(struct coordinator *co, struct mps_error *err)
@@ -1498,10 +2144,22 @@ static int setup(struct coordinator *co, struct mps_error *err)
     co->status_path = spool_file(co->sp, SPOOL_STATUS, file);
     snprintf(file, sizeof file, "%s.log", co->name);
     char *journal_path = spool_file(co->sp, SPOOL_JOURNAL, file);
+    /* A journal with our name is a dead predecessor's (same host, same
+     * pid after a reboot): move it aside for recovery to adopt. */
+    if (journal_path && access(journal_path, F_OK) == 0) {
+        char *aside = NULL;
+        if (asprintf(&aside, "%s.%lld.log", journal_path,
+                     (long long)util_now_us()) >= 0)
+            rename(journal_path, aside);
+        free(aside);
+    }
     co->journal = journal_path ? journal_open(journal_path, err) : NULL;
     free(journal_path);
     if (!co->status_path || !co->journal)
         return -1;
+    snprintf(file, sizeof file, "%s.reserve", co->name);
+    co->reserve_path = spool_file(co->sp, SPOOL_JOURNAL, file);
+    hold_reserve(co);
     co->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     char *newdir = spool_file(co->sp, SPOOL_NEW, NULL);
     co->new_wd = co->inotify_fd >= 0 && newdir
@@ -1512,6 +2170,12 @@ static int setup(struct coordinator *co, struct mps_error *err)
         logmsg("cannot watch '%s' (%s): scanning it every %g s instead",
                newdir ? newdir : "new/", strerror(errno), co->opt->rescan_s);
     free(newdir);
+    char *canceldir = spool_file(co->sp, SPOOL_CANCEL, NULL);
+    co->cancel_wd = co->inotify_fd >= 0 && canceldir
+                        ? inotify_add_watch(co->inotify_fd, canceldir,
+                                            IN_MOVED_TO | IN_CLOSE_WRITE)
+                        : -1;
+    free(canceldir);
     co->sigfd = run_signalfd();
     if (co->sigfd < 0)
         return errprintf(err, "cannot create a signalfd: %s", strerror(errno));
@@ -1566,7 +2230,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         fprintf(stderr, "mpispool-run: %s\n", err.text);
         rc = 1;
         co->stopping = true;
-        journal_close(co->journal);
+        journal_close(co->journal, false);
         co->journal = NULL;
         spool_close(co->sp);
         co->sp = NULL;
@@ -1574,7 +2238,9 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         logmsg("serving spool '%s' with %d rank%s (status: %s)",
                spool_path(co->sp), re->size, re->size == 1 ? "" : "s",
                co->status_path);
+        recover(co);
         scan_new(co, false);
+        scan_cancel(co);
         co->next_rescan = util_mono_us() + (int64_t)(opt->rescan_s * 1e6);
         write_status(co, "running");
     }
@@ -1697,8 +2363,10 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
             executor_timers(co->local);
         }
         if (co->sp && util_mono_us() >= co->next_rescan) {
-            if (!co->stopping)
+            if (!co->stopping) {
                 scan_new(co, true);
+                scan_cancel(co);
+            }
             co->next_rescan = util_mono_us() + (int64_t)(opt->rescan_s * 1e6);
         }
         wire_progress();
@@ -1718,7 +2386,11 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
     }
     wire_flush();
     executor_destroy(co->local);
-    journal_close(co->journal);
+    /* Nothing left claimed: the journal has no more use. */
+    journal_close(co->journal, co->journal && co->kept_jobs == 0);
+    if (co->reserve_path)
+        unlink(co->reserve_path);
+    free(co->reserve_path);
     spool_close(co->sp);
     free(co->status_path);
     free(co->ranks);

@@ -203,7 +203,7 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
                     /* mpirun passes on SIGTERM/SIGINT: end our tasks and
                      * let rank 0 decide what they mean. */
                     terminating = true;
-                    executor_cancel(w.ex, 0, 2);
+                    executor_cancel(w.ex, 0, opt->kill_grace_s);
                 }
             }
         }
@@ -238,7 +238,8 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
                               .exit_code = -1,
                               .error = "the worker is shutting down"});
             else if (msg.type == WIRE_CANCEL && w.ex)
-                executor_cancel(w.ex, msg.u.cancel.dispatch, opt->kill_grace_s);
+                executor_cancel(w.ex, msg.u.cancel.dispatch,
+                                msg.u.cancel.grace);
             else if (msg.type == WIRE_SHUTDOWN)
                 shutting_down = true;
             wire_msg_clear(&msg);

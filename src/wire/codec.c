@@ -184,9 +184,10 @@ int wire_encode_result(struct wire_buf *buf, const struct wire_result *m)
     return finish(buf);
 }
 
-int wire_encode_cancel(struct wire_buf *buf, uint64_t dispatch)
+int wire_encode_cancel(struct wire_buf *buf, uint64_t dispatch, double grace)
 {
-    if (begin(buf, WIRE_CANCEL) < 0 || put_u64(buf, dispatch, 8) < 0)
+    if (begin(buf, WIRE_CANCEL) < 0 || put_u64(buf, dispatch, 8) < 0 ||
+        put_f64(buf, grace) < 0)
         return -1;
     return finish(buf);
 }
@@ -400,6 +401,7 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
     }
     case WIRE_CANCEL:
         msg->u.cancel.dispatch = get_u64(c, 8);
+        msg->u.cancel.grace = get_f64(c);
         break;
     case WIRE_HEARTBEAT:
         msg->u.load = get_f64(c);

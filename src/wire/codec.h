@@ -99,6 +99,7 @@ struct wire_result {
 
 struct wire_cancel {
     uint64_t dispatch; /* 0: every task of this worker */
+    double grace;      /* seconds from SIGTERM to SIGKILL */
 };
 
 /* A decoded message. Strings are malloc'd; output data points into raw. */
@@ -130,7 +131,7 @@ int wire_encode_task(struct wire_buf *buf, const struct wire_task *m);
 int wire_encode_output(struct wire_buf *buf, uint64_t dispatch, int stream,
                        const void *data, size_t len);
 int wire_encode_result(struct wire_buf *buf, const struct wire_result *m);
-int wire_encode_cancel(struct wire_buf *buf, uint64_t dispatch);
+int wire_encode_cancel(struct wire_buf *buf, uint64_t dispatch, double grace);
 int wire_encode_empty(struct wire_buf *buf, enum wire_type type);
 int wire_encode_heartbeat(struct wire_buf *buf, double load);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -31,11 +32,11 @@ static void test_lines(void **state)
     assert_int_equal(journal_job(jr, "j1", "failed"), 0);
     assert_int_equal(journal_sync(jr, &err), 0);
     assert_int_equal(journal_sync(jr, &err), 0); /* nothing new: no-op */
-    journal_close(jr);
+    journal_close(jr, false);
     /* Appends survive a reopen. */
     jr = journal_open(path, &err);
     assert_int_equal(journal_start(jr, "j2", 5, 2, 1), 0);
-    journal_close(jr);
+    journal_close(jr, false);
 
     FILE *f = fopen(path, "r");
     char line[256];
@@ -54,8 +55,171 @@ static void test_lines(void **state)
     assert_null(journal_open("/nonexistent/dir/j.log", &err));
 }
 
+static char *temp_path(void)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/mpispool-journal-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    return path;
+}
+
+/* What the next coordinator learns from a dead one's journal: open claims,
+ * each task's latest attempt and how it ended, cancelled and ended jobs. */
+static void test_replay(void **state)
+{
+    (void)state;
+    char *path = temp_path();
+    struct mps_error err;
+    struct journal *jr = journal_open(path, &err);
+    assert_non_null(jr);
+    journal_claim(jr, "a");
+    journal_start(jr, "a", 0, 1, 1);
+    journal_start(jr, "a", 1, 1, 2);
+    journal_end(jr, "a", 0, 1, JOURNAL_OK);
+    journal_end(jr, "a", 1, 1, JOURNAL_FAILED);
+    journal_start(jr, "a", 1, 2, 2); /* a retry, running at the crash */
+    journal_start(jr, "a", 2, 1, 1);
+    journal_end(jr, "a", 2, 1, JOURNAL_INTERRUPTED);
+    journal_claim(jr, "b");
+    journal_release(jr, "b"); /* given back to new/ */
+    journal_claim(jr, "c");
+    journal_job(jr, "c", "done");
+    journal_claim(jr, "d");
+    journal_cancel(jr, "d");
+    journal_close(jr, false);
+    /* A torn last line (the crash came mid-write) is ignored. */
+    FILE *f = fopen(path, "a");
+    fputs("E a 0 1 0", f);
+    fclose(f);
+
+    struct replay rp = {0};
+    assert_int_equal(journal_replay(&rp, -1, path, &err), 0);
+    journal_replay_finish(&rp);
+    assert_int_equal(rp.njobs, 4);
+    struct replay_job *a = journal_replay_find(&rp, "a");
+    assert_non_null(a);
+    assert_true(a->claimed);
+    assert_int_equal(a->ntasks, 3);
+    assert_int_equal(a->tasks[0].task, 0);
+    assert_int_equal(a->tasks[0].state, JOURNAL_OK);
+    assert_int_equal(a->tasks[1].task, 1);
+    assert_int_equal(a->tasks[1].attempt, 2);
+    assert_int_equal(a->tasks[1].state, JOURNAL_RUNNING);
+    assert_int_equal(a->tasks[2].state, JOURNAL_INTERRUPTED);
+    assert_false(journal_replay_find(&rp, "b")->claimed);
+    assert_string_equal(journal_replay_find(&rp, "c")->ended, "done");
+    assert_false(journal_replay_find(&rp, "c")->claimed);
+    assert_true(journal_replay_find(&rp, "d")->cancelled);
+    assert_null(journal_replay_find(&rp, "zz"));
+    journal_replay_free(&rp);
+    unlink(path);
+}
+
+/* Many jobs: the index finds every one. */
+static void test_replay_many_jobs(void **state)
+{
+    (void)state;
+    char *path = temp_path();
+    struct mps_error err;
+    struct journal *jr = journal_open(path, &err);
+    char id[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(id, sizeof id, "job-%d", i);
+        journal_claim(jr, id);
+        journal_end(jr, id, (uint64_t)i, 1, JOURNAL_OK);
+    }
+    journal_close(jr, false);
+    struct replay rp = {0};
+    assert_int_equal(journal_replay(&rp, -1, path, &err), 0);
+    journal_replay_finish(&rp);
+    assert_int_equal(rp.njobs, 5000);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(id, sizeof id, "job-%d", i);
+        struct replay_job *j = journal_replay_find(&rp, id);
+        assert_non_null(j);
+        assert_int_equal(j->ntasks, 1);
+        assert_int_equal(j->tasks[0].task, (uint64_t)i);
+    }
+    journal_replay_free(&rp);
+    unlink(path);
+}
+
+/* A live coordinator's journal cannot be taken over; a dead one's can. */
+static void test_take_over(void **state)
+{
+    (void)state;
+    char *path = temp_path();
+    struct mps_error err;
+    struct journal *jr = journal_open(path, &err);
+    assert_non_null(jr);
+    bool alive;
+    assert_int_equal(journal_take_over(path, &alive, &err), -1);
+    assert_true(alive);
+    /* A second coordinator cannot open it as its own either. */
+    assert_null(journal_open(path, &err));
+    journal_claim(jr, "x");
+    journal_close(jr, false);
+    int fd = journal_take_over(path, &alive, &err);
+    assert_true(fd >= 0);
+    struct replay rp = {0};
+    assert_int_equal(journal_replay(&rp, fd, path, &err), 0);
+    assert_true(journal_replay_find(&rp, "x")->claimed);
+    journal_replay_free(&rp);
+    close(fd);
+    unlink(path);
+    assert_int_equal(journal_take_over(path, &alive, &err), -1);
+}
+
+static bool keep_live(void *arg, const char *job)
+{
+    (void)arg;
+    return strcmp(job, "live") == 0;
+}
+
+/* Compaction keeps the live jobs' lines, stays locked, and appends go on. */
+static void test_compact(void **state)
+{
+    (void)state;
+    char *path = temp_path();
+    struct mps_error err;
+    struct journal *jr = journal_open(path, &err);
+    for (int i = 0; i < 100; i++) {
+        journal_claim(jr, "old");
+        journal_end(jr, "old", (uint64_t)i, 1, JOURNAL_OK);
+        journal_job(jr, "old", "done");
+    }
+    journal_claim(jr, "live");
+    journal_end(jr, "live", 7, 1, JOURNAL_OK);
+    uint64_t before = journal_size(jr);
+    assert_int_equal(journal_compact(jr, keep_live, NULL, &err), 0);
+    assert_true(journal_size(jr) < before / 50);
+    journal_end(jr, "live", 8, 1, JOURNAL_FAILED);
+    bool alive;
+    assert_int_equal(journal_take_over(path, &alive, &err), -1);
+    assert_true(alive);
+    journal_close(jr, false);
+
+    struct replay rp = {0};
+    assert_int_equal(journal_replay(&rp, -1, path, &err), 0);
+    journal_replay_finish(&rp);
+    assert_int_equal(rp.njobs, 1);
+    struct replay_job *j = journal_replay_find(&rp, "live");
+    assert_true(j->claimed);
+    assert_int_equal(j->ntasks, 2);
+    journal_replay_free(&rp);
+    /* Closing with remove deletes it. */
+    jr = journal_open(path, &err);
+    journal_close(jr, true);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_lines)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lines), cmocka_unit_test(test_replay),
+        cmocka_unit_test(test_replay_many_jobs),
+        cmocka_unit_test(test_take_over), cmocka_unit_test(test_compact)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,12 +103,38 @@ static void test_unicode_error(void **state)
     assert_string_equal(err.text, "invalid task record: not an object");
 }
 
+/* The outcome flags and the note appear only when set, and read back. */
+static void test_flags_and_note(void **state)
+{
+    (void)state;
+    struct task_record rec = {.job = "j", .attempt = 1, .exit_code = 0};
+    char *plain = record_to_json(&rec);
+    assert_null(strstr(plain, "cancelled"));
+    assert_null(strstr(plain, "note"));
+    free(plain);
+    rec.cancelled = true;
+    rec.interrupted = true;
+    rec.note = "stdout truncated at 1K";
+    char *json = record_to_json(&rec);
+    assert_non_null(strstr(json, "\"cancelled\":true,\"interrupted\":true,"
+                                 "\"note\":\"stdout truncated at 1K\""));
+    struct task_record back;
+    struct mps_error err;
+    assert_int_equal(record_from_json(json, &back, &err), 0);
+    assert_true(back.cancelled);
+    assert_true(back.interrupted);
+    assert_string_equal(back.note, "stdout truncated at 1K");
+    record_clear(&back);
+    free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_fields),
         cmocka_unit_test(test_success_and_nulls),
         cmocka_unit_test(test_unicode_error),
+        cmocka_unit_test(test_flags_and_note),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
