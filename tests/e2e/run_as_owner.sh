@@ -166,4 +166,23 @@ $(getent passwd "$USER_A" | cut -d: -f6) $USER_A unset" "$(cat "$(task_out "$han
 
 round 1
 round 2
+
+# A rank that is root but may not change its uid or gid (no CAP_SETUID,
+# CAP_SETGID) fails the task with the reason, rather than run it as root.
+if command -v setpriv >/dev/null; then
+    nocap=$(as "$USER_A" "$MPISPOOL" --spool "$SPOOL" submit -- id -u) ||
+        fail "submit as $USER_A"
+    rc=0
+    timeout -k 5 60 setpriv --bounding-set -setuid,-setgid "$MPISPOOL_RUN" \
+        --spool "$SPOOL" --until-empty --workdir "$T/work" \
+        >>"$T/coordinator.log" 2>&1 || rc=$?
+    [ "$rc" = 0 ] || fail "mpispool-run without CAP_SETUID exited $rc"
+    assert_state "$nocap" failed
+    assert_json "$(record "$nocap" 0)" .error \
+        "cannot switch to user $uid_a: Operation not permitted"
+    assert_json "$(record "$nocap" 0)" .exit_code null
+    assert_eq "" "$(cat "$(task_out "$nocap" 0)")" "output of the task"
+else
+    log "setpriv missing: not checking a rank that cannot switch users"
+fi
 pass
