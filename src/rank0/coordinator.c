@@ -6,9 +6,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <jansson.h>
-#include <pwd.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
