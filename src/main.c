@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <hwloc.h>
+#include <limits.h>
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "executor.h"
 #include "options.h"
 #include "placement.h"
+#include "policy.h"
 #include "transport.h"
 #include "util.h"
 
@@ -53,6 +55,11 @@ static const char usage_text[] =
     "                         description such as \"pack:2 l3:2 core:8 pu:2\"\n"
     "                         (tasks are then not bound: the cores are not\n"
     "                         real)\n"
+    "      --allow-commands FILE\n"
+    "                         run only the programs FILE lists (see Command\n"
+    "                         policy)\n"
+    "      --deny-commands FILE\n"
+    "                         never run the programs FILE lists\n"
     "      --dry-run K[,K...] without MPI: place tasks of K cpus one after\n"
     "                         another on one rank owning every core of the\n"
     "                         topology, print the cores each gets, exit\n"
@@ -89,7 +96,22 @@ static const char usage_text[] =
     "default: export OMPI_MCA_odls_base_sigkill_timeout=30 for a longer\n"
     "grace). After a crash (kill -9, a lost node), the next run adopts the\n"
     "dead coordinator's jobs from its journal: tasks that ended are not run\n"
-    "again, tasks that were running run again with attempt + 1.\n";
+    "again, tasks that were running run again with attempt + 1.\n"
+    "\n"
+
+    "Command policy: FILE holds one absolute program path or glob a line\n"
+    "(fnmatch without flags: '*' also matches '/'); blank lines and lines\n"
+    "starting with '#' are ignored. Rank 0 reads the files and every rank\n"
+    "applies them. Before a task starts, its argv[0] is looked up on the\n"
+    "task's PATH and canonicalized with realpath (links and '..' resolved;\n"
+    "rules are canonicalized the same way), and that path is matched; a\n"
+    "shell task's program is /bin/sh. Deny wins over allow; with an allow\n"
+    "list, a program it does not match is refused. A refused task fails\n"
+    "with the error \"command 'PATH' is not allowed on this cluster\".\n"
+    "\n"
+    "Users: run as root, mpispool-run runs each job's tasks as the owner of\n"
+    "its job file (uid, primary group and supplementary groups). A job file\n"
+    "that is a symbolic link or has more than one hard link is rejected.\n";
 /* clang-format on */
 
 static int parse_options(int argc, char **argv, struct run_options *opt)
@@ -104,7 +126,9 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         OPT_MAX_OUTPUT,
         OPT_ARCHIVE_ENTRIES,
         OPT_ARCHIVE_BYTES,
-        OPT_ARCHIVE_RATIO
+        OPT_ARCHIVE_RATIO,
+        OPT_ALLOW,
+        OPT_DENY
     };
     static const struct option longopts[] = {
         {"spool", required_argument, NULL, 's'},
@@ -121,6 +145,8 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         {"archive-max-entries", required_argument, NULL, OPT_ARCHIVE_ENTRIES},
         {"archive-max-bytes", required_argument, NULL, OPT_ARCHIVE_BYTES},
         {"archive-max-ratio", required_argument, NULL, OPT_ARCHIVE_RATIO},
+        {"allow-commands", required_argument, NULL, OPT_ALLOW},
+        {"deny-commands", required_argument, NULL, OPT_DENY},
         {NULL, 0, NULL, 0},
     };
     opt->spool = getenv("MPISPOOL_SPOOL");
@@ -219,6 +245,12 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
             opt->archive_limits.max_ratio = v;
             break;
         }
+        case OPT_ALLOW:
+            opt->allow_commands = optarg;
+            break;
+        case OPT_DENY:
+            opt->deny_commands = optarg;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return 0;
@@ -366,6 +398,75 @@ void run_place_tasks(struct executor *ex, const struct run_options *opt,
     executor_set_placement(ex, pl);
 }
 
+/* Largest --allow-commands or --deny-commands file. */
+#define POLICY_MAX_BYTES (1 << 20)
+
+/* Rank 0 reads the command lists and checks them; every rank gets their
+ * text by MPI_Bcast and parses it, so all apply one policy. Returns 0 with
+ * *out set (NULL without lists), or 1 on every rank after the rank that
+ * failed said why. */
+static int share_policy(const struct run_options *opt, int rank,
+                        struct policy **out)
+{
+    const char *files[2] = {opt->allow_commands, opt->deny_commands};
+    const char *options[2] = {"--allow-commands", "--deny-commands"};
+    char *texts[2] = {NULL, NULL};
+    long long header[3] = {0, -1, -1}; /* status, text lengths (-1: none) */
+    struct mps_error err;
+    *out = NULL;
+    for (int i = 0; rank == 0 && i < 2 && !header[0]; i++) {
+        if (!files[i])
+            continue;
+        size_t len = 0;
+        texts[i] = util_read_file(files[i], POLICY_MAX_BYTES, &len, &err);
+        if (texts[i] && memchr(texts[i], '\0', len))
+            errprintf(&err, "'%s' is not a text file (it holds a NUL byte)",
+                      files[i]);
+        if (!texts[i] || memchr(texts[i], '\0', len)) {
+            fprintf(stderr, "mpispool-run: %s: %s\n", options[i], err.text);
+            header[0] = 1;
+        }
+        header[i + 1] = (long long)len;
+    }
+    MPI_Bcast(header, 3, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+    int status = (int)header[0];
+    for (int i = 0; i < 2 && !status; i++) {
+        if (header[i + 1] < 0)
+            continue;
+        if (rank != 0 && !(texts[i] = malloc((size_t)header[i + 1] + 1))) {
+            status = 1;
+            fprintf(stderr, "mpispool-run: rank %d: out of memory\n", rank);
+            break;
+        }
+        MPI_Bcast(texts[i], (int)header[i + 1], MPI_CHAR, 0, MPI_COMM_WORLD);
+        texts[i][header[i + 1]] = '\0';
+    }
+    if (!status && (texts[0] || texts[1])) {
+        char names[2][PATH_MAX + 32];
+        for (int i = 0; i < 2; i++)
+            snprintf(names[i], sizeof names[i], "%s '%s'", options[i],
+                     files[i] ? files[i] : "");
+        *out = policy_create(texts[0], names[0], texts[1], names[1], &err);
+        if (!*out) {
+            if (rank == 0)
+                fprintf(stderr, "mpispool-run: %s\n", err.text);
+            status = 1;
+        }
+    }
+    free(texts[0]);
+    free(texts[1]);
+    int any_failed = status;
+    if (header[0] == 0)
+        MPI_Allreduce(&status, &any_failed, 1, MPI_INT, MPI_MAX,
+                      MPI_COMM_WORLD);
+    if (any_failed) {
+        policy_destroy(*out);
+        *out = NULL;
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct run_options opt = {0};
@@ -391,6 +492,12 @@ int main(int argc, char **argv)
     memset(&re, 0, sizeof re);
     MPI_Comm_rank(MPI_COMM_WORLD, &re.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &re.size);
+    struct policy *policy;
+    if (share_policy(&opt, re.rank, &policy) != 0) {
+        MPI_Finalize();
+        return 1;
+    }
+    opt.policy = policy;
     util_hostname(re.host, sizeof re.host);
     re.mem_total = node_memory();
 
@@ -455,5 +562,6 @@ int main(int argc, char **argv)
     else
         rc = worker_main(&opt, &re);
     MPI_Finalize();
+    policy_destroy(policy);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "archive_safe.h"
+struct policy;
 
 struct run_options {
     const char *spool;    /* --spool DIR, or $MPISPOOL_SPOOL */
@@ -20,6 +21,9 @@ struct run_options {
     const char *dry_run;  /* --dry-run K,K,...: print placements, no MPI */
     /* --archive-max-entries, --archive-max-bytes, --archive-max-ratio */
     struct archive_limits archive_limits;
+    const char *allow_commands;  /* --allow-commands FILE (read by rank 0) */
+    const char *deny_commands;   /* --deny-commands FILE (read by rank 0) */
+    const struct policy *policy; /* parsed from rank 0's lists, or NULL */
 };
 
 /* What main found about this rank's node before handing over. */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct taskfile {
     FILE *in;
@@ -29,6 +30,22 @@ struct taskfile *taskfile_open(const char *path, struct mps_error *err)
         errprintf(err, "cannot open task file '%s': %s", path, strerror(errno));
         free(tf->path);
         free(tf);
+        return NULL;
+    }
+    return tf;
+}
+
+struct taskfile *taskfile_fdopen(int fd, const char *name,
+                                 struct mps_error *err)
+{
+    struct taskfile *tf = calloc(1, sizeof *tf);
+    if (!tf || !(tf->path = strdup(name)) || !(tf->in = fdopen(fd, "r"))) {
+        errprintf(err, "cannot read task file '%s': %s", name,
+                  strerror(tf && tf->path ? errno : ENOMEM));
+        if (tf)
+            free(tf->path);
+        free(tf);
+        close(fd);
         return NULL;
     }
     return tf;

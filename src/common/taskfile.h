@@ -21,6 +21,11 @@ struct taskfile;
 /* Open path for reading tasks from the start. */
 struct taskfile *taskfile_open(const char *path, struct mps_error *err);
 
+/* Read tasks from fd (which the reader takes over, even on failure) from
+ * its current offset; name is used in messages. */
+struct taskfile *taskfile_fdopen(int fd, const char *name,
+                                 struct mps_error *err);
+
 /* Read the next task's command. Returns 1 and sets *line (owned by the
  * reader, valid until the next call), 0 at end of file, -1 on error. */
 int taskfile_next(struct taskfile *tf, const char **line,

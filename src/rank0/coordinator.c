@@ -4,9 +4,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -93,6 +95,10 @@ struct job {
     uint64_t *cancel_tasks;
     size_t ncancel_tasks;
     struct job *next_job;
+    /* Who its tasks run as (see job_owner). */
+    bool as_user;
+    uint32_t uid, gid, ngroups;
+    uint32_t *groups;
 };
 
 /* A task attempt out on a rank. */
@@ -310,6 +316,7 @@ static void job_free(struct job *job)
     for (uint32_t i = 0; i < job->envc; i++)
         free(job->env[i]);
     free(job->env);
+    free(job->groups);
     free(job->replay);
     free(job->cancel_tasks);
     free(job);
@@ -405,6 +412,30 @@ static void job_insert(struct coordinator *co, struct job *job)
     *link = job;
 }
 
+/* Open a job's task file at path for reading: a regular file, and for a
+ * job that runs as a user (read here as root) one that user owns, checked
+ * on the open file so that no link swapped in can name another's. Returns
+ * the descriptor, or -1 with err set. */
+static int open_task_file(const struct job *job, const char *path,
+                          struct mps_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        errprintf(err, "cannot open task file '%s': %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        errprintf(err, "task file '%s' is not a regular file", path);
+    } else if (job->as_user && st.st_uid != (uid_t)job->uid) {
+        errprintf(err, "task file '%s' does not belong to the job's owner",
+                  path);
+    } else {
+        return fd;
+    }
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
 static struct job *find_job(struct coordinator *co, const char *id)
 {
     for (struct job *job = co->jobs; job; job = job->next_job)
@@ -425,8 +456,16 @@ static int job_open_tasks(struct coordinator *co, struct job *job,
         path = spool_file(co->sp, SPOOL_DATA, job->spec->task_file);
     if (!path)
         return errprintf(err, "out of memory");
-    struct taskfile *tf = taskfile_open(path, err);
+    int fd = open_task_file(job, path, err);
+    int again = fd >= 0 ? dup(fd) : -1;
+    if (fd >= 0 && again < 0)
+        errprintf(err, "cannot open task file '%s': %s", path, strerror(errno));
+    struct taskfile *tf = again >= 0 ? taskfile_fdopen(fd, path, err) : NULL;
     if (!tf) {
+        if (fd >= 0 && again < 0)
+            close(fd);
+        if (again >= 0)
+            close(again);
         free(path);
         return -1;
     }
@@ -436,21 +475,73 @@ static int job_open_tasks(struct coordinator *co, struct job *job,
         ;
     uint64_t count = taskfile_count(tf);
     taskfile_close(tf);
-    if (rc < 0) {
+    if (rc < 0 || count == 0) {
+        close(again);
+        free(path);
+        return rc < 0 ? -1
+                      : errprintf(err, "task file '%s' has no tasks",
+                                  job->spec->task_file);
+    }
+    /* The same file again, from its start. */
+    if (lseek(again, 0, SEEK_SET) < 0) {
+        errprintf(err, "cannot read task file '%s': %s", path, strerror(errno));
+        close(again);
         free(path);
         return -1;
     }
-    if (count == 0) {
-        free(path);
-        return errprintf(err, "task file '%s' has no tasks",
-                         job->spec->task_file);
-    }
-    job->tasks = taskfile_open(path, err);
+    job->tasks = taskfile_fdopen(again, path, err);
     free(path);
     if (!job->tasks)
         return -1;
     job->ntasks = count;
     return 0;
+}
+
+/* Who job's tasks run as: the owner of its job file at path (in cur/).
+ * The file must be a regular file with one link, so nobody can make a job
+ * of another user's file by linking it into new/. Run as root, tasks of a
+ * file not owned by root run as its owner: uid, the primary group of the
+ * password entry and its supplementary groups (getgrouplist), or, for a
+ * uid without an entry, the file's gid and no supplementary groups.
+ * Otherwise tasks run as this process. Returns 0 or -1 with err set. */
+static int job_owner(struct job *job, const char *path, struct mps_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errprintf(err, "cannot stat job file: %s", strerror(errno));
+    if (S_ISLNK(st.st_mode))
+        return errprintf(err, "job file is a symbolic link: refused");
+    if (!S_ISREG(st.st_mode))
+        return errprintf(err, "job file is not a regular file: refused");
+    if (st.st_nlink != 1)
+        return errprintf(err, "job file is a hard link: refused");
+    if (geteuid() != 0 || st.st_uid == 0)
+        return 0;
+    job->as_user = true;
+    job->uid = (uint32_t)st.st_uid;
+    job->gid = (uint32_t)st.st_gid;
+    char buf[16384];
+    struct passwd pw, *found = NULL;
+    if (getpwuid_r(st.st_uid, &pw, buf, sizeof buf, &found) != 0 || !found)
+        return 0;
+    job->gid = (uint32_t)pw.pw_gid;
+    int n = 64;
+    for (int tries = 0; tries < 4; tries++) {
+        gid_t *groups = malloc((size_t)n * sizeof *groups);
+        if (!groups)
+            return errprintf(err, "out of memory");
+        int got = n;
+        if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &got) >= 0) {
+            job->groups = (uint32_t *)groups;
+            job->ngroups = (uint32_t)got;
+            return 0;
+        }
+        free(groups);
+        if (got <= n)
+            break;
+        n = got;
+    }
+    return errprintf(err, "cannot find the groups of user '%s'", pw.pw_name);
 }
 
 static void scan_cancel(struct coordinator *co);
@@ -601,7 +692,9 @@ static void take_job(struct coordinator *co, const char *name,
         return;
     }
     char *path = spool_file(co->sp, SPOOL_CUR, name);
-    job->spec = path ? jobfile_load(path, &err) : NULL;
+    job->spec = path && job_owner(job, path, &err) == 0
+                    ? jobfile_load(path, &err)
+                    : NULL;
     free(path);
     if (!job->spec) {
         reject(co, name, err.text);
@@ -990,6 +1083,11 @@ static void send_task(struct coordinator *co, struct job *job, int r,
             .env = job->env,
             .archive = job->archive ? job_archive_path(job->archive) : NULL,
             .archive_limits = &co->opt->archive_limits,
+            .as_user = job->as_user,
+            .uid = job->uid,
+            .gid = job->gid,
+            .ngroups = job->ngroups,
+            .groups = job->groups,
         };
         if (executor_submit(co->local, &t) < 0)
             queue_result(co, d,
@@ -1016,6 +1114,11 @@ static void send_task(struct coordinator *co, struct job *job, int r,
         .envc = job->envc,
         .env = job->env,
         .archive = job->archive != NULL,
+        .as_user = job->as_user,
+        .uid = job->uid,
+        .gid = job->gid,
+        .ngroups = job->ngroups,
+        .groups = job->groups,
     };
     struct wire_buf buf = {0};
     struct mps_error err;
@@ -2207,6 +2310,7 @@ static int setup(struct coordinator *co, struct mps_error *err)
         co->local = executor_create(co->re->slots, workdir, &cb, err);
         if (!co->local)
             return -1;
+        executor_set_policy(co->local, co->opt->policy);
         run_place_tasks(co->local, co->opt, co->re);
         co->ranks[0].hello = true;
         co->ranks[0].slots = executor_slots(co->local);

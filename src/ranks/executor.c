@@ -3,11 +3,12 @@
  * pipes, reaping with rusage, timeouts and kills by process group. */
 #include "executor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sched.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,13 +16,28 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "placement.h"
+#include "policy.h"
 #include "util.h"
+
+/* The identity syscalls the child makes directly: on 32-bit x86 and ARM
+ * the plain numbers take 16-bit ids. */
+#ifdef SYS_setgroups32
+#define MPS_SYS_SETGROUPS SYS_setgroups32
+#define MPS_SYS_SETRESGID SYS_setresgid32
+#define MPS_SYS_SETRESUID SYS_setresuid32
+#else
+#define MPS_SYS_SETGROUPS SYS_setgroups
+#define MPS_SYS_SETRESGID SYS_setresgid
+#define MPS_SYS_SETRESUID SYS_setresuid
+#endif
+_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
 
 extern char **environ;
 
@@ -48,6 +64,9 @@ struct xtask {
     char **env;
     char *archive; /* to extract into private_dir first, or NULL */
     struct archive_limits archive_limits;
+    bool as_user;
+    uint32_t uid, gid, ngroups;
+    uint32_t *groups;
 
     /* Set once started. */
     pid_t pid;
@@ -83,9 +102,10 @@ struct executor {
     struct xtask *queue_head, *queue_tail;
     unsigned nrunning, nqueued;
     double kill_grace_s;
-    bool starting;        /* inside start_queued: no re-entry */
-    struct placement *pl; /* cores to bind tasks to, or NULL */
-    int cg_version;       /* memory cgroups: 1, 2, or 0 for RLIMIT_AS */
+    bool starting;               /* inside start_queued: no re-entry */
+    struct placement *pl;        /* cores to bind tasks to, or NULL */
+    const struct policy *policy; /* programs tasks may run, or NULL */
+    int cg_version;              /* memory cgroups: 1, 2, or 0 for RLIMIT_AS */
     char cg_base[4096];
     char *buf;
 };
@@ -105,6 +125,7 @@ static void xtask_free(struct xtask *t)
     free(t->submit_dir);
     util_strv_free(t->env);
     free(t->archive);
+    free(t->groups);
     free(t->error);
     free(t->private_dir);
     free(t->cores);
@@ -221,14 +242,46 @@ static int env_put(char ***envp, size_t *n, size_t *cap, const char *kv)
     return 0;
 }
 
+/* The login variables of a task that runs as a user and brought no
+ * environment of its own: from the password entry on this node, with a
+ * plain PATH, where its env does not set them. */
+static int put_login_env(const struct xtask *t, char ***envp, size_t *n,
+                         size_t *cap)
+{
+    char buf[16384], kv[4200];
+    struct passwd pw, *found = NULL;
+    if (getpwuid_r((uid_t)t->uid, &pw, buf, sizeof buf, &found) != 0)
+        found = NULL;
+    const char *keys[] = {"PATH", "HOME", "USER", "LOGNAME", "SHELL"};
+    const char *values[] = {
+        "/usr/local/bin:/usr/bin:/bin", found ? found->pw_dir : NULL,
+        found ? found->pw_name : NULL, found ? found->pw_name : NULL,
+        found && found->pw_shell && *found->pw_shell ? found->pw_shell : NULL};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        bool given = false;
+        for (char **e = *envp; e && *e; e++)
+            if (strncmp(*e, keys[i], strlen(keys[i])) == 0 &&
+                (*e)[strlen(keys[i])] == '=')
+                given = true;
+        if (given || !values[i])
+            continue;
+        snprintf(kv, sizeof kv, "%s=%s", keys[i], values[i]);
+        if (env_put(envp, n, cap, kv) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The task's environment: the base (this process's, less launcher
- * variables, when inherit), the task's env over it, then MPISPOOL_*. */
+ * variables, when inherit; never for a task that runs as another user,
+ * which gets login variables instead), the task's env over it, then
+ * MPISPOOL_*. */
 static char **build_env(const struct xtask *t)
 {
     char **envp = NULL;
     size_t n = 0, cap = 0;
     char kv[128];
-    if (t->inherit) {
+    if (t->inherit && !t->as_user) {
         for (char **e = environ; *e; e++)
             if (!is_launcher_var(*e) && env_put(&envp, &n, &cap, *e) < 0)
                 goto error;
@@ -236,6 +289,8 @@ static char **build_env(const struct xtask *t)
     for (char **e = t->env; e && *e; e++)
         if (env_put(&envp, &n, &cap, *e) < 0)
             goto error;
+    if (t->inherit && t->as_user && put_login_env(t, &envp, &n, &cap) < 0)
+        goto error;
     snprintf(kv, sizeof kv, "MPISPOOL_JOB_ID=%s", t->job);
     if (env_put(&envp, &n, &cap, kv) < 0)
         goto error;
@@ -292,7 +347,7 @@ static const char *env_get(char *const *envp, const char *key)
 
 /* What the child reports through the error pipe when it cannot exec. */
 struct child_failure {
-    int stage; /* 1: chdir, 2: exec, 3: binding, 4: memory limit */
+    int stage; /* 1: chdir, 2: exec, 3: binding, 4: memory limit, 5: user */
     int errnum;
 };
 
@@ -314,6 +369,10 @@ struct child_args {
     const cpu_set_t *mask;    /* bind to these CPUs, or NULL */
     const char *cgroup_procs; /* join this cgroup, or NULL */
     uint64_t rlimit_as;       /* else limit the address space, or 0 */
+    const char *exec_path;    /* argv[0] already found here, or NULL */
+    bool as_user;             /* become uid, gid, groups */
+    uint32_t uid, gid, ngroups;
+    const uint32_t *groups;
 };
 
 /* Write n in decimal to fd, without the C library (the child's rule). */
@@ -374,10 +433,20 @@ static int child_exec(void *arg)
         if (setrlimit(RLIMIT_AS, &lim) < 0)
             child_fail(fail_w, 4, errno);
     }
+    /* Become the task's user last, once what needs root (the cgroup) is
+     * done, and before chdir and exec, which then run with the user's
+     * rights. Raw system calls: the C library's setuid family makes every
+     * thread of the process change, and this child shares the memory (and
+     * the thread list bookkeeping) of the multithreaded parent. */
+    if (ca->as_user &&
+        (syscall(MPS_SYS_SETGROUPS, (size_t)ca->ngroups, ca->groups) < 0 ||
+         syscall(MPS_SYS_SETRESGID, ca->gid, ca->gid, ca->gid) < 0 ||
+         syscall(MPS_SYS_SETRESUID, ca->uid, ca->uid, ca->uid) < 0))
+        child_fail(fail_w, 5, errno);
     if (chdir(dir) < 0)
         child_fail(fail_w, 1, errno);
 
-    const char *prog = argv[0];
+    const char *prog = ca->exec_path ? ca->exec_path : argv[0];
     if (strchr(prog, '/')) {
         execve(prog, argv, envp);
         child_fail(fail_w, 2, errno);
@@ -429,21 +498,80 @@ static bool is_directory(const char *path)
     return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-                        struct FTW *ftw)
+/* Remove name in the directory dirfd and all under it, never following a
+ * symbolic link: each directory is opened with O_NOFOLLOW and emptied
+ * through its descriptor, so a task that owns the tree (and may still run
+ * somewhere) cannot turn a directory into a link while we remove it and
+ * make us, perhaps root, remove files elsewhere. */
+static void remove_at(int dirfd, const char *name, int depth)
 {
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
+    if (unlinkat(dirfd, name, 0) == 0 || (errno != EISDIR && errno != EPERM))
+        return;
+    int fd =
+        openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    DIR *d = depth < 128 ? fdopendir(fd) : NULL;
+    if (!d) {
+        close(fd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            remove_at(fd, de->d_name, depth + 1);
+    closedir(d);
+    unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
 static void remove_tree(const char *path)
 {
-    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_at(AT_FDCWD, path, 0);
+}
+
+/* Find the program a task runs the way the child's exec would (argv[0]
+ * with a '/' as it is, else the first executable regular file on path;
+ * relative names and PATH entries from dir) and canonicalize it into out
+ * (PATH_MAX bytes). Returns 0 or an errno: ENOENT when nothing was found,
+ * EACCES when only files that are not executable were. Runs in the
+ * executor's process, with its rights. */
+static int resolve_program(const char *prog, const char *path, const char *dir,
+                           char *out)
+{
+    char candidate[PATH_MAX];
+    if (strchr(prog, '/')) {
+        if (prog[0] != '/') {
+            if (snprintf(candidate, sizeof candidate, "%s/%s", dir, prog) >=
+                (int)sizeof candidate)
+                return ENAMETOOLONG;
+            prog = candidate;
+        }
+        return realpath(prog, out) ? 0 : errno;
+    }
+    int failure = ENOENT;
+    const char *p = path;
+    while (*p || p == path) {
+        const char *colon = strchr(p, ':');
+        int dlen = (int)(colon ? (size_t)(colon - p) : strlen(p));
+        int n;
+        if (dlen == 0)
+            n = snprintf(candidate, sizeof candidate, "%s/%s", dir, prog);
+        else if (p[0] == '/')
+            n = snprintf(candidate, sizeof candidate, "%.*s/%s", dlen, p, prog);
+        else
+            n = snprintf(candidate, sizeof candidate, "%s/%.*s/%s", dir, dlen,
+                         p, prog);
+        struct stat st;
+        if (n < (int)sizeof candidate && stat(candidate, &st) == 0) {
+            if (S_ISREG(st.st_mode) && (st.st_mode & 0111))
+                return realpath(candidate, out) ? 0 : errno;
+            failure = EACCES;
+        }
+        if (!colon)
+            break;
+        p = colon + 1;
+    }
+    return failure;
 }
 
 static void set_error(struct xtask *t, const char *fmt, const char *what,
@@ -474,9 +602,19 @@ static void start_task(struct executor *ex, struct xtask *t)
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s.%llu.%u", ex->workdir, t->job,
                  (unsigned long long)t->task, t->attempt);
-        if ((util_mkdir_p(ex->workdir, 0700) < 0 || mkdir(path, 0700) < 0) &&
+        /* A task that runs as a user needs to pass through the rank's
+         * directory (not list it) to reach its own. */
+        mode_t top = t->as_user ? 0711 : 0700;
+        if ((util_mkdir_p(ex->workdir, top) < 0 || mkdir(path, 0700) < 0) &&
             errno != EEXIST) {
             set_error(t, "cannot create work directory '%s': %s", path, errno);
+            goto failed;
+        }
+        if (t->as_user &&
+            (chmod(ex->workdir, top) < 0 || lchown(path, t->uid, t->gid) < 0)) {
+            set_error(t, "cannot give work directory '%s' to its user: %s",
+                      path, errno);
+            remove_tree(path);
             goto failed;
         }
         t->private_dir = strdup(path);
@@ -538,6 +676,26 @@ static void start_task(struct executor *ex, struct xtask *t)
     const char *path = env_get(envp, "PATH");
     if (!path)
         path = "/usr/local/bin:/usr/bin:/bin";
+    char program[PATH_MAX];
+    const char *exec_path = NULL;
+    if (policy_active(ex->policy)) {
+        int rc = resolve_program(argv[0], path, dir, program);
+        if (rc) {
+            set_error(t, "cannot execute '%s': %s", argv[0], rc);
+            goto failed;
+        }
+        if (!policy_allows(ex->policy, program)) {
+            char line[PATH_MAX + 64];
+            snprintf(line, sizeof line,
+                     "command '%s' is not allowed on this cluster",
+                     t->shell ? "/bin/sh" : program);
+            free(t->error);
+            t->error = strdup(line);
+            goto failed;
+        }
+        if (!t->shell)
+            exec_path = program;
+    }
 
     struct child_args ca = {ex->devnull,
                             out_p[1],
@@ -549,7 +707,13 @@ static void start_task(struct executor *ex, struct xtask *t)
                             path,
                             t->bind ? &t->mask : NULL,
                             t->cgroup ? procs : NULL,
-                            rlimit_as};
+                            rlimit_as,
+                            exec_path,
+                            t->as_user,
+                            t->uid,
+                            t->gid,
+                            t->ngroups,
+                            t->groups};
     pid_t pid = clone(child_exec, child_stack + sizeof child_stack,
                       CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
     if (pid < 0) {
@@ -579,7 +743,11 @@ static void start_task(struct executor *ex, struct xtask *t)
                       failure.errnum);
         else if (failure.stage == 4)
             set_error(t, "cannot limit memory%s: %s", "", failure.errnum);
-        else
+        else if (failure.stage == 5) {
+            char uid[16];
+            snprintf(uid, sizeof uid, "%u", (unsigned)t->uid);
+            set_error(t, "cannot switch to user %s: %s", uid, failure.errnum);
+        } else
             set_error(t, "cannot execute '%s': %s", argv[0], failure.errnum);
     }
     t->out_fd = out_p[0];
@@ -719,10 +887,21 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     t->archive = strdup_or_null(task->archive);
     if (task->archive_limits)
         t->archive_limits = *task->archive_limits;
+    t->as_user = task->as_user;
+    t->uid = task->uid;
+    t->gid = task->gid;
+    if (task->as_user && task->ngroups) {
+        t->groups = malloc(task->ngroups * sizeof *t->groups);
+        if (t->groups) {
+            memcpy(t->groups, task->groups, task->ngroups * sizeof *t->groups);
+            t->ngroups = task->ngroups;
+        }
+    }
     t->out_fd = t->err_fd = -1;
     if (!t->job || !t->argv || !t->argv[0] || !t->env ||
-        (task->archive && !t->archive) || (task->cwd && !t->cwd) ||
-        (task->submit_dir && !t->submit_dir)) {
+        (task->archive && !t->archive) ||
+        (task->as_user && task->ngroups && !t->groups) ||
+        (task->cwd && !t->cwd) || (task->submit_dir && !t->submit_dir)) {
         xtask_free(t);
         errno = ENOMEM;
         return -1;
@@ -888,6 +1067,11 @@ void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s)
 void executor_pause_output(struct executor *ex, bool pause)
 {
     ex->paused = pause;
+}
+
+void executor_set_policy(struct executor *ex, const struct policy *pol)
+{
+    ex->policy = pol;
 }
 
 void executor_set_placement(struct executor *ex, struct placement *pl)

@@ -32,6 +32,10 @@ struct exec_task {
      * extracted within archive_limits (NULL: the defaults). */
     const char *archive;
     const struct archive_limits *archive_limits;
+    bool as_user;           /* run as uid, gid and groups (needs root) */
+    uint32_t uid, gid;      /* with as_user */
+    uint32_t ngroups;       /* with as_user: supplementary groups */
+    const uint32_t *groups; /* ngroups gids */
 };
 
 /* How an attempt ended. error is NULL or one line; strings live until the
@@ -79,6 +83,16 @@ struct placement;
  * slots become pl's cores, a task of k cpus gets k whole cores, and its
  * result's cores, its MPISPOOL_CPUS and its affinity name them. */
 void executor_set_placement(struct executor *ex, struct placement *pl);
+
+struct policy;
+
+/* Check each task's program against pol (borrowed; NULL: no policy) before
+ * it starts: argv[0] is found on the task's PATH here, in the executor's
+ * process, and canonicalized with realpath(3) (a shell task's program is
+ * /bin/sh); the task then executes that canonical path. A refused task ends
+ * at once with exit code -1 and the error "command 'PATH' is not allowed on
+ * this cluster" (PATH is '/bin/sh' for a shell task). */
+void executor_set_policy(struct executor *ex, const struct policy *pol);
 
 /* Start the task now if its cpus fit in the free slots, else queue it (in
  * order) until they do. Returns 0 or -1. */

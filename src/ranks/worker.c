@@ -111,6 +111,11 @@ static void run_task(struct worker *w, const struct wire_task *m)
         .submit_dir = m->submit_dir,
         .env = m->env,
         .archive_limits = &w->opt->archive_limits,
+        .as_user = m->as_user,
+        .uid = m->uid,
+        .gid = m->gid,
+        .ngroups = m->ngroups,
+        .groups = m->groups,
     };
     struct mps_error err;
     if (m->archive &&
@@ -144,8 +149,10 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
     struct exec_callbacks cb = {on_output, on_result, &w};
     w.ex = executor_create(re->slots, workdir, &cb, &err);
     w.archives = archive_store_create(workdir);
-    if (w.ex)
+    if (w.ex) {
+        executor_set_policy(w.ex, opt->policy);
         run_place_tasks(w.ex, opt, re);
+    }
     int sigfd = run_signalfd();
     if (!w.ex || sigfd < 0) {
         fprintf(stderr, "mpispool-run: rank %d: %s\n", re->rank,

@@ -132,15 +132,24 @@ int wire_encode_hello(struct wire_buf *buf, const struct wire_hello *m)
 int wire_encode_task(struct wire_buf *buf, const struct wire_task *m)
 {
     uint8_t flags = (uint8_t)((m->shell ? 1 : 0) | (m->inherit ? 2 : 0) |
-                              (m->archive ? 4 : 0));
+                              (m->archive ? 4 : 0) | (m->as_user ? 8 : 0));
+    if (m->ngroups > WIRE_MAX_GROUPS || (m->ngroups && !m->groups)) {
+        errno = EINVAL;
+        return -1;
+    }
     if (begin(buf, WIRE_TASK) < 0 || put_u64(buf, m->dispatch, 8) < 0 ||
         put_str(buf, m->job) < 0 || put_u64(buf, m->task, 8) < 0 ||
         put_u32(buf, m->attempt) < 0 || put_u32(buf, m->cpus) < 0 ||
         put_u64(buf, m->memory, 8) < 0 || put_u32(buf, m->gpus) < 0 ||
         put_f64(buf, m->timeout) < 0 || put_u8(buf, flags) < 0 ||
         put_strv(buf, m->argc, m->argv) < 0 || put_str(buf, m->cwd) < 0 ||
-        put_str(buf, m->submit_dir) < 0 || put_strv(buf, m->envc, m->env) < 0)
+        put_str(buf, m->submit_dir) < 0 || put_strv(buf, m->envc, m->env) < 0 ||
+        put_u32(buf, m->uid) < 0 || put_u32(buf, m->gid) < 0 ||
+        put_u32(buf, m->ngroups) < 0)
         return -1;
+    for (uint32_t i = 0; i < m->ngroups; i++)
+        if (put_u32(buf, m->groups[i]) < 0)
+            return -1;
     return finish(buf);
 }
 
@@ -281,6 +290,29 @@ static char **get_strv(struct cursor *c, uint32_t *n_out)
     return v;
 }
 
+/* n u32s (at most WIRE_MAX_GROUPS), bounded by what is left before
+ * anything is allocated; NULL when n is 0 (or on error, with c->bad). */
+static uint32_t *get_u32v(struct cursor *c, uint32_t *n_out)
+{
+    uint64_t n = get_u64(c, 4);
+    *n_out = 0;
+    if (c->bad || n > WIRE_MAX_GROUPS || n > c->left / 4) {
+        c->bad = true;
+        return NULL;
+    }
+    if (n == 0)
+        return NULL;
+    uint32_t *v = malloc(n * sizeof *v);
+    if (!v) {
+        c->bad = true;
+        return NULL;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        v[i] = (uint32_t)get_u64(c, 4);
+    *n_out = (uint32_t)n;
+    return v;
+}
+
 static void clear_payload(struct wire_msg *msg)
 {
     switch (msg->type) {
@@ -293,6 +325,7 @@ static void clear_payload(struct wire_msg *msg)
         free(msg->u.task.cwd);
         free(msg->u.task.submit_dir);
         util_strv_free(msg->u.task.env);
+        free(msg->u.task.groups);
         break;
     case WIRE_ARCHIVE:
         free(msg->u.archive.job);
@@ -341,8 +374,13 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
         m->cwd = get_str(c);
         m->submit_dir = get_str(c);
         m->env = get_strv(c, &m->envc);
-        if (!m->job || !m->argv || m->argc == 0 || !m->env ||
-            (m->shell && m->argc != 1) || !(m->timeout >= 0))
+        m->as_user = flags & 8;
+        m->uid = (uint32_t)get_u64(c, 4);
+        m->gid = (uint32_t)get_u64(c, 4);
+        m->groups = get_u32v(c, &m->ngroups);
+        if (!m->job || (flags & ~15u) || (!m->as_user && m->ngroups) ||
+            !m->argv || m->argc == 0 || !m->env || (m->shell && m->argc != 1) ||
+            !(m->timeout >= 0))
             c->bad = true;
         break;
     }

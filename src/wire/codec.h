@@ -66,8 +66,16 @@ struct wire_task {
     char *cwd;        /* explicit cwd, or NULL */
     char *submit_dir; /* default cwd when it exists, or NULL */
     uint32_t envc;
-    char **env; /* "K=V", NULL-terminated; applied over the base */
+    char **env;       /* "K=V", NULL-terminated; applied over the base */
+    bool as_user;     /* switch to uid, gid and groups before exec */
+    uint32_t uid;     /* with as_user: the job file's owner */
+    uint32_t gid;     /* with as_user: the owner's primary group */
+    uint32_t ngroups; /* with as_user: supplementary groups (0 without) */
+    uint32_t *groups; /* ngroups gids, or NULL */
 };
+
+/* Most supplementary groups a task message may carry (Linux NGROUPS_MAX). */
+#define WIRE_MAX_GROUPS 65536
 
 struct wire_output {
     uint64_t dispatch;

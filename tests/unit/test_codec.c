@@ -71,7 +71,100 @@ static void test_task_round_trip(void **state)
     assert_string_equal(out->submit_dir, "/home/ana");
     assert_int_equal(out->envc, 2);
     assert_string_equal(out->env[1], "EMPTY=");
+    assert_false(out->as_user);
+    assert_int_equal(out->ngroups, 0);
+    assert_null(out->groups);
     wire_msg_clear(&msg);
+    wire_buf_free(&buf);
+}
+
+/* A task that runs as a user carries uid, gid and supplementary groups. */
+static struct wire_task user_task(void)
+{
+    static char *argv[] = {"sh", "-c", "id -G", NULL};
+    static char *env[] = {"A=1", NULL};
+    static uint32_t groups[] = {1001, 27, 4294967294u};
+    return (struct wire_task){
+        .dispatch = 5,
+        .job = "20261129-0003",
+        .task = 2,
+        .attempt = 1,
+        .cpus = 1,
+        .argc = 3,
+        .argv = argv,
+        .envc = 1,
+        .env = env,
+        .as_user = true,
+        .uid = 1001,
+        .gid = 1002,
+        .ngroups = 3,
+        .groups = groups,
+    };
+}
+
+static void test_task_as_user(void **state)
+{
+    (void)state;
+    struct wire_task in = user_task();
+    struct wire_buf buf = {0};
+    assert_int_equal(wire_encode_task(&buf, &in), 0);
+    struct wire_msg msg;
+    struct mps_error err;
+    char *raw = copy_out(&buf);
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), 0);
+    const struct wire_task *out = &msg.u.task;
+    assert_true(out->as_user);
+    assert_int_equal(out->uid, 1001);
+    assert_int_equal(out->gid, 1002);
+    assert_int_equal(out->ngroups, 3);
+    assert_int_equal(out->groups[0], 1001);
+    assert_int_equal(out->groups[1], 27);
+    assert_int_equal(out->groups[2], 4294967294u);
+    assert_string_equal(out->argv[2], "id -G");
+    wire_msg_clear(&msg);
+
+    /* Every truncation of it is refused, the groups' included. */
+    for (size_t len = 0; len < buf.len; len++) {
+        raw = malloc(len ? len : 1);
+        memcpy(raw, buf.data, len);
+        if (len >= WIRE_HEADER_LEN) {
+            /* A consistent header, so the payload itself is too short. */
+            uint32_t payload = (uint32_t)(len - WIRE_HEADER_LEN);
+            for (int i = 0; i < 4; i++)
+                raw[4 + i] = (char)(payload >> (8 * i));
+        }
+        assert_int_equal(
+            wire_decode(raw, len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), -1);
+        free(raw);
+    }
+
+    /* A group count past the end, or groups without as_user, are refused:
+     * ngroups is the last u32 before the 3 groups. */
+    size_t ngroups_at = buf.len - 4 * 4;
+    raw = copy_out(&buf);
+    raw[ngroups_at] = 4;
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), -1);
+    assert_string_equal(err.text, "malformed message of type 2");
+    memset(raw + ngroups_at, 0xff, 4);
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), -1);
+    free(raw);
+    wire_buf_free(&buf);
+
+    in.as_user = false;
+    assert_int_equal(wire_encode_task(&buf, &in), 0);
+    raw = copy_out(&buf);
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), -1);
+    free(raw);
+    wire_buf_free(&buf);
+
+    /* More groups than Linux allows are refused at encoding. */
+    in = user_task();
+    in.ngroups = WIRE_MAX_GROUPS + 1;
+    assert_int_equal(wire_encode_task(&buf, &in), -1);
     wire_buf_free(&buf);
 }
 
@@ -281,6 +374,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_task_round_trip),
+        cmocka_unit_test(test_task_as_user),
         cmocka_unit_test(test_result_round_trip),
         cmocka_unit_test(test_output_binary),
         cmocka_unit_test(test_archive_chunk),

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of task files: which lines are tasks, errors, streaming. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,12 +122,44 @@ static void test_million(void **state)
     taskfile_close(tf);
 }
 
+/* taskfile_fdopen reads from the descriptor's offset and names the file
+ * it was given in messages; it closes the descriptor even on failure. */
+static void test_fdopen(void **state)
+{
+    (void)state;
+    const char text[] = "echo one\necho two\n";
+    write_tasks(text, sizeof text - 1);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(lseek(fd, 9, SEEK_SET), 9);
+    struct mps_error err;
+    struct taskfile *tf = taskfile_fdopen(fd, "named.tasks", &err);
+    assert_non_null(tf);
+    const char *line;
+    assert_int_equal(taskfile_next(tf, &line, &err), 1);
+    assert_string_equal(line, "echo two");
+    assert_int_equal(taskfile_next(tf, &line, &err), 0);
+    taskfile_close(tf);
+
+    write_tasks("a\0b\n", 4);
+    tf = taskfile_fdopen(open(path, O_RDONLY), "named.tasks", &err);
+    assert_non_null(tf);
+    assert_int_equal(taskfile_next(tf, &line, &err), -1);
+    assert_string_equal(err.text, "named.tasks: line 1: NUL byte in task file");
+    taskfile_close(tf);
+
+    assert_null(taskfile_fdopen(-1, "bad.tasks", &err));
+    assert_string_equal(
+        err.text, "cannot read task file 'bad.tasks': Bad file descriptor");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_million),
+        cmocka_unit_test(test_fdopen),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
