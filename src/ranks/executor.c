@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Task execution on one node: fork/exec with a CLOEXEC error pipe, output
- * pipes, reaping with rusage, timeouts and kills by process group. */
+ * pipes, reaping with rusage, timeouts and kills by process group, and
+ * killing whatever a task leaves behind (tracking cgroup, else a marker in
+ * the environment of its processes). */
 #include "executor.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <sched.h>
 #include <limits.h>
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/stat.h>
@@ -60,8 +64,10 @@ struct xtask {
     bool timed_out;
     char *error;
     char *private_dir;
-    char *cores;                       /* PU list it was given, or NULL */
-    char *cgroup;                      /* its memory cgroup, or NULL */
+    char *cores;    /* PU list it was given, or NULL */
+    char *cgroup;   /* its memory cgroup, or NULL */
+    char *track;    /* the cgroup holding all its processes, or NULL */
+    char token[64]; /* MPISPOOL_ATTEMPT_TOKEN: marks its processes */
     char gpu_cuda[128], gpu_rocr[128]; /* GPUs it holds */
     bool holds_gpus;
     cpu_set_t mask; /* the same, for sched_setaffinity */
@@ -85,6 +91,9 @@ struct executor {
     struct placement *pl; /* cores to bind tasks to, or NULL */
     int cg_version;       /* memory cgroups: 1, 2, or 0 for RLIMIT_AS */
     char cg_base[4096];
+    enum cgroup_track track_kind; /* tracking cgroups, or none */
+    char track_base[4096];
+    char token_prefix[48]; /* this executor's part of every task's token */
     char *buf;
 };
 
@@ -105,6 +114,8 @@ static void xtask_free(struct xtask *t)
     free(t->error);
     free(t->private_dir);
     free(t->cores);
+    if (t->track != t->cgroup)
+        free(t->track);
     free(t->cgroup);
     free(t);
 }
@@ -128,7 +139,17 @@ struct executor *executor_create(unsigned slots, const char *workdir,
         errprintf(err, "out of memory");
         goto error;
     }
-    ex->cg_version = cgroup_detect(ex->cg_base, sizeof ex->cg_base);
+    /* Orphans of our tasks (a daemon's double fork) become our children
+     * rather than init's, so that they can be found, killed and reaped. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    snprintf(ex->token_prefix, sizeof ex->token_prefix, "%d.%lld",
+             (int)getpid(), (long long)util_now_us());
+    const char *no_cgroups = getenv("MPISPOOL_NO_CGROUPS");
+    if (!no_cgroups || !*no_cgroups || strcmp(no_cgroups, "0") == 0) {
+        ex->cg_version = cgroup_detect(ex->cg_base, sizeof ex->cg_base);
+        ex->track_kind =
+            cgroup_track_detect(ex->track_base, sizeof ex->track_base);
+    }
     ex->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (ex->devnull < 0) {
         errprintf(err, "cannot open /dev/null: %s", strerror(errno));
@@ -243,6 +264,9 @@ static char **build_env(const struct xtask *t)
     snprintf(kv, sizeof kv, "MPISPOOL_ATTEMPT=%u", t->attempt);
     if (env_put(&envp, &n, &cap, kv) < 0)
         goto error;
+    snprintf(kv, sizeof kv, "MPISPOOL_ATTEMPT_TOKEN=%s", t->token);
+    if (env_put(&envp, &n, &cap, kv) < 0)
+        goto error;
     if (t->holds_gpus) {
         char kv_gpu[160];
         snprintf(kv_gpu, sizeof kv_gpu, "CUDA_VISIBLE_DEVICES=%s", t->gpu_cuda);
@@ -302,6 +326,8 @@ struct child_args {
     const cpu_set_t *mask;    /* bind to these CPUs, or NULL */
     const char *cgroup_procs; /* join this cgroup, or NULL */
     uint64_t rlimit_as;       /* else limit the address space, or 0 */
+    const char *track_procs;  /* join this tracking cgroup, or NULL */
+    volatile int tracked;     /* the child sets it once it joined */
 };
 
 /* Write n in decimal to fd, without the C library (the child's rule). */
@@ -320,12 +346,13 @@ static int write_number(int fd, long n)
  * the parent waits for its exec, so from here to exec it only makes system
  * calls that change its own process (its own fd table, signal handlers and
  * cwd, since CLONE_FILES, CLONE_SIGHAND and CLONE_FS are not set) and
- * writes nothing but its own stack. This is how posix_spawn works; fork
+ * writes nothing but its own stack and ca->tracked (as posix_spawn passes
+ * back its error). This is how posix_spawn works; fork
  * would copy the page tables of a process that maps all of Open MPI, which
  * costs 4.3 ms a task here against 1.8 ms. */
 static int child_exec(void *arg)
 {
-    const struct child_args *ca = arg;
+    struct child_args *ca = arg;
     int out_w = ca->out_w, err_w = ca->err_w, fail_w = ca->fail_w;
     const char *dir = ca->dir;
     char *const *argv = ca->argv;
@@ -356,6 +383,15 @@ static int child_exec(void *arg)
         if (fd < 0 || write_number(fd, (long)getpid()) < 0)
             child_fail(fail_w, 4, errno);
         close(fd);
+    }
+    /* Not being tracked is no reason to fail a task: the parent then
+     * finds its processes by the token in their environment. */
+    if (ca->track_procs) {
+        int fd = open(ca->track_procs, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0 && write_number(fd, (long)getpid()) == 0)
+            ca->tracked = 1;
+        if (fd >= 0)
+            close(fd);
     }
     if (ca->rlimit_as) {
         struct rlimit lim = {ca->rlimit_as, ca->rlimit_as};
@@ -505,6 +541,31 @@ static void start_task(struct executor *ex, struct xtask *t)
     }
     if (t->memory && !t->cgroup)
         rlimit_as = t->memory;
+    /* The tracking cgroup: the memory cgroup where that is in the same
+     * hierarchy (a process is in one cgroup per hierarchy), else its own. */
+    char track_procs[4200];
+    bool join_track = false;
+    if (t->cgroup && ex->track_kind &&
+        strncmp(t->cgroup, ex->track_base, strlen(ex->track_base)) == 0 &&
+        t->cgroup[strlen(ex->track_base)] == '/') {
+        t->track = t->cgroup;
+    } else if (ex->track_kind) {
+        char name[128], path[4096];
+        snprintf(name, sizeof name, "mpispool-%d-%llu", (int)getpid(),
+                 (unsigned long long)t->dispatch);
+        if (cgroup_track_create(ex->track_base, name, path, sizeof path) == 0) {
+            t->track = strdup(path);
+            if (t->track) {
+                snprintf(track_procs, sizeof track_procs, "%s/cgroup.procs",
+                         path);
+                join_track = true;
+            } else {
+                rmdir(path);
+            }
+        }
+    }
+    snprintf(t->token, sizeof t->token, "%s.%llu", ex->token_prefix,
+             (unsigned long long)t->dispatch);
     envp = build_env(t);
     if (!envp || pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
         pipe2(fail_p, O_CLOEXEC) < 0) {
@@ -527,7 +588,9 @@ static void start_task(struct executor *ex, struct xtask *t)
                             path,
                             t->bind ? &t->mask : NULL,
                             t->cgroup ? procs : NULL,
-                            rlimit_as};
+                            rlimit_as,
+                            join_track ? track_procs : NULL,
+                            0};
     pid_t pid = clone(child_exec, child_stack + sizeof child_stack,
                       CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
     if (pid < 0) {
@@ -539,6 +602,11 @@ static void start_task(struct executor *ex, struct xtask *t)
     /* Also from the parent, so a kill of the group cannot race the child's
      * own setpgid. */
     setpgid(pid, pid);
+    if (join_track && !ca.tracked) {
+        cgroup_remove(t->track);
+        free(t->track);
+        t->track = NULL;
+    }
     close(out_p[1]);
     close(err_p[1]);
     close(fail_p[1]);
@@ -584,6 +652,184 @@ failed:
 
 static void start_queued(struct executor *ex);
 
+/* Whether /proc/PID/environ holds the entry kv ("KEY=VALUE"); read in
+ * chunks, as an environment may be large. */
+static bool environ_has(pid_t pid, const char *kv)
+{
+    char path[64], buf[16384];
+    char needle[128];
+    int nlen = snprintf(needle, sizeof needle, "%c%s%c", '\0', kv, '\0');
+    if (nlen <= 2 || (size_t)nlen >= sizeof needle)
+        return false;
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    /* Entries are NUL-terminated; a NUL before the first one makes every
+     * entry look the same. */
+    size_t have = 1;
+    buf[0] = '\0';
+    bool found = false;
+    for (;;) {
+        ssize_t got = read(fd, buf + have, sizeof buf - have);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        have += (size_t)got;
+        if (memmem(buf, have, needle, (size_t)nlen)) {
+            found = true;
+            break;
+        }
+        /* Keep what could be the start of an entry cut by the chunk. */
+        size_t keep = (size_t)nlen - 1;
+        if (have > keep) {
+            memmove(buf, buf + have - keep, keep);
+            have = keep;
+        }
+    }
+    close(fd);
+    return found;
+}
+
+/* A process and its parent, from /proc/PID/stat. */
+struct proc_link {
+    pid_t pid, ppid;
+};
+
+/* Every process of the system with its parent; *n gets how many. */
+static struct proc_link *list_processes(size_t *n)
+{
+    *n = 0;
+    DIR *dir = opendir("/proc");
+    if (!dir)
+        return NULL;
+    size_t cap = 0;
+    struct proc_link *links = NULL;
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        char path[64], stat[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t got = read(fd, stat, sizeof stat - 1);
+        close(fd);
+        if (got <= 0)
+            continue;
+        stat[got] = '\0';
+        /* "PID (COMM) STATE PPID ...": COMM may hold spaces and ')'. */
+        char *paren = strrchr(stat, ')');
+        char state;
+        long ppid;
+        if (!paren || sscanf(paren + 1, " %c %ld", &state, &ppid) != 2)
+            continue;
+        if (*n == cap) {
+            size_t grown_cap = cap ? cap * 2 : 256;
+            struct proc_link *grown = realloc(links, grown_cap * sizeof *grown);
+            if (!grown)
+                break;
+            links = grown;
+            cap = grown_cap;
+        }
+        links[(*n)++] = (struct proc_link){(pid_t)pid, (pid_t)ppid};
+    }
+    closedir(dir);
+    return links;
+}
+
+/* Without a tracking cgroup: send sig to every process of t that we can
+ * find. We are a subreaper, so what a task leaves behind is our child or a
+ * descendant of one; among our children other than the other tasks, a
+ * process is t's when its environment holds t's token, and so is every
+ * descendant of such a process. A daemon that drops the token (exec with
+ * a new environment) and has no marked ancestor left is not found.
+ * Returns how many processes were signalled. */
+static int signal_marked(struct executor *ex, const struct xtask *t, int sig)
+{
+    size_t n;
+    struct proc_link *links = list_processes(&n);
+    if (!links)
+        return 0;
+    char kv[96];
+    snprintf(kv, sizeof kv, "MPISPOOL_ATTEMPT_TOKEN=%s", t->token);
+    /* Walk our subtree breadth first: queue holds indexes into links, and
+     * marked whether an ancestor in the walk held the token. */
+    size_t *queue = malloc(n * sizeof *queue);
+    bool *marked = calloc(n, sizeof *marked);
+    bool *seen = calloc(n, sizeof *seen);
+    size_t head = 0, tail = 0;
+    int count = 0;
+    pid_t self = getpid();
+    if (!queue || !marked || !seen)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (links[i].ppid != self)
+            continue;
+        bool other_task = false;
+        for (struct xtask *o = ex->running; o; o = o->next)
+            if (o != t && o->pid == links[i].pid && !o->exited)
+                other_task = true;
+        if (!other_task) {
+            queue[tail++] = i;
+            seen[i] = true;
+        }
+    }
+    while (head < tail) {
+        size_t i = queue[head++];
+        if (!marked[i])
+            marked[i] = environ_has(links[i].pid, kv);
+        if (marked[i] && kill(links[i].pid, sig) == 0)
+            count++;
+        for (size_t j = 0; j < n; j++) {
+            if (!seen[j] && links[j].ppid == links[i].pid) {
+                seen[j] = true;
+                marked[j] = marked[i];
+                queue[tail++] = j;
+            }
+        }
+    }
+out:
+    free(queue);
+    free(marked);
+    free(seen);
+    free(links);
+    return count;
+}
+
+/* Send sig to all of t: its process group, and every process of its
+ * tracking cgroup or, without one, every process marked as its. */
+static void signal_task(struct executor *ex, struct xtask *t, int sig)
+{
+    kill(-t->pid, sig);
+    if (t->track)
+        cgroup_signal(t->track, sig);
+    else
+        signal_marked(ex, t, sig);
+}
+
+/* t's main process has exited (and its process group was killed): kill
+ * what it left behind, so that no daemon outlives it and none holds its
+ * output pipes open. Bounded in time. */
+static void kill_leftovers(struct executor *ex, struct xtask *t)
+{
+    if (t->track) {
+        cgroup_kill_all(t->track, ex->track_kind);
+        return;
+    }
+    /* Killed processes are gone a moment later; until then they are found
+     * again. Their children, once orphaned, come to us. */
+    for (int round = 0; round < 50 && signal_marked(ex, t, SIGKILL) > 0;
+         round++) {
+        struct timespec pause = {0, 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* Deliver the result of a finished task and forget it. */
 static void finish_task(struct executor *ex, struct xtask *t)
 {
@@ -615,6 +861,8 @@ static void finish_task(struct executor *ex, struct xtask *t)
         }
         cgroup_remove(t->cgroup);
     }
+    if (t->track && t->track != t->cgroup)
+        cgroup_remove(t->track);
     char gpus[260] = "";
     if (t->holds_gpus) {
         snprintf(gpus, sizeof gpus, "%s%s%s", t->gpu_cuda,
@@ -781,7 +1029,8 @@ void executor_reap(struct executor *ex)
         if (wait4(pid, &status, 0, &usage) < 0)
             continue;
         if (!t)
-            continue;
+            continue; /* an orphan of a task, adopted as a subreaper */
+        kill_leftovers(ex, t);
         t->exited = true;
         t->status = status;
         t->usage = usage;
@@ -801,12 +1050,12 @@ int executor_timers(struct executor *ex)
         if (!t->exited && t->timeout_at && now >= t->timeout_at) {
             t->timeout_at = 0;
             t->timed_out = true;
-            kill(-t->pid, SIGTERM);
+            signal_task(ex, t, SIGTERM);
             t->kill_at = now + (int64_t)(ex->kill_grace_s * 1e6);
         }
         if (!t->exited && t->kill_at && now >= t->kill_at) {
             t->kill_at = 0;
-            kill(-t->pid, SIGKILL);
+            signal_task(ex, t, SIGKILL);
         }
         if (t->exited && t->drain_until && now >= t->drain_until) {
             /* Something outside the task's group holds its pipes. */
@@ -852,11 +1101,16 @@ void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s)
     for (struct xtask *t = ex->running; t; t = t->next) {
         if ((dispatch == 0 || t->dispatch == dispatch) && !t->exited &&
             t->pid > 0) {
-            kill(-t->pid, SIGTERM);
+            signal_task(ex, t, SIGTERM);
             t->timeout_at = 0;
             t->kill_at = now + (int64_t)(grace_s * 1e6);
         }
     }
+}
+
+void executor_set_kill_grace(struct executor *ex, double grace_s)
+{
+    ex->kill_grace_s = grace_s;
 }
 
 void executor_pause_output(struct executor *ex, bool pause)

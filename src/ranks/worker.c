@@ -131,8 +131,10 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
     }
     struct exec_callbacks cb = {on_output, on_result, &w};
     w.ex = executor_create(re->slots, workdir, &cb, &err);
-    if (w.ex)
+    if (w.ex) {
+        executor_set_kill_grace(w.ex, opt->kill_grace_s);
         run_place_tasks(w.ex, opt, re);
+    }
     int sigfd = run_signalfd();
     if (!w.ex || sigfd < 0) {
         fprintf(stderr, "mpispool-run: rank %d: %s\n", re->rank,
