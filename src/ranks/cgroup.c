@@ -252,17 +252,18 @@ static bool may_create_in(const char *dir)
     return access(dir, W_OK) == 0 && access(procs, W_OK) == 0;
 }
 
-enum cgroup_track cgroup_track_detect(char *base, size_t len)
+enum cgroup_track cgroup_track_detect(char *base, size_t len, const char *only)
 {
     static const struct {
-        const char *controller;
+        const char *name, *controller;
         enum cgroup_track kind;
-    } order[] = {{NULL, CGROUP_TRACK_V2},
-                 {"freezer", CGROUP_TRACK_FREEZER},
-                 {"pids", CGROUP_TRACK_V1},
-                 {"memory", CGROUP_TRACK_V1}};
+    } order[] = {{"cgroup2", NULL, CGROUP_TRACK_V2},
+                 {"freezer", "freezer", CGROUP_TRACK_FREEZER},
+                 {"pids", "pids", CGROUP_TRACK_V1},
+                 {"memory", "memory", CGROUP_TRACK_V1}};
     for (size_t i = 0; i < sizeof order / sizeof *order; i++)
-        if (own_cgroup_dir(order[i].controller, base, len) == 0 &&
+        if ((!only || strcmp(only, order[i].name) == 0) &&
+            own_cgroup_dir(order[i].controller, base, len) == 0 &&
             may_create_in(base))
             return order[i].kind;
     return CGROUP_TRACK_NONE;

@@ -43,8 +43,9 @@ enum cgroup_track {
 /* Find a hierarchy in which this process may make cgroups and move tasks
  * into them (from /proc/self/mountinfo and /proc/self/cgroup): fills base
  * with this process's own cgroup directory in it and returns its kind, or
- * CGROUP_TRACK_NONE. */
-enum cgroup_track cgroup_track_detect(char *base, size_t len);
+ * CGROUP_TRACK_NONE. only: NULL for the best one, or "cgroup2", "freezer",
+ * "pids" or "memory" for that one alone. */
+enum cgroup_track cgroup_track_detect(char *base, size_t len, const char *only);
 
 /* Make the empty cgroup base/name; path gets its directory. 0 or -1. */
 int cgroup_track_create(const char *base, const char *name, char *path,

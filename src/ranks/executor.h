@@ -67,11 +67,12 @@ struct executor;
  * subreaper (PR_SET_CHILD_SUBREAPER), so orphans of tasks become its
  * children, and executor_reap reaps every child, not only tasks. Each task
  * runs in a tracking cgroup of its own where one can be made (cgroup2,
- * else the v1 freezer, pids or memory hierarchy; none when the environment
- * has MPISPOOL_NO_CGROUPS=1) and carries MPISPOOL_ATTEMPT_TOKEN in its
- * environment. When its main process exits, or is killed, everything
- * left in its cgroup (else every descendant of ours marked by its token)
- * is killed too. */
+ * else the v1 freezer, pids or memory hierarchy; only the one that
+ * MPISPOOL_TRACK_CGROUP names when set, and none, not even for memory
+ * limits, when the environment has MPISPOOL_NO_CGROUPS=1) and carries
+ * MPISPOOL_ATTEMPT_TOKEN in its environment. When its main process exits, or is
+ * killed, everything left in its cgroup (else every descendant of ours marked
+ * by its token) is killed too. */
 struct executor *executor_create(unsigned slots, const char *workdir,
                                  const struct exec_callbacks *cb,
                                  struct mps_error *err);

@@ -4,9 +4,11 @@
 # process group and session) leaves no process behind: the daemon is gone
 # once the job is done, whether the task exited 0 or was killed by its
 # timeout, and the daemon holding the task's stdout open does not hold up
-# its result. With one rank and with two; with a per-task cgroup (where
-# one can be made) and with the fallback that finds a task's processes by
-# a marker in their environment (MPISPOOL_NO_CGROUPS=1).
+# its result. With one rank and with two; with the per-task cgroup the
+# rank picks, with each v1 hierarchy it can use (MPISPOOL_TRACK_CGROUP:
+# freezer, pids) where this machine has it, and with the fallback that
+# finds a task's processes by a marker in their environment
+# (MPISPOOL_NO_CGROUPS=1).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup_spool
@@ -42,27 +44,65 @@ none_left() { [ -z "$(leftovers)" ]; }
 # A classic double fork: setsid's sh starts sleep in the background, writes
 # its pid and exits, so sleep is an orphan in its own session; it keeps the
 # task's stdout and stderr open.
-double_fork='setsid sh -c '\''sleep 300 & echo $! >"$PIDFILE"'\'' & wait; echo started'
+double_fork='cat /proc/self/cgroup >&2
+setsid sh -c '\''sleep 300 & echo $! >"$PIDFILE"'\'' & wait; echo started'
 # The same daemon ignoring TERM, with its parent staying alive, then the
 # task runs into its timeout.
 stubborn='setsid sh -c '\''trap "" TERM; sleep 300 & echo $! >"$PIDFILE"; wait'\'' &
 while [ ! -s "$PIDFILE" ]; do sleep 0.05; done; echo started; sleep 60'
 
+# v1_usable CONTROLLER: we may make cgroups in our own cgroup of that v1
+# hierarchy (mounted where mpispool-run finds it on this machine).
+v1_usable() {
+    local path
+    path=$(awk -F: -v c="$1" '$2 ~ "(^|,)" c "(,|$)" { print $3 }' /proc/self/cgroup)
+    [ -n "$path" ] && grep -q " /sys/fs/cgroup/$1 .* cgroup .*$1" /proc/self/mountinfo &&
+        [ -w "/sys/fs/cgroup/$1${path%/}" ] && [ -w "/sys/fs/cgroup/$1${path%/}/cgroup.procs" ]
+}
+
 for np in 1 2; do
-    for mode in cgroup environ; do
+    for mode in auto freezer pids environ; do
         what="np $np, $mode"
+        case $mode in
+        freezer | pids)
+            if ! v1_usable "$mode"; then
+                log "$what: skipped, no usable v1 $mode hierarchy here"
+                continue
+            fi
+            ;;
+        esac
         log "$what"
         rm -f "$T"/*.pid
         exits=$(submit --env "$TAG" --env "PIDFILE=$T/exits.pid" \
             -- sh -c "$double_fork")
         killed=$(submit --timeout 1 --env "$TAG" --env "PIDFILE=$T/killed.pid" \
             -- sh -c "$stubborn")
-        if [ "$mode" = environ ]; then
+        case $mode in
+        environ)
             MPISPOOL_NO_CGROUPS=1 run_until_empty "$np" --spool "$SPOOL" \
                 --kill-grace 30
-        else
-            run_until_empty "$np" --spool "$SPOOL" --kill-grace 30
-        fi
+            ;;
+        freezer | pids)
+            MPISPOOL_TRACK_CGROUP=$mode run_until_empty "$np" \
+                --spool "$SPOOL" --kill-grace 30
+            ;;
+        *) run_until_empty "$np" --spool "$SPOOL" --kill-grace 30 ;;
+        esac
+        # Where the task ran: in a cgroup of its own in the hierarchy asked
+        # for, in none of ours without cgroups.
+        groups=$(cat "$(task_err "$exits" 0)")
+        case $mode in
+        freezer | pids)
+            grep -Eq "^[0-9]+:$mode:/(.*/)?mpispool-[0-9]+-[0-9]+\$" <<<"$groups" ||
+                fail "$what: the task is not in a $mode cgroup of its own: $groups"
+            ;;
+        environ)
+            if [[ "$groups" == *mpispool-* ]]; then
+                fail "$what: the task is in a cgroup of ours: $groups"
+            fi
+            ;;
+        auto) log "$what: $(grep mpispool- <<<"$groups" || echo 'no task cgroup')" ;;
+        esac
 
         assert_state "$exits" done
         rec=$(record "$exits" 0)
