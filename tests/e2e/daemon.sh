@@ -109,6 +109,13 @@ for np in 1 2; do
         assert_json "$rec" .exit_code 0 "$what: exit code of the daemonizing task"
         assert_eq started "$(cat "$(task_out "$exits" 0)")" \
             "$what: stdout of the daemonizing task"
+        # The daemon kept the task's stdout open; its result did not wait
+        # for it (the pipes are read until the leftovers are killed, not
+        # until a 2 s drain limit runs out).
+        late_us=$(($(time_us "$(jqf "$SPOOL/out/$exits/report.json" .ended)") -
+            $(time_us "$(jqf "$rec" .end)")))
+        log "$what: job ended $((late_us / 1000)) ms after its task"
+        assert_lt "$late_us" 1500000 "$what: microseconds from the task's end to its job's"
         assert_state "$killed" failed
         rec=$(record "$killed" 0)
         assert_json "$rec" .timed_out true "$what: timed_out of the daemonizing task"
