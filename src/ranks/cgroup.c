@@ -133,12 +133,18 @@ uint64_t cgroup_peak(const char *path, int version)
     return peak;
 }
 
-void cgroup_remove(const char *path)
+int cgroup_remove(const char *path)
 {
     /* The task's processes were killed with its group; the kernel may
      * take a moment to let go of the last one. */
-    for (int i = 0; i < 50 && rmdir(path) < 0 && errno == EBUSY; i++)
+    for (int i = 0; i < 50; i++) {
+        if (rmdir(path) == 0 || errno == ENOENT)
+            return 0;
+        if (errno != EBUSY)
+            return -1;
         usleep(2000);
+    }
+    return -1;
 }
 
 /* How long cgroup_kill_all waits for the killed processes to be gone. */

@@ -26,8 +26,9 @@ int cgroup_oom_killed(const char *path, int version);
  * memory.peak), or 0 when the kernel does not say. */
 uint64_t cgroup_peak(const char *path, int version);
 
-/* Remove the (empty) cgroup. */
-void cgroup_remove(const char *path);
+/* Remove the (empty) cgroup, waiting up to 0.1 s for the kernel to let go
+ * of processes that just died. Returns 0 (also when it is gone), or -1. */
+int cgroup_remove(const char *path);
 
 /* Tracking cgroups hold every process of one task, wherever it goes (a
  * daemon that double forks and calls setsid leaves the task's process

@@ -34,6 +34,16 @@ extern char **environ;
 #define DRAIN_GRACE_US (2 * 1000 * 1000)
 #define READ_CHUNK (64 * 1024)
 
+/* How often the executor tries again to remove a cgroup it could not. */
+#define STALE_RETRY_US (1000 * 1000)
+
+/* A task's cgroup that still held a process when the task ended (one in
+ * uninterruptible sleep ignores SIGKILL for a while). */
+struct stale_cgroup {
+    char *path;
+    struct stale_cgroup *next;
+};
+
 /* A task waiting for slots or running: a deep copy of what was submitted. */
 struct xtask {
     uint64_t dispatch;
@@ -93,7 +103,9 @@ struct executor {
     char cg_base[4096];
     enum cgroup_track track_kind; /* tracking cgroups, or none */
     char track_base[4096];
-    char token_prefix[48]; /* this executor's part of every task's token */
+    char token_prefix[48];      /* this executor's part of every task's token */
+    struct stale_cgroup *stale; /* cgroups to kill and remove later */
+    int64_t stale_retry_at;     /* monotonic us */
     char *buf;
 };
 
@@ -181,6 +193,14 @@ void executor_destroy(struct executor *ex)
             close(t->err_fd);
         xtask_free(t);
         t = next;
+    }
+    while (ex->stale) {
+        struct stale_cgroup *s = ex->stale;
+        ex->stale = s->next;
+        cgroup_kill_all(s->path, CGROUP_TRACK_V1);
+        cgroup_remove(s->path);
+        free(s->path);
+        free(s);
     }
     if (ex->devnull >= 0)
         close(ex->devnull);
@@ -654,6 +674,39 @@ failed:
 
 static void start_queued(struct executor *ex);
 
+/* Take over path, a cgroup that could not be removed yet, to kill what is
+ * in it and remove it later. Returns whether it did. */
+static bool keep_stale(struct executor *ex, char *path)
+{
+    struct stale_cgroup *s = malloc(sizeof *s);
+    if (!s)
+        return false;
+    s->path = path;
+    s->next = ex->stale;
+    ex->stale = s;
+    if (!ex->stale_retry_at)
+        ex->stale_retry_at = util_mono_us() + STALE_RETRY_US;
+    return true;
+}
+
+/* Kill what is left in the stale cgroups and remove those now empty. */
+static void retry_stale(struct executor *ex)
+{
+    struct stale_cgroup **link = &ex->stale;
+    while (*link) {
+        struct stale_cgroup *s = *link;
+        cgroup_signal(s->path, SIGKILL);
+        if (rmdir(s->path) == 0 || errno == ENOENT) {
+            *link = s->next;
+            free(s->path);
+            free(s);
+        } else {
+            link = &s->next;
+        }
+    }
+    ex->stale_retry_at = ex->stale ? util_mono_us() + STALE_RETRY_US : 0;
+}
+
 /* Whether /proc/PID/environ holds the entry kv ("KEY=VALUE"); read in
  * chunks, as an environment may be large. */
 static bool environ_has(pid_t pid, const char *kv)
@@ -861,10 +914,15 @@ static void finish_task(struct executor *ex, struct xtask *t)
                      util_format_size(t->memory, size));
             t->error = strdup(limit_error);
         }
-        cgroup_remove(t->cgroup);
     }
-    if (t->track && t->track != t->cgroup)
-        cgroup_remove(t->track);
+    bool shared = t->track == t->cgroup;
+    if (t->cgroup && cgroup_remove(t->cgroup) < 0 && keep_stale(ex, t->cgroup))
+        t->cgroup = NULL;
+    if (shared)
+        t->track = t->cgroup;
+    else if (t->track && cgroup_remove(t->track) < 0 &&
+             keep_stale(ex, t->track))
+        t->track = NULL;
     char gpus[260] = "";
     if (t->holds_gpus) {
         snprintf(gpus, sizeof gpus, "%s%s%s", t->gpu_cuda,
@@ -1077,6 +1135,10 @@ int executor_timers(struct executor *ex)
                 next = due[i];
         t = following;
     }
+    if (ex->stale_retry_at && now >= ex->stale_retry_at)
+        retry_stale(ex);
+    if (ex->stale_retry_at && (next < 0 || ex->stale_retry_at < next))
+        next = ex->stale_retry_at;
     if (next < 0)
         return -1;
     int64_t ms = (next - now + 999) / 1000;

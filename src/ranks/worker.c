@@ -196,9 +196,11 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
                         executor_reap(w.ex);
                 } else if (!terminating && w.ex) {
                     /* mpirun passes on SIGTERM/SIGINT: end our tasks and
-                     * let rank 0 decide what they mean. */
+                     * let rank 0 decide what they mean. mpirun kills us
+                     * soon after, so the grace is at most 2 s here. */
                     terminating = true;
-                    executor_cancel(w.ex, 0, 2);
+                    executor_cancel(
+                        w.ex, 0, opt->kill_grace_s < 2 ? opt->kill_grace_s : 2);
                 }
             }
         }

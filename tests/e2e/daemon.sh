@@ -60,6 +60,7 @@ v1_usable() {
         [ -w "/sys/fs/cgroup/$1${path%/}" ] && [ -w "/sys/fs/cgroup/$1${path%/}/cgroup.procs" ]
 }
 
+cgroups_before=$(stale_task_cgroups)
 for np in 1 2; do
     for mode in auto freezer pids environ; do
         what="np $np, $mode"
@@ -142,6 +143,8 @@ for np in 1 2; do
             ps -o pid,ppid,pgid,sid,stat,args -p "$(leftovers | paste -sd,)" >&2 || true
             fail "$what: processes of the tasks are left: $(leftovers | xargs)"
         fi
+        left=$(new_stale_task_cgroups "$cgroups_before")
+        [ -z "$left" ] || fail "$what: task cgroups left behind: $left"
     done
 done
 pass
