@@ -282,7 +282,7 @@ int cgroup_track_create(const char *base, const char *name, char *path,
     return mkdir(path, 0755);
 }
 
-int cgroup_signal(const char *path, int sig)
+int cgroup_signal(const char *path, int sig, pid_t skip_pgid)
 {
     char file[4200];
     snprintf(file, sizeof file, "%s/cgroup.procs", path);
@@ -292,7 +292,9 @@ int cgroup_signal(const char *path, int sig)
     int count = 0;
     long pid;
     while (fscanf(f, "%ld", &pid) == 1) {
-        if (pid > 0 && kill((pid_t)pid, sig) == 0)
+        if (pid <= 0 || (skip_pgid && getpgid((pid_t)pid) == skip_pgid))
+            continue;
+        if (kill((pid_t)pid, sig) == 0)
             count++;
     }
     fclose(f);
@@ -353,10 +355,13 @@ static int wait_unpopulated(const char *path, int64_t deadline)
 
 int cgroup_kill_all(const char *path, enum cgroup_track kind)
 {
+    /* Most tasks leave nothing behind. */
+    if (cgroup_signal(path, 0, 0) == 0)
+        return 0;
     int64_t deadline = util_mono_us() + KILL_WAIT_US;
     if (kind == CGROUP_TRACK_V2 && write_text(path, "cgroup.kill", "1") == 0)
         return wait_unpopulated(path, deadline) == 0 ||
-                       cgroup_signal(path, SIGKILL) == 0
+                       cgroup_signal(path, SIGKILL, 0) == 0
                    ? 0
                    : -1;
     if (kind == CGROUP_TRACK_FREEZER &&
@@ -367,13 +372,13 @@ int cgroup_kill_all(const char *path, enum cgroup_track kind)
         int64_t until = util_mono_us() + FREEZE_WAIT_US;
         while (!is_frozen(path) && util_mono_us() < until)
             sleep_us(1000);
-        cgroup_signal(path, SIGKILL);
+        cgroup_signal(path, SIGKILL, 0);
         write_text(path, "freezer.state", "THAWED");
     }
     /* Without cgroup.kill or a freezer, a process may fork while we kill:
      * kill again until nothing is left. v1 says nothing when a cgroup
      * empties, so look again every millisecond, for a bounded time. */
-    while (cgroup_signal(path, SIGKILL) > 0) {
+    while (cgroup_signal(path, SIGKILL, 0) > 0) {
         if (util_mono_us() >= deadline)
             return -1;
         sleep_us(1000);

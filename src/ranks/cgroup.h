@@ -52,8 +52,10 @@ enum cgroup_track cgroup_track_detect(char *base, size_t len, const char *only);
 int cgroup_track_create(const char *base, const char *name, char *path,
                         size_t len);
 
-/* Send sig to every process in the cgroup; returns how many. */
-int cgroup_signal(const char *path, int sig);
+/* Send sig to every process in the cgroup but those in process group
+ * skip_pgid (0: none), which the caller signals itself; returns how many
+ * processes it signalled. */
+int cgroup_signal(const char *path, int sig, pid_t skip_pgid);
 
 /* SIGKILL every process in the cgroup (frozen first where the kind allows,
  * so a forking process cannot outrun the kill) and wait until it is empty,

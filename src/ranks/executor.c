@@ -695,7 +695,7 @@ static void retry_stale(struct executor *ex)
     struct stale_cgroup **link = &ex->stale;
     while (*link) {
         struct stale_cgroup *s = *link;
-        cgroup_signal(s->path, SIGKILL);
+        cgroup_signal(s->path, SIGKILL, 0);
         if (rmdir(s->path) == 0 || errno == ENOENT) {
             *link = s->next;
             free(s->path);
@@ -803,8 +803,10 @@ static struct proc_link *list_processes(size_t *n)
  * process is t's when its environment holds t's token, and so is every
  * descendant of such a process. A daemon that drops the token (exec with
  * a new environment) and has no marked ancestor left is not found.
+ * Processes in process group skip_pgid (0: none) are left to the caller.
  * Returns how many processes were signalled. */
-static int signal_marked(struct executor *ex, const struct xtask *t, int sig)
+static int signal_marked(struct executor *ex, const struct xtask *t, int sig,
+                         pid_t skip_pgid)
 {
     size_t n;
     struct proc_link *links = list_processes(&n);
@@ -838,7 +840,8 @@ static int signal_marked(struct executor *ex, const struct xtask *t, int sig)
         size_t i = queue[head++];
         if (!marked[i])
             marked[i] = environ_has(links[i].pid, kv);
-        if (marked[i] && kill(links[i].pid, sig) == 0)
+        if (marked[i] && (!skip_pgid || getpgid(links[i].pid) != skip_pgid) &&
+            kill(links[i].pid, sig) == 0)
             count++;
         for (size_t j = 0; j < n; j++) {
             if (!seen[j] && links[j].ppid == links[i].pid) {
@@ -856,15 +859,16 @@ out:
     return count;
 }
 
-/* Send sig to all of t: its process group, and every process of its
- * tracking cgroup or, without one, every process marked as its. */
+/* Send sig to all of t: its process group, and every other process of its
+ * tracking cgroup or, without one, every process marked as its (once
+ * each: a shell that traps TERM would run its trap twice). */
 static void signal_task(struct executor *ex, struct xtask *t, int sig)
 {
     kill(-t->pid, sig);
     if (t->track)
-        cgroup_signal(t->track, sig);
+        cgroup_signal(t->track, sig, t->pid);
     else
-        signal_marked(ex, t, sig);
+        signal_marked(ex, t, sig, t->pid);
 }
 
 /* t's main process has exited (and its process group was killed): kill
@@ -878,7 +882,7 @@ static void kill_leftovers(struct executor *ex, struct xtask *t)
     }
     /* Killed processes are gone a moment later; until then they are found
      * again. Their children, once orphaned, come to us. */
-    for (int round = 0; round < 50 && signal_marked(ex, t, SIGKILL) > 0;
+    for (int round = 0; round < 50 && signal_marked(ex, t, SIGKILL, 0) > 0;
          round++) {
         struct timespec pause = {0, 1000 * 1000};
         nanosleep(&pause, NULL);

@@ -6,8 +6,8 @@
 # timeout, and the daemon holding the task's stdout open does not hold up
 # its result. With one rank and with two; with the per-task cgroup the
 # rank picks, with each v1 hierarchy it can use (MPISPOOL_TRACK_CGROUP:
-# freezer, pids) where this machine has it, and with the fallback that
-# finds a task's processes by a marker in their environment
+# freezer, pids, memory) where this machine has it, and with the fallback
+# that finds a task's processes by a marker in their environment
 # (MPISPOOL_NO_CGROUPS=1).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -62,10 +62,10 @@ v1_usable() {
 
 cgroups_before=$(stale_task_cgroups)
 for np in 1 2; do
-    for mode in auto freezer pids environ; do
+    for mode in auto freezer pids memory environ; do
         what="np $np, $mode"
         case $mode in
-        freezer | pids)
+        freezer | pids | memory)
             if ! v1_usable "$mode"; then
                 log "$what: skipped, no usable v1 $mode hierarchy here"
                 continue
@@ -83,7 +83,7 @@ for np in 1 2; do
             MPISPOOL_NO_CGROUPS=1 run_until_empty "$np" --spool "$SPOOL" \
                 --kill-grace 30
             ;;
-        freezer | pids)
+        freezer | pids | memory)
             MPISPOOL_TRACK_CGROUP=$mode run_until_empty "$np" \
                 --spool "$SPOOL" --kill-grace 30
             ;;
@@ -93,7 +93,7 @@ for np in 1 2; do
         # for, in none of ours without cgroups.
         groups=$(cat "$(task_err "$exits" 0)")
         case $mode in
-        freezer | pids)
+        freezer | pids | memory)
             grep -Eq "^[0-9]+:$mode:/(.*/)?mpispool-[0-9]+-[0-9]+\$" <<<"$groups" ||
                 fail "$what: the task is not in a $mode cgroup of its own: $groups"
             ;;
