@@ -2311,6 +2311,7 @@ static int setup(struct coordinator *co, struct mps_error *err)
         if (!co->local)
             return -1;
         executor_set_policy(co->local, co->opt->policy);
+        executor_set_kill_grace(co->local, co->opt->kill_grace_s);
         run_place_tasks(co->local, co->opt, co->re);
         co->ranks[0].hello = true;
         co->ranks[0].slots = executor_slots(co->local);

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Task execution on one node: fork/exec with a CLOEXEC error pipe, output
- * pipes, reaping with rusage, timeouts and kills by process group. */
+ * pipes, reaping with rusage, timeouts and kills by process group, and
+ * killing whatever a task leaves behind (tracking cgroup, else a marker in
+ * the environment of its processes). */
 #include "executor.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
+#include <ftw.h>
 #include <sched.h>
 #include <limits.h>
 #include <pwd.h>
@@ -13,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/stat.h>
@@ -45,6 +50,16 @@ extern char **environ;
  * ended (a descendant that escaped with setsid may hold them). */
 #define DRAIN_GRACE_US (2 * 1000 * 1000)
 #define READ_CHUNK (64 * 1024)
+
+/* How often the executor tries again to remove a cgroup it could not. */
+#define STALE_RETRY_US (1000 * 1000)
+
+/* A task's cgroup that still held a process when the task ended (one in
+ * uninterruptible sleep ignores SIGKILL for a while). */
+struct stale_cgroup {
+    char *path;
+    struct stale_cgroup *next;
+};
 
 /* A task waiting for slots or running: a deep copy of what was submitted. */
 struct xtask {
@@ -81,8 +96,10 @@ struct xtask {
     bool timed_out;
     char *error;
     char *private_dir;
-    char *cores;                       /* PU list it was given, or NULL */
-    char *cgroup;                      /* its memory cgroup, or NULL */
+    char *cores;    /* PU list it was given, or NULL */
+    char *cgroup;   /* its memory cgroup, or NULL */
+    char *track;    /* the cgroup holding all its processes, or NULL */
+    char token[64]; /* MPISPOOL_ATTEMPT_TOKEN: marks its processes */
     char gpu_cuda[128], gpu_rocr[128]; /* GPUs it holds */
     bool holds_gpus;
     cpu_set_t mask; /* the same, for sched_setaffinity */
@@ -107,6 +124,11 @@ struct executor {
     const struct policy *policy; /* programs tasks may run, or NULL */
     int cg_version;              /* memory cgroups: 1, 2, or 0 for RLIMIT_AS */
     char cg_base[4096];
+    enum cgroup_track track_kind; /* tracking cgroups, or none */
+    char track_base[4096];
+    char token_prefix[48];      /* this executor's part of every task's token */
+    struct stale_cgroup *stale; /* cgroups to kill and remove later */
+    int64_t stale_retry_at;     /* monotonic us */
     char *buf;
 };
 
@@ -129,6 +151,8 @@ static void xtask_free(struct xtask *t)
     free(t->error);
     free(t->private_dir);
     free(t->cores);
+    if (t->track != t->cgroup)
+        free(t->track);
     free(t->cgroup);
     free(t);
 }
@@ -152,7 +176,19 @@ struct executor *executor_create(unsigned slots, const char *workdir,
         errprintf(err, "out of memory");
         goto error;
     }
-    ex->cg_version = cgroup_detect(ex->cg_base, sizeof ex->cg_base);
+    /* Orphans of our tasks (a daemon's double fork) become our children
+     * rather than init's, so that they can be found, killed and reaped. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    snprintf(ex->token_prefix, sizeof ex->token_prefix, "%d.%lld",
+             (int)getpid(), (long long)util_now_us());
+    const char *no_cgroups = getenv("MPISPOOL_NO_CGROUPS");
+    if (!no_cgroups || !*no_cgroups || strcmp(no_cgroups, "0") == 0) {
+        ex->cg_version = cgroup_detect(ex->cg_base, sizeof ex->cg_base);
+        /* MPISPOOL_TRACK_CGROUP picks one hierarchy (for tests). */
+        const char *only = getenv("MPISPOOL_TRACK_CGROUP");
+        ex->track_kind = cgroup_track_detect(
+            ex->track_base, sizeof ex->track_base, only && *only ? only : NULL);
+    }
     ex->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (ex->devnull < 0) {
         errprintf(err, "cannot open /dev/null: %s", strerror(errno));
@@ -182,6 +218,14 @@ void executor_destroy(struct executor *ex)
             close(t->err_fd);
         xtask_free(t);
         t = next;
+    }
+    while (ex->stale) {
+        struct stale_cgroup *s = ex->stale;
+        ex->stale = s->next;
+        cgroup_kill_all(s->path, CGROUP_TRACK_V1);
+        cgroup_remove(s->path);
+        free(s->path);
+        free(s);
     }
     if (ex->devnull >= 0)
         close(ex->devnull);
@@ -301,6 +345,9 @@ static char **build_env(const struct xtask *t)
     snprintf(kv, sizeof kv, "MPISPOOL_ATTEMPT=%u", t->attempt);
     if (env_put(&envp, &n, &cap, kv) < 0)
         goto error;
+    snprintf(kv, sizeof kv, "MPISPOOL_ATTEMPT_TOKEN=%s", t->token);
+    if (env_put(&envp, &n, &cap, kv) < 0)
+        goto error;
     if (t->holds_gpus) {
         char kv_gpu[160];
         snprintf(kv_gpu, sizeof kv_gpu, "CUDA_VISIBLE_DEVICES=%s", t->gpu_cuda);
@@ -373,6 +420,8 @@ struct child_args {
     bool as_user;             /* become uid, gid, groups */
     uint32_t uid, gid, ngroups;
     const uint32_t *groups;
+    const char *track_procs; /* join this tracking cgroup, or NULL */
+    volatile int tracked;    /* the child sets it once it joined */
 };
 
 /* Write n in decimal to fd, without the C library (the child's rule). */
@@ -391,12 +440,13 @@ static int write_number(int fd, long n)
  * the parent waits for its exec, so from here to exec it only makes system
  * calls that change its own process (its own fd table, signal handlers and
  * cwd, since CLONE_FILES, CLONE_SIGHAND and CLONE_FS are not set) and
- * writes nothing but its own stack. This is how posix_spawn works; fork
+ * writes nothing but its own stack and ca->tracked (as posix_spawn passes
+ * back its error). This is how posix_spawn works; fork
  * would copy the page tables of a process that maps all of Open MPI, which
  * costs 4.3 ms a task here against 1.8 ms. */
 static int child_exec(void *arg)
 {
-    const struct child_args *ca = arg;
+    struct child_args *ca = arg;
     int out_w = ca->out_w, err_w = ca->err_w, fail_w = ca->fail_w;
     const char *dir = ca->dir;
     char *const *argv = ca->argv;
@@ -427,6 +477,15 @@ static int child_exec(void *arg)
         if (fd < 0 || write_number(fd, (long)getpid()) < 0)
             child_fail(fail_w, 4, errno);
         close(fd);
+    }
+    /* Not being tracked is no reason to fail a task: the parent then
+     * finds its processes by the token in their environment. */
+    if (ca->track_procs) {
+        int fd = open(ca->track_procs, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0 && write_number(fd, (long)getpid()) == 0)
+            ca->tracked = 1;
+        if (fd >= 0)
+            close(fd);
     }
     if (ca->rlimit_as) {
         struct rlimit lim = {ca->rlimit_as, ca->rlimit_as};
@@ -665,6 +724,31 @@ static void start_task(struct executor *ex, struct xtask *t)
     }
     if (t->memory && !t->cgroup)
         rlimit_as = t->memory;
+    /* The tracking cgroup: the memory cgroup where that is in the same
+     * hierarchy (a process is in one cgroup per hierarchy), else its own. */
+    char track_procs[4200];
+    bool join_track = false;
+    if (t->cgroup && ex->track_kind &&
+        strncmp(t->cgroup, ex->track_base, strlen(ex->track_base)) == 0 &&
+        t->cgroup[strlen(ex->track_base)] == '/') {
+        t->track = t->cgroup;
+    } else if (ex->track_kind) {
+        char name[128], path[4096];
+        snprintf(name, sizeof name, "mpispool-%d-%llu", (int)getpid(),
+                 (unsigned long long)t->dispatch);
+        if (cgroup_track_create(ex->track_base, name, path, sizeof path) == 0) {
+            t->track = strdup(path);
+            if (t->track) {
+                snprintf(track_procs, sizeof track_procs, "%s/cgroup.procs",
+                         path);
+                join_track = true;
+            } else {
+                rmdir(path);
+            }
+        }
+    }
+    snprintf(t->token, sizeof t->token, "%s.%llu", ex->token_prefix,
+             (unsigned long long)t->dispatch);
     envp = build_env(t);
     if (!envp || pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
         pipe2(fail_p, O_CLOEXEC) < 0) {
@@ -713,7 +797,9 @@ static void start_task(struct executor *ex, struct xtask *t)
                             t->uid,
                             t->gid,
                             t->ngroups,
-                            t->groups};
+                            t->groups,
+                            join_track ? track_procs : NULL,
+                            0};
     pid_t pid = clone(child_exec, child_stack + sizeof child_stack,
                       CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
     if (pid < 0) {
@@ -725,6 +811,11 @@ static void start_task(struct executor *ex, struct xtask *t)
     /* Also from the parent, so a kill of the group cannot race the child's
      * own setpgid. */
     setpgid(pid, pid);
+    if (join_track && !ca.tracked) {
+        cgroup_remove(t->track);
+        free(t->track);
+        t->track = NULL;
+    }
     close(out_p[1]);
     close(err_p[1]);
     close(fail_p[1]);
@@ -774,6 +865,221 @@ failed:
 
 static void start_queued(struct executor *ex);
 
+/* Take over path, a cgroup that could not be removed yet, to kill what is
+ * in it and remove it later. Returns whether it did. */
+static bool keep_stale(struct executor *ex, char *path)
+{
+    struct stale_cgroup *s = malloc(sizeof *s);
+    if (!s)
+        return false;
+    s->path = path;
+    s->next = ex->stale;
+    ex->stale = s;
+    if (!ex->stale_retry_at)
+        ex->stale_retry_at = util_mono_us() + STALE_RETRY_US;
+    return true;
+}
+
+/* Kill what is left in the stale cgroups and remove those now empty. */
+static void retry_stale(struct executor *ex)
+{
+    struct stale_cgroup **link = &ex->stale;
+    while (*link) {
+        struct stale_cgroup *s = *link;
+        cgroup_signal(s->path, SIGKILL, 0);
+        if (rmdir(s->path) == 0 || errno == ENOENT) {
+            *link = s->next;
+            free(s->path);
+            free(s);
+        } else {
+            link = &s->next;
+        }
+    }
+    ex->stale_retry_at = ex->stale ? util_mono_us() + STALE_RETRY_US : 0;
+}
+
+/* Whether /proc/PID/environ holds the entry kv ("KEY=VALUE"); read in
+ * chunks, as an environment may be large. */
+static bool environ_has(pid_t pid, const char *kv)
+{
+    char path[64], buf[16384];
+    char needle[128];
+    int nlen = snprintf(needle, sizeof needle, "%c%s%c", '\0', kv, '\0');
+    if (nlen <= 2 || (size_t)nlen >= sizeof needle)
+        return false;
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    /* Entries are NUL-terminated; a NUL before the first one makes every
+     * entry look the same. */
+    size_t have = 1;
+    buf[0] = '\0';
+    bool found = false;
+    for (;;) {
+        ssize_t got = read(fd, buf + have, sizeof buf - have);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        have += (size_t)got;
+        if (memmem(buf, have, needle, (size_t)nlen)) {
+            found = true;
+            break;
+        }
+        /* Keep what could be the start of an entry cut by the chunk. */
+        size_t keep = (size_t)nlen - 1;
+        if (have > keep) {
+            memmove(buf, buf + have - keep, keep);
+            have = keep;
+        }
+    }
+    close(fd);
+    return found;
+}
+
+/* A process and its parent, from /proc/PID/stat. */
+struct proc_link {
+    pid_t pid, ppid;
+};
+
+/* Every process of the system with its parent; *n gets how many. */
+static struct proc_link *list_processes(size_t *n)
+{
+    *n = 0;
+    DIR *dir = opendir("/proc");
+    if (!dir)
+        return NULL;
+    size_t cap = 0;
+    struct proc_link *links = NULL;
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        char path[64], stat[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t got = read(fd, stat, sizeof stat - 1);
+        close(fd);
+        if (got <= 0)
+            continue;
+        stat[got] = '\0';
+        /* "PID (COMM) STATE PPID ...": COMM may hold spaces and ')'. */
+        char *paren = strrchr(stat, ')');
+        char state;
+        long ppid;
+        if (!paren || sscanf(paren + 1, " %c %ld", &state, &ppid) != 2)
+            continue;
+        if (*n == cap) {
+            size_t grown_cap = cap ? cap * 2 : 256;
+            struct proc_link *grown = realloc(links, grown_cap * sizeof *grown);
+            if (!grown)
+                break;
+            links = grown;
+            cap = grown_cap;
+        }
+        links[(*n)++] = (struct proc_link){(pid_t)pid, (pid_t)ppid};
+    }
+    closedir(dir);
+    return links;
+}
+
+/* Without a tracking cgroup: send sig to every process of t that we can
+ * find. We are a subreaper, so what a task leaves behind is our child or a
+ * descendant of one; among our children other than the other tasks, a
+ * process is t's when its environment holds t's token, and so is every
+ * descendant of such a process. A daemon that drops the token (exec with
+ * a new environment) and has no marked ancestor left is not found.
+ * Processes in process group skip_pgid (0: none) are left to the caller.
+ * Returns how many processes were signalled. */
+static int signal_marked(struct executor *ex, const struct xtask *t, int sig,
+                         pid_t skip_pgid)
+{
+    size_t n;
+    struct proc_link *links = list_processes(&n);
+    if (!links)
+        return 0;
+    char kv[96];
+    snprintf(kv, sizeof kv, "MPISPOOL_ATTEMPT_TOKEN=%s", t->token);
+    /* Walk our subtree breadth first: queue holds indexes into links, and
+     * marked whether an ancestor in the walk held the token. */
+    size_t *queue = malloc(n * sizeof *queue);
+    bool *marked = calloc(n, sizeof *marked);
+    bool *seen = calloc(n, sizeof *seen);
+    size_t head = 0, tail = 0;
+    int count = 0;
+    pid_t self = getpid();
+    if (!queue || !marked || !seen)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (links[i].ppid != self)
+            continue;
+        bool other_task = false;
+        for (struct xtask *o = ex->running; o; o = o->next)
+            if (o != t && o->pid == links[i].pid && !o->exited)
+                other_task = true;
+        if (!other_task) {
+            queue[tail++] = i;
+            seen[i] = true;
+        }
+    }
+    while (head < tail) {
+        size_t i = queue[head++];
+        if (!marked[i])
+            marked[i] = environ_has(links[i].pid, kv);
+        if (marked[i] && (!skip_pgid || getpgid(links[i].pid) != skip_pgid) &&
+            kill(links[i].pid, sig) == 0)
+            count++;
+        for (size_t j = 0; j < n; j++) {
+            if (!seen[j] && links[j].ppid == links[i].pid) {
+                seen[j] = true;
+                marked[j] = marked[i];
+                queue[tail++] = j;
+            }
+        }
+    }
+out:
+    free(queue);
+    free(marked);
+    free(seen);
+    free(links);
+    return count;
+}
+
+/* Send sig to all of t: its process group, and every other process of its
+ * tracking cgroup or, without one, every process marked as its (once
+ * each: a shell that traps TERM would run its trap twice). */
+static void signal_task(struct executor *ex, struct xtask *t, int sig)
+{
+    kill(-t->pid, sig);
+    if (t->track)
+        cgroup_signal(t->track, sig, t->pid);
+    else
+        signal_marked(ex, t, sig, t->pid);
+}
+
+/* t's main process has exited (and its process group was killed): kill
+ * what it left behind, so that no daemon outlives it and none holds its
+ * output pipes open. Bounded in time. */
+static void kill_leftovers(struct executor *ex, struct xtask *t)
+{
+    if (t->track) {
+        cgroup_kill_all(t->track, ex->track_kind);
+        return;
+    }
+    /* Killed processes are gone a moment later; until then they are found
+     * again. Their children, once orphaned, come to us. */
+    for (int round = 0; round < 50 && signal_marked(ex, t, SIGKILL, 0) > 0;
+         round++) {
+        struct timespec pause = {0, 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* Deliver the result of a finished task and forget it. */
 static void finish_task(struct executor *ex, struct xtask *t)
 {
@@ -803,8 +1109,15 @@ static void finish_task(struct executor *ex, struct xtask *t)
                      util_format_size(t->memory, size));
             t->error = strdup(limit_error);
         }
-        cgroup_remove(t->cgroup);
     }
+    bool shared = t->track == t->cgroup;
+    if (t->cgroup && cgroup_remove(t->cgroup) < 0 && keep_stale(ex, t->cgroup))
+        t->cgroup = NULL;
+    if (shared)
+        t->track = t->cgroup;
+    else if (t->track && cgroup_remove(t->track) < 0 &&
+             keep_stale(ex, t->track))
+        t->track = NULL;
     char gpus[260] = "";
     if (t->holds_gpus) {
         snprintf(gpus, sizeof gpus, "%s%s%s", t->gpu_cuda,
@@ -986,7 +1299,8 @@ void executor_reap(struct executor *ex)
         if (wait4(pid, &status, 0, &usage) < 0)
             continue;
         if (!t)
-            continue;
+            continue; /* an orphan of a task, adopted as a subreaper */
+        kill_leftovers(ex, t);
         t->exited = true;
         t->status = status;
         t->usage = usage;
@@ -1006,12 +1320,12 @@ int executor_timers(struct executor *ex)
         if (!t->exited && t->timeout_at && now >= t->timeout_at) {
             t->timeout_at = 0;
             t->timed_out = true;
-            kill(-t->pid, SIGTERM);
+            signal_task(ex, t, SIGTERM);
             t->kill_at = now + (int64_t)(ex->kill_grace_s * 1e6);
         }
         if (!t->exited && t->kill_at && now >= t->kill_at) {
             t->kill_at = 0;
-            kill(-t->pid, SIGKILL);
+            signal_task(ex, t, SIGKILL);
         }
         if (t->exited && t->drain_until && now >= t->drain_until) {
             /* Something outside the task's group holds its pipes. */
@@ -1031,6 +1345,10 @@ int executor_timers(struct executor *ex)
                 next = due[i];
         t = following;
     }
+    if (ex->stale_retry_at && now >= ex->stale_retry_at)
+        retry_stale(ex);
+    if (ex->stale_retry_at && (next < 0 || ex->stale_retry_at < next))
+        next = ex->stale_retry_at;
     if (next < 0)
         return -1;
     int64_t ms = (next - now + 999) / 1000;
@@ -1057,11 +1375,16 @@ void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s)
     for (struct xtask *t = ex->running; t; t = t->next) {
         if ((dispatch == 0 || t->dispatch == dispatch) && !t->exited &&
             t->pid > 0) {
-            kill(-t->pid, SIGTERM);
+            signal_task(ex, t, SIGTERM);
             t->timeout_at = 0;
             t->kill_at = now + (int64_t)(grace_s * 1e6);
         }
     }
+}
+
+void executor_set_kill_grace(struct executor *ex, double grace_s)
+{
+    ex->kill_grace_s = grace_s;
 }
 
 void executor_pause_output(struct executor *ex, bool pause)

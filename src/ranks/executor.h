@@ -71,7 +71,18 @@ struct executor;
  * private work directories are made (created when first needed, removed by
  * executor_destroy). SIGCHLD must be
  * blocked by the caller and delivered to executor_reap (e.g. via a
- * signalfd). */
+ * signalfd).
+ *
+ * No process of a task outlives it: the calling process becomes a child
+ * subreaper (PR_SET_CHILD_SUBREAPER), so orphans of tasks become its
+ * children, and executor_reap reaps every child, not only tasks. Each task
+ * runs in a tracking cgroup of its own where one can be made (cgroup2,
+ * else the v1 freezer, pids or memory hierarchy; only the one that
+ * MPISPOOL_TRACK_CGROUP names when set, and none, not even for memory
+ * limits, when the environment has MPISPOOL_NO_CGROUPS=1) and carries
+ * MPISPOOL_ATTEMPT_TOKEN in its environment. When its main process exits, or is
+ * killed, everything left in its cgroup (else every descendant of ours marked
+ * by its token) is killed too. */
 struct executor *executor_create(unsigned slots, const char *workdir,
                                  const struct exec_callbacks *cb,
                                  struct mps_error *err);
@@ -115,6 +126,10 @@ int executor_timers(struct executor *ex);
  * dispatch 0: SIGTERM to its process group, SIGKILL after grace_s. A
  * killed attempt still reports its result. */
 void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s);
+
+/* Seconds between SIGTERM and SIGKILL when a task times out (default
+ * 10). */
+void executor_set_kill_grace(struct executor *ex, double grace_s);
 
 /* Stop reading task output (backpressure) or start again. */
 void executor_pause_output(struct executor *ex, bool pause);

@@ -151,6 +151,7 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
     w.archives = archive_store_create(workdir);
     if (w.ex) {
         executor_set_policy(w.ex, opt->policy);
+        executor_set_kill_grace(w.ex, opt->kill_grace_s);
         run_place_tasks(w.ex, opt, re);
     }
     int sigfd = run_signalfd();
@@ -214,7 +215,8 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
                         executor_reap(w.ex);
                 } else if (!terminating && w.ex) {
                     /* mpirun passes on SIGTERM/SIGINT: end our tasks and
-                     * let rank 0 decide what they mean. */
+                     * let rank 0 decide what they mean. mpirun kills us
+                     * soon after, so the grace is at most 2 s here. */
                     terminating = true;
                     executor_cancel(w.ex, 0, opt->kill_grace_s);
                 }

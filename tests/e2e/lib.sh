@@ -281,6 +281,28 @@ assert_same_file() {
     fi
 }
 
+# stale_task_cgroups: the per-task cgroups of mpispool-run (named
+# mpispool-RANKPID-N, for memory limits and to track a task's processes)
+# whose rank is not running, one a line, sorted. A rank removes each when
+# its task ends; compare with a list taken before the run, as other runs
+# on the machine may have left some.
+stale_task_cgroups() {
+    local dir name pid
+    find /sys/fs/cgroup -maxdepth 6 -type d -name 'mpispool-*' 2>/dev/null |
+        sort | while IFS= read -r dir; do
+        name=${dir##*/}
+        pid=${name#mpispool-}
+        pid=${pid%%-*}
+        if ! kill -0 "$pid" 2>/dev/null; then printf '%s\n' "$dir"; fi
+    done
+}
+
+# new_stale_task_cgroups BEFORE: those of stale_task_cgroups not in BEFORE
+# (an earlier output of it).
+new_stale_task_cgroups() {
+    comm -13 <(printf '%s\n' "$1" | sed '/^$/d') <(stale_task_cgroups)
+}
+
 # ---------------------------------------------------------------- JSON
 
 # jqf FILE FILTER [jq args...]: print jq -r FILTER of FILE.

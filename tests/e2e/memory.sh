@@ -16,6 +16,7 @@ alloc() { # MB: a command that holds MB megabytes
 echo "{\"memory\": \"64M\", \"command\": $(alloc 300)}" >over.json
 echo "{\"memory\": \"256M\", \"command\": $(alloc 10)}" >within.json
 echo '{"memory": "100T", "command": ["true"]}' >huge.json
+cgroups_before=$(stale_task_cgroups)
 over=$(submit over.json)
 within=$(submit within.json)
 huge=$(submit huge.json)
@@ -38,7 +39,7 @@ cgroup_usable() {
 if cgroup_usable; then
     assert_json "$(record "$over" 0)" .error "memory limit of 64M exceeded"
     assert_json "$(record "$over" 0)" .signal 9
-    left=$(find /sys/fs/cgroup -maxdepth 6 -name 'mpispool-*' 2>/dev/null | head -3)
+    left=$(new_stale_task_cgroups "$cgroups_before" | head -3)
     [ -z "$left" ] || fail "task cgroups left behind: $left"
 else
     log "no memory cgroup to use: the limit is RLIMIT_AS, so the task fails its own way"
