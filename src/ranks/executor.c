@@ -422,6 +422,7 @@ struct child_args {
     const uint32_t *groups;
     const char *track_procs; /* join this tracking cgroup, or NULL */
     volatile int tracked;    /* the child sets it once it joined */
+    pid_t parent;            /* the rank */
 };
 
 /* Write n in decimal to fd, without the C library (the child's rule). */
@@ -502,6 +503,13 @@ static int child_exec(void *arg)
          syscall(MPS_SYS_SETRESGID, ca->gid, ca->gid, ca->gid) < 0 ||
          syscall(MPS_SYS_SETRESUID, ca->uid, ca->uid, ca->uid) < 0))
         child_fail(fail_w, 5, errno);
+    /* A rank killed outright (kill -9, Open MPI ending a run after a lost
+     * node) takes its tasks with it rather than leave them running
+     * unwatched while the next run starts them again. Set after the
+     * identity change, which would clear it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != ca->parent)
+        _exit(127); /* the rank died already */
     if (chdir(dir) < 0)
         child_fail(fail_w, 1, errno);
 
@@ -799,7 +807,8 @@ static void start_task(struct executor *ex, struct xtask *t)
                             t->ngroups,
                             t->groups,
                             join_track ? track_procs : NULL,
-                            0};
+                            0,
+                            getpid()};
     pid_t pid = clone(child_exec, child_stack + sizeof child_stack,
                       CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
     if (pid < 0) {

@@ -30,26 +30,48 @@ journaled_ok() {
 lines() { wc -l <"$LOG"; }
 log_has() { [ "$(lines)" -ge "$1" ]; }
 
-# kill -9 the whole run: mpirun, its ranks and whatever tasks they ran.
+# crash HOW: kill -9 the whole run (mpirun, its ranks and their tasks), or
+# only rank 0, or only a worker rank (Open MPI then ends the run itself).
 crash() {
-    local root=$COORD_PID all p
-    all="$root $(descendants "$root" | tr '\n' ' ')"
-    for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
+    local how=$1 root=$COORD_PID all p victim i
+    case $how in
+    tree)
+        all="$root $(descendants "$root" | tr '\n' ' ')"
+        for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
+        ;;
+    rank0 | worker)
+        rank0=$(jq -r 'select(.state == "running") | .pid' \
+            "$SPOOL"/status/*.json | head -n 1)
+        victim=$rank0
+        if [ "$how" = worker ]; then
+            victim=$(rank_pids "$root" | grep -vx "$rank0" | head -n 1)
+        fi
+        [ -n "$victim" ] || fail "no $how process to kill"
+        kill -KILL "$victim"
+        # Open MPI notices and ends the run; the rest is bounded.
+        for i in $(seq 1 300); do
+            kill -0 "$root" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$root" 2>/dev/null && kill_tree "$root"
+        ;;
+    esac
     wait "$root" 2>/dev/null || true
 }
 
 # Three crashes, at random points in three different stretches of the run.
 SLOTS_TOTAL=0
 k=0
-for stretch in "20 80" "120 200" "240 320"; do
+for stretch in "20 80 tree" "120 200 rank0" "240 320 worker"; do
     set -- $stretch
+    how=$3
     at=$(($1 + RANDOM % ($2 - $1)))
     start_coordinator "$NP" --spool "$SPOOL"
     if ! wait_until 60 log_has "$at"; then
         show_coordinator_log
         fail "the log did not reach $at lines"
     fi
-    crash
+    crash "$how"
     k=$((k + 1))
     n=$(lines)
     # What the dead coordinator journaled as ended must never run again:
@@ -59,7 +81,7 @@ for stretch in "20 80" "120 200" "240 320"; do
     slots=$(jq '[.ranks[].slots] | add' "$SPOOL"/status/*.json | sort -n |
         tail -n 1)
     SLOTS_TOTAL=$((SLOTS_TOTAL + slots))
-    log "crash at $n lines ($(journaled_ok | wc -l) ends journaled, $slots slots)"
+    log "kill -9 ($how) at $n lines ($(journaled_ok | wc -l) ends journaled, $slots slots)"
 done
 [ "$(ls "$SPOOL"/journal/*.log | wc -l)" -ge 1 ] || fail "no journal left"
 assert_state "$JOB" cur
@@ -102,4 +124,26 @@ fi
 # last run had nothing left claimed.
 left=$(ls "$SPOOL"/journal/ | grep -c '\.log$' || true)
 assert_eq 0 "$left" "journals left after the last run"
+# A task of a rank killed outright dies with it (no task left running
+# unwatched while the next run starts it again).
+setup_pdeath() {
+    local job pid rank
+    job=$(submit -- sh -c "echo \$\$ > $TEST_TMP/task.pid; exec sleep 300")
+    "$MPISPOOL_RUN" --spool "$SPOOL" >>"$TEST_TMP/coordinator.log" 2>&1 &
+    rank=$!
+    BG_PIDS+=("$rank")
+    wait_until 30 test -s "$TEST_TMP/task.pid" || fail "the sleep did not start"
+    pid=$(cat "$TEST_TMP/task.pid")
+    kill -KILL "$rank"
+    wait "$rank" 2>/dev/null || true
+    if ! wait_until 5 sh -c "! kill -0 $pid"; then
+        kill -KILL "$pid" 2>/dev/null
+        fail "the task (pid $pid) outlived its rank"
+    fi
+    mps cancel "$job" >/dev/null
+    "$MPISPOOL_RUN" --spool "$SPOOL" --until-empty >/dev/null 2>&1 ||
+        fail "the run after the rank's death failed"
+    assert_state "$job" failed
+}
+setup_pdeath
 pass "3 crashes, $dups reruns, every task recorded once"
