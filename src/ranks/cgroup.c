@@ -4,6 +4,7 @@
  * processes. */
 #include "cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -384,4 +385,31 @@ int cgroup_kill_all(const char *path, enum cgroup_track kind)
         sleep_us(1000);
     }
     return 0;
+}
+
+int cgroup_remove_stale(const char *base, enum cgroup_track kind)
+{
+    DIR *dir = opendir(base);
+    if (!dir)
+        return 0;
+    int removed = 0;
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        int pid;
+        unsigned long long n;
+        char tail;
+        if (sscanf(de->d_name, "mpispool-%d-%llu%c", &pid, &n, &tail) != 2 ||
+            pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char path[4096];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", base, de->d_name) >=
+            sizeof path)
+            continue;
+        /* What a task of the dead rank left running dies now. */
+        cgroup_kill_all(path, kind ? kind : CGROUP_TRACK_V1);
+        if (cgroup_remove(path) == 0)
+            removed++;
+    }
+    closedir(dir);
+    return removed;
 }

@@ -62,4 +62,9 @@ int cgroup_signal(const char *path, int sig, pid_t skip_pgid);
  * at most about a second. Returns 0 when empty, -1 when not. */
 int cgroup_kill_all(const char *path, enum cgroup_track kind);
 
+/* Remove the task cgroups (mpispool-RANKPID-N) under base that a rank
+ * killed outright left behind (its pid is gone), killing what still runs
+ * in them. Returns how many were removed. */
+int cgroup_remove_stale(const char *base, enum cgroup_track kind);
+
 #endif

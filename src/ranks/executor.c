@@ -188,6 +188,10 @@ struct executor *executor_create(unsigned slots, const char *workdir,
         const char *only = getenv("MPISPOOL_TRACK_CGROUP");
         ex->track_kind = cgroup_track_detect(
             ex->track_base, sizeof ex->track_base, only && *only ? only : NULL);
+        if (ex->cg_version)
+            cgroup_remove_stale(ex->cg_base, CGROUP_TRACK_V1);
+        if (ex->track_kind)
+            cgroup_remove_stale(ex->track_base, ex->track_kind);
     }
     ex->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (ex->devnull < 0) {
