@@ -43,8 +43,9 @@ cancel_run() {
         start_coordinator "$np" --spool "$SPOOL" --until-empty
     fi
     running() {
-        jq -e --arg j "$job" '[.jobs[] | select(.job == $j) | .running] |
-            add >= 1' "$SPOOL"/status/*.json >/dev/null 2>&1
+        # Every coordinator's status file at once: an earlier run's too.
+        jq -se --arg j "$job" '[.[].jobs[] | select(.job == $j) |
+            .running] | add >= 1' "$SPOOL"/status/*.json >/dev/null 2>&1
     }
     wait_until 30 running || {
         show_coordinator_log
