@@ -2241,6 +2241,33 @@ static void recover(struct coordinator *co)
         close(lock);
 }
 
+/* Whether another coordinator's journal is unlocked: it died, and its
+ * jobs wait for adoption. A probe only (the lock is let go at once). */
+static bool dead_journal_exists(struct coordinator *co)
+{
+    char *journal_dir = spool_file(co->sp, SPOOL_JOURNAL, NULL);
+    size_t n = 0;
+    char **names = journal_dir ? list_dir(journal_dir, &n) : NULL;
+    bool dead = false;
+    for (size_t i = 0; i < n; i++) {
+        char base[300];
+        if (!dead && journal_name(names[i], base, sizeof base) &&
+            strcmp(base, co->name) != 0) {
+            char *path = spool_file(co->sp, SPOOL_JOURNAL, names[i]);
+            int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+            if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+                dead = true;
+            if (fd >= 0)
+                close(fd);
+            free(path);
+        }
+        free(names[i]);
+    }
+    free(names);
+    free(journal_dir);
+    return dead;
+}
+
 static int setup(struct coordinator *co, struct mps_error *err)
 {
     co->sp = spool_open(co->opt->spool, err);
@@ -2473,6 +2500,9 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         }
         if (co->sp && util_mono_us() >= co->next_rescan) {
             if (!co->stopping) {
+                /* A coordinator that died while we serve: adopt its jobs. */
+                if (dead_journal_exists(co))
+                    recover(co);
                 scan_new(co, true);
                 scan_cancel(co);
             }
