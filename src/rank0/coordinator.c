@@ -1242,12 +1242,18 @@ static void begin_stop(struct coordinator *co, const char *why);
  * so it stays held back. A job without a timeout is not restricted. With
  * --until-empty, once only such jobs are left and nothing runs, stop as
  * on SIGTERM: release_jobs() returns those never started to new/ and
- * leaves the others in cur/ for the next coordinator to adopt. */
+ * leaves the others in cur/ for the next coordinator to adopt. At the end
+ * itself, stop in any case (the poll timeout, at most --rescan, bounds how
+ * late), before Slurm kills everything. */
 static void hold_back_jobs(struct coordinator *co)
 {
     if (co->opt->end_time <= 0)
         return;
     double left = co->opt->end_time - (double)util_now_us() / 1e6;
+    if (left <= 0) {
+        begin_stop(co, "the allocation's end time has come");
+        return;
+    }
     bool only_held = co->jobs != NULL;
     for (struct job *job = co->jobs; job; job = job->next_job) {
         double timeout = job->spec->timeout;

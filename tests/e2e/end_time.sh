@@ -66,23 +66,32 @@ grep -q "job $long: its tasks' timeout of 600 s would outlive" \
     "$TEST_TMP/run2.log" || fail "SLURM_JOB_END_TIME was ignored: $(cat "$TEST_TMP/run2.log")"
 assert_eq 0 "$(ran long)" "tasks of the 600 s job started"
 
-# ---- 3. a coordinator that serves on (no --until-empty) keeps holding it;
-# a stop returns it to new/. Under mpirun, two ranks.
-start_coordinator 2 --spool "$SPOOL" --slots 1 --end-time $(($(date +%s) + 60))
+# ---- 3. a coordinator that serves on (no --until-empty) keeps holding it
+# and stops by itself at the end time, as on SIGTERM: the job goes back to
+# new/, a running task is interrupted. Under mpirun, two ranks.
+forever=$(submit --tasks "$(tasks_file forever 1 'sleep 60')")
+t0=$(date +%s%N)
+start_coordinator 2 --spool "$SPOOL" --slots 1 --kill-grace 2 \
+    --end-time $(($(date +%s) + 5))
 wait_until 30 grep -q "job $long: its tasks' timeout of 600 s" \
     "$TEST_TMP/coordinator.log" || {
     show_coordinator_log
     fail "the serving coordinator did not hold the job back"
 }
-sleep 1
-kill -0 "$COORD_PID" 2>/dev/null || fail "the serving coordinator stopped"
-assert_state "$long" cur
-wait_until 30 mpirun_pid "$COORD_PID" >/dev/null || fail "no mpirun"
-kill -USR1 "$(mpirun_pid "$COORD_PID")"
-wait_coordinator 30
-assert_eq 0 "$COORD_RC" "exit status of mpirun after SIGUSR1"
+wait_coordinator 40
+ms=$((($(date +%s%N) - t0) / 1000000))
+show_coordinator_log
+assert_eq 0 "$COORD_RC" "exit status of mpirun after the end time"
+grep -q "the allocation's end time has come: stopping" "$TEST_TMP/coordinator.log" ||
+    fail "no stop at the end time"
+[ "$ms" -ge 3500 ] && [ "$ms" -lt 15000 ] ||
+    fail "the run ended $ms ms after its start (end time: 5 s)"
 assert_state "$long" new
+assert_state "$forever" cur
 assert_eq 0 "$(ran long)" "tasks of the 600 s job started"
+assert_json "$(record "$forever" 0)" .interrupted true
+mps cancel "$forever" >/dev/null || fail "cannot cancel $forever"
+log "run 3: stopped by itself $ms ms after its start (end time 5 s)"
 
 # ---- 4. a run with enough time runs it
 rc=0
