@@ -8,6 +8,7 @@
 #     600 s is never started and stays in new/, a job whose timeout fits
 #     runs, and Slurm's own --signal warning stops the rest cleanly; a run
 #     with time enough finishes both.
+#  3. the template's commented mpirun variant, warned the same way.
 . "$(dirname "$0")/lib.sh"
 
 T_START=$(date +%s)
@@ -150,6 +151,47 @@ assert_state "$busy" done
 assert_each_once long 3
 assert_each_once busy 500
 log "2: $busy_first of 500 busy tasks ran in the one-minute allocation, stopped by $how"
+
+# ---- 3. the mpirun variant: srun lines commented out, mpirun's taken in
+awk '
+    /^srun --mpi=pmix/ { in_srun = 1 }
+    in_srun { print "# " $0; if ($0 ~ /^launcher_pid=/) in_srun = 0; next }
+    /^# export OMPI_MCA_odls_base_sigkill_timeout=/ ||
+    /^# mpirun / || /^#     "\$MPISPOOL_RUN"/ || /^# launcher_pid=/ {
+        print substr($0, 3); next
+    }
+    { print }' "$SBATCH_SCRIPT" >"$TEST_TMP/mpirun.sbatch"
+changed=$(diff "$SBATCH_SCRIPT" "$TEST_TMP/mpirun.sbatch" | grep -c '^>' || true)
+assert_eq 10 "$changed" "lines changed for the mpirun variant"
+grep -q '^mpirun --map-by ppr:1:node' "$TEST_TMP/mpirun.sbatch" ||
+    fail "the mpirun variant has no mpirun line"
+: >"$LOG"
+m=$(submit --name m --tasks "$(tasks_file m 30 'sleep 0.3')")
+fourth=$(MPISPOOL_MARGIN=10 alloc --time=5 --signal=B:TERM@10 "$TEST_TMP/mpirun.sbatch" "$SPOOL")
+slurm_wait_running "$fourth" 60
+wait_until 60 logged 4 || {
+    alloc_out "$fourth" >&2
+    fail "allocation $fourth (mpirun) ran no tasks"
+}
+scancel --batch --signal=TERM "$fourth" || fail "scancel --batch failed"
+slurm_wait_job "$fourth" 60
+alloc_out "$fourth" >&2
+out4=$(alloc_out "$fourth")
+assert_eq COMPLETED "$JOB_STATE" "state of the warned mpirun allocation"
+assert_eq 0:0 "$JOB_EXIT" "exit code of the warned mpirun allocation"
+assert_contains "SIGTERM: stopping mpispool-run (SIGUSR1 to the launcher" "$out4" "allocation $fourth"
+assert_contains "stays in cur/" "$out4" "allocation $fourth"
+m_first=$(ran m)
+rc=0
+timeout -k 5 60 "$MPISPOOL_RUN" --spool "$SPOOL" --slots 4 --until-empty \
+    >"$TEST_TMP/last-run.log" 2>&1 || rc=$?
+assert_eq 0 "$rc" "exit status of the run after the mpirun allocation"
+assert_state "$m" done
+assert_each_once m 30
+failures=$(jq -s '[.[] | select(.exit_code != 0 and (.interrupted | not))] |
+    length' "$SPOOL/out/$m/records.jsonl")
+assert_eq 0 "$failures" "records of failures that are not interruptions (mpirun)"
+log "3: mpirun variant: $m_first of 30 tasks before the warning"
 
 slurm_stop
 pass "two allocations share the spool; the time limit holds jobs back ($(($(date +%s) - T_START)) s)"
