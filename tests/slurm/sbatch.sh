@@ -9,6 +9,7 @@
 #     runs, and Slurm's own --signal warning stops the rest cleanly; a run
 #     with time enough finishes both.
 #  3. the template's commented mpirun variant, warned the same way.
+#  4. a job array of two allocations serving one spool at once.
 . "$(dirname "$0")/lib.sh"
 
 T_START=$(date +%s)
@@ -192,6 +193,31 @@ failures=$(jq -s '[.[] | select(.exit_code != 0 and (.interrupted | not))] |
     length' "$SPOOL/out/$m/records.jsonl")
 assert_eq 0 "$failures" "records of failures that are not interruptions (mpirun)"
 log "3: mpirun variant: $m_first of 30 tasks before the warning"
+
+# ---- 4. a job array: two allocations start together on one spool; who
+# claims what is a race, but every task runs once and both end cleanly.
+: >"$LOG"
+arr_jobs=()
+for j in 0 1 2 3; do
+    arr_jobs+=("$(submit --name "arr$j" --tasks "$(tasks_file "arr$j" 10 'sleep 0.2')")")
+done
+array=$(MPISPOOL_MARGIN=10 sbatch --parsable --chdir="$TEST_TMP" \
+    --cpus-per-task=2 --time=5 --signal=B:TERM@10 --array=0-1 \
+    --output="$TEST_TMP/array-%a.out" "$SBATCH_SCRIPT" "$SPOOL") ||
+    fail "sbatch --array failed"
+for k in 0 1; do
+    slurm_wait_job "${array}_$k" 120
+    cat "$TEST_TMP/array-$k.out" >&2
+    assert_eq COMPLETED "$JOB_STATE" "state of array element $k"
+    assert_eq 0:0 "$JOB_EXIT" "exit code of array element $k"
+done
+for j in 0 1 2 3; do
+    assert_state "${arr_jobs[j]}" done
+    assert_each_once "arr$j" 10
+done
+claims=$(cat "$TEST_TMP"/array-[01].out | grep -c "claimed job" || true)
+assert_eq 4 "$claims" "claims by the two array elements"
+log "4: array elements claimed $(grep -c "claimed job" "$TEST_TMP/array-0.out" || true) and $(grep -c "claimed job" "$TEST_TMP/array-1.out" || true) of 4 jobs"
 
 slurm_stop
 pass "two allocations share the spool; the time limit holds jobs back ($(($(date +%s) - T_START)) s)"
