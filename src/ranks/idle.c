@@ -227,7 +227,9 @@ static int64_t newest_entry_us(const char *dir_path)
     struct dirent *de;
     struct stat st;
     while ((de = readdir(dir))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        /* /dev/pts/ptmx is read by terminals for output, not input. */
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            strcmp(de->d_name, "ptmx") == 0)
             continue;
         if (fstatat(dirfd(dir), de->d_name, &st, 0) == 0 &&
             activity_us(&st) > newest)

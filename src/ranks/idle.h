@@ -37,7 +37,8 @@ struct idle_policy;
  *                 (D: seconds, or a number with s, m or h)
  *   input=P:P:... where input shows: glob patterns; a character device
  *                 counts by its access time, a regular file by its
- *                 modification time, a directory by its entries' ("" or
+ *                 modification time, a directory by its entries' (but
+ *                 not one named ptmx; not recursively) ("" or
  *                 "none": no input source, load only)
  *   action=A      suspend or requeue
  *   loadfile=F    read the load from F's first number (as /proc/loadavg)

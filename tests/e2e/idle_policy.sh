@@ -143,6 +143,26 @@ assert_eq load "$(rank_field 1 .idle_policy.reason)" "owner-active reason"
 echo 0.10 >"$LOADF"
 wait_until 10 rank_is 1 idle || fail "rank 1 not idle after the load fell"
 
+# mpispool cancel ends a suspended task (SIGTERM, then SIGCONT).
+rm -f "$TEST_TMP/task.pid"
+job=$(submit -- sh -c "echo \$\$ > $TEST_TMP/task.pid; sleep 60")
+wait_until 15 test -s "$TEST_TMP/task.pid" || fail "the second task did not start"
+pid=$(cat "$TEST_TMP/task.pid")
+touch "$ACT"
+wait_until 5 state_is "$pid" T || fail "task $pid not stopped"
+t0=$(date +%s%N)
+mps cancel "$job" >/dev/null || fail "mpispool cancel failed"
+wait_until 10 test -e "$SPOOL/failed/$job.json" || {
+    show_coordinator_log
+    fail "cancel of a suspended task: the job did not end"
+}
+ms=$((($(date +%s%N) - t0) / 1000000))
+log "a suspended task was cancelled in $ms ms"
+[ "$ms" -lt 3000 ] || fail "cancel of a suspended task took $ms ms"
+assert_json "$(record "$job" 0)" .cancelled true
+assert_json "$SPOOL/out/$job/report.json" .state cancelled
+wait_until 10 rank_is 1 idle || fail "rank 1 not idle again"
+
 kill -USR1 "$(mpirun_pid "$COORD_PID")"
 wait_coordinator 30
 

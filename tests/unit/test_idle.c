@@ -156,7 +156,12 @@ static void test_input_times(void **state)
     set_times(file, 2000000000, 1700000000);
     set_times(entry1, 1, 1600000000);
     set_times(entry2, 1, 1650000000);
-    /* A directory counts by its entries, not its own times. */
+    /* A directory counts by its entries, not its own times, and not by an
+     * entry named ptmx (terminals read it for output). */
+    char ptmx[300];
+    snprintf(ptmx, sizeof ptmx, "%s/ptmx", sub);
+    write_text(ptmx, "");
+    set_times(ptmx, 1950000000, 1950000000);
     set_times(sub, 1900000000, 1900000000);
 
     snprintf(spec, sizeof spec, "input=%s", file);
@@ -196,6 +201,7 @@ static void test_input_times(void **state)
 
     unlink(entry1);
     unlink(entry2);
+    unlink(ptmx);
     rmdir(sub);
     unlink(file);
     rmdir(dir);
