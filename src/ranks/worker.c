@@ -262,7 +262,10 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
         if (w.ex)
             n += executor_pollfds(w.ex, fds + n,
                                   (int)(sizeof fds / sizeof *fds) - n);
-        bool busy = w.ex && (executor_running(w.ex) || executor_queued(w.ex));
+        /* Suspended tasks (--idle-policy) make no output: while the
+         * owner uses the PC the rank stays as quiet as an idle one. */
+        bool busy = w.ex && !executor_suspended(w.ex) &&
+                    (executor_running(w.ex) || executor_queued(w.ex));
         if (busy || wire_pending_bytes())
             last_activity = util_mono_us();
         int timeout = util_mono_us() - last_activity < LINGER_US ? BUSY_POLL_MS

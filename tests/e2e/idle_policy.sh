@@ -114,7 +114,13 @@ grep -q 'its tasks are suspended' "$TEST_TMP/status.txt" || {
     cat "$TEST_TMP/status.txt" >&2
     fail "mpispool status does not say the tasks are suspended"
 }
+# A rank whose tasks are suspended stays quiet (no 1 ms MPI polling).
+ticks0=$(tree_cpu_ticks "$(mpirun_pid "$COORD_PID")")
 owner_input 4
+ticks1=$(tree_cpu_ticks "$(mpirun_pid "$COORD_PID")")
+log "mpirun and its ranks used $((ticks1 - ticks0)) ticks in 4 s of suspension"
+[ $((ticks1 - ticks0)) -le 4 ] ||
+    fail "the run used $((ticks1 - ticks0)) clock ticks in 4 s while suspended"
 assert_eq T "$(state_of "$pid")" "task state while the owner works"
 assert_eq "$ticks" "$(cat "$TEST_TMP/ticks")" "ticks while suspended"
 # Idle again: it resumes and finishes, within its timeout.
