@@ -7,8 +7,10 @@
 # a whole idle period; input mid-task with action=suspend stops the task
 # (state T) and resumes it, without counting the pause against its
 # timeout; with action=requeue the task is interrupted and runs again as
-# attempt 2, and the job ends done. A lone rank 0 applies the policy to
-# itself.
+# attempt 2, and the job ends done. While tasks are suspended the ranks
+# stay quiet (no busy MPI polling) and mpispool cancel still ends them. A
+# lone rank 0 applies the policy to itself (no start while the owner is
+# active; requeue).
 . "$(dirname "$0")/lib.sh"
 
 setup_spool
@@ -172,47 +174,67 @@ wait_until 10 rank_is 1 idle || fail "rank 1 not idle again"
 kill -USR1 "$(mpirun_pid "$COORD_PID")"
 wait_coordinator 30
 
-# ---- action=requeue, mpirun -np 2
+# ---- action=requeue
 LOG=$TEST_TMP/requeue.log
-: >"$LOG"
+requeue_job() {
+    : >"$LOG"
+    submit -- sh -c "echo start \$MPISPOOL_ATTEMPT >> $LOG; trap 'echo term \$MPISPOOL_ATTEMPT >> $LOG; exit 3' TERM; i=0; while [ \$i -lt 20 ]; do sleep 0.1; i=\$((i+1)); done; echo end \$MPISPOOL_ATTEMPT >> $LOG"
+}
+# requeue_run WHAT: attempt 1 starts, the owner comes back, it gets
+# SIGTERM, attempt 2 runs once the PC is idle again, the run ends.
+requeue_run() {
+    wait_until 30 grep -q '^start 1$' "$LOG" || {
+        show_coordinator_log
+        fail "$1: attempt 1 did not start"
+    }
+    owner_input 1
+    wait_until 5 grep -q '^term 1$' "$LOG" || fail "$1: attempt 1 got no SIGTERM"
+    wait_until 20 grep -q '^start 2$' "$LOG" || {
+        show_coordinator_log
+        fail "$1: attempt 2 did not start"
+    }
+    quiet_ms=$((($(date +%s%N) - LAST_INPUT_NS) / 1000000))
+    [ "$quiet_ms" -ge 1900 ] || fail "$1: attempt 2 started ${quiet_ms} ms after input"
+    wait_coordinator 60
+    assert_eq 0 "$COORD_RC" "$1: exit status"
+}
+# check_requeued WHAT JOB: two records, the first interrupted by the owner,
+# the second done; the job is done.
+check_requeued() {
+    local what=$1 job=$2 records first
+    assert_state "$job" done
+    grep -q '^end 1$' "$LOG" && fail "$what: attempt 1 ran to its end"
+    grep -q '^end 2$' "$LOG" || fail "$what: attempt 2 did not end"
+    records=$SPOOL/out/$job/records.jsonl
+    assert_eq 2 "$(wc -l <"$records")" "$what: records"
+    first=$(head -n 1 "$records")
+    assert_eq 1 "$(jq -r .attempt <<<"$first")" "$what: first record attempt"
+    assert_eq true "$(jq -r .interrupted <<<"$first")" \
+        "$what: first record interrupted"
+    assert_contains "came back (--idle-policy)" "$(jq -r .error <<<"$first")" \
+        "$what: first record error"
+    assert_json "$(record "$job" 0)" .attempt 2
+    assert_json "$(record "$job" 0)" .exit_code 0
+    assert_json "$SPOOL/out/$job/report.json" .state done
+    assert_json "$SPOOL/out/$job/report.json" .counts.failed 0
+}
+
+# mpirun -np 2
 touch -d '1 hour ago' "$ACT"
-job=$(submit -- sh -c "echo start \$MPISPOOL_ATTEMPT >> $LOG; trap 'echo term \$MPISPOOL_ATTEMPT >> $LOG; exit 3' TERM; i=0; while [ \$i -lt 20 ]; do sleep 0.1; i=\$((i+1)); done; echo end \$MPISPOOL_ATTEMPT >> $LOG")
+job=$(requeue_job)
 start_coordinator 2 --spool "$SPOOL" --slots 1 --until-empty --kill-grace 1 \
     --idle-policy "$(policy requeue)"
-wait_until 30 grep -q '^start 1$' "$LOG" || {
-    show_coordinator_log
-    fail "requeue: attempt 1 did not start"
-}
-owner_input 1
-wait_until 5 grep -q '^term 1$' "$LOG" || fail "requeue: attempt 1 got no SIGTERM"
-wait_until 20 grep -q '^start 2$' "$LOG" || {
-    show_coordinator_log
-    fail "requeue: attempt 2 did not start"
-}
-wait_coordinator 60
-assert_eq 0 "$COORD_RC" "requeue: mpirun exit status"
-assert_state "$job" done
-grep -q '^end 1$' "$LOG" && fail "requeue: attempt 1 ran to its end"
-grep -q '^end 2$' "$LOG" || fail "requeue: attempt 2 did not end"
-records=$SPOOL/out/$job/records.jsonl
-assert_eq 2 "$(wc -l <"$records")" "requeue: records"
-first=$(head -n 1 "$records")
-assert_eq 1 "$(jq -r .attempt <<<"$first")" "first record attempt"
-assert_eq true "$(jq -r .interrupted <<<"$first")" "first record interrupted"
-assert_contains "came back (--idle-policy)" "$(jq -r .error <<<"$first")" \
-    "first record error"
-assert_json "$(record "$job" 0)" .attempt 2
-assert_json "$(record "$job" 0)" .exit_code 0
-assert_json "$SPOOL/out/$job/report.json" .state done
-assert_json "$SPOOL/out/$job/report.json" .counts.failed 0
+requeue_run "requeue -np 2"
+check_requeued "requeue -np 2" "$job"
 grep -q 'owner is active (input); taking no tasks, ending the running ones' \
     "$TEST_TMP/coordinator.log" || fail "requeue: no log line"
 
-# ---- a lone rank 0 applies the policy to itself
+# A lone rank 0 applies the policy to itself: nothing starts while the
+# owner is active, then the same requeue.
 touch "$ACT"
-job=$(submit -- echo alone)
-"$MPISPOOL_RUN" --spool "$SPOOL" --until-empty --idle-policy \
-    "$(policy suspend)" >>"$TEST_TMP/coordinator.log" 2>&1 &
+job=$(requeue_job)
+"$MPISPOOL_RUN" --spool "$SPOOL" --slots 1 --until-empty --kill-grace 1 \
+    --idle-policy "$(policy requeue)" >>"$TEST_TMP/coordinator.log" 2>&1 &
 COORD_PID=$!
 BG_PIDS+=("$COORD_PID")
 wait_until 10 rank_is 0 owner-active || {
@@ -220,11 +242,9 @@ wait_until 10 rank_is 0 owner-active || {
     fail "lone rank 0 not owner-active: $(status_json)"
 }
 owner_input 2
+[ ! -s "$LOG" ] || fail "lone rank 0 ran a task while owner-active"
 assert_state "$job" cur
-[ ! -e "$(record "$job" 0)" ] || fail "lone rank 0 ran a task while owner-active"
-wait_coordinator 20
-assert_eq 0 "$COORD_RC" "lone rank 0 exit status"
-assert_state "$job" done
-assert_eq alone "$(cat "$(task_out "$job" 0)")" "lone rank 0 task output"
+requeue_run "requeue, one rank"
+check_requeued "requeue, one rank" "$job"
 
 pass
