@@ -48,6 +48,10 @@
 #define BUSY_POLL_MS 1
 #define STATUS_INTERVAL_US 250000
 #define DISPATCH_BUCKETS 4096
+/* A coordinator claims more jobs only while fewer than this many of its
+ * jobs have tasks not yet handed out, so that several coordinators on one
+ * spool share its queue instead of the first one hoarding it. */
+#define CLAIM_AHEAD 2
 /* At most this many messages per loop turn, so files and signals are
  * looked at while a flood of output arrives. */
 #define RECV_BATCH 256
@@ -171,6 +175,7 @@ struct coordinator {
     struct ended *ended_head, *ended_tail;
     bool stopping;
     unsigned long kept_jobs; /* left claimed in cur/ by a stop */
+    bool claims_deferred;    /* new/ has jobs we left for later */
     int64_t started_us;
     int64_t next_rescan, last_status;
     bool status_dirty;
@@ -773,33 +778,56 @@ static void take_job(struct coordinator *co, const char *name,
 /* Claim new/NAME... for each name: the claims are journaled and synced
  * first (one fdatasync for the batch), then each file is renamed into cur/,
  * so a job in cur/ always has a claim in some coordinator's journal. */
-static void claim_names(struct coordinator *co, char **names, size_t n)
+/* Claimed jobs with tasks not yet handed out (and not held back). */
+static size_t jobs_waiting(const struct coordinator *co)
+{
+    size_t n = 0;
+    for (const struct job *job = co->jobs; job; job = job->next_job)
+        if (!job->held_back && job->next < job->ntasks)
+            n++;
+    return n;
+}
+
+/* The lowest priority among the claimed jobs waiting to hand out tasks. */
+static int lowest_waiting_priority(const struct coordinator *co)
+{
+    int lowest = INT_MAX;
+    for (const struct job *job = co->jobs; job; job = job->next_job)
+        if (!job->held_back && job->next < job->ntasks &&
+            job->spec->priority < lowest)
+            lowest = job->spec->priority;
+    return lowest;
+}
+
+/* Whether new/NAME should be claimed although enough work is in hand: it
+ * outranks a job we hold, or it is not a valid job file (claimed, it is
+ * rejected at once rather than left lying in new/). */
+static bool claim_anyway(struct coordinator *co, const char *name)
+{
+    char *path = spool_file(co->sp, SPOOL_NEW, name);
+    struct mps_error err;
+    struct jobspec *spec = path ? jobfile_load(path, &err) : NULL;
+    bool claim = !spec || (spec->priority > lowest_waiting_priority(co));
+    if (!spec && path && access(path, F_OK) < 0)
+        claim = false; /* gone: another coordinator took it */
+    jobspec_destroy(spec);
+    free(path);
+    return claim;
+}
+
+/* Journal the claims of names (one sync for all), then rename each into
+ * cur/ and take it; a name lost to another coordinator is released. */
+static void claim_batch(struct coordinator *co, char **names, size_t n)
 {
     struct mps_error err;
-    size_t todo = 0;
+    char id[72];
     for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(names[i]);
-        /* An editor's or a copier's temporary file: not a job. */
-        if (names[i][0] == '.' || len >= 70) {
-            if (names[i][0] != '.') {
-                if (spool_claim(co->sp, names[i], &err) == 0)
-                    reject(co, names[i], "job file name is too long");
-            }
-            names[i][0] = '\0';
-            continue;
-        }
-        char id[72];
         job_id_of(names[i], id);
         journal_claim(co->journal, id);
-        todo++;
     }
-    if (!todo)
-        return;
-    if (journal_sync(co->journal, &err) < 0)
+    if (n && journal_sync(co->journal, &err) < 0)
         logmsg("journal: %s", err.text);
     for (size_t i = 0; i < n; i++) {
-        if (!names[i][0])
-            continue;
         int rc = spool_claim(co->sp, names[i], &err);
         if (rc == 0) {
             take_job(co, names[i], NULL);
@@ -807,10 +835,57 @@ static void claim_names(struct coordinator *co, char **names, size_t n)
         }
         if (rc < 0)
             logmsg("cannot claim '%s': %s", names[i], err.text);
-        char id[72];
         job_id_of(names[i], id);
         journal_release(co->journal, id);
     }
+}
+
+/* Claim new/NAME... for each name: the claims are journaled and synced
+ * first, then each file is renamed into cur/, so a job in cur/ always has
+ * a claim in some coordinator's journal. Only CLAIM_AHEAD jobs are claimed
+ * ahead of what can be handed out; of the rest, those that outrank a job
+ * in hand (or are not valid job files) are claimed too, the others are
+ * left in new/ for later or for another coordinator. */
+static void claim_names(struct coordinator *co, char **names, size_t n)
+{
+    struct mps_error err;
+    char **now = malloc((n ? n : 1) * sizeof *now);
+    char **later = malloc((n ? n : 1) * sizeof *later);
+    if (!now || !later) {
+        free(now);
+        free(later);
+        return;
+    }
+    size_t nnow = 0, nlater = 0;
+    size_t room =
+        CLAIM_AHEAD -
+        (jobs_waiting(co) < CLAIM_AHEAD ? jobs_waiting(co) : CLAIM_AHEAD);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        if (names[i][0] == '.') /* an editor's or a copier's temporary */
+            continue;
+        if (len >= 70) {
+            if (spool_claim(co->sp, names[i], &err) == 0)
+                reject(co, names[i], "job file name is too long");
+        } else if (nnow < room) {
+            now[nnow++] = names[i];
+        } else {
+            later[nlater++] = names[i];
+        }
+    }
+    claim_batch(co, now, nnow);
+    /* The rest: only what outranks the jobs in hand now (a bounded number
+     * of looks per batch). */
+    size_t nforce = 0;
+    for (size_t i = 0; i < nlater; i++) {
+        if (i < 256 && claim_anyway(co, later[i]))
+            now[nforce++] = later[i];
+        else
+            co->claims_deferred = true;
+    }
+    claim_batch(co, now, nforce);
+    free(now);
+    free(later);
     /* A cancel may have come while the job waited in new/. */
     scan_cancel(co);
 }
@@ -869,6 +944,7 @@ static void free_names(char **names, size_t n)
  * writer is still filling them. */
 static void scan_new(struct coordinator *co, bool settle)
 {
+    co->claims_deferred = false;
     char *dirpath = spool_file(co->sp, SPOOL_NEW, NULL);
     size_t n = 0;
     char **names = dirpath ? list_dir(dirpath, &n, settle) : NULL;
@@ -2500,6 +2576,12 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         if (co->sp) {
             check_local_idle(co);
             dispatch(co);
+            /* Jobs left in new/ while we had enough: claim them now. */
+            if (co->claims_deferred && !co->stopping &&
+                jobs_waiting(co) < CLAIM_AHEAD) {
+                scan_new(co, false);
+                dispatch(co);
+            }
             int64_t now = util_mono_us();
             if (co->status_dirty && now - co->last_status >= STATUS_INTERVAL_US)
                 write_status(co, co->stopping ? "stopping" : "running");
