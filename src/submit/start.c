@@ -508,7 +508,7 @@ static int run_mpirun(struct start *st, const char *hostfile, int np,
         mpirun = "mpirun";
     char npbuf[16];
     snprintf(npbuf, sizeof npbuf, "%d", np);
-    int max = 16 + st->nmpirun_args;
+    int max = 24 + st->nmpirun_args; /* 17 of ours, with the NULL */
     char **argv = calloc((size_t)max, sizeof *argv);
     if (!argv)
         return -1;
