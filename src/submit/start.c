@@ -60,8 +60,9 @@ static const char start_usage[] =
     "Stopping: SIGTERM or SIGINT (Ctrl-C) is passed to mpirun as SIGUSR1,\n"
     "which stops every rank cleanly: running tasks are ended and recorded\n"
     "as interrupted, the next start resumes them, and this command exits\n"
-    "0. A second SIGTERM or SIGINT is passed on as SIGTERM (Open MPI then\n"
-    "kills the ranks after a second).\n"
+    "0. Another SIGTERM or SIGINT, a second later or more, is passed on as\n"
+    "SIGTERM (Open MPI then kills the ranks after a second). Under systemd\n"
+    "use KillMode=mixed, so that only this command gets the SIGTERM.\n"
     "\n"
     "Options:\n"
     "      --hostfile FILE   the lab's PCs (required)\n"
@@ -140,6 +141,7 @@ struct start {
     int nhosts;
     sigset_t sigs;  /* blocked, taken with sigtimedwait */
     int stop_count; /* SIGTERM/SIGINT/SIGHUP received */
+    int64_t last_stop_us;
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -366,8 +368,15 @@ static int next_signal(struct start *st, long timeout_ms)
     }
     if (sig < 0)
         return 0;
-    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
-        st->stop_count++;
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+        /* A signal sent to the whole process group (timeout(1), a
+         * terminal) may reach us twice at once: only one that comes a
+         * second after the last counts again. */
+        int64_t now = util_mono_us();
+        if (st->stop_count == 0 || now - st->last_stop_us > 1000000)
+            st->stop_count++;
+        st->last_stop_us = now;
+    }
     return sig;
 }
 
