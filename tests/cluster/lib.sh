@@ -210,11 +210,16 @@ cluster_cut() {
     ip link set "$(cluster_veth "$1")" down
 }
 
-# cluster_mpirun_args: the mpirun options for this lab: ssh with the test's
-# config, TCP only on the lab's subnet.
-cluster_mpirun_args() {
-    printf '%s\n' --mca plm_rsh_agent "$CLUSTER_SSH" \
-        --mca btl self,vader,tcp \
+# cluster_net_args: mpirun options that keep Open MPI's TCP traffic on the
+# lab's subnet, one a line (for mapfile).
+cluster_net_args() {
+    printf '%s\n' --mca btl self,vader,tcp \
         --mca btl_tcp_if_include "$CLUSTER_SUBNET" \
         --mca oob_tcp_if_include "$CLUSTER_SUBNET"
+}
+
+# cluster_mpirun_args: those and ssh with the test's config.
+cluster_mpirun_args() {
+    printf '%s\n' --mca plm_rsh_agent "$CLUSTER_SSH"
+    cluster_net_args
 }
