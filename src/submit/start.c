@@ -71,8 +71,9 @@ static const char start_usage[] =
     "      --np-per-host N   worker ranks per PC without slots= (default 1)\n"
     "      --serve           keep serving the spool when it is empty (no\n"
     "                        --until-empty); restart whenever mpirun ends\n"
-    "      --retries N       give up after N runs in a row that finished no\n"
-    "                        job (default 10)\n"
+    "      --retries N       give up after N restarts in a row of runs that\n"
+    "                        ended within a minute and finished no job\n"
+    "                        (default 10)\n"
     "      --pause SECONDS   wait this long before starting again (default\n"
     "                        30)\n"
     "      --run PATH        mpispool-run on every PC (default: the one\n"
@@ -90,8 +91,7 @@ static const char start_usage[] =
     "  MPISPOOL_SPOOL        the spool when --spool is not given\n"
     "\n"
     "Exit status: 0 the spool is empty, or stopped by a signal; 1 gave up\n"
-    "(--retries runs in a row finished nothing) or mpirun could not be\n"
-    "started; 2 usage error.\n"
+    "(see --retries) or mpirun could not be started; 2 usage error.\n"
     "\n"
     "Examples:\n"
     "  mpispool start --hostfile ~/lab-hosts --spool /srv/spool\n"
@@ -104,6 +104,9 @@ static const char start_usage[] =
 /* How long the ssh check of all hosts may take before the stragglers are
  * killed (ConnectTimeout=5 bounds a connect; this bounds the rest). */
 #define CHECK_DEADLINE_S 20
+
+/* A run this long counts as progress even when no job ended in it. */
+#define PROGRESS_RUN_US (60 * 1000000LL)
 
 enum {
     OPT_SPOOL = 256,
@@ -800,14 +803,18 @@ int cmd_start(int argc, char **argv, const char *spool)
             rc = 0;
             break;
         }
-        failures = ended > 0 ? 0 : failures + 1;
+        /* A run that ended a job, or lasted a while (a big job can run for
+         * hours before a PC vanishes), made progress. */
+        bool progress = ended > 0 || util_mono_us() - t0 >= PROGRESS_RUN_US;
+        failures = progress ? 0 : failures + 1;
         if (failures > st.retries) {
-            say("giving up: %d run%s in a row finished no job", failures,
-                failures == 1 ? "" : "s");
+            say("giving up: %d run%s in a row finished no job within a "
+                "minute",
+                failures, failures == 1 ? "" : "s");
             break;
         }
         say("work is left: starting again in %g s on the hosts that "
-            "answer (%d of %d tries without progress)",
+            "answer (%d of at most %d restarts without progress)",
             st.pause_s, failures, st.retries);
         /* Pause, but a stop signal ends the wait at once. */
         int64_t until = util_mono_us() + (int64_t)(st.pause_s * 1e6);

@@ -93,7 +93,7 @@ MPISPOOL_MPIRUN=$TEST_TMP/broken-mpirun timeout -k 5 60 \
     "$MPISPOOL" --spool "$SPOOL" start --hostfile "$TEST_TMP/hosts" \
     --pause 0.1 --retries 2 2>"$TEST_TMP/start.err" || rc=$?
 assert_eq 1 "$rc" "exit status after giving up"
-assert_contains "giving up: 3 runs in a row finished no job" \
+assert_contains "giving up: 3 runs in a row finished no job within a minute" \
     "$(cat "$TEST_TMP/start.err")" "giving up"
 assert_state "$stuck" new
 
