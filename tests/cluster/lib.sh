@@ -16,8 +16,9 @@
 # machine's. The namespaces see the root file system outside /tmp (so the
 # built programs), as lab PCs see the same installed software.
 #
-# The test's keys, ssh config and spool live in $CLUSTER_DIR, under
-# /var/tmp (not /tmp, which the hosts' own tmpfs hides from their sshd).
+# The test's keys, ssh config and spool live in $CLUSTER_DIR,
+# /var/tmp/mpispool-cluster-PID-TEST.XXXXXX (not in /tmp, which the hosts'
+# own tmpfs hides from their sshd).
 # Everything this library creates (namespaces, bridge, veths, sshds and
 # what runs under them, the directory) is removed at exit, also on failure.
 #
@@ -51,6 +52,30 @@ cluster_ip() { printf '%s.%d\n' "$CLUSTER_PREFIX" $((10 + ${1#h})); }
 # down cuts the host off as a pulled cable would.
 cluster_veth() { printf '%sv%s\n' "$CLUSTER_TAG" "${1#h}"; }
 
+# cluster_reap_stale: remove what a cluster test killed outright (no trap
+# ran: SIGKILL, a ctest timeout) left behind: its namespaces (and the
+# processes in them), bridge and veths, all named after its pid.
+cluster_reap_stale() {
+    local br pid ns p
+    for br in $(ip -o link show type bridge 2>/dev/null |
+        sed -n 's/^[0-9]*: \(mps[0-9]*br\)[:@].*/\1/p'); do
+        pid=${br#mps}
+        pid=${pid%br}
+        kill -0 "$pid" 2>/dev/null && continue
+        log "removing what cluster test pid $pid left behind ($br)"
+        for ns in $(ip netns list | awk '{print $1}' | grep "^mps${pid}h"); do
+            for p in $(ip netns pids "$ns" 2>/dev/null); do
+                kill -KILL "$p" 2>/dev/null || true
+            done
+            ip netns del "$ns" 2>/dev/null || true
+        done
+        ip -o link show | sed -n "s/^[0-9]*: \(mps${pid}v[0-9]*\)[:@].*/\1/p" |
+            while read -r p; do ip link del "$p" 2>/dev/null || true; done
+        ip link del "$br" 2>/dev/null || true
+        rm -rf "/var/tmp/mpispool-cluster-$pid-"*
+    done
+}
+
 cluster_requirements() {
     [ "$(id -u)" = 0 ] ||
         cluster_skip "needs root (network namespaces, bridges, unshare)"
@@ -59,6 +84,7 @@ cluster_requirements() {
         command -v "$prog" >/dev/null ||
             cluster_skip "$prog is not installed (run scripts/install-cluster-deps.sh)"
     done
+    cluster_reap_stale
     if ip -o addr show | grep -q " $CLUSTER_PREFIX\."; then
         cluster_skip "$CLUSTER_SUBNET is already in use on this machine" \
             "(a cluster test running, or one killed before its clean-up)"
@@ -150,7 +176,7 @@ cluster_setup() {
     local n=$1 i host
     cluster_requirements
     on_cleanup cluster_cleanup
-    CLUSTER_DIR=$(mktemp -d /var/tmp/mpispool-$TEST_NAME.XXXXXX)
+    CLUSTER_DIR=$(mktemp -d "/var/tmp/mpispool-cluster-$$-$TEST_NAME.XXXXXX")
     chmod 755 "$CLUSTER_DIR"
     mkdir -p /run/sshd # sshd's privilege separation directory
     ssh-keygen -q -t ed25519 -N '' -f "$CLUSTER_DIR/user_key"
