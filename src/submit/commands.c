@@ -1392,13 +1392,14 @@ static const char status_usage[] =
     "ranks and a table of the jobs it has claimed (state, tasks and their\n"
     "outcomes so far, priority). Then the number of job files in new/\n"
     "(waiting to be claimed; \"?\" when you may not list it), cur/, done/,\n"
-    "failed/ and rejected/.\n"
+    "failed/ and rejected/, and the hosts drained with 'mpispool drain'.\n"
     "\n"
     "Options:\n"
     " --json print one JSON object instead: {\"coordinators\": [the\n"
     " status files], \"spool\": {\"path\": ..., \"new\": N, "
-    "...}}\n"
-    " (a count is null when the directory cannot be listed)\n"
+    "...,\n"
+    " \"drained\": [HOST...]}} (a count, or drained, is null when\n"
+    " the directory cannot be listed)\n"
     " --spool DIR the spool (default: $MPISPOOL_SPOOL)\n"
     " -h, --help show this help and exit\n"
     "\n"
@@ -1535,6 +1536,28 @@ static void print_coordinator(json_t *st, int64_t now)
     table_free(&t);
 }
 
+/* The hosts named in drain/, sorted, as a JSON array; NULL when drain/
+ * cannot be listed (mode 1733: only its owner and root may). A spool
+ * without drain/ has none. */
+static json_t *drained_hosts(const struct spool *sp)
+{
+    char *dir = spool_file(sp, SPOOL_DRAIN, NULL);
+    struct dirent **names = NULL;
+    int n = dir ? scandir(dir, &names, NULL, alphasort) : -1;
+    bool missing = n < 0 && errno == ENOENT;
+    free(dir);
+    if (n < 0)
+        return missing ? json_array() : NULL;
+    json_t *hosts = json_array();
+    for (int i = 0; i < n; i++) {
+        if (hosts && names[i]->d_name[0] != '.')
+            json_array_append_new(hosts, json_string(names[i]->d_name));
+        free(names[i]);
+    }
+    free(names);
+    return hosts;
+}
+
 /* The options of status and report: --help, --spool DIR, --json. Returns
  * -1 to go on with cl filled (and *as_json), else the exit code. */
 static int parse_json_options(struct cmdline *cl, const char *command,
@@ -1602,6 +1625,9 @@ int cmd_status(int argc, char **argv, const char *spool)
             json_object_set_new(counted, spool_dir_name(counted_dirs[i]),
                                 counts[i] < 0 ? json_null()
                                               : json_integer(counts[i]));
+        json_t *drained = drained_hosts(sp);
+        json_object_set_new(counted, "drained",
+                            drained ? drained : json_null());
         json_t *root = json_object();
         json_object_set(root, "coordinators", coords);
         json_object_set_new(root, "spool", counted);
@@ -1636,6 +1662,15 @@ int cmd_status(int argc, char **argv, const char *spool)
                    spool_dir_name(counted_dirs[d]));
     }
     fputc('\n', stdout);
+    json_t *drained = drained_hosts(sp);
+    if (json_array_size(drained) > 0) {
+        fputs("drained hosts (mpispool drain):", stdout);
+        json_t *host;
+        json_array_foreach(drained, i, host)
+            printf(" %s", json_string_value(host));
+        fputc('\n', stdout);
+    }
+    json_decref(drained);
 out:
     json_decref(coords);
     spool_close(sp);

@@ -56,6 +56,11 @@ assert_lt $(((t1 - t0) / 1000)) 2000 "ms until the rank shows draining (inotify)
 assert_exit 0 mps status
 assert_match "[[:space:]]draining[[:space:]]" "$(cat "$TEST_TMP/last.out")" \
     "mpispool status shows the draining rank"
+assert_contains "drained hosts (mpispool drain): $HOST" "$(cat "$TEST_TMP/last.out")" \
+    "mpispool status lists the drained host"
+assert_exit 0 mps status --json
+assert_eq "[\"$HOST\"]" "$(jq -c .spool.drained "$TEST_TMP/last.out")" \
+    "status --json .spool.drained"
 
 # New work waits while the host is drained.
 short=$(submit -- sh -c "echo start short >> $LOG")
