@@ -6,6 +6,7 @@
 #    reaches the spool over MPI although the hosts share no /tmp with it.
 # 2. mpispool start with a hostfile that also names a PC that is off: it is
 #    left out (ssh's reason on stderr) and the spool drains on the rest.
+# 3. mpispool drain h1: h1's rank is in the next run but gets no task.
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 
@@ -89,4 +90,23 @@ for h in h1 h2 h3; do
     assert_contains "$h" "$hosts" "hosts that ran tasks"
 done
 
-pass "tasks ran on h1 h2 h3 over ssh; mpispool start left out h4 and drained the spool on the others"
+# 3. mpispool drain h1: its rank stays in the run but gets no task.
+"$MPISPOOL" --spool "$SPOOL" drain h1 >/dev/null || fail "mpispool drain h1 failed"
+job=$(make_tasks 16 0.2)
+MPISPOOL_SSH=$CLUSTER_SSH timeout -k 5 120 \
+    "$MPISPOOL" --spool "$SPOOL" start --hostfile "$CLUSTER_DIR/lab-hosts" \
+    --pause 1 --retries 2 -- "${NET_ARGS[@]}" \
+    >"$CLUSTER_DIR/drain.log" 2>&1 || {
+    tail -n 30 "$CLUSTER_DIR/drain.log" >&2
+    fail "mpispool start with h1 drained failed"
+}
+hosts=$(check_job "$job" 16 | tr '\n' ' ')
+log "h1 drained: 16 tasks ran on: $hosts"
+case " $hosts " in *" h1 "*) fail "a task ran on the drained h1" ;; esac
+assert_contains "run 1: 5 ranks on $HERE h1 h2 h3" "$(cat "$CLUSTER_DIR/drain.log")" \
+    "h1 is still in the run"
+grep -q 'rank [0-9] on h1: draining (no new tasks)' "$CLUSTER_DIR/drain.log" ||
+    fail "the coordinator did not say h1 drains"
+"$MPISPOOL" --spool "$SPOOL" drain --undo h1 >/dev/null
+
+pass "tasks ran on h1 h2 h3 over ssh; mpispool start left out h4 and drained the spool on the others; a drained h1 got no task"
