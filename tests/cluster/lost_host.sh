@@ -18,7 +18,7 @@ N=80
 
 # Tasks print their id, attempt and host (the PCs cannot write to the
 # spool: it is in this machine's /tmp... and /var/tmp, not shared).
-for i in $(seq 0 $((N - 1))); do
+for _ in $(seq 0 $((N - 1))); do
     echo "sleep 1; echo task \$MPISPOOL_TASK_ID attempt \$MPISPOOL_ATTEMPT on \$(hostname)"
 done >"$CLUSTER_DIR/tasks"
 job=$("$MPISPOOL" --spool "$SPOOL" submit --tasks "$CLUSTER_DIR/tasks")

@@ -19,8 +19,8 @@ mapfile -t NET_ARGS < <(cluster_net_args)
 
 # The tasks print where they ran: they cannot write to the spool's /tmp.
 make_tasks() { # N SLEEP
-    local i
-    for i in $(seq 0 $(($1 - 1))); do
+    local _
+    for _ in $(seq 0 $(($1 - 1))); do
         echo "sleep $2; echo task \$MPISPOOL_TASK_ID attempt \$MPISPOOL_ATTEMPT on \$(hostname); ls /tmp | grep -c mpispool-cluster || true"
     done >"$CLUSTER_DIR/tasks"
     "$MPISPOOL" --spool "$SPOOL" submit --tasks "$CLUSTER_DIR/tasks"

@@ -73,7 +73,7 @@ assert_contains "run 1 ended" "$err" "first run's end"
 assert_contains "work is left: starting again in 0.5 s" "$err" "restart line"
 assert_contains "run 2: 3 ranks on $HOST" "$err" "second run"
 assert_contains "the spool is empty: done" "$err" "last line"
-for id in "${ids[@]}"; do assert_state "$id" done; done
+for id in "${ids[@]}"; do assert_state "$id" "done"; done
 # The mpirun command line: hostfile, mapping, the ssh agent, until-empty.
 args=$(tail -n 1 "$TEST_TMP/mpirun.args")
 assert_match "^--hostfile [^ ]+ --bind-to none --map-by node -np 3 --mca plm_rsh_agent $TEST_TMP/fake-ssh -q .*/mpispool-run --spool $SPOOL --until-empty$" \
@@ -121,7 +121,7 @@ assert_eq 0 "$rc" "exit status of start after SIGTERM"
 assert_lt $(((t1 - t0) / 1000)) 15000 "ms from SIGTERM to start's exit"
 assert_contains "stopping: SIGUSR1 (a clean stop) to mpirun" \
     "$(cat "$TEST_TMP/start.err")" "relay line"
-assert_state "$stuck" done
+assert_state "$stuck" "done"
 assert_state "$slow" cur
 assert_json "$(record "$slow" 0)" .interrupted true "record of the stopped task"
 # Its hostfile is removed.
