@@ -11,6 +11,9 @@ PACKAGES=(
     libhwloc-dev hwloc
     libarchive-dev libjansson-dev libcmocka-dev
     clang-format jq parallel procps python3
+    # scripts/test-fuzz.sh: clang and its runtimes (libFuzzer, sanitizers),
+    # which clang only recommends.
+    clang libclang-rt-14-dev
 )
 
 missing=()

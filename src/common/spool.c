@@ -259,11 +259,14 @@ int spool_reject(struct spool *sp, const char *name, const char *reason,
     snprintf(dst, sizeof dst, "%s/rejected/%s", sp->path, name);
     snprintf(errpath, sizeof errpath, "%s/rejected/%.*s.error", sp->path, stem,
              name);
-    /* One line: newlines in the reason would break it. */
+    /* One line: newlines in the reason would break it, and other control
+     * characters (a key name may hold a terminal escape) are shown as '?'. */
     char line[1024];
     size_t n = 0;
     for (const char *p = reason; *p && n < sizeof line - 2; p++)
-        line[n++] = (*p == '\n' || *p == '\r') ? ' ' : *p;
+        line[n++] = (*p == '\n' || *p == '\r')                 ? ' '
+                    : ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?'
+                                                               : *p;
     line[n++] = '\n';
     if (util_write_file(errpath, line, n, 0, err) < 0)
         return -1;

@@ -3,9 +3,11 @@
 #include "taskfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct taskfile {
@@ -25,14 +27,30 @@ struct taskfile *taskfile_open(const char *path, struct mps_error *err)
         errprintf(err, "out of memory");
         return NULL;
     }
-    tf->in = fopen(path, "re");
-    if (!tf->in) {
+    /* O_NONBLOCK: opening a FIFO nobody writes to would block for ever. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
         errprintf(err, "cannot open task file '%s': %s", path, strerror(errno));
-        free(tf->path);
-        free(tf);
-        return NULL;
+        goto error;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        errprintf(err, "task file '%s' is not a regular file", path);
+        goto error;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+        !(tf->in = fdopen(fd, "r"))) {
+        errprintf(err, "cannot open task file '%s': %s", path, strerror(errno));
+        goto error;
     }
     return tf;
+error:
+    if (fd >= 0)
+        close(fd);
+    free(tf->path);
+    free(tf);
+    return NULL;
 }
 
 struct taskfile *taskfile_fdopen(int fd, const char *name,

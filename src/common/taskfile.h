@@ -18,7 +18,8 @@
 
 struct taskfile;
 
-/* Open path for reading tasks from the start. */
+/* Open path for reading tasks from the start. A path that is not a regular
+ * file (a FIFO, a device, a directory) is refused without blocking. */
 struct taskfile *taskfile_open(const char *path, struct mps_error *err);
 
 /* Read tasks from fd (which the reader takes over, even on failure) from

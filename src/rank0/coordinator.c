@@ -811,34 +811,23 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Claim every job file in new/ (in name order, which is submission order
- * for ids from mpispool submit). With settle, files changed within the last
- * two seconds are left for their inotify event or the next scan, in case a
- * writer is still filling them. */
-static void scan_new(struct coordinator *co, bool settle)
+/* The names in directory path but dot files, sorted; with settle, not
+ * those changed within the last two seconds. NULL (and *count 0) when it
+ * cannot be read. */
+static char **list_dir(const char *path, size_t *count, bool settle)
 {
-    char *dirpath = spool_file(co->sp, SPOOL_NEW, NULL);
-    DIR *dir = dirpath ? opendir(dirpath) : NULL;
-    if (!dir) {
-        logmsg("cannot scan '%s': %s", dirpath ? dirpath : "new/",
-               strerror(errno));
-        free(dirpath);
-        return;
-    }
+    DIR *dir = opendir(path);
     char **names = NULL;
     size_t n = 0, cap = 0;
     time_t now = time(NULL);
     struct dirent *de;
-    while ((de = readdir(dir))) {
-        if (de->d_name[0] == '.')
+    while (dir && (de = readdir(dir))) {
+        struct stat st;
+        if (de->d_name[0] == '.' ||
+            (settle &&
+             fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+             st.st_mtime >= now - 2))
             continue;
-        if (settle) {
-            struct stat st;
-            if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
-                    0 &&
-                st.st_mtime >= now - 2)
-                continue;
-        }
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             char **grown = realloc(names, cap * sizeof *names);
@@ -850,14 +839,37 @@ static void scan_new(struct coordinator *co, bool settle)
             break;
         n++;
     }
-    closedir(dir);
-    free(dirpath);
-    qsort(names, n, sizeof *names, compare_names);
-    if (!co->stopping)
-        claim_names(co, names, n);
+    if (dir)
+        closedir(dir);
+    if (names)
+        qsort(names, n, sizeof *names, compare_names);
+    *count = n;
+    return names;
+}
+
+static void free_names(char **names, size_t n)
+{
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
+}
+
+/* Claim every job file in new/ (in name order, which is submission order
+ * for ids from mpispool submit). With settle, files changed within the last
+ * two seconds are left for their inotify event or the next scan, in case a
+ * writer is still filling them. */
+static void scan_new(struct coordinator *co, bool settle)
+{
+    char *dirpath = spool_file(co->sp, SPOOL_NEW, NULL);
+    size_t n = 0;
+    char **names = dirpath ? list_dir(dirpath, &n, settle) : NULL;
+    if (!names && (!dirpath || access(dirpath, R_OK | X_OK) < 0))
+        logmsg("cannot scan '%s': %s", dirpath ? dirpath : "new/",
+               strerror(errno));
+    free(dirpath);
+    if (!co->stopping)
+        claim_names(co, names, n);
+    free_names(names, n);
 }
 
 /* ---- drain ---- */
@@ -2157,34 +2169,6 @@ static bool journal_name(const char *name, char *base, size_t len)
     return true;
 }
 
-static char **list_dir(const char *path, size_t *count)
-{
-    DIR *dir = opendir(path);
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while (dir && (de = readdir(dir))) {
-        if (de->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            char **grown = realloc(names, cap * sizeof *names);
-            if (!grown)
-                break;
-            names = grown;
-        }
-        if (!(names[n] = strdup(de->d_name)))
-            break;
-        n++;
-    }
-    if (dir)
-        closedir(dir);
-    if (names)
-        qsort(names, n, sizeof *names, compare_names);
-    *count = n;
-    return names;
-}
-
 /* Before serving: adopt the jobs of coordinators that died. A journal
  * nobody holds locked is a dead coordinator's; its jobs still in cur/ are
  * taken over with what it recorded (ended tasks are not run again). A job
@@ -2205,8 +2189,9 @@ static void recover(struct coordinator *co)
     char *cur_dir = spool_file(co->sp, SPOOL_CUR, NULL);
     char *journal_dir = spool_file(co->sp, SPOOL_JOURNAL, NULL);
     size_t ncur = 0, njournals = 0, ntaken = 0, adopted = 0;
-    char **cur = cur_dir ? list_dir(cur_dir, &ncur) : NULL;
-    char **journals = journal_dir ? list_dir(journal_dir, &njournals) : NULL;
+    char **cur = cur_dir ? list_dir(cur_dir, &ncur, false) : NULL;
+    char **journals =
+        journal_dir ? list_dir(journal_dir, &njournals, false) : NULL;
     struct taken *taken = calloc(njournals ? njournals : 1, sizeof *taken);
     struct replay dead = {0}, live = {0};
     for (size_t i = 0; taken && i < njournals; i++) {
@@ -2284,17 +2269,39 @@ static void recover(struct coordinator *co)
                ntaken == 1 ? "" : "s");
     journal_replay_free(&dead);
     journal_replay_free(&live);
-    for (size_t i = 0; i < ncur; i++)
-        free(cur[i]);
-    for (size_t i = 0; i < njournals; i++)
-        free(journals[i]);
-    free(cur);
-    free(journals);
+    free_names(cur, ncur);
+    free_names(journals, njournals);
     free(taken);
     free(cur_dir);
     free(journal_dir);
     if (lock >= 0)
         close(lock);
+}
+
+/* Whether another coordinator's journal is unlocked: it died, and its
+ * jobs wait for adoption. A probe only (the lock is let go at once). */
+static bool dead_journal_exists(struct coordinator *co)
+{
+    char *journal_dir = spool_file(co->sp, SPOOL_JOURNAL, NULL);
+    size_t n = 0;
+    char **names = journal_dir ? list_dir(journal_dir, &n, false) : NULL;
+    bool dead = false;
+    for (size_t i = 0; i < n; i++) {
+        char base[300];
+        if (!dead && journal_name(names[i], base, sizeof base) &&
+            strcmp(base, co->name) != 0) {
+            char *path = spool_file(co->sp, SPOOL_JOURNAL, names[i]);
+            int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+            if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+                dead = true;
+            if (fd >= 0)
+                close(fd);
+            free(path);
+        }
+    }
+    free_names(names, n);
+    free(journal_dir);
+    return dead;
 }
 
 static int setup(struct coordinator *co, struct mps_error *err)
@@ -2541,6 +2548,9 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         }
         if (co->sp && util_mono_us() >= co->next_rescan) {
             if (!co->stopping) {
+                /* A coordinator that died while we serve: adopt its jobs. */
+                if (dead_journal_exists(co))
+                    recover(co);
                 scan_new(co, true);
                 scan_cancel(co);
                 scan_drain(co);

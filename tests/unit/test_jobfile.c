@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -209,6 +210,48 @@ static void test_load_guards(void **state)
     rmdir(dir);
 }
 
+/* A FIFO in new/ is refused at once, without waiting for a writer. */
+static void test_load_fifo(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mpispool-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[4200];
+    snprintf(fifo, sizeof fifo, "%s/fifo.json", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(10); /* a blocking open would hang here */
+    struct mps_error err;
+    assert_null(jobfile_load(fifo, &err));
+    alarm(0);
+    assert_string_equal(err.text, "job file is not a regular file");
+    unlink(fifo);
+    rmdir(dir);
+}
+
+/* Nesting far past the parser's limit, of objects (the corpus has 10,000
+ * arrays) and a million deep: an error line, not a stack overflow. */
+static void test_deep_nesting(void **state)
+{
+    (void)state;
+    const size_t depths[] = {10000, 1000000};
+    for (size_t d = 0; d < sizeof depths / sizeof *depths; d++) {
+        size_t depth = depths[d];
+        size_t cap = 64 + depth * 7;
+        char *text = malloc(cap);
+        assert_non_null(text);
+        size_t n = (size_t)sprintf(text, "{\"shell\": \"true\", \"env\": ");
+        for (size_t i = 0; i < depth; i++)
+            n += (size_t)sprintf(text + n, "{\"a\": ");
+        text[n++] = '1';
+        memset(text + n, '}', depth + 1);
+        n += depth + 1;
+        struct mps_error err;
+        assert_null(jobfile_parse(text, n, &err));
+        assert_non_null(strstr(err.text, "maximum parsing depth reached"));
+        free(text);
+    }
+}
+
 static void test_valid_id(void **state)
 {
     (void)state;
@@ -232,6 +275,8 @@ int main(void)
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_tasks),
         cmocka_unit_test(test_load_guards),
+        cmocka_unit_test(test_load_fifo),
+        cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_valid_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -179,15 +179,18 @@ static void test_lifecycle(void **state)
 
     assert_int_equal(spool_submit(sp, "job-2", "x", 1, &err), 0);
     assert_int_equal(spool_claim(sp, "job-2.json", &err), 0);
-    assert_int_equal(
-        spool_reject(sp, "job-2.json", "unknown key 'x'\nsecond", &err), 0);
+    assert_int_equal(spool_reject(sp, "job-2.json",
+                                  "unknown key 'x\033[31m'\nsecond\t!", &err),
+                     0);
     assert_int_equal(spool_locate(sp, "job-2"), SPOOL_REJECTED);
     char path[256];
     snprintf(path, sizeof path, "%s/rejected/job-2.error", spool_dir);
     size_t len;
     char *text = util_read_file(path, 4096, &len, &err);
     assert_non_null(text);
-    assert_string_equal(text, "unknown key 'x' second\n");
+    /* Control characters (a terminal escape, a tab) would reach the
+     * terminal of whoever reads the error: shown as '?'. */
+    assert_string_equal(text, "unknown key 'x?[31m' second?!\n");
     free(text);
     /* Nothing left behind in tmp/. */
     snprintf(path, sizeof path, "%s/tmp/job-1.json", spool_dir);

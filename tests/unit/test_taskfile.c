@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -99,6 +100,32 @@ static void test_errors(void **state)
                                   "No such file or directory");
 }
 
+/* A FIFO, a device or a directory named as a task file is refused at once:
+ * opening a FIFO nobody writes to must not block the coordinator, and
+ * /dev/zero must not be read as one endless line. */
+static void test_not_regular(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mpispool-fifo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[sizeof dir + 8];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(10); /* before the fix, taskfile_open blocked here for ever */
+    const char *paths[] = {fifo, "/dev/zero", dir};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        struct mps_error err;
+        char want[128];
+        assert_null(taskfile_open(paths[i], &err));
+        snprintf(want, sizeof want, "task file '%s' is not a regular file",
+                 paths[i]);
+        assert_string_equal(err.text, want);
+    }
+    alarm(0);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 /* A million lines stream through without being held in memory. */
 static void test_million(void **state)
 {
@@ -158,6 +185,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_not_regular),
         cmocka_unit_test(test_million),
         cmocka_unit_test(test_fdopen),
     };
