@@ -242,7 +242,8 @@ static int read_hostfile(struct start *st)
 }
 
 /* Split text at blanks into a NULL-terminated argv with room for extra
- * more entries. */
+ * more entries; free(argv[0]) and free(argv) release it. NULL when text
+ * has no word. */
 static char **split_words(const char *text, int extra)
 {
     char *copy = strdup(text);
@@ -256,7 +257,7 @@ static char **split_words(const char *text, int extra)
     char *save = NULL;
     for (char *w = strtok_r(copy, " \t\n", &save); w;
          w = strtok_r(NULL, " \t\n", &save))
-        argv[n++] = w; /* copy is kept for the life of the process */
+        argv[n++] = w; /* into copy: argv[0] is copy, free both */
     if (n == 0) {
         free(copy);
         free(argv);
@@ -697,6 +698,7 @@ int cmd_start(int argc, char **argv, const char *spool)
     int rc = parse_start(&st, argc, argv, spool);
     if (rc >= 0)
         return rc;
+    char hostfile[PATH_MAX] = "";
     struct mps_error err;
     struct spool *sp = spool_open(st.spool, &err);
     if (!sp) {
@@ -705,8 +707,9 @@ int cmd_start(int argc, char **argv, const char *spool)
     }
     char *spool_abs = strdup(spool_path(sp));
     spool_close(sp);
+    rc = 1;
     if (!spool_abs)
-        return 1;
+        goto out;
     st.spool = spool_abs;
     if (!st.run)
         st.run = default_run();
@@ -716,10 +719,11 @@ int cmd_start(int argc, char **argv, const char *spool)
     st.ssh_argv = split_words(st.ssh_text, 0);
     if (!st.ssh_argv) {
         fputs("mpispool: MPISPOOL_SSH is empty\n", stderr);
-        return 2;
+        rc = 2;
+        goto out;
     }
     if (read_hostfile(&st) < 0)
-        return 1;
+        goto out;
 
     sigemptyset(&st.sigs);
     sigaddset(&st.sigs, SIGCHLD);
@@ -729,14 +733,14 @@ int cmd_start(int argc, char **argv, const char *spool)
     sigprocmask(SIG_BLOCK, &st.sigs, NULL);
 
     const char *tmpdir = getenv("TMPDIR");
-    char hostfile[PATH_MAX];
     snprintf(hostfile, sizeof hostfile, "%s/mpispool-hosts.XXXXXX",
              tmpdir && *tmpdir ? tmpdir : "/tmp");
     int fd = mkstemp(hostfile);
     if (fd < 0) {
         fprintf(stderr, "mpispool: cannot create '%s': %s\n", hostfile,
                 strerror(errno));
-        return 1;
+        hostfile[0] = '\0';
+        goto out;
     }
     close(fd);
 
@@ -827,6 +831,15 @@ int cmd_start(int argc, char **argv, const char *spool)
             break;
         }
     }
-    unlink(hostfile);
+out:
+    if (hostfile[0])
+        unlink(hostfile);
+    for (int i = 0; i < st.nhosts; i++)
+        free(st.hosts[i].name);
+    free(st.hosts);
+    if (st.ssh_argv)
+        free(st.ssh_argv[0]); /* the copy the words point into */
+    free(st.ssh_argv);
+    free(spool_abs);
     return rc;
 }
