@@ -138,7 +138,8 @@ struct start {
     const char *run;
     char **mpirun_args; /* after "--" */
     int nmpirun_args;
-    char **ssh_argv; /* MPISPOOL_SSH split at blanks */
+    char **ssh_argv; /* MPISPOOL_SSH split at blanks, */
+    char *ssh_words; /* pointing into this */
     const char *ssh_text;
     struct host *hosts;
     int nhosts;
@@ -200,6 +201,13 @@ static int read_hostfile(struct start *st)
         char *name = strtok_r(line, " \t\r", &save);
         if (!name)
             continue;
+        if (name[0] == '-') { /* ssh would take it for an option */
+            fprintf(stderr,
+                    "mpispool: hostfile '%s' line %d: bad host name '%s'\n",
+                    st->hostfile, lineno, name);
+            rc = -1;
+            continue;
+        }
         int slots = 0;
         for (char *word; (word = strtok_r(NULL, " \t\r", &save));) {
             if (strncmp(word, "slots=", 6) == 0) {
@@ -233,22 +241,23 @@ static int read_hostfile(struct start *st)
                 st->hostfile);
         rc = -1;
     }
-    if (rc == 0 && !is_local_host(st->hosts[0].name))
+    if (rc < 0)
+        return rc;
+    st->hosts[0].local = is_local_host(st->hosts[0].name);
+    if (!st->hosts[0].local)
         say("note: the first host '%s' is not this PC: rank 0 runs there "
             "and needs the spool at the same path",
             st->hosts[0].name);
-    st->hosts[0].local = rc == 0 && is_local_host(st->hosts[0].name);
-    return rc;
+    return 0;
 }
 
-/* Split text at blanks into a NULL-terminated argv with room for extra
- * more entries; free(argv[0]) and free(argv) release it. NULL when text
- * has no word. */
-static char **split_words(const char *text, int extra)
+/* Split text at blanks into a NULL-terminated argv; its words point into
+ * *words (free both). NULL when text has no word. */
+static char **split_words(const char *text, char **words)
 {
     char *copy = strdup(text);
     size_t n = 0;
-    char **argv = calloc(strlen(text) + 2 + (size_t)extra, sizeof *argv);
+    char **argv = calloc(strlen(text) + 2, sizeof *argv);
     if (!copy || !argv) {
         free(copy);
         free(argv);
@@ -257,12 +266,13 @@ static char **split_words(const char *text, int extra)
     char *save = NULL;
     for (char *w = strtok_r(copy, " \t\n", &save); w;
          w = strtok_r(NULL, " \t\n", &save))
-        argv[n++] = w; /* into copy: argv[0] is copy, free both */
+        argv[n++] = w;
     if (n == 0) {
         free(copy);
         free(argv);
         return NULL;
     }
+    *words = copy;
     return argv;
 }
 
@@ -716,7 +726,7 @@ int cmd_start(int argc, char **argv, const char *spool)
     st.ssh_text = getenv("MPISPOOL_SSH");
     if (!st.ssh_text || !*st.ssh_text)
         st.ssh_text = "ssh";
-    st.ssh_argv = split_words(st.ssh_text, 0);
+    st.ssh_argv = split_words(st.ssh_text, &st.ssh_words);
     if (!st.ssh_argv) {
         fputs("mpispool: MPISPOOL_SSH is empty\n", stderr);
         rc = 2;
@@ -837,9 +847,8 @@ out:
     for (int i = 0; i < st.nhosts; i++)
         free(st.hosts[i].name);
     free(st.hosts);
-    if (st.ssh_argv)
-        free(st.ssh_argv[0]); /* the copy the words point into */
     free(st.ssh_argv);
+    free(st.ssh_words);
     free(spool_abs);
     return rc;
 }

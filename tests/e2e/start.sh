@@ -50,6 +50,15 @@ assert_contains "--hostfile FILE" "$(cat "$TEST_TMP/last.out")" "start --help"
 assert_exit 1 mps start --hostfile "$TEST_TMP/nosuchfile"
 assert_contains "cannot open hostfile" "$(cat "$TEST_TMP/last.err")" "missing hostfile"
 
+printf '# nobody\n\n' >"$TEST_TMP/empty-hosts"
+assert_exit 1 mps start --hostfile "$TEST_TMP/empty-hosts"
+assert_contains "lists no host" "$(cat "$TEST_TMP/last.err")" "empty hostfile"
+printf '%s\n-oProxyCommand=touch%%20%s/pwned\n' "$HOST" "$TEST_TMP" >"$TEST_TMP/bad-hosts"
+assert_exit 1 mps start --hostfile "$TEST_TMP/bad-hosts"
+assert_contains "line 2: bad host name '-oProxyCommand" "$(cat "$TEST_TMP/last.err")" \
+    "a host name ssh would take for an option"
+assert_no_file "$TEST_TMP/pwned"
+
 # An empty spool: nothing to do.
 assert_exit 0 mps start --hostfile "$TEST_TMP/hosts"
 assert_contains "the spool is empty: nothing to do" "$(cat "$TEST_TMP/last.err")" \
