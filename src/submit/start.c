@@ -52,10 +52,11 @@ static const char start_usage[] =
     "\n"
     "FILE lists one PC a line, as an Open MPI hostfile does: a host name\n"
     "or address, optionally followed by slots=N (the worker ranks for that\n"
-    "PC; default --np-per-host). '#' starts a comment. The first PC is the\n"
-    "one where rank 0 runs and must be this PC (or 'localhost'); it is not\n"
-    "asked over ssh. Give each PC one rank unless you know better: a rank\n"
-    "runs as many tasks at once as its PC has cores.\n"
+    "PC; default --np-per-host; 0: none). '#' starts a comment. The first\n"
+    "PC is the one where rank 0 runs and must be this PC (or 'localhost');\n"
+    "it is not asked over ssh, and slots=0 there keeps it for rank 0 alone.\n"
+    "Give each PC one rank unless you know better: a rank runs as many\n"
+    "tasks at once as its PC has cores.\n"
     "\n"
     "Stopping: SIGTERM or SIGINT (Ctrl-C) is passed to mpirun as SIGUSR1,\n"
     "which stops every rank cleanly: running tasks are ended and recorded\n"
@@ -120,7 +121,7 @@ enum {
 
 struct host {
     char *name;
-    int slots; /* worker ranks; 0: --np-per-host */
+    int slots; /* worker ranks; -1: --np-per-host */
     bool local;
     bool answers;
     pid_t check_pid;
@@ -208,12 +209,12 @@ static int read_hostfile(struct start *st)
             rc = -1;
             continue;
         }
-        int slots = 0;
+        int slots = -1;
         for (char *word; (word = strtok_r(NULL, " \t\r", &save));) {
             if (strncmp(word, "slots=", 6) == 0) {
                 char *end;
                 long n = strtol(word + 6, &end, 10);
-                if (*end || n < 1 || n > 4096) {
+                if (*end || end == word + 6 || n < 0 || n > 4096) {
                     fprintf(stderr,
                             "mpispool: hostfile '%s' line %d: bad '%s'\n",
                             st->hostfile, lineno, word);
@@ -509,10 +510,12 @@ static int write_mpi_hostfile(const struct start *st, const char *path)
         const struct host *h = &st->hosts[i];
         if (!h->answers)
             continue;
-        int slots = h->slots ? h->slots : st->np_per_host;
+        int slots = h->slots >= 0 ? h->slots : st->np_per_host;
         if (first)
             slots++; /* rank 0, the coordinator: it takes no cores */
         first = false;
+        if (slots == 0)
+            continue;
         fprintf(out, "%s slots=%d\n", h->name, slots);
         ranks += slots;
     }
@@ -563,7 +566,7 @@ static int run_mpirun(struct start *st, const char *hostfile, int np,
         if (st->hosts[i].answers)
             used += (size_t)snprintf(hosts + used, sizeof hosts - used, "%s%s",
                                      used ? " " : "", st->hosts[i].name);
-    say("run %d: %d ranks on %s", run_no, np, hosts);
+    say("run %d: %d rank%s on %s", run_no, np, np == 1 ? "" : "s", hosts);
 
     pid_t pid = fork();
     if (pid == 0) {

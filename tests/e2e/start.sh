@@ -89,6 +89,18 @@ assert_match "^--hostfile [^ ]+ --bind-to none --map-by node -np 3 --mca plm_rsh
     "$args" "mpirun's arguments"
 assert_eq 2 "$(wc -l <"$TEST_TMP/mpirun.args")" "mpirun runs"
 
+# slots=0 on the first host: rank 0 alone there (it then runs the tasks
+# itself, as mpispool-run does alone).
+printf '%s slots=0\ndeadpc\n' "$HOST" >"$TEST_TMP/hosts0"
+: >"$TEST_TMP/mpirun.args"
+one=$(submit -- true)
+MPISPOOL_MPIRUN=$TEST_TMP/flaky-mpirun timeout -k 5 60 \
+    "$MPISPOOL" --spool "$SPOOL" start --hostfile "$TEST_TMP/hosts0" \
+    2>"$TEST_TMP/start.err" || fail "start with slots=0 exited $?"
+assert_contains "run 1: 1 rank on $HOST" "$(cat "$TEST_TMP/start.err")" "slots=0 run"
+assert_match " -np 1 " "$(cat "$TEST_TMP/mpirun.args")" "mpirun -np with slots=0"
+assert_state "$one" "done"
+
 # Giving up: runs that finish nothing, --retries times in a row.
 : >"$TEST_TMP/mpirun.args"
 stuck=$(submit -- true)
