@@ -7,6 +7,7 @@
 # 2. mpispool start with a hostfile that also names a PC that is off: it is
 #    left out (ssh's reason on stderr) and the spool drains on the rest.
 # 3. mpispool drain h1: h1's rank is in the next run but gets no task.
+# 4. SIGTERM to mpispool start stops the ranks on every PC cleanly.
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 
@@ -109,4 +110,52 @@ grep -q 'rank [0-9] on h1: draining (no new tasks)' "$CLUSTER_DIR/drain.log" ||
     fail "the coordinator did not say h1 drains"
 "$MPISPOOL" --spool "$SPOOL" drain --undo h1 >/dev/null
 
-pass "tasks ran on h1 h2 h3 over ssh; mpispool start left out h4 and drained the spool on the others; a drained h1 got no task"
+# 4. SIGTERM to mpispool start: mpirun gets SIGUSR1 and forwards it to
+#    the ranks on every PC; running tasks end as interrupted, start exits
+#    0, and the next start runs them again (attempt 2, which is quick).
+for _ in $(seq 0 7); do
+    echo "[ \$MPISPOOL_ATTEMPT = 1 ] && sleep 60; echo task \$MPISPOOL_TASK_ID attempt \$MPISPOOL_ATTEMPT on \$(hostname)"
+done >"$CLUSTER_DIR/slow-tasks"
+job=$("$MPISPOOL" --spool "$SPOOL" submit --tasks "$CLUSTER_DIR/slow-tasks")
+MPISPOOL_SSH=$CLUSTER_SSH "$MPISPOOL" --spool "$SPOOL" start \
+    --hostfile "$CLUSTER_DIR/lab-hosts" --pause 1 -- "${NET_ARGS[@]}" \
+    >"$CLUSTER_DIR/stop.log" 2>&1 &
+START_PID=$!
+BG_PIDS+=("$START_PID")
+running_on_all() {
+    local st
+    st=$(jq -r 'select(.state == "running") | [.ranks[] | select(.busy > 0) | .host] | unique | join(" ")' \
+        "$SPOOL"/status/*.json 2>/dev/null)
+    [[ "$st" == *h1*h2*h3* ]]
+}
+wait_until 60 running_on_all || {
+    tail -n 20 "$CLUSTER_DIR/stop.log" >&2
+    fail "the slow tasks did not run on h1 h2 h3"
+}
+t0=$(now_us)
+kill -TERM "$START_PID"
+wait_until 30 eval '! kill -0 $START_PID' || fail "start still runs 30 s after SIGTERM"
+rc=0
+wait "$START_PID" || rc=$?
+t1=$(now_us)
+log "SIGTERM to mpispool start on 4 PCs: exit $rc after $(((t1 - t0) / 1000)) ms"
+assert_eq 0 "$rc" "exit status of mpispool start after SIGTERM"
+grep -q 'stopping: SIGUSR1 (a clean stop) to mpirun' "$CLUSTER_DIR/stop.log" ||
+    fail "no relay line: $(grep '^mpispool start' "$CLUSTER_DIR/stop.log")"
+interrupted=$(jq -r 'select(.interrupted == true) | .host' "$SPOOL/out/$job/records.jsonl" |
+    sort -u | tr '\n' ' ')
+log "interrupted tasks on: $interrupted"
+for h in h1 h2 h3; do
+    assert_contains "$h" "$interrupted" "hosts with interrupted tasks"
+done
+MPISPOOL_SSH=$CLUSTER_SSH timeout -k 5 120 "$MPISPOOL" --spool "$SPOOL" start \
+    --hostfile "$CLUSTER_DIR/lab-hosts" --pause 1 -- "${NET_ARGS[@]}" \
+    >"$CLUSTER_DIR/resume.log" 2>&1 || {
+    tail -n 20 "$CLUSTER_DIR/resume.log" >&2
+    fail "the second start failed"
+}
+check_job "$job" 8 >/dev/null
+assert_eq 0 "$(jq -s '[.[] | select(.attempt == 1 and .exit_code == 0)] | length' \
+    "$SPOOL/out/$job/records.jsonl")" "first attempts that ran to their end"
+
+pass "tasks ran on h1 h2 h3 over ssh; mpispool start left out h4 and drained the spool on the others; a drained h1 got no task; SIGTERM stopped all PCs cleanly"
