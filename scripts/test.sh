@@ -15,3 +15,10 @@ fi
 cmake -S . -B build -DMPISPOOL_WERROR=ON
 cmake --build build -j2
 ctest --test-dir build --output-on-failure "$@"
+
+# The whole suite (no arguments): the tests again under the sanitizers,
+# then the fuzzers. MPISPOOL_QUICK=1 stops after the plain run.
+if [ $# -eq 0 ] && [ -z "${MPISPOOL_QUICK:-}" ]; then
+    bash scripts/test-sanitize.sh
+    bash scripts/test-fuzz.sh
+fi

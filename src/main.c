@@ -60,6 +60,9 @@ static const char usage_text[] =
     "                         policy)\n"
     "      --deny-commands FILE\n"
     "                         never run the programs FILE lists\n"
+    "      --end-time EPOCH   the allocation ends then (seconds since the\n"
+    "                         epoch; default: $SLURM_JOB_END_TIME when set,\n"
+    "                         else never): see Time limit\n"
     "      --dry-run K[,K...] without MPI: place tasks of K cpus one after\n"
     "                         another on one rank owning every core of the\n"
     "                         topology, print the cores each gets, exit\n"
@@ -99,6 +102,14 @@ static const char usage_text[] =
     "again, tasks that were running run again with attempt + 1.\n"
     "\n"
 
+    "Time limit: with an end time, a task whose job has a \"timeout\" is\n"
+    "started only if it would end by then (now + timeout <= end); a job\n"
+    "without a timeout is not restricted. A job held back this way is left\n"
+    "for the next allocation: with --until-empty, once nothing else can run,\n"
+    "mpispool-run stops and exits 0 (a job never started goes back to\n"
+    "SPOOL/new/, a started one stays in SPOOL/cur/ for the next run). At\n"
+    "the end time itself it stops as on SIGTERM.\n"
+    "\n"
     "Command policy: FILE holds one absolute program path or glob a line\n"
     "(fnmatch without flags: '*' also matches '/'); blank lines and lines\n"
     "starting with '#' are ignored. Rank 0 reads the files and every rank\n"
@@ -128,7 +139,8 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         OPT_ARCHIVE_BYTES,
         OPT_ARCHIVE_RATIO,
         OPT_ALLOW,
-        OPT_DENY
+        OPT_DENY,
+        OPT_END_TIME
     };
     static const struct option longopts[] = {
         {"spool", required_argument, NULL, 's'},
@@ -147,6 +159,7 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         {"archive-max-ratio", required_argument, NULL, OPT_ARCHIVE_RATIO},
         {"allow-commands", required_argument, NULL, OPT_ALLOW},
         {"deny-commands", required_argument, NULL, OPT_DENY},
+        {"end-time", required_argument, NULL, OPT_END_TIME},
         {NULL, 0, NULL, 0},
     };
     opt->spool = getenv("MPISPOOL_SPOOL");
@@ -155,6 +168,14 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
     opt->max_output = 1ULL << 30;
     int c;
     char *end;
+    /* Slurm (23.02 and later) sets it in the job's environment; the
+     * sbatch template passes --end-time for older ones. */
+    const char *slurm_end = getenv("SLURM_JOB_END_TIME");
+    if (slurm_end && *slurm_end) {
+        double v = strtod(slurm_end, &end);
+        if (!*end && v > 0)
+            opt->end_time = v;
+    }
     while ((c = getopt_long(argc, argv, "s:un:h", longopts, NULL)) != -1) {
         switch (c) {
         case 's':
@@ -251,6 +272,18 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         case OPT_DENY:
             opt->deny_commands = optarg;
             break;
+        case OPT_END_TIME: {
+            double v = strtod(optarg, &end);
+            if (*end || !*optarg || !(v >= 0 && v < 1e12)) {
+                fprintf(stderr,
+                        "mpispool-run: --end-time takes seconds since the "
+                        "epoch (0: no end), not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            opt->end_time = v;
+            break;
+        }
         case 'h':
             fputs(usage_text, stdout);
             return 0;

@@ -24,6 +24,10 @@ struct run_options {
     const char *allow_commands;  /* --allow-commands FILE (read by rank 0) */
     const char *deny_commands;   /* --deny-commands FILE (read by rank 0) */
     const struct policy *policy; /* parsed from rank 0's lists, or NULL */
+    /* --end-time EPOCH, else $SLURM_JOB_END_TIME: when the allocation
+     * ends (seconds since the epoch), 0 = never. A task whose "timeout"
+     * would outlive it is not started. */
+    double end_time;
 };
 
 /* What main found about this rank's node before handing over. */

@@ -85,6 +85,8 @@ struct job {
     uint32_t envc;
     bool inherit;
     bool ended; /* every task ended: finalize this turn */
+    /* Its tasks' timeout outlives the allocation: see hold_back_jobs. */
+    bool held_back;
     /* Adopted from a dead coordinator's journal: how each task it knew
      * of stands (sorted by task); fresh tasks are checked against it. */
     struct replay_task *replay;
@@ -963,7 +965,8 @@ static bool retry_ready(const struct job *job, int64_t now)
 
 static bool job_has_ready(const struct job *job, int64_t now)
 {
-    return job->next < job->ntasks || retry_ready(job, now);
+    return !job->held_back &&
+           (job->next < job->ntasks || retry_ready(job, now));
 }
 
 /* The rank with the most free slots that fit cpus, or -1. */
@@ -1296,6 +1299,44 @@ static struct job *next_turn(struct coordinator *co, int64_t now)
     return after ? after : first;
 }
 
+static void begin_stop(struct coordinator *co, const char *why);
+
+/* The allocation's end (--end-time, $SLURM_JOB_END_TIME): a job whose
+ * tasks' "timeout" would outlive it starts no more tasks here (see
+ * job_has_ready) and is left for the next allocation; time only moves on,
+ * so it stays held back. A job without a timeout is not restricted. With
+ * --until-empty, once only such jobs are left and nothing runs, stop as
+ * on SIGTERM: release_jobs() returns those never started to new/ and
+ * leaves the others in cur/ for the next coordinator to adopt. At the end
+ * itself, stop in any case (the poll timeout, at most --rescan, bounds how
+ * late), before Slurm kills everything. */
+static void hold_back_jobs(struct coordinator *co)
+{
+    if (co->opt->end_time <= 0)
+        return;
+    double left = co->opt->end_time - (double)util_now_us() / 1e6;
+    if (left <= 0) {
+        begin_stop(co, "the allocation's end time has come");
+        return;
+    }
+    bool only_held = co->jobs != NULL;
+    for (struct job *job = co->jobs; job; job = job->next_job) {
+        double timeout = job->spec->timeout;
+        bool to_start = job->next < job->ntasks || job->retries;
+        if (!job->held_back && to_start && timeout > 0 && timeout > left) {
+            job->held_back = true;
+            logmsg("job %s: its tasks' timeout of %g s would outlive the "
+                   "allocation (ends in %lld s): left for the next "
+                   "allocation",
+                   job->id, timeout, left > 0 ? (long long)left : 0LL);
+        }
+        only_held = only_held && job->held_back;
+    }
+    if (only_held && co->opt->until_empty && co->ndispatched == 0 &&
+        !co->ended_head)
+        begin_stop(co, "only jobs that would outlive the allocation are left");
+}
+
 /* Hand out tasks while they fit. Jobs of the highest priority take turns;
  * when the task whose turn it is does not fit, nothing else starts until
  * it does (its cores are reserved as they free up), so a wide task is not
@@ -1305,6 +1346,7 @@ static void dispatch(struct coordinator *co)
     if (co->stopping)
         return;
     reject_impossible(co);
+    hold_back_jobs(co);
     int64_t now = util_mono_us();
     struct job *job;
     while ((job = next_turn(co, now))) {
@@ -2078,7 +2120,8 @@ static int retry_wait_ms(const struct coordinator *co, int64_t now)
 {
     int64_t next = -1;
     for (const struct job *job = co->jobs; job; job = job->next_job)
-        if (job->retries && (next < 0 || job->retries->not_before < next))
+        if (job->retries && !job->held_back &&
+            (next < 0 || job->retries->not_before < next))
             next = job->retries->not_before;
     if (next < 0)
         return -1;

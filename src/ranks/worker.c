@@ -171,6 +171,19 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
     };
     struct wire_buf buf = {0};
     send_or_note(&w, WIRE_HELLO, &buf, wire_encode_hello(&buf, &hello));
+    /* Test hook (tests/mpi/malformed.sh): messages rank 0 must log and
+     * drop: bad magic, unknown version, a tag of no type, a length that
+     * disagrees with the payload. */
+    if (getenv("MPISPOOL_TEST_SEND_GARBAGE")) {
+        static const char bad_magic[] = "XX\1\1\0\0\0\0";
+        static const char bad_version[] = "MS\x7f\1\0\0\0\0";
+        static const char no_type[] = "MS\1\x63\0\0\0\0";
+        static const char bad_length[] = "MS\1\x08\xff\0\0\0abc";
+        wire_send_raw(0, WIRE_TAG_BASE + WIRE_HELLO, bad_magic, 8);
+        wire_send_raw(0, WIRE_TAG_BASE + WIRE_HEARTBEAT, bad_version, 8);
+        wire_send_raw(0, 999, no_type, 8);
+        wire_send_raw(0, WIRE_TAG_BASE + WIRE_HEARTBEAT, bad_length, 11);
+    }
 
     bool shutting_down = false, terminating = false;
     int64_t last_activity = util_mono_us();

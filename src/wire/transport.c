@@ -21,7 +21,8 @@ static size_t npending, cap_pending;
 static size_t pending_bytes;
 static unsigned long dropped;
 
-int wire_send(int dest, enum wire_type type, struct wire_buf *buf)
+/* Queue an MPI_Isend of data (taken over: freed when the send is done). */
+static int queue_send(int dest, int tag, char *data, size_t len)
 {
     if (npending == cap_pending) {
         size_t cap = cap_pending ? 2 * cap_pending : 64;
@@ -32,18 +33,37 @@ int wire_send(int dest, enum wire_type type, struct wire_buf *buf)
         cap_pending = cap;
     }
     struct pending_send *ps = &pending[npending];
-    if (MPI_Isend(buf->data, (int)buf->len, MPI_BYTE, dest,
-                  WIRE_TAG_BASE + (int)type, MPI_COMM_WORLD,
+    if (MPI_Isend(data, (int)len, MPI_BYTE, dest, tag, MPI_COMM_WORLD,
                   &ps->request) != MPI_SUCCESS) {
         errno = EIO;
         return -1;
     }
-    ps->data = buf->data;
-    ps->len = buf->len;
-    pending_bytes += buf->len;
+    ps->data = data;
+    ps->len = len;
+    pending_bytes += len;
     npending++;
+    return 0;
+}
+
+int wire_send(int dest, enum wire_type type, struct wire_buf *buf)
+{
+    if (queue_send(dest, WIRE_TAG_BASE + (int)type, buf->data, buf->len) < 0)
+        return -1;
     buf->data = NULL;
     buf->len = buf->cap = 0;
+    return 0;
+}
+
+int wire_send_raw(int dest, int tag, const void *data, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, data, len);
+    if (queue_send(dest, tag, copy, len) < 0) {
+        free(copy);
+        return -1;
+    }
     return 0;
 }
 

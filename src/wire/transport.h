@@ -18,6 +18,10 @@ int wire_send(int dest, enum wire_type type, struct wire_buf *buf);
  * pending. Call it each time round an event loop. */
 size_t wire_progress(void);
 
+/* Send len raw bytes with any tag, bypassing the encoder: only for tests
+ * of how a rank copes with malformed messages. */
+int wire_send_raw(int dest, int tag, const void *data, size_t len);
+
 /* Bytes of messages handed to wire_send that are not yet delivered. */
 size_t wire_pending_bytes(void);
 
