@@ -15,6 +15,7 @@
 #include "doorbell.h"
 #include "cgroup.h"
 #include "executor.h"
+#include "idle.h"
 #include "options.h"
 #include "placement.h"
 #include "policy.h"
@@ -63,6 +64,11 @@ static const char usage_text[] =
     "      --end-time EPOCH   the allocation ends then (seconds since the\n"
     "                         epoch; default: $SLURM_JOB_END_TIME when set,\n"
     "                         else never): see Time limit\n"
+    "      --idle-policy SPEC run tasks on a PC only while its owner leaves it\n"
+    "                         idle (see Idle desktops); SPEC \"default\" or\n"
+    "                         key=value,...: load=0.5,idle=15m,\n"
+    "                         input=/dev/input:/dev/pts:/dev/tty*,\n"
+    "                         action=suspend|requeue[,loadfile=FILE]\n"
     "      --dry-run K[,K...] without MPI: place tasks of K cpus one after\n"
     "                         another on one rank owning every core of the\n"
     "                         topology, print the cores each gets, exit\n"
@@ -120,6 +126,22 @@ static const char usage_text[] =
     "list, a program it does not match is refused. A refused task fails\n"
     "with the error \"command 'PATH' is not allowed on this cluster\".\n"
     "\n"
+    "Idle desktops (--idle-policy): each rank takes tasks only while its\n"
+    "PC is idle: the load average, less its own running tasks' cpus, is\n"
+    "below load, and nobody typed or moved the mouse (the access times of\n"
+    "/dev/input/*, /dev/pts/*, /dev/tty*: input=, glob patterns separated\n"
+    "by ':'; a character device counts by its access time, a regular file\n"
+    "by its modification time, a directory by its entries') for idle\n"
+    "(a duration: 90s, 15m, 1h). It looks every second. When the owner\n"
+    "comes back the rank is \"owner-active\" in mpispool status, gets no\n"
+    "new tasks and, with action=suspend (the default), stops its running\n"
+    "tasks (SIGSTOP; SIGCONT when idle again: suspended time does not count\n"
+    "against a task's timeout); with action=requeue it ends them (SIGTERM,\n"
+    "--kill-grace, SIGKILL) and they are recorded interrupted and run\n"
+    "again (attempt + 1) elsewhere or later. Tasks resume only after a\n"
+    "whole idle period without input or load. loadfile=FILE reads the load\n"
+    "from FILE's first number instead (for tests).\n"
+    "\n"
     "Users: run as root, mpispool-run runs each job's tasks as the owner of\n"
     "its job file (uid, primary group and supplementary groups). A job file\n"
     "that is a symbolic link or has more than one hard link is rejected.\n";
@@ -140,7 +162,8 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         OPT_ARCHIVE_RATIO,
         OPT_ALLOW,
         OPT_DENY,
-        OPT_END_TIME
+        OPT_END_TIME,
+        OPT_IDLE
     };
     static const struct option longopts[] = {
         {"spool", required_argument, NULL, 's'},
@@ -160,6 +183,7 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         {"allow-commands", required_argument, NULL, OPT_ALLOW},
         {"deny-commands", required_argument, NULL, OPT_DENY},
         {"end-time", required_argument, NULL, OPT_END_TIME},
+        {"idle-policy", required_argument, NULL, OPT_IDLE},
         {NULL, 0, NULL, 0},
     };
     opt->spool = getenv("MPISPOOL_SPOOL");
@@ -282,6 +306,17 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
                 return 2;
             }
             opt->end_time = v;
+            break;
+        }
+        case OPT_IDLE: {
+            struct mps_error err;
+            struct idle_policy *idle = idle_policy_parse(optarg, &err);
+            if (!idle) {
+                fprintf(stderr, "mpispool-run: --idle-policy: %s\n", err.text);
+                return 2;
+            }
+            idle_policy_destroy((struct idle_policy *)opt->idle);
+            opt->idle = idle;
             break;
         }
         case 'h':
@@ -504,8 +539,10 @@ int main(int argc, char **argv)
 {
     struct run_options opt = {0};
     int rc = parse_options(argc, argv, &opt);
-    if (rc >= 0)
+    if (rc >= 0) {
+        idle_policy_destroy((struct idle_policy *)opt.idle);
         return rc;
+    }
     if (opt.dry_run)
         return dry_run(&opt);
 
@@ -596,5 +633,6 @@ int main(int argc, char **argv)
         rc = worker_main(&opt, &re);
     MPI_Finalize();
     policy_destroy(policy);
+    idle_policy_destroy((struct idle_policy *)opt.idle);
     return rc;
 }

@@ -8,6 +8,8 @@
 
 #include "archive_safe.h"
 struct policy;
+struct idle_policy;
+struct idle_monitor;
 
 struct run_options {
     const char *spool;    /* --spool DIR, or $MPISPOOL_SPOOL */
@@ -28,6 +30,7 @@ struct run_options {
      * ends (seconds since the epoch), 0 = never. A task whose "timeout"
      * would outlive it is not started. */
     double end_time;
+    const struct idle_policy *idle; /* --idle-policy SPEC, or NULL */
 };
 
 /* What main found about this rank's node before handing over. */
@@ -64,6 +67,20 @@ struct executor;
  * asked for plain slots); logs and carries on unbound if hwloc fails. */
 void run_place_tasks(struct executor *ex, const struct run_options *opt,
                      const struct rank_env *re);
+
+/* How often a rank with --idle-policy looks at input and load. */
+#define IDLE_CHECK_US 1000000
+
+/* --idle-policy on one rank: look at input and load, and when the owner
+ * comes or goes act on ex's tasks (action suspend: SIGSTOP, SIGCONT when
+ * idle again; requeue: end them as interrupted, with grace_s between
+ * SIGTERM and SIGKILL) and log it. On a change, announce(arg) is called
+ * (when not NULL) before the tasks are touched, so rank 0 hears of the
+ * owner before their results. Returns true when the owner's state
+ * changed. */
+bool run_idle_check(const struct idle_policy *p, struct idle_monitor *m,
+                    struct executor *ex, int rank, const char *host,
+                    double grace_s, void (*announce)(void *), void *arg);
 
 /* A signalfd for the signals main blocked (SIGCHLD, SIGTERM, SIGINT,
  * SIGHUP), or -1. */

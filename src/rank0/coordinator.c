@@ -24,6 +24,7 @@
 #include "archives.h"
 #include "doorbell.h"
 #include "executor.h"
+#include "idle.h"
 #include "jobfile.h"
 #include "journal.h"
 #include "options.h"
@@ -136,7 +137,12 @@ struct rank_slot {
     unsigned gpus, gpus_busy;
     double load;           /* 1-minute load average of its node */
     uint64_t mem_reserved; /* by its running tasks' "memory" */
-    bool draining;         /* SPOOL/drain/HOST: no new tasks (scan_drain) */
+    /* --idle-policy: its PC's owner is active (from its HEARTBEATs, or
+     * rank 0's own monitor when alone): it gets no tasks. */
+    bool owner_active;
+    uint8_t owner_reason;   /* enum idle_reason */
+    int64_t owner_since_us; /* wall us */
+    bool draining;          /* SPOOL/drain/HOST: no new tasks (scan_drain) */
 };
 
 struct coordinator {
@@ -171,6 +177,8 @@ struct coordinator {
     bool status_dirty;
     unsigned long jobs_done, jobs_failed, jobs_rejected;
     unsigned long long tasks_succeeded, tasks_failed;
+    struct idle_monitor idle; /* --idle-policy for the lone rank 0 */
+    int64_t next_idle_check;  /* monotonic us */
 };
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -977,8 +985,8 @@ static int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory,
     unsigned best_free = 0;
     for (int r = 0; r < co->nranks; r++) {
         struct rank_slot *rs = &co->ranks[r];
-        if (!rs->hello || rs->bye || rs->draining || rs->slots == 0 ||
-            rs->mem_reserved + memory > rs->mem_total ||
+        if (!rs->hello || rs->bye || rs->slots == 0 || rs->owner_active ||
+            rs->draining || rs->mem_reserved + memory > rs->mem_total ||
             rs->gpus_busy + gpus > rs->gpus)
             continue;
         unsigned free_slots = rs->busy >= rs->slots ? 0 : rs->slots - rs->busy;
@@ -1582,8 +1590,9 @@ static void queue_result(struct coordinator *co, struct dispatch *d,
               !d->write_errno;
     enum journal_state state = ok             ? JOURNAL_OK
                                : d->cancelled ? JOURNAL_CANCELLED
-                               : co->stopping ? JOURNAL_INTERRUPTED
-                                              : JOURNAL_FAILED;
+                               : co->stopping || res->interrupted
+                                   ? JOURNAL_INTERRUPTED
+                                   : JOURNAL_FAILED;
     journal_end(co->journal, d->job->id, d->task, d->attempt, state);
     if (co->ended_tail)
         co->ended_tail->next = e;
@@ -1651,6 +1660,18 @@ static void record_result(struct coordinator *co, struct ended *e)
     bool ok = record_ok(&rec);
     rec.cancelled = !ok && d->cancelled;
     rec.interrupted = !ok && !d->cancelled && co->stopping;
+    /* --idle-policy action=requeue: the owner of its PC came back. */
+    bool owner_back = !ok && !d->cancelled && !co->stopping && res->interrupted;
+    char owner_error[400];
+    if (owner_back) {
+        rec.interrupted = true;
+        snprintf(owner_error, sizeof owner_error,
+                 "interrupted: the owner of %s came back (--idle-policy); "
+                 "the task runs again%s%s",
+                 rec.host, res->error ? ": " : "",
+                 res->error ? res->error : "");
+        rec.error = owner_error;
+    }
     if (!rec.error && rec.cancelled)
         rec.error = "cancelled by mpispool cancel";
     if (!rec.error && rec.interrupted)
@@ -1700,10 +1721,11 @@ static void record_result(struct coordinator *co, struct ended *e)
     } else if (!ok && co->stopping) {
         /* Ended because we are stopping: not the task's failure, and not
          * retried here. The job stays unfinished (see release_jobs). */
-    } else if (!ok && (int)d->attempt <= job->spec->retries) {
+    } else if (owner_back || (!ok && (int)d->attempt <= job->spec->retries)) {
         struct retry *r = calloc(1, sizeof *r);
         if (r) {
-            double delay = job->spec->retry_backoff;
+            /* An attempt the owner interrupted runs again at once. */
+            double delay = owner_back ? 0 : job->spec->retry_backoff;
             for (unsigned i = 1; i < d->attempt; i++)
                 delay *= 2;
             r->task = d->task;
@@ -1924,6 +1946,58 @@ static void on_local_result(void *arg, uint64_t id,
     queue_result(co, d, &m);
 }
 
+/* ---- idle desktops (--idle-policy) ---- */
+
+/* Rank index r says whether its PC's owner is active; pick_rank skips it
+ * while so. */
+static void note_owner(struct coordinator *co, int r, bool active,
+                       uint8_t reason, int64_t since_us)
+{
+    struct rank_slot *rs = &co->ranks[r];
+    if (active != rs->owner_active)
+        co->status_dirty = true;
+    rs->owner_active = active;
+    rs->owner_reason = active ? reason : 0;
+    rs->owner_since_us = active ? since_us : 0;
+}
+
+static void announce_local_owner(void *arg)
+{
+    struct coordinator *co = arg;
+    note_owner(co, 0, co->idle.owner_active, (uint8_t)co->idle.reason,
+               co->idle.since_us);
+}
+
+/* Rank 0 alone applies the policy to itself, every IDLE_CHECK_US. */
+static void check_local_idle(struct coordinator *co)
+{
+    if (!co->local || !co->opt->idle || co->stopping ||
+        util_mono_us() < co->next_idle_check)
+        return;
+    co->next_idle_check = util_mono_us() + IDLE_CHECK_US;
+    run_idle_check(co->opt->idle, &co->idle, co->local, 0, co->re->host,
+                   co->opt->kill_grace_s, announce_local_owner, co);
+}
+
+/* The rank's "idle_policy" in the status file. */
+static json_t *owner_json(const struct coordinator *co,
+                          const struct rank_slot *rs)
+{
+    char since[UTIL_TIME_LEN];
+    json_t *o =
+        json_pack("{s:b, s:s}", "owner_active", rs->owner_active, "action",
+                  idle_action_name(idle_policy_action(co->opt->idle)));
+    if (o && rs->owner_active) {
+        const char *why = idle_reason_name(rs->owner_reason);
+        json_object_set_new(o, "reason", why ? json_string(why) : json_null());
+        json_object_set_new(o, "since",
+                            rs->owner_since_us ? json_string(util_format_time(
+                                                     rs->owner_since_us, since))
+                                               : json_null());
+    }
+    return o;
+}
+
 /* ---- messages ---- */
 
 static void handle_message(struct coordinator *co, struct wire_msg *msg)
@@ -1958,7 +2032,9 @@ static void handle_message(struct coordinator *co, struct wire_msg *msg)
         break;
     }
     case WIRE_HEARTBEAT:
-        rs->load = msg->u.load;
+        rs->load = msg->u.heartbeat.load;
+        note_owner(co, r, msg->u.heartbeat.owner_active,
+                   msg->u.heartbeat.reason, msg->u.heartbeat.since_us);
         co->status_dirty = true;
         break;
     case WIRE_BYE:
@@ -1992,6 +2068,8 @@ static const char *rank_state(const struct rank_slot *rs)
         return "gone";
     if (!rs->hello)
         return "starting";
+    if (rs->owner_active)
+        return "owner-active";
     if (rs->draining)
         return "draining";
     return rs->busy ? "busy" : "idle";
@@ -2008,16 +2086,17 @@ static void write_status(struct coordinator *co, const char *state)
             getloadavg(&rs->load, 1);
         total += rs->slots;
         busy += rs->busy < rs->slots ? rs->busy : rs->slots;
-        json_array_append_new(
-            ranks,
-            json_pack("{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:i, s:i, "
-                      "s:f}",
-                      "rank", co->local ? 0 : r + 1, "host", rs->host, "slots",
-                      (int)rs->slots, "busy", (int)rs->busy, "tasks",
-                      (int)rs->tasks, "state", rank_state(rs), "memory",
-                      (json_int_t)rs->mem_total, "memory_reserved",
-                      (json_int_t)rs->mem_reserved, "gpus", (int)rs->gpus,
-                      "gpus_busy", (int)rs->gpus_busy, "load", rs->load));
+        json_t *entry = json_pack(
+            "{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:i, s:i, "
+            "s:f}",
+            "rank", co->local ? 0 : r + 1, "host", rs->host, "slots",
+            (int)rs->slots, "busy", (int)rs->busy, "tasks", (int)rs->tasks,
+            "state", rank_state(rs), "memory", (json_int_t)rs->mem_total,
+            "memory_reserved", (json_int_t)rs->mem_reserved, "gpus",
+            (int)rs->gpus, "gpus_busy", (int)rs->gpus_busy, "load", rs->load);
+        if (entry && co->opt->idle)
+            json_object_set_new(entry, "idle_policy", owner_json(co, rs));
+        json_array_append_new(ranks, entry);
     }
     json_t *jobs = json_array();
     for (struct job *job = co->jobs; job; job = job->next_job) {
@@ -2050,6 +2129,9 @@ static void write_status(struct coordinator *co, const char *state)
         "jobs_rejected", (int)co->jobs_rejected, "tasks_succeeded",
         (json_int_t)co->tasks_succeeded, "tasks_failed",
         (json_int_t)co->tasks_failed);
+    if (root && co->opt->idle)
+        json_object_set_new(root, "idle_policy",
+                            json_string(idle_policy_text(co->opt->idle)));
     char *text =
         root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(root);
@@ -2484,6 +2566,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
                 break;
         }
         if (co->sp) {
+            check_local_idle(co);
             dispatch(co);
             int64_t now = util_mono_us();
             if (co->status_dirty && now - co->last_status >= STATUS_INTERVAL_US)
@@ -2539,6 +2622,10 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         }
         if (co->local)
             timeout = min_timeout(timeout, executor_timers(co->local));
+        if (co->local && co->opt->idle && !co->stopping) {
+            int64_t due = (co->next_idle_check - now) / 1000;
+            timeout = min_timeout(timeout, due < 0 ? 0 : (int)due);
+        }
 
         struct pollfd *fds = co->pfds;
         int n = 0;

@@ -94,6 +94,9 @@ struct xtask {
     int64_t kill_at;     /* monotonic us of the SIGKILL, 0 = none */
     int64_t drain_until; /* monotonic us, 0 until the task exited */
     bool timed_out;
+    bool interrupted;     /* by executor_interrupt */
+    bool suspended;       /* SIGSTOPped by executor_suspend */
+    int64_t suspended_at; /* monotonic us */
     char *error;
     char *private_dir;
     char *cores;    /* PU list it was given, or NULL */
@@ -120,6 +123,7 @@ struct executor {
     unsigned nrunning, nqueued;
     double kill_grace_s;
     bool starting;               /* inside start_queued: no re-entry */
+    bool suspended;              /* executor_suspend: start nothing */
     struct placement *pl;        /* cores to bind tasks to, or NULL */
     const struct policy *policy; /* programs tasks may run, or NULL */
     int cg_version;              /* memory cgroups: 1, 2, or 0 for RLIMIT_AS */
@@ -1075,6 +1079,17 @@ static void signal_task(struct executor *ex, struct xtask *t, int sig)
         signal_marked(ex, t, sig, t->pid);
 }
 
+/* SIGTERM to all of t; a suspended t also gets SIGCONT, or the SIGTERM
+ * would wait for it. */
+static void terminate_task(struct executor *ex, struct xtask *t)
+{
+    signal_task(ex, t, SIGTERM);
+    if (t->suspended) {
+        signal_task(ex, t, SIGCONT);
+        t->suspended = false;
+    }
+}
+
 /* t's main process has exited (and its process group was killed): kill
  * what it left behind, so that no daemon outlives it and none holds its
  * output pipes open. Bounded in time. */
@@ -1113,6 +1128,7 @@ static void finish_task(struct executor *ex, struct xtask *t)
                        (double)t->usage.ru_stime.tv_usec / 1e6;
     }
     res.timed_out = t->timed_out;
+    res.interrupted = t->interrupted;
     char limit_error[96];
     if (t->cgroup) {
         if (cgroup_oom_killed(t->cgroup, ex->cg_version) && !t->error) {
@@ -1167,7 +1183,7 @@ static void maybe_finish(struct executor *ex, struct xtask *t)
 
 static void start_queued(struct executor *ex)
 {
-    if (ex->starting)
+    if (ex->starting || ex->suspended)
         return;
     ex->starting = true;
     while (ex->queue_head) {
@@ -1330,10 +1346,11 @@ int executor_timers(struct executor *ex)
     struct xtask *t = ex->running;
     while (t) {
         struct xtask *following = t->next;
-        if (!t->exited && t->timeout_at && now >= t->timeout_at) {
+        if (!t->exited && !t->suspended && t->timeout_at &&
+            now >= t->timeout_at) {
             t->timeout_at = 0;
             t->timed_out = true;
-            signal_task(ex, t, SIGTERM);
+            terminate_task(ex, t);
             t->kill_at = now + (int64_t)(ex->kill_grace_s * 1e6);
         }
         if (!t->exited && t->kill_at && now >= t->kill_at) {
@@ -1351,7 +1368,7 @@ int executor_timers(struct executor *ex)
             t = following;
             continue;
         }
-        int64_t due[] = {t->exited ? 0 : t->timeout_at,
+        int64_t due[] = {t->exited || t->suspended ? 0 : t->timeout_at,
                          t->exited ? 0 : t->kill_at, t->drain_until};
         for (size_t i = 0; i < 3; i++)
             if (due[i] && (next < 0 || due[i] < next))
@@ -1388,11 +1405,67 @@ void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s)
     for (struct xtask *t = ex->running; t; t = t->next) {
         if ((dispatch == 0 || t->dispatch == dispatch) && !t->exited &&
             t->pid > 0) {
-            signal_task(ex, t, SIGTERM);
+            terminate_task(ex, t);
             t->timeout_at = 0;
             t->kill_at = now + (int64_t)(grace_s * 1e6);
         }
     }
+}
+
+void executor_interrupt(struct executor *ex, double grace_s)
+{
+    while (ex->queue_head) {
+        struct xtask *t = ex->queue_head;
+        ex->queue_head = t->next;
+        ex->nqueued--;
+        struct exec_result res = {
+            .exit_code = -1,
+            .interrupted = true,
+            .error = "interrupted before it started",
+        };
+        res.start_us = res.end_us = util_now_us();
+        ex->cb.result(ex->cb.arg, t->dispatch, &res);
+        xtask_free(t);
+    }
+    ex->queue_tail = NULL;
+    for (struct xtask *t = ex->running; t; t = t->next)
+        if (!t->exited)
+            t->interrupted = true;
+    executor_cancel(ex, 0, grace_s);
+}
+
+void executor_suspend(struct executor *ex, bool suspend)
+{
+    if (ex->suspended == suspend)
+        return;
+    ex->suspended = suspend;
+    int64_t now = util_mono_us();
+    for (struct xtask *t = ex->running; t; t = t->next) {
+        if (t->exited || t->pid <= 0)
+            continue;
+        if (suspend && !t->suspended && !t->kill_at) {
+            signal_task(ex, t, SIGSTOP);
+            t->suspended = true;
+            t->suspended_at = now;
+        } else if (!suspend && t->suspended) {
+            signal_task(ex, t, SIGCONT);
+            t->suspended = false;
+            if (t->timeout_at)
+                t->timeout_at += now - t->suspended_at;
+        }
+    }
+    if (!suspend)
+        start_queued(ex);
+}
+
+bool executor_suspended(const struct executor *ex)
+{
+    return ex->suspended;
+}
+
+unsigned executor_busy(const struct executor *ex)
+{
+    return ex->busy;
 }
 
 void executor_set_kill_grace(struct executor *ex, double grace_s)

@@ -46,6 +46,7 @@ struct exec_result {
     int exit_code; /* -1: none */
     int signal;    /* 0: none */
     bool timed_out;
+    bool interrupted; /* ended or dropped by executor_interrupt */
     const char *error;
     const char *cores;
     const char *gpus; /* as given in CUDA/ROCR_VISIBLE_DEVICES, or NULL */
@@ -126,6 +127,21 @@ int executor_timers(struct executor *ex);
  * dispatch 0: SIGTERM to its process group, SIGKILL after grace_s. A
  * killed attempt still reports its result. */
 void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s);
+
+/* Like executor_cancel(ex, 0, grace_s), but each attempt's result says
+ * interrupted: running ones when they end, queued ones at once (exit code
+ * -1, never started). For --idle-policy action=requeue. */
+void executor_interrupt(struct executor *ex, double grace_s);
+
+/* Suspend every running task (SIGSTOP to all its processes) and start no
+ * queued one, or resume them (SIGCONT). Time spent suspended does not count
+ * against a task's timeout. A suspended task that is cancelled, interrupted
+ * or timed out gets SIGCONT after its SIGTERM. */
+void executor_suspend(struct executor *ex, bool suspend);
+
+/* Whether tasks are suspended; cpus of the running tasks. */
+bool executor_suspended(const struct executor *ex);
+unsigned executor_busy(const struct executor *ex);
 
 /* Seconds between SIGTERM and SIGKILL when a task times out (default
  * 10). */

@@ -13,6 +13,7 @@
 #include "archive_store.h"
 #include "doorbell.h"
 #include "executor.h"
+#include "idle.h"
 #include "options.h"
 #include "transport.h"
 #include "util.h"
@@ -37,6 +38,7 @@ struct worker {
     struct archive_store *archives; /* job archives rank 0 sent */
     int bell;                       /* doorbell to rank 0, or -1 */
     bool failed_send;
+    struct idle_monitor idle; /* with --idle-policy */
 };
 
 static void send_or_note(struct worker *w, enum wire_type type,
@@ -73,6 +75,7 @@ struct wire_result worker_result_message(uint64_t dispatch,
         .exit_code = res->exit_code,
         .signal = res->signal,
         .timed_out = res->timed_out,
+        .interrupted = res->interrupted,
         .error = (char *)res->error,
         .cores = (char *)res->cores,
         .gpus = (char *)res->gpus,
@@ -93,8 +96,71 @@ static void on_result(void *arg, uint64_t dispatch,
     send_or_note(arg, WIRE_RESULT, &buf, rc);
 }
 
+static void send_heartbeat(void *arg)
+{
+    struct worker *w = arg;
+    struct wire_heartbeat hb = {
+        .owner_active = w->idle.owner_active,
+        .reason = (uint8_t)w->idle.reason,
+        .since_us = w->idle.since_us,
+    };
+    getloadavg(&hb.load, 1);
+    struct wire_buf buf = {0};
+    send_or_note(w, WIRE_HEARTBEAT, &buf, wire_encode_heartbeat(&buf, &hb));
+}
+
+bool run_idle_check(const struct idle_policy *p, struct idle_monitor *m,
+                    struct executor *ex, int rank, const char *host,
+                    double grace_s, void (*announce)(void *), void *arg)
+{
+    double load = idle_read_load(p);
+    /* The owner's load: ours (the running tasks' cpus) taken out. */
+    double own = ex && !executor_suspended(ex) ? executor_busy(ex) : 0;
+    double owner_load = load < 0 ? -1 : load > own ? load - own : 0;
+    if (!idle_monitor_update(m, p, util_now_us(), idle_last_input_us(p),
+                             owner_load))
+        return false;
+    if (announce)
+        announce(arg);
+    bool requeue = idle_policy_action(p) == IDLE_REQUEUE;
+    unsigned running = ex ? executor_running(ex) : 0;
+    if (m->owner_active) {
+        fprintf(stderr,
+                "mpispool-run: rank %d (%s): the owner is active (%s); "
+                "taking no tasks%s\n",
+                rank, host, idle_reason_name(m->reason),
+                !running  ? ""
+                : requeue ? ", ending the running ones to run them again"
+                          : ", suspending the running ones");
+        if (ex && requeue)
+            executor_interrupt(ex, grace_s);
+        else if (ex)
+            executor_suspend(ex, true);
+    } else {
+        fprintf(stderr,
+                "mpispool-run: rank %d (%s): idle again; taking tasks%s\n",
+                rank, host,
+                ex && executor_suspended(ex) && running
+                    ? ", resuming the suspended ones"
+                    : "");
+        if (ex)
+            executor_suspend(ex, false);
+    }
+    return true;
+}
+
 static void run_task(struct worker *w, const struct wire_task *m)
 {
+    if (w->idle.owner_active) {
+        /* Sent before rank 0 heard that the owner came back. */
+        struct exec_result res = {
+            .exit_code = -1,
+            .interrupted = true,
+            .error = "not started: the owner of the PC is active"};
+        res.start_us = res.end_us = util_now_us();
+        on_result(w, m->dispatch, &res);
+        return;
+    }
     struct exec_task t = {
         .dispatch = m->dispatch,
         .job = m->job,
@@ -175,14 +241,24 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
      * drop: bad magic, unknown version, a tag of no type, a length that
      * disagrees with the payload. */
     if (getenv("MPISPOOL_TEST_SEND_GARBAGE")) {
-        static const char bad_magic[] = "XX\1\1\0\0\0\0";
-        static const char bad_version[] = "MS\x7f\1\0\0\0\0";
-        static const char no_type[] = "MS\1\x63\0\0\0\0";
-        static const char bad_length[] = "MS\1\x08\xff\0\0\0abc";
+        char bad_magic[8] = "XX", bad_version[8] = "MS\x7f\1";
+        char no_type[8] = "MS", bad_length[11] = "MS";
+        bad_magic[2] = no_type[2] = bad_length[2] = WIRE_VERSION;
+        bad_magic[3] = (char)WIRE_HELLO;
+        no_type[3] = 0x63;
+        bad_length[3] = (char)WIRE_HEARTBEAT;
+        bad_length[4] = (char)0xff;
         wire_send_raw(0, WIRE_TAG_BASE + WIRE_HELLO, bad_magic, 8);
         wire_send_raw(0, WIRE_TAG_BASE + WIRE_HEARTBEAT, bad_version, 8);
         wire_send_raw(0, 999, no_type, 8);
         wire_send_raw(0, WIRE_TAG_BASE + WIRE_HEARTBEAT, bad_length, 11);
+    }
+    /* Tell rank 0 at once whether the owner is here. */
+    int64_t next_idle_check = util_mono_us() + IDLE_CHECK_US;
+    if (opt->idle) {
+        if (!run_idle_check(opt->idle, &w.idle, w.ex, re->rank, re->host,
+                            opt->kill_grace_s, send_heartbeat, &w))
+            send_heartbeat(&w);
     }
 
     bool shutting_down = false, terminating = false;
@@ -202,7 +278,10 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
         if (w.ex)
             n += executor_pollfds(w.ex, fds + n,
                                   (int)(sizeof fds / sizeof *fds) - n);
-        bool busy = w.ex && (executor_running(w.ex) || executor_queued(w.ex));
+        /* Suspended tasks (--idle-policy) make no output: while the
+         * owner uses the PC the rank stays as quiet as an idle one. */
+        bool busy = w.ex && !executor_suspended(w.ex) &&
+                    (executor_running(w.ex) || executor_queued(w.ex));
         if (busy || wire_pending_bytes())
             last_activity = util_mono_us();
         int timeout = util_mono_us() - last_activity < LINGER_US ? BUSY_POLL_MS
@@ -211,6 +290,11 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
         int timer = w.ex ? executor_timers(w.ex) : -1;
         if (timer >= 0 && timer < timeout)
             timeout = timer;
+        if (opt->idle) {
+            int64_t due = (next_idle_check - util_mono_us()) / 1000;
+            if (due < timeout)
+                timeout = due < 0 ? 0 : (int)due;
+        }
         if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR)
             break;
         if (bell_i >= 0 && fds[bell_i].revents) {
@@ -247,12 +331,15 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
             else if (pending < OUTPUT_LOW_WATER)
                 executor_pause_output(w.ex, false);
         }
+        if (opt->idle && !terminating && util_mono_us() >= next_idle_check) {
+            /* A change is announced at once (send_heartbeat). */
+            if (run_idle_check(opt->idle, &w.idle, w.ex, re->rank, re->host,
+                               opt->kill_grace_s, send_heartbeat, &w))
+                next_heartbeat = util_mono_us() + HEARTBEAT_US;
+            next_idle_check = util_mono_us() + IDLE_CHECK_US;
+        }
         if (util_mono_us() >= next_heartbeat) {
-            double load = 0;
-            getloadavg(&load, 1);
-            buf = (struct wire_buf){0};
-            send_or_note(&w, WIRE_HEARTBEAT, &buf,
-                         wire_encode_heartbeat(&buf, load));
+            send_heartbeat(&w);
             next_heartbeat = util_mono_us() + HEARTBEAT_US;
         }
         struct wire_msg msg;

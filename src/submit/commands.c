@@ -1394,6 +1394,10 @@ static const char status_usage[] =
     "(waiting to be claimed; \"?\" when you may not list it), cur/, done/,\n"
     "failed/ and rejected/, and the hosts drained with 'mpispool drain'.\n"
     "\n"
+    "With mpispool-run --idle-policy, a rank whose PC's owner is using it\n"
+    "shows the state owner-active (it gets no tasks), with a line saying\n"
+    "since when and why.\n"
+    "\n"
     "Options:\n"
     " --json print one JSON object instead: {\"coordinators\": [the\n"
     " status files], \"spool\": {\"path\": ..., \"new\": N, "
@@ -1444,6 +1448,46 @@ static const enum spool_dir counted_dirs[] = {
 };
 
 #define NCOUNTED (sizeof counted_dirs / sizeof *counted_dirs)
+
+/* --idle-policy: the policy, and a line for each rank whose owner is
+ * active: "rank 1 (pc12): owner active since 16:50:06 UTC (4m ago, input);
+ * its tasks are suspended". */
+static void print_idle_policy(json_t *st, int64_t now)
+{
+    const char *policy = json_string_value(json_object_get(st, "idle_policy"));
+    if (!policy)
+        return;
+    printf(" idle policy: %s\n", policy);
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(st, "ranks"), i, r)
+    {
+        json_t *idle = json_object_get(r, "idle_policy");
+        if (!json_is_true(json_object_get(idle, "owner_active")))
+            continue;
+        char b1[32], b2[64], b3[32];
+        printf(" rank %s (%s): owner active",
+               member_text(r, "rank", b1, sizeof b1),
+               member_text(r, "host", b2, sizeof b2));
+        const char *since = json_string_value(json_object_get(idle, "since"));
+        int64_t since_us;
+        if (since && parse_time(since, &since_us) == 0)
+            printf(
+                " since %s (%s ago)", since,
+                format_duration((double)(now - since_us) / 1e6, b3, sizeof b3));
+        const char *why = json_string_value(json_object_get(idle, "reason"));
+        if (why)
+            printf(", %s", strcmp(why, "input") == 0
+                               ? "keyboard, mouse or terminal input"
+                               : why);
+        const char *action = json_string_value(json_object_get(idle, "action"));
+        if (member_int(r, "tasks") > 0 && action)
+            printf("; its tasks are %s", strcmp(action, "requeue") == 0
+                                             ? "being ended to run again"
+                                             : "suspended");
+        fputc('\n', stdout);
+    }
+}
 
 static void print_coordinator(json_t *st, int64_t now)
 {
@@ -1508,6 +1552,7 @@ static void print_coordinator(json_t *st, int64_t now)
         table_print(&t, stdout, " ");
         table_free(&t);
     }
+    print_idle_policy(st, now);
     static const char *const job_heads[] = {"JOB",     "NAME",      "STATE",
                                             "TASKS",   "SUCCEEDED", "FAILED",
                                             "RUNNING", "PENDING",   "PRIORITY"};

@@ -112,9 +112,12 @@ int wire_encode_empty(struct wire_buf *buf, enum wire_type type)
     return finish(buf);
 }
 
-int wire_encode_heartbeat(struct wire_buf *buf, double load)
+int wire_encode_heartbeat(struct wire_buf *buf, const struct wire_heartbeat *m)
 {
-    if (begin(buf, WIRE_HEARTBEAT) < 0 || put_f64(buf, load) < 0)
+    if (begin(buf, WIRE_HEARTBEAT) < 0 || put_f64(buf, m->load) < 0 ||
+        put_u8(buf, m->owner_active ? 1 : 0) < 0 ||
+        put_u8(buf, m->reason) < 0 ||
+        put_u64(buf, (uint64_t)m->since_us, 8) < 0)
         return -1;
     return finish(buf);
 }
@@ -174,8 +177,10 @@ int wire_encode_result(struct wire_buf *buf, const struct wire_result *m)
         put_u64(buf, (uint64_t)m->end_us, 8) < 0 ||
         put_u32(buf, (uint32_t)m->exit_code) < 0 ||
         put_u32(buf, (uint32_t)m->signal) < 0 ||
-        put_u8(buf, m->timed_out ? 1 : 0) < 0 || put_str(buf, m->error) < 0 ||
-        put_str(buf, m->cores) < 0 || put_str(buf, m->gpus) < 0 ||
+        put_u8(buf, (uint8_t)((m->timed_out ? 1 : 0) |
+                              (m->interrupted ? 2 : 0))) < 0 ||
+        put_str(buf, m->error) < 0 || put_str(buf, m->cores) < 0 ||
+        put_str(buf, m->gpus) < 0 ||
         put_u64(buf, (uint64_t)m->max_rss_kb, 8) < 0 ||
         put_f64(buf, m->user_s) < 0 || put_f64(buf, m->system_s) < 0 ||
         put_u64(buf, m->stdout_bytes, 8) < 0 ||
@@ -406,7 +411,11 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
         m->end_us = (int64_t)get_u64(c, 8);
         m->exit_code = (int32_t)get_u64(c, 4);
         m->signal = (int32_t)get_u64(c, 4);
-        m->timed_out = get_u64(c, 1) != 0;
+        uint64_t flags = get_u64(c, 1);
+        m->timed_out = flags & 1;
+        m->interrupted = flags & 2;
+        if (flags & ~3u)
+            c->bad = true;
         m->error = get_str(c);
         m->cores = get_str(c);
         m->gpus = get_str(c);
@@ -438,9 +447,17 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
         c->left -= m->len;
         break;
     }
-    case WIRE_HEARTBEAT:
-        msg->u.load = get_f64(c);
+    case WIRE_HEARTBEAT: {
+        struct wire_heartbeat *m = &msg->u.heartbeat;
+        m->load = get_f64(c);
+        uint64_t active = get_u64(c, 1);
+        m->reason = (uint8_t)get_u64(c, 1);
+        m->since_us = (int64_t)get_u64(c, 8);
+        m->owner_active = active == 1;
+        if (active > 1 || m->reason > 2 || (!m->owner_active && m->reason))
+            c->bad = true;
         break;
+    }
     default:
         break;
     }

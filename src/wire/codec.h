@@ -17,7 +17,8 @@
  * length matches the buffer and that every field lies inside it; anything
  * else is a malformed message, reported and dropped by the caller. Each
  * type travels with its own MPI tag (WIRE_TAG_BASE + type). */
-#define WIRE_VERSION 1
+/* 2: HEARTBEAT carries owner activity, RESULT an interrupted flag. */
+#define WIRE_VERSION 2
 #define WIRE_HEADER_LEN 8
 #define WIRE_TAG_BASE 100
 /* Output is sent in chunks of at most this many bytes. */
@@ -35,7 +36,7 @@ enum wire_type {
     WIRE_CANCEL,    /* 0 -> worker: kill a task attempt (0: all) */
     WIRE_SHUTDOWN,  /* 0 -> worker: finish up and say BYE */
     WIRE_BYE,       /* worker -> 0: nothing more will come from me */
-    WIRE_HEARTBEAT, /* worker -> 0: still here, with this load */
+    WIRE_HEARTBEAT, /* worker -> 0: still here, with this load and owner */
     WIRE_ARCHIVE,   /* 0 -> worker: a chunk of a job's input archive */
     WIRE_NTYPES
 };
@@ -91,9 +92,11 @@ struct wire_result {
     int32_t exit_code; /* -1: none */
     int32_t signal;    /* 0: none */
     bool timed_out;
-    char *error; /* NULL or one line */
-    char *cores; /* NULL or a core list */
-    char *gpus;  /* NULL or the GPUs it was given */
+    bool interrupted; /* ended (or refused) because its rank's owner came
+                         back (--idle-policy): run it again */
+    char *error;      /* NULL or one line */
+    char *cores;      /* NULL or a core list */
+    char *gpus;       /* NULL or the GPUs it was given */
     int64_t max_rss_kb;
     double user_s;
     double system_s;
@@ -111,6 +114,14 @@ struct wire_archive {
     const char *data; /* points into the message buffer */
 };
 
+/* Sent every few seconds, and at once when owner_active changes. */
+struct wire_heartbeat {
+    double load;       /* the 1-minute load average */
+    bool owner_active; /* --idle-policy: the PC's owner is using it */
+    uint8_t reason;    /* enum idle_reason: 1 input, 2 load (0 when idle) */
+    int64_t since_us;  /* owner active since (wall us), 0 when idle */
+};
+
 struct wire_cancel {
     uint64_t dispatch; /* 0: every task of this worker */
     double grace;      /* seconds from SIGTERM to SIGKILL */
@@ -122,7 +133,7 @@ struct wire_msg {
     int source;
     char *raw; /* the received bytes, owned */
     union {
-        double load; /* HEARTBEAT: the 1-minute load average */
+        struct wire_heartbeat heartbeat;
         struct wire_hello hello;
         struct wire_task task;
         struct wire_output output;
@@ -148,7 +159,7 @@ int wire_encode_output(struct wire_buf *buf, uint64_t dispatch, int stream,
 int wire_encode_result(struct wire_buf *buf, const struct wire_result *m);
 int wire_encode_cancel(struct wire_buf *buf, uint64_t dispatch, double grace);
 int wire_encode_empty(struct wire_buf *buf, enum wire_type type);
-int wire_encode_heartbeat(struct wire_buf *buf, double load);
+int wire_encode_heartbeat(struct wire_buf *buf, const struct wire_heartbeat *m);
 int wire_encode_archive(struct wire_buf *buf, const char *job, uint64_t total,
                         uint64_t offset, const void *data, size_t len);
 

@@ -40,11 +40,13 @@ crash() {
         for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
         ;;
     rank0 | worker)
-        rank0=$(jq -r 'select(.state == "running") | .pid' \
-            "$SPOOL"/status/*.json | head -n 1)
+        rank0=$({ jq -r 'select(.state == "running") | .pid' \
+            "$SPOOL"/status/*.json || true; } | head -n 1)
         victim=$rank0
         if [ "$how" = worker ]; then
-            victim=$(rank_pids "$root" | grep -vx "$rank0" | head -n 1)
+            # No match is not an error here: the check below says so.
+            victim=$(rank_pids "$root" | { grep -vx "$rank0" || true; } |
+                head -n 1)
         fi
         [ -n "$victim" ] || fail "no $how process to kill"
         kill -KILL "$victim"

@@ -204,7 +204,124 @@ static void test_result_round_trip(void **state)
     assert_int_equal(out->max_rss_kb, 2048);
     assert_true(out->user_s == 0.25 && out->system_s == 0.5);
     assert_int_equal(out->stdout_bytes, 200000000);
+    assert_false(out->interrupted);
     wire_msg_clear(&msg);
+    wire_buf_free(&buf);
+}
+
+/* --idle-policy action=requeue: a result says it was interrupted, without
+ * changing timed_out; a flags byte with unknown bits is refused. */
+static void test_result_interrupted(void **state)
+{
+    (void)state;
+    for (int timed_out = 0; timed_out < 2; timed_out++) {
+        struct wire_result in = {
+            .dispatch = 9,
+            .exit_code = -1,
+            .signal = 15,
+            .timed_out = timed_out,
+            .interrupted = true,
+        };
+        struct wire_buf buf = {0};
+        assert_int_equal(wire_encode_result(&buf, &in), 0);
+        struct wire_msg msg;
+        struct mps_error err;
+        char *raw = copy_out(&buf);
+        assert_int_equal(
+            wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_RESULT, &msg, &err),
+            0);
+        assert_true(msg.u.result.interrupted);
+        assert_int_equal(msg.u.result.timed_out, timed_out);
+        assert_int_equal(msg.u.result.signal, 15);
+        wire_msg_clear(&msg);
+
+        /* The flags byte follows dispatch, start, end, exit code, signal. */
+        size_t flags_at = WIRE_HEADER_LEN + 8 + 8 + 8 + 4 + 4;
+        assert_int_equal((unsigned char)buf.data[flags_at], 2 | timed_out);
+        raw = copy_out(&buf);
+        raw[flags_at] = 4;
+        assert_int_equal(
+            wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_RESULT, &msg, &err),
+            -1);
+        free(raw);
+        wire_buf_free(&buf);
+    }
+}
+
+static void test_heartbeat_owner(void **state)
+{
+    (void)state;
+    struct wire_heartbeat cases[] = {
+        {.load = 0.42},
+        {.load = 3.5,
+         .owner_active = true,
+         .reason = 1,
+         .since_us = 1764000000123456},
+        {.load = 0, .owner_active = true, .reason = 2, .since_us = 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct wire_buf buf = {0};
+        assert_int_equal(wire_encode_heartbeat(&buf, &cases[i]), 0);
+        struct wire_msg msg;
+        struct mps_error err;
+        char *raw = copy_out(&buf);
+        assert_int_equal(wire_decode(raw, buf.len,
+                                     WIRE_TAG_BASE + WIRE_HEARTBEAT, &msg,
+                                     &err),
+                         0);
+        const struct wire_heartbeat *out = &msg.u.heartbeat;
+        assert_true(out->load == cases[i].load);
+        assert_int_equal(out->owner_active, cases[i].owner_active);
+        assert_int_equal(out->reason, cases[i].reason);
+        assert_int_equal(out->since_us, cases[i].since_us);
+        wire_msg_clear(&msg);
+
+        /* Cut short, or one byte too many: malformed. */
+        raw = copy_out(&buf);
+        raw[4] = (char)(buf.len - WIRE_HEADER_LEN - 1);
+        assert_int_equal(wire_decode(raw, buf.len - 1,
+                                     WIRE_TAG_BASE + WIRE_HEARTBEAT, &msg,
+                                     &err),
+                         -1);
+        free(raw);
+        wire_buf_free(&buf);
+    }
+
+    /* An owner_active byte other than 0 or 1, an unknown reason, or a
+     * reason while idle are refused. */
+    const unsigned char bad[][2] = {{2, 0}, {1, 3}, {0, 1}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct wire_heartbeat hb = {
+            .load = 1, .owner_active = true, .reason = 1};
+        struct wire_buf buf = {0};
+        assert_int_equal(wire_encode_heartbeat(&buf, &hb), 0);
+        char *raw = copy_out(&buf);
+        raw[WIRE_HEADER_LEN + 8] = (char)bad[i][0];
+        raw[WIRE_HEADER_LEN + 9] = (char)bad[i][1];
+        struct wire_msg msg;
+        struct mps_error err;
+        assert_int_equal(wire_decode(raw, buf.len,
+                                     WIRE_TAG_BASE + WIRE_HEARTBEAT, &msg,
+                                     &err),
+                         -1);
+        assert_non_null(strstr(err.text, "malformed"));
+        free(raw);
+        wire_buf_free(&buf);
+    }
+
+    /* A heartbeat of version 1 (the load alone) is refused by version. */
+    struct wire_heartbeat hb = {.load = 1};
+    struct wire_buf buf = {0};
+    assert_int_equal(wire_encode_heartbeat(&buf, &hb), 0);
+    char *raw = copy_out(&buf);
+    raw[2] = 1;
+    struct wire_msg msg;
+    struct mps_error err;
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_HEARTBEAT, &msg, &err),
+        -1);
+    assert_non_null(strstr(err.text, "version 1"));
+    free(raw);
     wire_buf_free(&buf);
 }
 
@@ -317,7 +434,7 @@ static void test_hostile_bytes(void **state)
         const char *message;
     } cases[] = {
         {0, 'X', "message has a bad magic number"},
-        {2, 9, "message has version 9, expected 1"},
+        {2, 9, "message has version 9, expected 2"},
         {3, 99, "message has unknown type 99"},
         {3, WIRE_TASK, "message of type 2 came with tag 101"},
         {4, 1, "message length 1 does not match its 34 bytes"},
@@ -376,6 +493,8 @@ int main(void)
         cmocka_unit_test(test_task_round_trip),
         cmocka_unit_test(test_task_as_user),
         cmocka_unit_test(test_result_round_trip),
+        cmocka_unit_test(test_result_interrupted),
+        cmocka_unit_test(test_heartbeat_owner),
         cmocka_unit_test(test_output_binary),
         cmocka_unit_test(test_archive_chunk),
         cmocka_unit_test(test_hostile_bytes),

@@ -183,10 +183,8 @@ static void test_fdopen(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lines),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_not_regular),
-        cmocka_unit_test(test_million),
+        cmocka_unit_test(test_lines),       cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_not_regular), cmocka_unit_test(test_million),
         cmocka_unit_test(test_fdopen),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
