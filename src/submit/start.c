@@ -79,6 +79,9 @@ static const char start_usage[] =
     "                        30)\n"
     "      --run PATH        mpispool-run on every PC (default: the one\n"
     "                        beside this mpispool, else from PATH)\n"
+    "      --run-option OPT  pass OPT to mpispool-run (repeatable), e.g.\n"
+    "                        --run-option=--idle-policy=default to run\n"
+    "                        tasks only while the PCs' owners are away\n"
     "  -h, --help            show this help and exit\n"
     "  -- MPIRUN-ARGS        passed to mpirun before the program, e.g.\n"
     "                        -- --mca btl_tcp_if_include 192.168.1.0/24\n"
@@ -117,6 +120,7 @@ enum {
     OPT_RETRIES,
     OPT_PAUSE,
     OPT_RUN,
+    OPT_RUN_OPTION,
 };
 
 struct host {
@@ -139,6 +143,8 @@ struct start {
     const char *run;
     char **mpirun_args; /* after "--" */
     int nmpirun_args;
+    char **run_options; /* --run-option: for mpispool-run */
+    int nrun_options;
     char **ssh_argv; /* MPISPOOL_SSH split at blanks, */
     char *ssh_words; /* pointing into this */
     const char *ssh_text;
@@ -534,7 +540,8 @@ static int run_mpirun(struct start *st, const char *hostfile, int np,
         mpirun = "mpirun";
     char npbuf[16];
     snprintf(npbuf, sizeof npbuf, "%d", np);
-    int max = 24 + st->nmpirun_args; /* 17 of ours, with the NULL */
+    /* 17 of ours, with the NULL */
+    int max = 24 + st->nmpirun_args + st->nrun_options;
     char **argv = calloc((size_t)max, sizeof *argv);
     if (!argv)
         return -1;
@@ -558,6 +565,8 @@ static int run_mpirun(struct start *st, const char *hostfile, int np,
     argv[n++] = (char *)st->spool;
     if (!st->serve)
         argv[n++] = "--until-empty";
+    for (int i = 0; i < st->nrun_options; i++)
+        argv[n++] = st->run_options[i];
     argv[n] = NULL;
 
     char hosts[1024] = "";
@@ -630,6 +639,7 @@ static int parse_start(struct start *st, int argc, char **argv,
         {"retries", required_argument, NULL, OPT_RETRIES},
         {"pause", required_argument, NULL, OPT_PAUSE},
         {"run", required_argument, NULL, OPT_RUN},
+        {"run-option", required_argument, NULL, OPT_RUN_OPTION},
         {NULL, 0, NULL, 0},
     };
     *st = (struct start){
@@ -673,6 +683,18 @@ static int parse_start(struct start *st, int argc, char **argv,
                 st->pause_s > 86400)
                 return start_usage_error("bad --pause '%s'", optarg);
             break;
+        case OPT_RUN_OPTION: {
+            char **grown =
+                realloc(st->run_options,
+                        (size_t)(st->nrun_options + 1) * sizeof *grown);
+            if (!grown) {
+                fputs("mpispool: out of memory\n", stderr);
+                return 1;
+            }
+            st->run_options = grown;
+            st->run_options[st->nrun_options++] = optarg;
+            break;
+        }
         case OPT_RUN:
             st->run = optarg;
             break;
@@ -709,13 +731,16 @@ int cmd_start(int argc, char **argv, const char *spool)
 {
     struct start st;
     int rc = parse_start(&st, argc, argv, spool);
-    if (rc >= 0)
+    if (rc >= 0) {
+        free(st.run_options);
         return rc;
+    }
     char hostfile[PATH_MAX] = "";
     struct mps_error err;
     struct spool *sp = spool_open(st.spool, &err);
     if (!sp) {
         fprintf(stderr, "mpispool: %s\n", err.text);
+        free(st.run_options);
         return 1;
     }
     char *spool_abs = strdup(spool_path(sp));
@@ -852,6 +877,7 @@ out:
     free(st.hosts);
     free(st.ssh_argv);
     free(st.ssh_words);
+    free(st.run_options);
     free(spool_abs);
     return rc;
 }

@@ -70,7 +70,8 @@ for i in $(seq 0 9); do ids+=("$(submit -- sh -c "echo job $i on \$(hostname)")"
 t0=$(now_us)
 MPISPOOL_MPIRUN=$TEST_TMP/flaky-mpirun timeout -k 5 90 \
     "$MPISPOOL" --spool "$SPOOL" start --hostfile "$TEST_TMP/hosts" \
-    --pause 0.5 --retries 2 >"$TEST_TMP/start.out" 2>"$TEST_TMP/start.err" ||
+    --pause 0.5 --retries 2 --run-option=--kill-grace=3 \
+    >"$TEST_TMP/start.out" 2>"$TEST_TMP/start.err" ||
     { cat "$TEST_TMP/start.err" >&2; fail "mpispool start exited $?"; }
 t1=$(now_us)
 log "two runs, ten jobs: $(((t1 - t0) / 1000)) ms"
@@ -85,7 +86,7 @@ assert_contains "the spool is empty: done" "$err" "last line"
 for id in "${ids[@]}"; do assert_state "$id" "done"; done
 # The mpirun command line: hostfile, mapping, the ssh agent, until-empty.
 args=$(tail -n 1 "$TEST_TMP/mpirun.args")
-assert_match "^--hostfile [^ ]+ --bind-to none --map-by node -np 3 --mca plm_rsh_agent $TEST_TMP/fake-ssh -q .*/mpispool-run --spool $SPOOL --until-empty$" \
+assert_match "^--hostfile [^ ]+ --bind-to none --map-by node -np 3 --mca plm_rsh_agent $TEST_TMP/fake-ssh -q .*/mpispool-run --spool $SPOOL --until-empty --kill-grace=3$" \
     "$args" "mpirun's arguments"
 assert_eq 2 "$(wc -l <"$TEST_TMP/mpirun.args")" "mpirun runs"
 
