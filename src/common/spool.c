@@ -21,7 +21,7 @@ struct spool {
 
 static const char *const dir_names[SPOOL_NDIRS] = {
     "tmp",    "new", "cur",     "done",   "failed", "rejected",
-    "cancel", "out", "journal", "status", "data",
+    "cancel", "out", "journal", "status", "data",   "drain",
 };
 
 const char *spool_dir_name(enum spool_dir dir)
@@ -33,7 +33,7 @@ const char *spool_dir_name(enum spool_dir dir)
 static bool is_dropbox(enum spool_dir dir)
 {
     return dir == SPOOL_TMP || dir == SPOOL_NEW || dir == SPOOL_CANCEL ||
-           dir == SPOOL_DATA;
+           dir == SPOOL_DATA || dir == SPOOL_DRAIN;
 }
 
 int spool_init(const char *path, struct mps_error *err)
@@ -110,6 +110,29 @@ void spool_close(struct spool *sp)
         return;
     free(sp->path);
     free(sp);
+}
+
+int spool_ensure_dir(const struct spool *sp, enum spool_dir dir,
+                     struct mps_error *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", sp->path, spool_dir_name(dir));
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    mode_t want = is_dropbox(dir) ? 01733 : 0755;
+    if (mkdir(path, want) < 0 && errno != EEXIST)
+        return errprintf(err, "cannot create '%s': %s", path, strerror(errno));
+    /* mkdir applies the umask (and never sets the sticky bit everywhere):
+     * set the mode outright, unless another process made it first. */
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+        return errprintf(err, "cannot create '%s': %s", path,
+                         strerror(errno ? errno : ENOTDIR));
+    if ((st.st_mode & 07777) != want && st.st_uid == geteuid() &&
+        chmod(path, want) < 0)
+        return errprintf(err, "cannot set the mode of '%s': %s", path,
+                         strerror(errno));
+    return 0;
 }
 
 const char *spool_path(const struct spool *sp)

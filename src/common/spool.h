@@ -9,7 +9,10 @@
 
 /* SPOOL/ subdirectories (see DESIGN.md). data/ holds what submit copies
  * into the spool beside a job file: data/JOBID.tasks (a task file) and
- * data/JOBID.archive (the job's input archive). */
+ * data/JOBID.archive (the job's input archive). drain/HOST (an empty file
+ * of mpispool drain) asks every coordinator to send no new task to the
+ * ranks on HOST; spools made before drain/ existed get it on demand
+ * (spool_ensure_dir). */
 enum spool_dir {
     SPOOL_TMP,
     SPOOL_NEW,
@@ -22,6 +25,7 @@ enum spool_dir {
     SPOOL_JOURNAL,
     SPOOL_STATUS,
     SPOOL_DATA,
+    SPOOL_DRAIN,
     SPOOL_NDIRS
 };
 
@@ -31,15 +35,20 @@ const char *spool_dir_name(enum spool_dir dir);
 struct spool;
 
 /* Create the spool tree at path (and path itself); existing parts are kept,
- * so it is idempotent. tmp/, new/, cancel/ and data/ get mode 1733 (anyone
- * may drop a file, nobody may list), the rest 0755; a counter file "seq"
- * (0666) numbers job ids. */
+ * so it is idempotent. tmp/, new/, cancel/, data/ and drain/ get mode 1733
+ * (anyone may drop a file, nobody may list), the rest 0755; a counter file
+ * "seq" (0666) numbers job ids. */
 int spool_init(const char *path, struct mps_error *err);
 
 /* Open an existing spool; fails with a clear message if path is not a
  * spool ("'/x' is not a spool (no new/): run 'mpispool init /x'"). */
 struct spool *spool_open(const char *path, struct mps_error *err);
 void spool_close(struct spool *sp);
+
+/* Create SPOOL/DIR when it is missing (a spool made by an older
+ * mpispool), with the mode spool_init gives it; 0 when it exists. */
+int spool_ensure_dir(const struct spool *sp, enum spool_dir dir,
+                     struct mps_error *err);
 
 /* The absolute path of the spool. */
 const char *spool_path(const struct spool *sp);

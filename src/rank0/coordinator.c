@@ -146,6 +146,7 @@ struct rank_slot {
     bool owner_active;
     uint8_t owner_reason;   /* enum idle_reason */
     int64_t owner_since_us; /* wall us */
+    bool draining;          /* SPOOL/drain/HOST: no new tasks (scan_drain) */
 };
 
 struct coordinator {
@@ -155,7 +156,7 @@ struct coordinator {
     struct journal *journal;
     char name[300];
     char *status_path;
-    int inotify_fd, new_wd, cancel_wd;
+    int inotify_fd, new_wd, cancel_wd, drain_wd;
     char *reserve_path; /* journal/COORD.reserve, or NULL */
     bool reserve_held;
     int sigfd;
@@ -957,6 +958,54 @@ static void scan_new(struct coordinator *co, bool settle)
     free_names(names, n);
 }
 
+/* ---- drain ---- */
+
+/* mpispool drain HOST leaves an empty file SPOOL/drain/HOST: the ranks on
+ * HOST get no new tasks (their running ones finish) until it is removed.
+ * HOST is a rank's host name as it said in HELLO, or its short form (up
+ * to the first '.'). */
+static bool host_drained(const struct coordinator *co, const char *host)
+{
+    if (!host[0] || host[0] == '.' || strchr(host, '/'))
+        return false;
+    char name[256];
+    snprintf(name, sizeof name, "%s", host);
+    for (int pass = 0; pass < 2; pass++) {
+        char *path = spool_file(co->sp, SPOOL_DRAIN, name);
+        struct stat st;
+        bool found = path && lstat(path, &st) == 0;
+        free(path);
+        if (found)
+            return true;
+        char *dot = strchr(name, '.');
+        if (!dot)
+            break;
+        *dot = '\0';
+    }
+    return false;
+}
+
+/* Mark rank index r draining or not, as drain/ says now; pick_rank skips
+ * a draining rank. */
+static void check_drain(struct coordinator *co, int r)
+{
+    struct rank_slot *rs = &co->ranks[r];
+    bool drained = rs->hello && host_drained(co, rs->host);
+    if (drained == rs->draining)
+        return;
+    rs->draining = drained;
+    co->status_dirty = true;
+    logmsg("rank %d on %s: %s", co->local ? 0 : r + 1, rs->host,
+           drained ? "draining (no new tasks)" : "no longer draining");
+}
+
+/* Look at drain/ again for every rank (inotify, the rescan). */
+static void scan_drain(struct coordinator *co)
+{
+    for (int r = 0; r < co->nranks; r++)
+        check_drain(co, r);
+}
+
 static void read_inotify(struct coordinator *co)
 {
     char buf[64 * 1024] __attribute__((aligned(8)));
@@ -966,13 +1015,15 @@ static void read_inotify(struct coordinator *co)
         if (got <= 0)
             return;
         size_t n = 0;
-        bool overflow = false, cancels = false;
+        bool overflow = false, cancels = false, drains = false;
         for (char *p = buf; p < buf + got;) {
             struct inotify_event *ev = (struct inotify_event *)p;
             if (ev->mask & IN_Q_OVERFLOW)
                 overflow = true;
             else if (ev->len > 0 && ev->wd == co->cancel_wd)
                 cancels = true;
+            else if (ev->wd == co->drain_wd)
+                drains = true;
             else if (ev->len > 0 && !co->stopping && n < 512)
                 names[n++] = ev->name; /* points into buf */
             else if (ev->len > 0 && !co->stopping)
@@ -984,6 +1035,8 @@ static void read_inotify(struct coordinator *co)
             scan_new(co, false);
         if (cancels || overflow)
             scan_cancel(co);
+        if (drains || overflow)
+            scan_drain(co);
     }
 }
 
@@ -1009,7 +1062,7 @@ static int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory,
     for (int r = 0; r < co->nranks; r++) {
         struct rank_slot *rs = &co->ranks[r];
         if (!rs->hello || rs->bye || rs->slots == 0 || rs->owner_active ||
-            rs->mem_reserved + memory > rs->mem_total ||
+            rs->draining || rs->mem_reserved + memory > rs->mem_total ||
             rs->gpus_busy + gpus > rs->gpus)
             continue;
         unsigned free_slots = rs->busy >= rs->slots ? 0 : rs->slots - rs->busy;
@@ -2039,6 +2092,7 @@ static void handle_message(struct coordinator *co, struct wire_msg *msg)
         rs->gpus = msg->u.hello.gpus;
         snprintf(rs->host, sizeof rs->host, "%s", msg->u.hello.host);
         co->status_dirty = true;
+        check_drain(co, r);
         break;
     case WIRE_OUTPUT:
         write_output(co, msg->u.output.dispatch, msg->u.output.stream,
@@ -2092,6 +2146,8 @@ static const char *rank_state(const struct rank_slot *rs)
         return "starting";
     if (rs->owner_active)
         return "owner-active";
+    if (rs->draining)
+        return "draining";
     return rs->busy ? "busy" : "idle";
 }
 
@@ -2492,6 +2548,17 @@ static int setup(struct coordinator *co, struct mps_error *err)
                                             IN_MOVED_TO | IN_CLOSE_WRITE)
                         : -1;
     free(canceldir);
+    /* drain/ may be missing in a spool made before it existed. */
+    struct mps_error drain_err;
+    char *draindir = spool_file(co->sp, SPOOL_DRAIN, NULL);
+    if (spool_ensure_dir(co->sp, SPOOL_DRAIN, &drain_err) < 0)
+        logmsg("%s", drain_err.text);
+    co->drain_wd = co->inotify_fd >= 0 && draindir
+                       ? inotify_add_watch(co->inotify_fd, draindir,
+                                           IN_CREATE | IN_DELETE | IN_MOVED_TO |
+                                               IN_MOVED_FROM)
+                       : -1;
+    free(draindir);
     co->sigfd = run_signalfd();
     if (co->sigfd < 0)
         return errprintf(err, "cannot create a signalfd: %s", strerror(errno));
@@ -2558,6 +2625,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         recover(co);
         scan_new(co, false);
         scan_cancel(co);
+        scan_drain(co);
         co->next_rescan = util_mono_us() + (int64_t)(opt->rescan_s * 1e6);
         write_status(co, "running");
     }
@@ -2697,6 +2765,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
                     recover(co);
                 scan_new(co, true);
                 scan_cancel(co);
+                scan_drain(co);
             }
             co->next_rescan = util_mono_us() + (int64_t)(opt->rescan_s * 1e6);
         }

@@ -1392,7 +1392,7 @@ static const char status_usage[] =
     "ranks and a table of the jobs it has claimed (state, tasks and their\n"
     "outcomes so far, priority). Then the number of job files in new/\n"
     "(waiting to be claimed; \"?\" when you may not list it), cur/, done/,\n"
-    "failed/ and rejected/.\n"
+    "failed/ and rejected/, and the hosts drained with 'mpispool drain'.\n"
     "\n"
     "With mpispool-run --idle-policy, a rank whose PC's owner is using it\n"
     "shows the state owner-active (it gets no tasks), with a line saying\n"
@@ -1401,8 +1401,9 @@ static const char status_usage[] =
     "Options:\n"
     " --json print one JSON object instead: {\"coordinators\": [the\n"
     " status files], \"spool\": {\"path\": ..., \"new\": N, "
-    "...}}\n"
-    " (a count is null when the directory cannot be listed)\n"
+    "...,\n"
+    " \"drained\": [HOST...]}} (a count, or drained, is null when\n"
+    " the directory cannot be listed)\n"
     " --spool DIR the spool (default: $MPISPOOL_SPOOL)\n"
     " -h, --help show this help and exit\n"
     "\n"
@@ -1580,6 +1581,28 @@ static void print_coordinator(json_t *st, int64_t now)
     table_free(&t);
 }
 
+/* The hosts named in drain/, sorted, as a JSON array; NULL when drain/
+ * cannot be listed (mode 1733: only its owner and root may). A spool
+ * without drain/ has none. */
+static json_t *drained_hosts(const struct spool *sp)
+{
+    char *dir = spool_file(sp, SPOOL_DRAIN, NULL);
+    struct dirent **names = NULL;
+    int n = dir ? scandir(dir, &names, NULL, alphasort) : -1;
+    bool missing = n < 0 && errno == ENOENT;
+    free(dir);
+    if (n < 0)
+        return missing ? json_array() : NULL;
+    json_t *hosts = json_array();
+    for (int i = 0; i < n; i++) {
+        if (hosts && names[i]->d_name[0] != '.')
+            json_array_append_new(hosts, json_string(names[i]->d_name));
+        free(names[i]);
+    }
+    free(names);
+    return hosts;
+}
+
 /* The options of status and report: --help, --spool DIR, --json. Returns
  * -1 to go on with cl filled (and *as_json), else the exit code. */
 static int parse_json_options(struct cmdline *cl, const char *command,
@@ -1647,6 +1670,9 @@ int cmd_status(int argc, char **argv, const char *spool)
             json_object_set_new(counted, spool_dir_name(counted_dirs[i]),
                                 counts[i] < 0 ? json_null()
                                               : json_integer(counts[i]));
+        json_t *drained = drained_hosts(sp);
+        json_object_set_new(counted, "drained",
+                            drained ? drained : json_null());
         json_t *root = json_object();
         json_object_set(root, "coordinators", coords);
         json_object_set_new(root, "spool", counted);
@@ -1681,6 +1707,15 @@ int cmd_status(int argc, char **argv, const char *spool)
                    spool_dir_name(counted_dirs[d]));
     }
     fputc('\n', stdout);
+    json_t *drained = drained_hosts(sp);
+    if (json_array_size(drained) > 0) {
+        fputs("drained hosts (mpispool drain):", stdout);
+        json_t *host;
+        json_array_foreach(drained, i, host)
+            printf(" %s", json_string_value(host));
+        fputc('\n', stdout);
+    }
+    json_decref(drained);
 out:
     json_decref(coords);
     spool_close(sp);
@@ -2855,6 +2890,170 @@ int cmd_cancel(int argc, char **argv, const char *spool)
     rc = 0;
 out:
     free(path);
+    spool_close(sp);
+    cmdline_free(&cl);
+    return rc;
+}
+
+/* ------------------------------------------------------------ drain */
+
+static const char drain_usage[] =
+    "Usage: mpispool drain [OPTIONS] HOST...\n"
+    "       mpispool drain --undo HOST...\n"
+    "       mpispool drain\n"
+    "\n"
+    "Stop sending new tasks to the ranks on HOST: tasks running there\n"
+    "finish, and every coordinator serving the spool gives its other\n"
+    "ranks the rest of the work. Use it before you switch a lab PC off, or\n"
+    "when its user comes back. The ranks stay in the run, shown as\n"
+    "\"draining\" by 'mpispool status', until 'mpispool drain --undo HOST'\n"
+    "gives them work again. A drain holds for later runs too, until undone.\n"
+    "\n"
+    "HOST is the host name a rank reports (the HOST column of 'mpispool\n"
+    "status'), or its short form: 'pc07' also drains 'pc07.lab.example'.\n"
+    "The request is an empty file SPOOL/drain/HOST; coordinators see it at\n"
+    "once (inotify) or at their next rescan. Without HOST, the drained\n"
+    "hosts are listed.\n"
+    "\n"
+    "Options:\n"
+    "      --undo            give HOST new tasks again\n"
+    "      --spool DIR       the spool (default: $MPISPOOL_SPOOL)\n"
+    "  -h, --help            show this help and exit\n"
+    "\n"
+    "Exit status: 0 done, 1 the request could not be filed or removed, 2\n"
+    "usage error.\n"
+    "\n"
+    "Examples:\n"
+    "  mpispool drain pc07            # before switching pc07 off\n"
+    "  mpispool drain --undo pc07\n";
+
+/* A host name a drain file may have: no '/', not '.' first, printable. */
+static bool valid_drain_host(const char *host)
+{
+    size_t len = strlen(host);
+    if (len == 0 || len > 253 || host[0] == '.')
+        return false;
+    for (const char *p = host; *p; p++)
+        if (*p == '/' || (unsigned char)*p <= ' ' || *p == 0x7f)
+            return false;
+    return true;
+}
+
+/* Print the drained hosts, one a line. */
+static int list_drained(struct spool *sp)
+{
+    char *dir = spool_file(sp, SPOOL_DRAIN, NULL);
+    struct dirent **names = NULL;
+    int n = dir ? scandir(dir, &names, NULL, alphasort) : -1;
+    if (n < 0) {
+        if (errno == ENOENT) {
+            free(dir);
+            return 0; /* an older spool: nothing was ever drained */
+        }
+        error_msg("cannot list '%s': %s", dir ? dir : "drain/",
+                  strerror(errno));
+        free(dir);
+        return 1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (names[i]->d_name[0] != '.')
+            puts(names[i]->d_name);
+        free(names[i]);
+    }
+    free(names);
+    free(dir);
+    return 0;
+}
+
+int cmd_drain(int argc, char **argv, const char *spool)
+{
+    enum { OPT_UNDO = 1000 };
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"spool", required_argument, NULL, OPT_SPOOL},
+        {"undo", no_argument, NULL, OPT_UNDO},
+        {NULL, 0, NULL, 0},
+    };
+    struct cmdline cl;
+    if (cmdline_init(&cl, "drain", argc, argv, "+:h", longopts, spool) < 0)
+        return 1;
+    bool undo = false;
+    int c, rc = 0;
+    struct spool *sp = NULL;
+    while ((c = cmdline_next(&cl)) != -1) {
+        switch (c) {
+        case 'h':
+            cmdline_free(&cl);
+            return print_usage(drain_usage);
+        case OPT_SPOOL:
+            cl.spool = optarg;
+            break;
+        case OPT_UNDO:
+            undo = true;
+            break;
+        default:
+            rc = cmdline_error(&cl, c);
+            cmdline_free(&cl);
+            return rc;
+        }
+    }
+    if (undo && cl.noperands == 0) {
+        rc = usage_error("drain", "no host given: mpispool drain --undo "
+                                  "HOST...");
+        goto out;
+    }
+    for (int i = 0; i < cl.noperands; i++)
+        if (!valid_drain_host(cl.operands[i])) {
+            rc =
+                usage_error("drain", "'%s' is not a host name", cl.operands[i]);
+            goto out;
+        }
+    if ((rc = open_spool(&cl, &sp)) != 0)
+        goto out;
+    if (cl.noperands == 0) {
+        rc = list_drained(sp);
+        goto out;
+    }
+    struct mps_error err;
+    if (!undo && spool_ensure_dir(sp, SPOOL_DRAIN, &err) < 0) {
+        error_msg("%s", err.text);
+        rc = 1;
+        goto out;
+    }
+    for (int i = 0; i < cl.noperands; i++) {
+        const char *host = cl.operands[i];
+        char *path = spool_file(sp, SPOOL_DRAIN, host);
+        if (!path) {
+            error_msg("out of memory");
+            rc = 1;
+            break;
+        }
+        if (undo) {
+            if (unlink(path) == 0)
+                printf("host %s: no longer draining\n", host);
+            else if (errno == ENOENT)
+                printf("host %s was not draining\n", host);
+            else {
+                error_msg("cannot remove '%s': %s", path, strerror(errno));
+                rc = 1;
+            }
+        } else {
+            int fd =
+                open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+            if (fd >= 0 || errno == EEXIST) {
+                if (fd >= 0)
+                    close(fd);
+                printf("host %s: draining (no new tasks; running ones "
+                       "finish)\n",
+                       host);
+            } else {
+                error_msg("cannot create '%s': %s", path, strerror(errno));
+                rc = 1;
+            }
+        }
+        free(path);
+    }
+out:
     spool_close(sp);
     cmdline_free(&cl);
     return rc;

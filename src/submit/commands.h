@@ -14,5 +14,8 @@ int cmd_status(int argc, char **argv, const char *spool);
 int cmd_wait(int argc, char **argv, const char *spool);
 int cmd_report(int argc, char **argv, const char *spool);
 int cmd_cancel(int argc, char **argv, const char *spool);
+int cmd_drain(int argc, char **argv, const char *spool);
+/* start.c: mpispool start (forks and execs mpirun). */
+int cmd_start(int argc, char **argv, const char *spool);
 
 #endif

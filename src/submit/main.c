@@ -28,6 +28,10 @@ static const char usage_text[] =
     "  report JOBID          summary of an ended job (--json: report.json)\n"
     "  cancel JOBID [TASK...]\n"
     "                        cancel a job, or some of its tasks\n"
+    "  drain [--undo] HOST   send no new tasks to HOST's ranks (--undo:\n"
+    "                        send them tasks again)\n"
+    "  start --hostfile FILE run the spool on the lab PCs of FILE that\n"
+    "                        answer over ssh, restarting when one vanishes\n"
     "  log JOBID             (planned) GNU parallel --joblog style TSV\n"
     "  help [COMMAND]        show this help, or a command's\n"
     "\n"
@@ -43,6 +47,7 @@ static const char usage_text[] =
     "\n"
     "Environment:\n"
     "  MPISPOOL_SPOOL        the spool when --spool is not given\n"
+    "  MPISPOOL_SSH          the ssh command of 'start' (default: ssh)\n"
     "\n"
     "Exit status:\n"
     "  0 success, 1 failure (for wait: a job did not succeed), 2 usage "
@@ -63,8 +68,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"init", cmd_init}, {"submit", cmd_submit}, {"status", cmd_status},
-    {"wait", cmd_wait}, {"report", cmd_report}, {"cancel", cmd_cancel},
+    {"init", cmd_init},   {"submit", cmd_submit}, {"status", cmd_status},
+    {"wait", cmd_wait},   {"report", cmd_report}, {"cancel", cmd_cancel},
+    {"drain", cmd_drain}, {"start", cmd_start},
 };
 
 static const char *const planned[] = {"log"};

@@ -56,7 +56,8 @@ static void test_init(void **state)
     for (int d = 0; d < SPOOL_NDIRS; d++) {
         const char *name = spool_dir_name((enum spool_dir)d);
         bool dropbox = strcmp(name, "tmp") == 0 || strcmp(name, "new") == 0 ||
-                       strcmp(name, "cancel") == 0 || strcmp(name, "data") == 0;
+                       strcmp(name, "cancel") == 0 ||
+                       strcmp(name, "data") == 0 || strcmp(name, "drain") == 0;
         assert_int_equal(mode_of(name), dropbox ? 01733 : 0755);
     }
     /* Idempotent, and it repairs a mode. */
@@ -74,6 +75,25 @@ static void test_init(void **state)
     snprintf(want, sizeof want, "cannot create spool '%s': Not a directory",
              file);
     assert_string_equal(err.text, want);
+}
+
+/* A spool made before drain/ existed gets it, with its mode, on demand. */
+static void test_ensure_dir(void **state)
+{
+    (void)state;
+    struct mps_error err;
+    assert_int_equal(spool_init(spool_dir, &err), 0);
+    char drain[256];
+    snprintf(drain, sizeof drain, "%s/drain", spool_dir);
+    assert_int_equal(rmdir(drain), 0);
+    struct spool *sp = spool_open(spool_dir, &err);
+    assert_non_null(sp);
+    mode_t old = umask(022);
+    assert_int_equal(spool_ensure_dir(sp, SPOOL_DRAIN, &err), 0);
+    umask(old);
+    assert_int_equal(mode_of("drain"), 01733);
+    assert_int_equal(spool_ensure_dir(sp, SPOOL_DRAIN, &err), 0);
+    spool_close(sp);
 }
 
 static void test_open(void **state)
@@ -181,9 +201,8 @@ static void test_lifecycle(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_init),
-        cmocka_unit_test(test_open),
-        cmocka_unit_test(test_jobids),
+        cmocka_unit_test(test_init),      cmocka_unit_test(test_ensure_dir),
+        cmocka_unit_test(test_open),      cmocka_unit_test(test_jobids),
         cmocka_unit_test(test_lifecycle),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
