@@ -178,6 +178,15 @@ cluster_setup() {
     on_cleanup cluster_cleanup
     CLUSTER_DIR=$(mktemp -d "/var/tmp/mpispool-cluster-$$-$TEST_NAME.XXXXXX")
     chmod 755 "$CLUSTER_DIR"
+    # The hosts see this machine's files, but a /tmp of their own: run
+    # copies of the programs from the cluster directory, wherever the build
+    # is (a checkout under /tmp included). mpispool start finds
+    # mpispool-run beside mpispool.
+    mkdir -p "$CLUSTER_DIR/bin"
+    cp "$MPISPOOL" "$MPISPOOL_RUN" "$CLUSTER_DIR/bin/"
+    MPISPOOL=$CLUSTER_DIR/bin/$(basename "$MPISPOOL")
+    MPISPOOL_RUN=$CLUSTER_DIR/bin/$(basename "$MPISPOOL_RUN")
+    export MPISPOOL MPISPOOL_RUN
     mkdir -p /run/sshd # sshd's privilege separation directory
     ssh-keygen -q -t ed25519 -N '' -f "$CLUSTER_DIR/user_key"
     cp "$CLUSTER_DIR/user_key.pub" "$CLUSTER_DIR/authorized_keys"
