@@ -14,5 +14,6 @@ int cmd_status(int argc, char **argv, const char *spool);
 int cmd_wait(int argc, char **argv, const char *spool);
 int cmd_report(int argc, char **argv, const char *spool);
 int cmd_cancel(int argc, char **argv, const char *spool);
+int cmd_log(int argc, char **argv, const char *spool); /* log.c */
 
 #endif

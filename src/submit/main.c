@@ -28,7 +28,7 @@ static const char usage_text[] =
     "  report JOBID          summary of an ended job (--json: report.json)\n"
     "  cancel JOBID [TASK...]\n"
     "                        cancel a job, or some of its tasks\n"
-    "  log JOBID             (planned) GNU parallel --joblog style TSV\n"
+    "  log JOBID             a job's attempts as a GNU parallel --joblog TSV\n"
     "  help [COMMAND]        show this help, or a command's\n"
     "\n"
     "A command's options may come before or after its arguments; '--'\n"
@@ -65,9 +65,10 @@ struct command {
 static const struct command commands[] = {
     {"init", cmd_init}, {"submit", cmd_submit}, {"status", cmd_status},
     {"wait", cmd_wait}, {"report", cmd_report}, {"cancel", cmd_cancel},
+    {"log", cmd_log},
 };
 
-static const char *const planned[] = {"log"};
+static const char *const planned[] = {NULL}; /* commands to come */
 
 static int usage_error(const char *fmt, const char *what)
 {
@@ -147,7 +148,7 @@ int main(int argc, char **argv)
             if (strcmp(name, commands[i].name) == 0)
                 return run_command(&commands[i], 2, help_argv, spool);
         for (size_t i = 0; i < sizeof planned / sizeof *planned; i++)
-            if (strcmp(name, planned[i]) == 0) {
+            if (planned[i] && strcmp(name, planned[i]) == 0) {
                 fprintf(stderr, "mpispool: '%s' is not implemented yet\n",
                         name);
                 return 1;
@@ -158,7 +159,7 @@ int main(int argc, char **argv)
         if (strcmp(name, commands[i].name) == 0)
             return run_command(&commands[i], cargc, cargv, spool);
     for (size_t i = 0; i < sizeof planned / sizeof *planned; i++)
-        if (strcmp(name, planned[i]) == 0) {
+        if (planned[i] && strcmp(name, planned[i]) == 0) {
             fprintf(stderr, "mpispool: '%s' is not implemented yet\n", name);
             return 1;
         }
