@@ -32,7 +32,8 @@ static const char log_usage[] =
     "  Send        0 (mpispool transfers no files)\n"
     "  Receive     bytes of the task's stdout (as parallel counts)\n"
     "  Exitval     its exit code; 0 when killed by a signal (as in\n"
-    "              parallel); -1 when it never ran or could not run\n"
+    "              parallel); -1 when it timed out (as parallel\n"
+    "              --timeout), never ran or could not run\n"
     "  Signal      the signal that ended it, else 0\n"
     "  Command     the task's command line (an argv array shell-quoted;\n"
     "              a newline is written as a NUL byte, as parallel does)\n"
@@ -247,6 +248,9 @@ static void print_line(FILE *out, json_t *rec, const char *command)
     long long exitval = json_is_integer(code) ? json_integer_value(code)
                         : signal != 0         ? 0
                                               : -1;
+    /* parallel --timeout: -1 unless the task still exited non-zero */
+    if (json_is_true(json_object_get(rec, "timed_out")) && exitval == 0)
+        exitval = -1;
     json_t *bytes = json_object_get(rec, "stdout_bytes");
     fprintf(out, "%lld\t%s\t%lld.%03lld\t%10.3f\t0\t%lld\t%lld\t%lld\t",
             task + 1, host && *host ? host : "-",

@@ -95,6 +95,16 @@ parallel --resume-failed --joblog resume.log <tasks.txt >/dev/null 2>&1 || true
 assert_eq "2 3 8" "$(tail -n +$((ntasks + 2)) resume.log | cut -f1 | sort -n | tr '\n' ' ' | sed 's/ $//')" \
     "tasks parallel --resume-failed reran from mpispool's joblog"
 
+# A timeout: Exitval -1 and the signal, as parallel --timeout writes.
+printf 'sleep 20\n' >slow.txt
+parallel --timeout 1 --joblog slow-parallel.log <slow.txt >/dev/null 2>&1 || true
+slow=$(submit --timeout 1 --tasks slow.txt)
+run_until_empty 1 --spool "$SPOOL" --kill-grace 1
+assert_exit 0 mps log "$slow"
+assert_eq "$(tail -n 1 slow-parallel.log | cut -f1,5-9)" \
+    "$(tail -n 1 "$TEST_TMP/last.out" | cut -f1,5-9)" "Seq, Send..Command of a timed-out task"
+assert_eq "-1" "$(tail -n 1 "$TEST_TMP/last.out" | cut -f7)" "Exitval of a timed-out task"
+
 # Retries: the last attempt by default, every attempt with --all-attempts.
 cat >retry.json <<'EOF2'
 {"name": "retry", "retries": 2, "retry_backoff": 0, "tasks": ["exit 4", ["echo", "two words", "it's"]]}
