@@ -502,3 +502,10 @@ int jobspec_task(const struct jobspec *job, uint64_t i, struct taskcmd *out,
         v = json_array_get(json_object_get(root, "tasks"), (size_t)i);
     return copy_argv(v, out, err);
 }
+
+long long jobspec_original_task(const struct jobspec *job, uint64_t task)
+{
+    json_t *from = json_object_get(job->internal, "resumed_from");
+    json_t *n = json_array_get(json_object_get(from, "tasks"), (size_t)task);
+    return json_is_integer(n) ? (long long)json_integer_value(n) : -1;
+}

@@ -9,11 +9,13 @@ setup_spool
 cd "$TEST_TMP"
 FIXED=$TEST_TMP/fixed
 RAN=$TEST_TMP/ran
-# Tasks 2, 5 and 7 fail until $FIXED exists; every task notes that it ran.
+# Tasks 2, 5 and 7 fail until $FIXED exists; every task notes that it ran
+# and prints its number and the one it had in the job it was resumed from.
+say='echo "task $MPISPOOL_TASK_ID was ${MPISPOOL_ORIGINAL_TASK:-none}"'
 for i in $(seq 0 9); do
     case $i in
-    2 | 5 | 7) echo "echo $i >>$RAN; test -e $FIXED" ;;
-    *) echo "echo $i >>$RAN" ;;
+    2 | 5 | 7) echo "echo $i >>$RAN; $say; test -e $FIXED" ;;
+    *) echo "echo $i >>$RAN; $say" ;;
     esac
 done >tasks.txt
 
@@ -30,12 +32,19 @@ assert_json "$SPOOL/new/$r1.json" '.resumed_from.job' "$job"
 assert_json "$SPOOL/new/$r1.json" '.resumed_from.tasks | map(tostring) | join(" ")' "2 5 7"
 assert_eq "$(sed -n '3p;6p;8p' tasks.txt)" "$(cat "$SPOOL/data/$r1.tasks")" \
     "the resumed job's task file"
-run_until_empty 1 --spool "$SPOOL"
+run_until_empty 2 --spool "$SPOOL" # a worker rank: the variable crosses MPI
 assert_eq "2 5 7" "$(sort -n "$RAN" | tr '\n' ' ' | sed 's/ $//')" "tasks run by the resumed job"
 R1=$SPOOL/out/$r1/report.json
 assert_json "$R1" .counts.tasks 3
 assert_json "$R1" '[.tasks[].task] | sort | map(tostring) | join(" ")' "0 1 2"
 assert_json "$R1" .counts.failed 3 # the cause is not fixed yet
+# Each task knows its number in the earlier job.
+for t in 0 1 2; do
+    assert_eq "task $t was $(((t == 0) ? 2 : (t == 1) ? 5 : 7))" \
+        "$(cat "$(task_out "$r1" "$t")")" "MPISPOOL_ORIGINAL_TASK of task $t"
+done
+assert_eq "task 2 was none" "$(cat "$(task_out "$job" 2)")" \
+    "MPISPOOL_ORIGINAL_TASK outside a resumed job"
 
 # Fixed: --resume-failed alone reuses the spooled copy and the settings.
 touch "$FIXED"
@@ -44,7 +53,8 @@ r2=$(submit --resume-failed "$job")
 assert_json "$SPOOL/new/$r2.json" .name sweep
 assert_json "$SPOOL/new/$r2.json" .timeout 60
 assert_json "$SPOOL/new/$r2.json" '.resumed_from.tasks | map(tostring) | join(" ")' "2 5 7"
-run_until_empty 1 --spool "$SPOOL"
+run_until_empty 1 --spool "$SPOOL" # rank 0 alone runs the tasks
+assert_eq "task 1 was 5" "$(cat "$(task_out "$r2" 1)")" "MPISPOOL_ORIGINAL_TASK, one rank"
 assert_state "$r2" done
 assert_eq "2 5 7" "$(sort -n "$RAN" | tr '\n' ' ' | sed 's/ $//')" "tasks run after the fix"
 assert_json "$SPOOL/out/$r2/report.json" .counts.succeeded 3
