@@ -18,8 +18,17 @@ SPOOL=$ROOT/demo-spool
 MPISPOOL=(build/mpispool --spool "$SPOOL")
 build/mpispool init "$SPOOL"
 
+# Examples of features mpispool-run does not implement yet: shown in
+# jobfiles/, not submitted. Remove a file from here once its feature works.
+PENDING=(jobfiles/after.json jobfiles/steps.json)
+sh jobfiles/make-archive.sh # jobfiles/inputs.tar.gz for archive.json
+
 jobs=()
 for f in jobfiles/*.json; do
+    if [[ " ${PENDING[*]} " == *" $f "* ]]; then
+        echo "skipped $f: its feature is not implemented yet"
+        continue
+    fi
     id=$("${MPISPOOL[@]}" submit "$f")
     echo "submitted $f as $id"
     jobs+=("$id")

@@ -11,6 +11,8 @@ PACKAGES=(
     libhwloc-dev hwloc
     libarchive-dev libjansson-dev libcmocka-dev
     clang-format jq parallel procps python3
+    # tests/e2e/manpages.sh: man -l and groff render the man pages.
+    man-db groff-base
     # scripts/test-fuzz.sh: clang and its runtimes (libFuzzer, sanitizers),
     # which clang only recommends.
     clang libclang-rt-14-dev

@@ -14,11 +14,11 @@
 
 /* The keys a job file may have, in the order messages name them. */
 static const char *const known_keys[] = {
-    "name",       "command",     "shell",         "tasks",    "task_file",
-    "cwd",        "env",         "cpus",          "gpus",     "memory",
-    "timeout",    "retries",     "retry_backoff", "priority", "after",
-    "after_any",  "archive",     "stdout",        "stderr",   "submit_dir",
-    "submit_env", "submit_host", "submit_time",
+    "name",       "command",     "shell",         "tasks",        "task_file",
+    "cwd",        "env",         "cpus",          "gpus",         "memory",
+    "timeout",    "retries",     "retry_backoff", "priority",     "after",
+    "after_any",  "archive",     "stdout",        "stderr",       "submit_dir",
+    "submit_env", "submit_host", "submit_time",   "resumed_from",
 };
 static const char *const reserved_keys[] = {"steps", "continue_on_error"};
 static const char *const command_keys[] = {"command", "shell", "tasks",
@@ -323,6 +323,52 @@ static int check_memory(json_t *root, struct jobspec *job,
     return 0;
 }
 
+/* "resumed_from": {"job": ID, "tasks": [N, ...]}, written by `mpispool
+ * submit --resume-failed`: task i of this job is task tasks[i] of job ID.
+ * Task numbers increase strictly; with command, shell or tasks there is one
+ * per task (a task file is not read here). */
+static int check_resumed_from(json_t *root, const struct jobspec *job,
+                              struct mps_error *err)
+{
+    json_t *v = json_object_get(root, "resumed_from");
+    if (!v)
+        return 0;
+    if (!json_is_object(v))
+        return errprintf(err, "'resumed_from' must be an object "
+                              "{\"job\": ID, \"tasks\": [N, ...]}");
+    const char *key;
+    json_t *member;
+    json_object_foreach(v, key, member)
+    {
+        if (strcmp(key, "job") != 0 && strcmp(key, "tasks") != 0)
+            return errprintf(err, "unknown key 'resumed_from.%s'", key);
+    }
+    json_t *id = json_object_get(v, "job");
+    if (!json_is_string(id) || !jobfile_valid_id(json_string_value(id)))
+        return errprintf(err, "'resumed_from.job' must be a job id");
+    json_t *tasks = json_object_get(v, "tasks");
+    bool ok = json_is_array(tasks) && json_array_size(tasks) > 0;
+    json_int_t previous = -1;
+    size_t i;
+    json_array_foreach(tasks, i, member)
+    {
+        if (!ok)
+            break;
+        ok = json_is_integer(member) && json_integer_value(member) > previous;
+        previous = json_integer_value(member);
+    }
+    if (!ok)
+        return errprintf(err, "'resumed_from.tasks' must be a non-empty "
+                              "array of task numbers in increasing order");
+    if (!job->task_file && json_array_size(tasks) != job->ntasks)
+        return errprintf(err,
+                         "'resumed_from.tasks' has %zu entries for %llu "
+                         "tasks",
+                         json_array_size(tasks),
+                         (unsigned long long)job->ntasks);
+    return 0;
+}
+
 struct jobspec *jobfile_parse(const char *text, size_t len,
                               struct mps_error *err)
 {
@@ -376,6 +422,8 @@ struct jobspec *jobfile_parse(const char *text, size_t len,
         get_env(root, "submit_env", &job->submit_env, err) < 0 ||
         get_string(root, "submit_host", &job->submit_host, err) < 0 ||
         get_string(root, "submit_time", &job->submit_time, err) < 0)
+        goto error;
+    if (check_resumed_from(root, job, err) < 0)
         goto error;
     return job;
 error:
@@ -453,4 +501,11 @@ int jobspec_task(const struct jobspec *job, uint64_t i, struct taskcmd *out,
     if (!v)
         v = json_array_get(json_object_get(root, "tasks"), (size_t)i);
     return copy_argv(v, out, err);
+}
+
+long long jobspec_original_task(const struct jobspec *job, uint64_t task)
+{
+    json_t *from = json_object_get(job->internal, "resumed_from");
+    json_t *n = json_array_get(json_object_get(from, "tasks"), (size_t)task);
+    return json_is_integer(n) ? (long long)json_integer_value(n) : -1;
 }

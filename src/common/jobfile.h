@@ -70,6 +70,10 @@ void jobspec_destroy(struct jobspec *job);
 int jobspec_task(const struct jobspec *job, uint64_t i, struct taskcmd *out,
                  struct mps_error *err);
 
+/* For a job of `mpispool submit --resume-failed` ("resumed_from"): task's
+ * number in the earlier job; -1 for any other job or task. */
+long long jobspec_original_task(const struct jobspec *job, uint64_t task);
+
 /* Whether name is a usable job id / job file stem: 1 to 64 characters of
  * [A-Za-z0-9._-], not starting with '.'. */
 bool jobfile_valid_id(const char *name);

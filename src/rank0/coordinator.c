@@ -1217,6 +1217,18 @@ static void send_task(struct coordinator *co, struct job *job, int r,
     journal_start(co->journal, job->id, task, attempt, d->rank);
 
     const struct jobspec *s = job->spec;
+    /* A job of submit --resume-failed: each task also gets its number in
+     * the earlier job. */
+    char **env = job->env, **task_env = NULL, original_kv[48];
+    uint32_t envc = job->envc;
+    long long original = jobspec_original_task(s, task);
+    if (original >= 0 && (task_env = calloc(envc + 2, sizeof *task_env))) {
+        memcpy(task_env, job->env, envc * sizeof *task_env);
+        snprintf(original_kv, sizeof original_kv, "MPISPOOL_ORIGINAL_TASK=%lld",
+                 original);
+        task_env[envc++] = original_kv;
+        env = task_env;
+    }
     if (co->local) {
         struct exec_task t = {
             .dispatch = d->id,
@@ -1232,7 +1244,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
             .argv = d->cmd.argv,
             .cwd = s->cwd,
             .submit_dir = s->submit_dir,
-            .env = job->env,
+            .env = env,
             .archive = job->archive ? job_archive_path(job->archive) : NULL,
             .archive_limits = &co->opt->archive_limits,
             .as_user = job->as_user,
@@ -1246,6 +1258,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
                          &(struct wire_result){.dispatch = d->id,
                                                .exit_code = -1,
                                                .error = "out of memory"});
+        free(task_env);
         return;
     }
     struct wire_task m = {
@@ -1263,8 +1276,8 @@ static void send_task(struct coordinator *co, struct job *job, int r,
         .argv = d->cmd.argv,
         .cwd = s->cwd,
         .submit_dir = s->submit_dir,
-        .envc = job->envc,
-        .env = job->env,
+        .envc = envc,
+        .env = env,
         .archive = job->archive != NULL,
         .as_user = job->as_user,
         .uid = job->uid,
@@ -1280,6 +1293,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
                      &(struct wire_result){.dispatch = d->id,
                                            .exit_code = -1,
                                            .error = err.text});
+        free(task_env);
         return;
     }
     if (wire_encode_task(&buf, &m) < 0 ||
@@ -1292,6 +1306,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
         queue_result(co, d, &res);
     }
     wire_buf_free(&buf);
+    free(task_env);
 }
 
 /* The most slots and the most memory any live rank has. */

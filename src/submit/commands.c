@@ -24,6 +24,7 @@
 
 #include "error.h"
 #include "jobfile.h"
+#include "resume.h"
 #include "spool.h"
 #include "taskfile.h"
 #include "util.h"
@@ -570,6 +571,7 @@ static const char submit_usage[] =
     "Usage: mpispool submit [OPTIONS] JOB.json\n"
     " mpispool submit [OPTIONS] --tasks FILE\n"
     " mpispool submit [OPTIONS] -- COMMAND [ARG...]\n"
+    " mpispool submit [OPTIONS] [--tasks FILE] --resume-failed JOBID\n"
     "\n"
     "Submit one job to the spool and print its id (alone, on stdout).\n"
     "\n"
@@ -596,6 +598,10 @@ static const char submit_usage[] =
     " --env KEY=VALUE add to the tasks' environment (repeatable)\n"
     " --cwd DIR the tasks' working directory (made absolute)\n"
     " --tasks FILE submit the task file FILE\n"
+    " --resume-failed JOBID\n"
+    " only the tasks of the ended job JOBID that did not\n"
+    " succeed or never ran; alone, JOBID's own tasks and\n"
+    " settings; the job's \"resumed_from\" maps them\n"
     " --archive FILE a zip or tar (.tar.gz, .tar.xz, ...) extracted\n"
     " into each task's work directory\n"
     " --spool DIR the spool (default: $MPISPOOL_SPOOL)\n"
@@ -633,6 +639,7 @@ struct submit_args {
     json_t *env;         /* --env KEY=VALUE, or NULL */
     const char *tasks;   /* --tasks FILE */
     const char *archive; /* --archive FILE */
+    const char *resume;  /* --resume-failed JOBID */
 };
 
 /* The submitter's environment as an object; entries that are not valid
@@ -1054,6 +1061,7 @@ static void normalize_path(char *path)
  * code. */
 static int submit_options(struct cmdline *cl, struct submit_args *args)
 {
+    enum { OPT_RESUME_FAILED = 1100 };
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"spool", required_argument, NULL, OPT_SPOOL},
@@ -1066,6 +1074,7 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
         {"cwd", required_argument, NULL, OPT_CWD},
         {"tasks", required_argument, NULL, OPT_TASKS},
         {"archive", required_argument, NULL, OPT_ARCHIVE},
+        {"resume-failed", required_argument, NULL, OPT_RESUME_FAILED},
         {NULL, 0, NULL, 0},
     };
     cl->longopts = longopts;
@@ -1172,6 +1181,9 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
                 return usage_error("submit", "--archive needs a file");
             args->archive = optarg;
             break;
+        case OPT_RESUME_FAILED:
+            args->resume = optarg;
+            break;
         default:
             return cmdline_error(cl, c);
         }
@@ -1204,7 +1216,7 @@ static json_t *submit_build(struct cmdline *cl, struct submit_args *args,
                     cl->operands[0]);
         return NULL;
     }
-    if (before == 0 && after == 0 && !args->tasks) {
+    if (before == 0 && after == 0 && !args->tasks && !args->resume) {
         usage_error("submit", "nothing to submit: give JOB.json, --tasks "
                               "FILE or -- COMMAND [ARG...]");
         return NULL;
@@ -1260,12 +1272,18 @@ int cmd_submit(int argc, char **argv, const char *spool)
     char *archive_src = NULL, *archive_path = NULL;
     int archive_fd = -1;
     const char *job_path = NULL;
+    struct resume_plan resume = {0};
     int rc = submit_options(&cl, &args);
     if (rc >= 0)
         goto out;
     if ((rc = open_spool(&cl, &sp)) != 0)
         goto out;
     if (!(job = submit_build(&cl, &args, &job_path, &rc)))
+        goto out;
+    rc = 1;
+    if (args.resume &&
+        (rc = resume_failed_prepare(sp, args.resume, job, job_path, &args.tasks,
+                                    &args.archive, &resume)))
         goto out;
     rc = 1;
 
@@ -1375,6 +1393,7 @@ out:
     json_decref(job);
     json_decref(args.overrides);
     json_decref(args.env);
+    resume_plan_free(&resume);
     spool_close(sp);
     cmdline_free(&cl);
     return rc;

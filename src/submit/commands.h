@@ -17,5 +17,6 @@ int cmd_cancel(int argc, char **argv, const char *spool);
 int cmd_drain(int argc, char **argv, const char *spool);
 /* start.c: mpispool start (forks and execs mpirun). */
 int cmd_start(int argc, char **argv, const char *spool);
+int cmd_log(int argc, char **argv, const char *spool); /* log.c */
 
 #endif

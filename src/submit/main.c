@@ -32,7 +32,7 @@ static const char usage_text[] =
     "                        send them tasks again)\n"
     "  start --hostfile FILE run the spool on the lab PCs of FILE that\n"
     "                        answer over ssh, restarting when one vanishes\n"
-    "  log JOBID             (planned) GNU parallel --joblog style TSV\n"
+    "  log JOBID             a job's attempts as a GNU parallel --joblog TSV\n"
     "  help [COMMAND]        show this help, or a command's\n"
     "\n"
     "A command's options may come before or after its arguments; '--'\n"
@@ -70,10 +70,10 @@ struct command {
 static const struct command commands[] = {
     {"init", cmd_init},   {"submit", cmd_submit}, {"status", cmd_status},
     {"wait", cmd_wait},   {"report", cmd_report}, {"cancel", cmd_cancel},
-    {"drain", cmd_drain}, {"start", cmd_start},
+    {"drain", cmd_drain}, {"start", cmd_start},   {"log", cmd_log},
 };
 
-static const char *const planned[] = {"log"};
+static const char *const planned[] = {NULL}; /* commands to come */
 
 static int usage_error(const char *fmt, const char *what)
 {
@@ -153,7 +153,7 @@ int main(int argc, char **argv)
             if (strcmp(name, commands[i].name) == 0)
                 return run_command(&commands[i], 2, help_argv, spool);
         for (size_t i = 0; i < sizeof planned / sizeof *planned; i++)
-            if (strcmp(name, planned[i]) == 0) {
+            if (planned[i] && strcmp(name, planned[i]) == 0) {
                 fprintf(stderr, "mpispool: '%s' is not implemented yet\n",
                         name);
                 return 1;
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
         if (strcmp(name, commands[i].name) == 0)
             return run_command(&commands[i], cargc, cargv, spool);
     for (size_t i = 0; i < sizeof planned / sizeof *planned; i++)
-        if (strcmp(name, planned[i]) == 0) {
+        if (planned[i] && strcmp(name, planned[i]) == 0) {
             fprintf(stderr, "mpispool: '%s' is not implemented yet\n", name);
             return 1;
         }

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* A job's task attempt records as the CLI reads them (log, resume-failed). */
+#include "jobrecords.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int attempt_cmp(const void *a, const void *b)
+{
+    const struct job_attempt *x = a, *y = b;
+    if (x->task != y->task)
+        return x->task < y->task ? -1 : 1;
+    if (x->attempt != y->attempt)
+        return x->attempt < y->attempt ? -1 : 1;
+    return 0;
+}
+
+/* Append rec (taken over) to the list. */
+static int add_attempt(struct job_attempt **list, size_t *n, size_t *cap,
+                       json_t *rec)
+{
+    json_t *task = json_object_get(rec, "task");
+    json_t *attempt = json_object_get(rec, "attempt");
+    if (!json_is_object(rec) || !json_is_integer(task)) {
+        json_decref(rec);
+        return 0; /* not a task record: skipped */
+    }
+    if (*n == *cap) {
+        size_t bigger = *cap ? *cap * 2 : 64;
+        struct job_attempt *grown = realloc(*list, bigger * sizeof **list);
+        if (!grown) {
+            json_decref(rec);
+            return -1;
+        }
+        *list = grown;
+        *cap = bigger;
+    }
+    (*list)[(*n)++] = (struct job_attempt){
+        .task = json_integer_value(task),
+        .attempt = json_is_integer(attempt) ? json_integer_value(attempt) : 1,
+        .rec = rec};
+    return 0;
+}
+
+int jobrecords_load(const struct spool *sp, const char *id, bool ended,
+                    struct job_attempt **out, size_t *n, struct mps_error *err)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s/%s", id,
+             ended ? "report.json" : "records.jsonl");
+    char *path = spool_file(sp, SPOOL_OUT, name);
+    struct job_attempt *list = NULL;
+    size_t count = 0, cap = 0;
+    *out = NULL;
+    *n = 0;
+    if (!path)
+        return errprintf(err, "out of memory");
+    if (ended) {
+        json_error_t jerr;
+        json_t *report = json_load_file(path, 0, &jerr);
+        json_t *tasks = json_object_get(report, "tasks");
+        if (!json_is_array(tasks)) {
+            errprintf(err, "cannot read the report '%s': %s", path,
+                      report ? "no \"tasks\" array" : jerr.text);
+            json_decref(report);
+            free(path);
+            return -1;
+        }
+        size_t i;
+        json_t *rec;
+        json_array_foreach(tasks, i, rec)
+        {
+            if (add_attempt(&list, &count, &cap, json_incref(rec)) < 0) {
+                json_decref(report);
+                free(path);
+                jobrecords_free(list, count);
+                return errprintf(err, "out of memory");
+            }
+        }
+        json_decref(report);
+    } else {
+        FILE *in = fopen(path, "re");
+        if (!in && errno != ENOENT) {
+            errprintf(err, "cannot open '%s': %s", path, strerror(errno));
+            free(path);
+            return -1;
+        }
+        char *line = NULL;
+        size_t linecap = 0;
+        ssize_t len;
+        while (in && (len = getline(&line, &linecap, in)) > 0) {
+            json_t *rec = json_loadb(line, (size_t)len, 0, NULL);
+            if (rec && add_attempt(&list, &count, &cap, rec) < 0) {
+                free(line);
+                fclose(in);
+                free(path);
+                jobrecords_free(list, count);
+                return errprintf(err, "out of memory");
+            }
+        }
+        free(line);
+        if (in)
+            fclose(in);
+    }
+    free(path);
+    if (count > 1)
+        qsort(list, count, sizeof *list, attempt_cmp);
+    *out = list;
+    *n = count;
+    return 0;
+}
+
+void jobrecords_free(struct job_attempt *attempts, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        json_decref(attempts[i].rec);
+    free(attempts);
+}
+
+bool jobrecords_ok(json_t *rec)
+{
+    json_t *code = json_object_get(rec, "exit_code");
+    json_t *sig = json_object_get(rec, "signal");
+    json_t *error = json_object_get(rec, "error");
+    return json_is_integer(code) && json_integer_value(code) == 0 &&
+           (!sig || json_is_null(sig) ||
+            (json_is_integer(sig) && json_integer_value(sig) == 0)) &&
+           (!error || json_is_null(error));
+}

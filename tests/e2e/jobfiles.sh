@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The examples in jobfiles/ (those scripts/demo.sh submits) run as their
+# README says: after.json and steps.json show features that are not
+# implemented yet and are not run here.
+. "$(dirname "$0")/lib.sh"
+
+setup_spool
+EX=$TEST_TMP/jobfiles
+cp -r "$REPO_ROOT/jobfiles" "$EX"
+rm -f "$EX/inputs.tar.gz"
+sh "$EX/make-archive.sh" >/dev/null || fail "make-archive.sh failed"
+assert_file "$EX/inputs.tar.gz" "built archive"
+declare -A id
+for name in hello shell array resources archive retries timeout; do
+    id[$name]=$(submit "$EX/$name.json")
+done
+id[squares]=$(submit --name squares --tasks "$EX/squares.tasks")
+run_until_empty 1 --spool "$SPOOL" --kill-grace 1
+
+for name in hello shell array resources archive retries squares; do
+    assert_state "${id[$name]}" done
+done
+assert_eq "Hello from mpispool" "$(cat "$(task_out "${id[hello]}" 0)")" "hello's output"
+assert_contains "Bonjour from task 0" "$(cat "$(task_out "${id[shell]}" 0)")" "shell's output"
+assert_json "$SPOOL/out/${id[array]}/report.json" .counts.succeeded 4
+assert_eq "Hello from inside the archive" "$(cat "$(task_out "${id[archive]}" 0)")" \
+    "a file of the archive"
+assert_eq "sum of data/numbers.txt: 55" "$(cat "$(task_out "${id[archive]}" 1)")" \
+    "a file in a directory of the archive"
+assert_json "$SPOOL/out/${id[retries]}/report.json" '[.tasks[].attempt] | map(tostring) | join(" ")' "1 2"
+assert_eq "attempt 2" "$(cat "$(task_out "${id[retries]}" 0)")" "the retried task's output"
+assert_state "${id[timeout]}" failed
+assert_json "$(record "${id[timeout]}" 0)" .exit_code 0
+assert_json "$(record "${id[timeout]}" 1)" .timed_out true
+assert_eq "this one sleeps too long" "$(cat "$(task_out "${id[timeout]}" 1)")" "the timed-out task's output"
+# The pending examples are valid JSON at least.
+for name in after steps; do
+    jq -e . "$EX/$name.json" >/dev/null || fail "jobfiles/$name.json is not JSON"
+done
+pass "the jobfiles/ examples run as documented"
