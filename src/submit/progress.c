@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -106,29 +107,40 @@ const char *pbar_format(struct pbar *p, const struct pbar_counts *c, int width,
         snprintf(rtext, sizeof rtext, r < 10 ? "%.1f tasks/s" : "%.0f tasks/s",
                  r);
     long long left = c->tasks - c->done;
-    if (c->tasks > 0 && left <= 0)
+    /* wait: the tasks are known once every job is claimed (or has
+     * ended); status (jobs 0): they are those of the claimed jobs */
+    bool known = c->tasks > 0 || c->jobs == c->jobs_ended;
+    char ttext[32];
+    if (known)
+        snprintf(ttext, sizeof ttext, "%lld", c->tasks);
+    else
+        snprintf(ttext, sizeof ttext, "?");
+    if (known && left <= 0)
         snprintf(etext, sizeof etext, "ETA 0s");
-    else if (r > 0 && c->tasks > 0)
+    else if (r > 0 && known)
         snprintf(etext, sizeof etext, "ETA %s",
-                 eta_text((double)left / r, eta, sizeof eta));
+                 eta_text(ceil((double)left / r), eta, sizeof eta));
     else
         snprintf(etext, sizeof etext, "ETA --");
     if (c->jobs > 1)
         snprintf(jtext, sizeof jtext, "%zu/%zu jobs, ", c->jobs_ended, c->jobs);
     char text[256];
-    int n =
-        snprintf(text, sizeof text,
-                 "%s%lld/%lld tasks, %lld failed, %lld running, %s, %s", jtext,
-                 c->done, c->tasks, c->failed, c->running, rtext, etext);
+    int n = snprintf(
+        text, sizeof text, "%s%lld/%s tasks, %lld failed, %lld running, %s, %s",
+        jtext, c->done, ttext, c->failed, c->running, rtext, etext);
     if (n < 0)
         n = 0;
-    /* the bar takes what is left of the width, 10 to 40 characters */
-    int room = width - 1 - n - 3;
-    if (!bar || room < 10) {
+    /* the bar: a third of the width, 10 to 40 characters, less when the
+     * text needs the room (so it keeps its width while the text grows) */
+    int bw = (width - 1) / 3;
+    if (bw > 40)
+        bw = 40;
+    if (bw > width - 1 - n - 3)
+        bw = width - 1 - n - 3;
+    if (!bar || bw < 10) {
         snprintf(buf, len, "%.*s", width > 1 ? width - 1 : 0, text);
         return buf;
     }
-    int bw = room > 40 ? 40 : room;
     int filled = c->tasks > 0
                      ? (int)((double)bw * (double)c->done / (double)c->tasks)
                      : 0;
