@@ -574,6 +574,13 @@ static void put_legend(FILE *f)
 static void put_timeline(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
 {
     char b1[64], b2[64], b3[64];
+    if (pg->n == 0) {
+        fputs("<p>No task ran.</p>\n<svg id=\"timeline\" data-bars=\"0\" "
+              "style=\"display:none\" "
+              "width=\"0\" height=\"0\"></svg>\n",
+              f);
+        return;
+    }
     int *order = malloc((pg->nrows + 1) * sizeof *order);
     int *pos = malloc((pg->nrows + 1) * sizeof *pos);
     if (!order || !pos) {
@@ -708,6 +715,12 @@ static void put_timeline(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
 static void put_histogram(FILE *f, const struct page *pg)
 {
     char b1[64], b2[64];
+    if (pg->n == 0) {
+        fputs("<svg id=\"histogram\" data-bins=\"0\" style=\"display:none\" "
+              "height=\"0\"></svg>\n",
+              f);
+        return;
+    }
     double max = 0;
     for (size_t i = 0; i < pg->n; i++)
         if (pg->a[i].elapsed > max)
@@ -866,7 +879,9 @@ static void put_failed(FILE *f, struct spool *sp, const char *id,
         fputs("</td></tr>\n", f);
     }
     if (nfailed == 0)
-        fputs("<p>No task failed.</p>\n", f);
+        fputs(pg->n ? "<p>Every task succeeded.</p>\n"
+                    : "<p>No task ran.</p>\n",
+              f);
     else
         fputs("</table>\n", f);
     if (nfailed > shown)
