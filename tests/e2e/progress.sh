@@ -102,6 +102,13 @@ homes=$(grep -o $'\033\[H' watch.out | wc -l)
 grep -Eq '\[#+\.*\] [0-9]+/24 tasks' watch.out || fail "status --watch shows no bar on a terminal"
 grep -q "$job4" watch.out || fail "status --watch does not show job $job4"
 
+# without --until-idle it runs until interrupted, and SIGINT ends it with 0
+rc=0
+timeout --preserve-status -s INT 1.6 "$MPISPOOL" --spool "$SPOOL" status --watch 0.5 \
+    >int.out 2>&1 || rc=$?
+assert_eq 0 "$rc" "exit code of status --watch after SIGINT"
+[ "$(grep -c '^--- ' int.out)" -ge 2 ] || fail "status --watch 0.5 showed less than 2 frames in 1.6 s: $(cat int.out)"
+
 # ---- usage errors
 assert_exit 2 "$MPISPOOL" --spool "$SPOOL" status --watch abc
 assert_exit 2 "$MPISPOOL" --spool "$SPOOL" status --watch=0
