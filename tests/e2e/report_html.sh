@@ -89,6 +89,11 @@ assert_exit 0 "$MPISPOOL" --spool "$SPOOL" report --html "$T/job.html" "$job"
 html=$T/job.html
 assert_file "$html"
 [ ! -s "$T/last.out" ] || fail "report --html FILE printed on stdout"
+# Records are read in place when they are flat and have no escapes, else
+# by jansson (MPISPOOL_HTML_SLOW_PARSE=1: always): the same page.
+MPISPOOL_HTML_SLOW_PARSE=1 assert_exit 0 "$MPISPOOL" --spool "$SPOOL" report --html "$T/slow.html" "$job"
+diff <(grep -v '^<p style' "$T/job.html") <(grep -v '^<p style' "$T/slow.html") >&2 ||
+    fail "the page differs when every record is read by jansson"
 # --html - writes the same page to stdout
 assert_exit 0 "$MPISPOOL" --spool "$SPOOL" report --html - "$job"
 grep -q '<svg id="timeline"' "$T/last.out" || fail "report --html - printed no page"
