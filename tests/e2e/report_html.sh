@@ -158,7 +158,13 @@ awk -v id="$big" -v n=100000 'BEGIN {
         printf "%s{\"job\": \"%s\", \"task\": %d, \"attempt\": 1, \"host\": \"node%02d\", \"rank\": %d, ", (i ? "," : ""), id, i, int(r / 4), r + 1
         printf "\"start\": \"2026-11-29T18:%02d:%02d.%06dZ\", ", int(s / 60), int(s) % 60, int((s - int(s)) * 1e6)
         printf "\"end\": \"2026-11-29T18:%02d:%02d.%06dZ\", \"elapsed\": %.6f, ", int(e / 60), int(e) % 60, int((e - int(e)) * 1e6), d
-        printf "\"exit_code\": %d, \"signal\": null, \"timed_out\": false, \"error\": null, \"max_rss_kb\": 1000, \"user_s\": 0.01, \"system_s\": 0.0}\n", code
+        if (i % 1000 == 3)      # ended by a stop of mpispool-run
+            printf "\"exit_code\": null, \"signal\": 15, \"timed_out\": false, \"error\": null, \"interrupted\": true, "
+        else if (i % 1000 == 5) # killed by mpispool cancel
+            printf "\"exit_code\": null, \"signal\": 15, \"timed_out\": false, \"error\": \"cancelled by mpispool cancel\", \"cancelled\": true, "
+        else
+            printf "\"exit_code\": %d, \"signal\": null, \"timed_out\": false, \"error\": null, ", code
+        printf "\"max_rss_kb\": 1000, \"user_s\": 0.01, \"system_s\": 0.0}\n"
     }
     print "]}"
 }' >"$SPOOL/out/$big/report.json"
@@ -176,9 +182,13 @@ grep -q '<p class="note" id="capped">The timeline shows [0-9]* of 100000 attempt
     fail "the capped page has no note saying so"
 drawn=$(grep -o 'data-bars="[0-9]*"' "$T/big.html" | grep -o '[0-9]*')
 [ "$drawn" -le 20000 ] && [ "$drawn" -ge 15000 ] || fail "$drawn bars drawn, want 15000..20000"
-# every failed attempt (5000) is drawn
+# every attempt that did not succeed is drawn: 5000 failed, 100
+# interrupted, 100 cancelled
 assert_eq 5000 "$(grep -o 'class="bar failed"' "$T/big.html" | wc -l)" "failed bars of the big page"
-grep -q '\.\.\. and 4900 more tasks that did not succeed' "$T/big.html" ||
+assert_eq 100 "$(grep -o 'class="bar interrupted"' "$T/big.html" | wc -l)" "interrupted bars of the big page"
+assert_eq 100 "$(grep -o 'class="bar cancelled"' "$T/big.html" | wc -l)" "cancelled bars of the big page"
+grep -q 'cancelled: error: cancelled by mpispool cancel' "$T/big.html" || fail "no tooltip of a cancelled attempt"
+grep -q '\.\.\. and 5100 more tasks that did not succeed' "$T/big.html" ||
     fail "the failed table of the big page is not cut at 100 rows"
 render "$T/big.html"
 assert_eq "$drawn" "$(bars "$T/big.html.dom")" "bars in the rendered big timeline"
