@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The mpispool CLI's commands: init, submit, status, wait and report. */
 #include "commands.h"
+#include "cli.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include "error.h"
 #include "jobfile.h"
 #include "resume.h"
+#include "progress.h"
 #include "spool.h"
 #include "taskfile.h"
 #include "util.h"
@@ -49,11 +51,10 @@ enum {
 
 /* ------------------------------------------------------------ messages */
 
-static void error_msg(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+void error_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "mpispool: MESSAGE" on stderr. */
-static void error_msg(const char *fmt, ...)
+void error_msg(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -63,11 +64,11 @@ static void error_msg(const char *fmt, ...)
     va_end(ap);
 }
 
-static int usage_error(const char *cmd, const char *fmt, ...)
+int usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* A usage error of command cmd: message, hint, exit code 2. */
-static int usage_error(const char *cmd, const char *fmt, ...)
+int usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -86,24 +87,9 @@ static int print_usage(const char *text)
 
 /* ------------------------------------------------------------ arguments */
 
-/* A command line scanned with getopt_long: options may come before or
- * after the operands; "--" ends the options. */
-struct cmdline {
-    const char *cmd; /* the command's name, for messages */
-    int argc;
-    char **argv;
-    const char *shortopts;
-    const struct option *longopts;
-    const char *spool; /* --spool, starting with the one before the cmd */
-    char **operands;   /* in order; those after "--" from dashdash on */
-    int noperands;
-    int dashdash; /* index in operands of the first after "--", or -1 */
-    int current;  /* index in argv of the option just returned */
-};
-
-static int cmdline_init(struct cmdline *cl, const char *cmd, int argc,
-                        char **argv, const char *shortopts,
-                        const struct option *longopts, const char *spool)
+int cmdline_init(struct cmdline *cl, const char *cmd, int argc, char **argv,
+                 const char *shortopts, const struct option *longopts,
+                 const char *spool)
 {
     *cl = (struct cmdline){.cmd = cmd,
                            .argc = argc,
@@ -122,7 +108,7 @@ static int cmdline_init(struct cmdline *cl, const char *cmd, int argc,
     return 0;
 }
 
-static void cmdline_free(struct cmdline *cl)
+void cmdline_free(struct cmdline *cl)
 {
     free(cl->operands);
     cl->operands = NULL;
@@ -130,7 +116,7 @@ static void cmdline_free(struct cmdline *cl)
 
 /* The next option (as getopt_long returns it), or -1 when all arguments
  * are scanned; operands are collected on the way. */
-static int cmdline_next(struct cmdline *cl)
+int cmdline_next(struct cmdline *cl)
 {
     for (;;) {
         int before = optind == 0 ? 1 : optind;
@@ -154,7 +140,7 @@ static int cmdline_next(struct cmdline *cl)
 }
 
 /* A usage error for what getopt_long returned ('?' or ':'). */
-static int cmdline_error(const struct cmdline *cl, int c)
+int cmdline_error(const struct cmdline *cl, int c)
 {
     const char *arg = cl->current < cl->argc ? cl->argv[cl->current] : "";
     char name[64];
@@ -181,7 +167,7 @@ static const char *spool_arg(const struct cmdline *cl)
 }
 
 /* Open the spool; returns an exit code (0, 1 or 2). */
-static int open_spool(const struct cmdline *cl, struct spool **sp)
+int open_spool(const struct cmdline *cl, struct spool **sp)
 {
     const char *path = spool_arg(cl);
     if (!path) {
@@ -211,7 +197,7 @@ static int parse_int_opt(const char *cmd, const char *opt, const char *text,
 }
 
 /* Parse seconds (an integer or a decimal number). */
-static int parse_seconds(const char *text, double *out)
+int parse_seconds(const char *text, double *out)
 {
     char *end;
     errno = 0;
@@ -252,7 +238,7 @@ static bool valid_env_name(const char *s, size_t len)
 
 /* The number of *.json files in a spool directory, or -1 if it cannot be
  * listed (new/ is mode 1733: only its owner and root may list it). */
-static long count_json(const struct spool *sp, enum spool_dir dir)
+long count_json(const struct spool *sp, enum spool_dir dir)
 {
     char *path = spool_file(sp, dir, NULL);
     DIR *d = path ? opendir(path) : NULL;
@@ -269,7 +255,7 @@ static long count_json(const struct spool *sp, enum spool_dir dir)
 }
 
 /* Parse an RFC 3339 UTC time ("2026-11-23T16:50:06.123456Z"). */
-static int parse_time(const char *text, int64_t *us)
+int parse_time(const char *text, int64_t *us)
 {
     if (!text)
         return -1;
@@ -314,7 +300,7 @@ static const char *local_time(const char *text, char *buf, size_t len)
 }
 
 /* A duration: "4.2s", "3m 07s", "2h 05m 09s", "3d 04h 05m". */
-static const char *format_duration(double secs, char *buf, size_t len)
+const char *format_duration(double secs, char *buf, size_t len)
 {
     if (secs < 0)
         secs = 0;
@@ -336,8 +322,7 @@ static const char *format_duration(double secs, char *buf, size_t len)
 
 /* A JSON object's member as text: strings as they are, integers in
  * decimal, anything else (or absent) as "-". */
-static const char *member_text(json_t *obj, const char *key, char *buf,
-                               size_t len)
+const char *member_text(json_t *obj, const char *key, char *buf, size_t len)
 {
     json_t *v = json_object_get(obj, key);
     if (json_is_string(v))
@@ -355,7 +340,7 @@ static const char *member_text(json_t *obj, const char *key, char *buf,
     return "-";
 }
 
-static json_int_t member_int(json_t *obj, const char *key)
+json_int_t member_int(json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
     return json_is_integer(v) ? json_integer_value(v) : 0;
@@ -1402,7 +1387,7 @@ out:
 /* ------------------------------------------------------------ status */
 
 static const char status_usage[] =
-    "Usage: mpispool status [--json]\n"
+    "Usage: mpispool status [--json | --watch [SECONDS] [--until-idle]]\n"
     "\n"
     "Show what the spool's coordinators report (SPOOL/status/*.json): for\n"
     "each coordinator its host, state, busy and total slots and the time of\n"
@@ -1423,6 +1408,11 @@ static const char status_usage[] =
     "...,\n"
     " \"drained\": [HOST...]}} (a count, or drained, is null when\n"
     " the directory cannot be listed)\n"
+    " --watch [SECONDS] show it again every SECONDS (2) until interrupted,\n"
+    " with a progress bar of the claimed jobs' tasks (done, failed,\n"
+    " running, tasks/s, ETA); redrawn in place on a terminal, else\n"
+    " printed again each time\n"
+    " --until-idle with --watch: stop once no job is queued or running\n"
     " --spool DIR the spool (default: $MPISPOOL_SPOOL)\n"
     " -h, --help show this help and exit\n"
     "\n"
@@ -1430,10 +1420,11 @@ static const char status_usage[] =
     "\n"
     "Examples:\n"
     " mpispool status\n"
-    " mpispool status --json | jq '.coordinators[].slots'\n";
+    " mpispool status --json | jq '.coordinators[].slots'\n"
+    " mpispool status --watch 5\n";
 
 /* The status files, sorted by name, as an array of objects. */
-static json_t *load_status_files(const struct spool *sp)
+json_t *load_status_files(const struct spool *sp)
 {
     json_t *all = json_array();
     char *dir = spool_file(sp, SPOOL_STATUS, NULL);
@@ -1622,18 +1613,26 @@ static json_t *drained_hosts(const struct spool *sp)
     return hosts;
 }
 
-/* The options of status and report: --help, --spool DIR, --json. Returns
- * -1 to go on with cl filled (and *as_json), else the exit code. */
+/* The options of status and report: --help, --spool DIR, --json, and
+ * those of more->allow (--html FILE; --watch[=SECONDS], --until-idle).
+ * Returns -1 to go on with cl filled (and *as_json, *more), else the exit
+ * code. */
 static int parse_json_options(struct cmdline *cl, const char *command,
                               const char *usage, int argc, char **argv,
-                              const char *spool, bool *as_json)
+                              const char *spool, bool *as_json,
+                              struct more_opts *more)
 {
+    enum { OPT_HTML = 1000, OPT_WATCH, OPT_UNTIL_IDLE };
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"spool", required_argument, NULL, OPT_SPOOL},
         {"json", no_argument, NULL, OPT_JSON},
+        {"html", required_argument, NULL, OPT_HTML},
+        {"watch", optional_argument, NULL, OPT_WATCH},
+        {"until-idle", no_argument, NULL, OPT_UNTIL_IDLE},
         {NULL, 0, NULL, 0},
     };
+    unsigned allow = more ? more->allow : 0;
     if (cmdline_init(cl, command, argc, argv, "+:h", longopts, spool) < 0)
         return 1;
     int c, rc;
@@ -1648,6 +1647,26 @@ static int parse_json_options(struct cmdline *cl, const char *command,
         case OPT_JSON:
             *as_json = true;
             break;
+        case OPT_HTML:
+            if (!(allow & MORE_HTML))
+                goto unknown;
+            more->html = optarg;
+            break;
+        case OPT_WATCH:
+            if (!(allow & MORE_WATCH))
+                goto unknown;
+            more->watch = true;
+            more->watch_arg = optarg;
+            break;
+        case OPT_UNTIL_IDLE:
+            if (!(allow & MORE_WATCH))
+                goto unknown;
+            more->until_idle = true;
+            break;
+        unknown:
+            optopt = 0;
+            c = '?';
+            /* fall through */
         default:
             rc = cmdline_error(cl, c);
             cmdline_free(cl);
@@ -1661,13 +1680,19 @@ int cmd_status(int argc, char **argv, const char *spool)
 {
     struct cmdline cl;
     bool as_json = false;
+    struct more_opts more = {.allow = MORE_WATCH};
     int rc = parse_json_options(&cl, "status", status_usage, argc, argv, spool,
-                                &as_json);
+                                &as_json, &more);
     if (rc >= 0)
         return rc;
     rc = 0;
     struct spool *sp = NULL;
     json_t *coords = NULL;
+    if (more.watch || more.until_idle) {
+        rc = as_json ? usage_error("status", "--watch shows text, not --json")
+                     : status_watch(&cl, &more);
+        goto out;
+    }
     if (cl.noperands > 0) {
         rc = usage_error("status", "unexpected argument '%s'", cl.operands[0]);
         goto out;
@@ -1775,12 +1800,7 @@ static void report_clear(struct report *rep)
     *rep = (struct report){0};
 }
 
-struct textbuf {
-    char *text;
-    size_t len, cap;
-};
-
-static int textbuf_add(struct textbuf *b, int c)
+int textbuf_add(struct textbuf *b, int c)
 {
     if (b->len + 1 >= b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 4096;
@@ -1795,7 +1815,7 @@ static int textbuf_add(struct textbuf *b, int c)
     return 0;
 }
 
-static bool blank(const struct textbuf *b)
+bool blank(const struct textbuf *b)
 {
     for (size_t i = 0; i < b->len; i++)
         if (!strchr(" \t\r\n", b->text[i]))
@@ -1803,7 +1823,7 @@ static bool blank(const struct textbuf *b)
     return true;
 }
 
-static int skip_space(FILE *in)
+int skip_space(FILE *in)
 {
     int c;
     do
@@ -1814,7 +1834,7 @@ static int skip_space(FILE *in)
 
 /* Read one JSON value's text (into b unless b is NULL) up to the ',' '}'
  * or ']' that ends it, which is returned (EOF when the text ends). */
-static int scan_value(FILE *in, struct textbuf *b)
+int scan_value(FILE *in, struct textbuf *b)
 {
     int depth = 0, c;
     bool in_string = false, escaped = false;
@@ -1844,7 +1864,7 @@ static int scan_value(FILE *in, struct textbuf *b)
     return EOF;
 }
 
-static char *record_result(json_t *rec)
+char *record_result(json_t *rec)
 {
     char *out = NULL;
     json_t *error = json_object_get(rec, "error");
@@ -2129,7 +2149,7 @@ out:
     return rc;
 }
 
-static char *report_path(const struct spool *sp, const char *jobid)
+char *report_path(const struct spool *sp, const char *jobid)
 {
     char name[160];
     snprintf(name, sizeof name, "%s/report.json", jobid);
@@ -2167,8 +2187,12 @@ static const char wait_usage[] =
     "or rejected/. wait sleeps on inotify events of the spool and rescans\n"
     "every 2 seconds (for NFS, where inotify sees no other host's changes).\n"
     "\n"
-    "On a terminal, a progress line on stderr shows the jobs ended and the\n"
-    "tasks done, failed and running. Each job that ends gets a line on\n"
+    "A progress bar on stderr shows the tasks done (succeeded or failed),\n"
+    "failed and running, the jobs ended (of several), tasks per second\n"
+    "and the time left (ETA): redrawn in place on a terminal, else a plain\n"
+    "line 'progress: 12/40 tasks, 1 failed, 4 running, 2.0 tasks/s, ETA\n"
+    "14s' when the counts change, at most one a second, and one at the\n"
+    "end. Each job that ends gets a line on\n"
     "stderr: 'JOBID done', 'JOBID failed: 3 of 10 tasks failed' or\n"
     "'JOBID rejected: REASON'.\n"
     "\n"
@@ -2202,20 +2226,18 @@ struct waiter {
     struct waited *jobs;
     size_t njobs, nended;
     bool quiet, progress;
-    bool progress_shown;
-    json_t *status; /* status files, for the progress line */
+    struct pbar bar; /* progress.c */
+    json_t *status;  /* status files, for the progress line */
 };
 
 /* Erase the progress line before printing a line of our own. */
 static void progress_clear(struct waiter *w)
 {
-    if (w->progress_shown) {
-        fputs("\r\033[K", stderr);
-        w->progress_shown = false;
-    }
+    pbar_clear(&w->bar);
 }
 
-static void progress_show(struct waiter *w)
+/* Show the progress: at the end (final) the last counts. */
+static void progress_show(struct waiter *w, bool final)
 {
     long long tasks = 0, done = 0, failed = 0, running = 0;
     for (size_t i = 0; i < w->njobs; i++) {
@@ -2244,11 +2266,17 @@ static void progress_show(struct waiter *w)
             }
         }
     }
-    fprintf(stderr,
-            "\rwaiting: %zu/%zu jobs ended, %lld/%lld tasks done, %lld "
-            "failed, %lld running\033[K",
-            w->nended, w->njobs, done, tasks, failed, running);
-    w->progress_shown = true;
+    struct pbar_counts c = {.tasks = tasks,
+                            .done = done,
+                            .failed = failed,
+                            .running = running,
+                            .completed = -1,
+                            .jobs = w->njobs,
+                            .jobs_ended = w->nended};
+    if (final)
+        pbar_finish(&w->bar, &c);
+    else
+        pbar_update(&w->bar, &c);
 }
 
 /* A job has ended: note its counts and say how it went. */
@@ -2420,7 +2448,8 @@ int cmd_wait(int argc, char **argv, const char *spool)
         }
         w.jobs[w.njobs++] = (struct waited){.id = id, .where = where};
     }
-    w.progress = !w.quiet && isatty(STDERR_FILENO);
+    w.progress = !w.quiet;
+    pbar_init(&w.bar, stderr, isatty(STDERR_FILENO));
 
     /* Watch before the first scan, so no change slips in between. */
     ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -2451,9 +2480,10 @@ int cmd_wait(int argc, char **argv, const char *spool)
                 json_decref(w.status);
                 w.status = load_status_files(w.sp);
             }
-            progress_show(&w);
+            progress_show(&w, false);
         }
-        int wait_ms = WAIT_RESCAN_MS;
+        /* redraw (rate, ETA) or print a held-back line within a second */
+        int wait_ms = w.progress ? 1000 : WAIT_RESCAN_MS;
         if (deadline >= 0) {
             int64_t left = deadline - util_mono_us();
             if (left <= 0) {
@@ -2484,9 +2514,7 @@ int cmd_wait(int argc, char **argv, const char *spool)
     if (w.progress) {
         json_decref(w.status);
         w.status = json_array();
-        progress_show(&w);
-        fputc('\n', stderr);
-        w.progress_shown = false;
+        progress_show(&w, true);
     }
     rc = 0;
     for (size_t i = 0; i < w.njobs; i++)
@@ -2506,7 +2534,7 @@ out:
 /* ------------------------------------------------------------ report */
 
 static const char report_usage[] =
-    "Usage: mpispool report [--json] JOBID\n"
+    "Usage: mpispool report [--json | --html FILE] JOBID\n"
     "\n"
     "Summarize an ended job from SPOOL/out/JOBID/report.json: its name and\n"
     "state, how many tasks succeeded and failed, when it started and ended,\n"
@@ -2518,6 +2546,10 @@ static const char report_usage[] =
     "\n"
     "Options:\n"
     " --json copy report.json to stdout, byte for byte\n"
+    " --html FILE write one self-contained HTML page ('-': stdout): the\n"
+    " summary, a timeline of every rank's task attempts, a histogram\n"
+    " of their durations and the failed tasks with the end of their\n"
+    " stderr; no network needed to view it\n"
     " --spool DIR the spool (default: $MPISPOOL_SPOOL)\n"
     " -h, --help show this help and exit\n"
     "\n"
@@ -2526,6 +2558,7 @@ static const char report_usage[] =
     "\n"
     "Examples:\n"
     " mpispool report 20261124-0007\n"
+    " mpispool report --html job7.html 20261124-0007\n"
     " mpispool report --json 20261124-0007 |\n"
     " jq '.tasks[] | select(.exit_code != 0) | .task'\n";
 
@@ -2622,8 +2655,9 @@ int cmd_report(int argc, char **argv, const char *spool)
 {
     struct cmdline cl;
     bool as_json = false;
+    struct more_opts more = {.allow = MORE_HTML};
     int rc = parse_json_options(&cl, "report", report_usage, argc, argv, spool,
-                                &as_json);
+                                &as_json, &more);
     if (rc >= 0)
         return rc;
     rc = 0;
@@ -2660,6 +2694,14 @@ int cmd_report(int argc, char **argv, const char *spool)
     }
     if (!(path = report_path(sp, id))) {
         error_msg("out of memory");
+        goto out;
+    }
+    if (as_json && more.html) {
+        rc = usage_error("report", "give --json or --html, not both");
+        goto out;
+    }
+    if (more.html) {
+        rc = report_html(sp, id, path, more.html);
         goto out;
     }
     if (as_json) {
