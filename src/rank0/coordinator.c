@@ -1111,6 +1111,9 @@ static void send_task(struct coordinator *co, struct job *job, int r,
             .gid = job->gid,
             .ngroups = job->ngroups,
             .groups = job->groups,
+            .steps = s->steps,
+            .nsteps = s->nsteps,
+            .continue_on_error = s->continue_on_error,
         };
         if (executor_submit(co->local, &t) < 0)
             queue_result(co, d,
@@ -1142,6 +1145,9 @@ static void send_task(struct coordinator *co, struct job *job, int r,
         .gid = job->gid,
         .ngroups = job->ngroups,
         .groups = job->groups,
+        .nsteps = (uint32_t)s->nsteps,
+        .steps = s->steps,
+        .continue_on_error = s->continue_on_error,
     };
     struct wire_buf buf = {0};
     struct mps_error err;
@@ -1520,6 +1526,17 @@ static void queue_result(struct coordinator *co, struct dispatch *d,
     e->res.error = res->error ? strdup(res->error) : NULL;
     e->res.cores = res->cores ? strdup(res->cores) : NULL;
     e->res.gpus = res->gpus ? strdup(res->gpus) : NULL;
+    e->res.steps = NULL;
+    e->res.nsteps = 0;
+    if (res->nsteps &&
+        (e->res.steps = calloc(res->nsteps, sizeof *res->steps))) {
+        e->res.nsteps = res->nsteps;
+        for (uint32_t i = 0; i < res->nsteps; i++) {
+            e->res.steps[i] = res->steps[i];
+            e->res.steps[i].error =
+                res->steps[i].error ? strdup(res->steps[i].error) : NULL;
+        }
+    }
     dispatch_remove(co, d);
     int r = co->local ? 0 : d->rank - 1;
     if (r >= 0 && r < co->nranks) {
@@ -1580,6 +1597,8 @@ static void record_result(struct coordinator *co, struct ended *e)
     rec.max_rss_kb = (long)res->max_rss_kb;
     rec.user_s = res->user_s;
     rec.system_s = res->system_s;
+    rec.steps = res->steps;
+    rec.nsteps = res->nsteps;
     rec.stdout_path = task_path(job, d->task, "out");
     rec.stderr_path = task_path(job, d->task, "err");
     /* The files always exist, empty when the task wrote nothing. */
@@ -1871,6 +1890,9 @@ static void process_ended(struct coordinator *co)
         free(e->res.error);
         free(e->res.cores);
         free(e->res.gpus);
+        for (uint32_t i = 0; i < e->res.nsteps; i++)
+            free(e->res.steps[i].error);
+        free(e->res.steps);
         free(e);
     }
     co->ended_tail = NULL;
