@@ -98,6 +98,11 @@ struct job {
     uint64_t *cancel_tasks;
     size_t ncancel_tasks;
     struct job *next_job;
+    /* "after"/"after_any": not all of those jobs ended as needed yet (see
+     * check_dependencies); waiting says on what, for the status file. */
+    bool deps_pending;
+    char waiting[72];  /* the job id it waits for first, or "" */
+    char *dep_failure; /* "dependency X failed": the job fails unrun */
     /* Who its tasks run as (see job_owner). */
     bool as_user;
     uint32_t uid, gid, ngroups;
@@ -178,6 +183,7 @@ struct coordinator {
     unsigned long long tasks_succeeded, tasks_failed;
     struct idle_monitor idle; /* --idle-policy for the lone rank 0 */
     int64_t next_idle_check;  /* monotonic us */
+    bool check_deps; /* a job ended or came: look at dependencies again */
 };
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -329,6 +335,7 @@ static void job_free(struct job *job)
     free(job->groups);
     free(job->replay);
     free(job->cancel_tasks);
+    free(job->dep_failure);
     free(job);
 }
 
@@ -381,11 +388,38 @@ static const char *unsupported_feature(const struct jobspec *s)
         return "stdout";
     if (s->stderr_path)
         return "stderr";
-    if (s->after)
-        return "after";
-    if (s->after_any)
-        return "after_any";
     return NULL;
+}
+
+/* Where job file id is; looks twice, so a job that moved back from cur/
+ * to new/ (a coordinator's stop) in between is still found. */
+static int locate_job(const struct coordinator *co, const char *id)
+{
+    int where = spool_locate(co->sp, id);
+    return where >= 0 ? where : spool_locate(co->sp, id);
+}
+
+/* A dependency on a job the spool does not know, or on itself, is refused
+ * at claim: one line in err. */
+static int check_dependency_ids(const struct coordinator *co,
+                                const struct job *job, struct mps_error *err)
+{
+    char **lists[] = {job->spec->after, job->spec->after_any};
+    const char *keys[] = {"after", "after_any"};
+    for (int l = 0; l < 2; l++) {
+        for (size_t i = 0; lists[l] && lists[l][i]; i++) {
+            const char *id = lists[l][i];
+            if (strcmp(id, job->id) == 0)
+                return errprintf(err, "'%s' names the job itself (%s)", keys[l],
+                                 id);
+            if (locate_job(co, id) < 0)
+                return errprintf(err,
+                                 "dependency %s ('%s') is not a job of this "
+                                 "spool",
+                                 id, keys[l]);
+        }
+    }
+    return 0;
 }
 
 /* The job id of a job file name: NAME.json -> NAME (id holds 72 bytes). */
@@ -720,6 +754,14 @@ static void take_job(struct coordinator *co, const char *name,
         job_free(job);
         return;
     }
+    if ((job->spec->after || job->spec->after_any) &&
+        check_dependency_ids(co, job, &err) < 0) {
+        reject(co, name, err.text);
+        job_free(job);
+        return;
+    }
+    job->deps_pending = job->spec->after || job->spec->after_any;
+    co->check_deps = true;
     if (job->spec->archive &&
         !(job->archive =
               job_archive_claim(co->sp, job->spec->archive,
@@ -920,7 +962,7 @@ static bool retry_ready(const struct job *job, int64_t now)
 
 static bool job_has_ready(const struct job *job, int64_t now)
 {
-    return !job->held_back &&
+    return !job->held_back && !job->deps_pending &&
            (job->next < job->ntasks || retry_ready(job, now));
 }
 
@@ -1298,6 +1340,118 @@ static void hold_back_jobs(struct coordinator *co)
         begin_stop(co, "only jobs that would outlive the allocation are left");
 }
 
+/* The job fails without running: a dependency failed. */
+static void fail_unrun(struct coordinator *co, struct job *job,
+                       const char *reason)
+{
+    free(job->dep_failure);
+    job->dep_failure = strdup(reason);
+    job->deps_pending = false;
+    job->waiting[0] = '\0';
+    job->next = job->ntasks;
+    if (job->running == 0 && !job->retries)
+        job->ended = true;
+    logmsg("job %s fails: %s", job->id, reason);
+    co->status_dirty = true;
+}
+
+/* How the job file of dependency id stands, for a "waiting for" line. */
+static const char *dependency_state(struct coordinator *co, const char *id,
+                                    int where)
+{
+    if (where == SPOOL_NEW)
+        return "queued";
+    struct job *dep = find_job(co, id);
+    if (!dep)
+        return "running elsewhere";
+    if (dep->running || dep->started_us)
+        return "running";
+    return dep->deps_pending ? "waiting" : "queued";
+}
+
+/* "after": start once each named job is in done/; one in failed/ or
+ * rejected/ fails this job unrun. "after_any": start once each is in any
+ * of those. The spool is the truth (as for several coordinators and after
+ * a crash): looked at when a job ended or came, and at every rescan. */
+static void check_dependencies(struct coordinator *co)
+{
+    if (!co->check_deps)
+        return;
+    co->check_deps = false;
+    for (struct job *job = co->jobs; job; job = job->next_job) {
+        if (!job->deps_pending || job->ended)
+            continue;
+        const char *blocker = NULL;
+        char reason[200] = "";
+        for (size_t i = 0; job->spec->after && job->spec->after[i]; i++) {
+            const char *id = job->spec->after[i];
+            int where = locate_job(co, id);
+            if (where == SPOOL_DONE)
+                continue;
+            if (where == SPOOL_FAILED || where == SPOOL_REJECTED || where < 0) {
+                snprintf(reason, sizeof reason, "dependency %s %s", id,
+                         where == SPOOL_FAILED     ? "failed"
+                         : where == SPOOL_REJECTED ? "was rejected"
+                                                   : "is gone from the spool");
+                break;
+            }
+            if (!blocker)
+                blocker = id;
+        }
+        if (reason[0]) {
+            fail_unrun(co, job, reason);
+            continue;
+        }
+        for (size_t i = 0;
+             !blocker && job->spec->after_any && job->spec->after_any[i]; i++) {
+            const char *id = job->spec->after_any[i];
+            int where = locate_job(co, id);
+            if (where == SPOOL_NEW || where == SPOOL_CUR)
+                blocker = id;
+        }
+        if (blocker) {
+            snprintf(job->waiting, sizeof job->waiting, "%s", blocker);
+            continue;
+        }
+        job->deps_pending = false;
+        job->waiting[0] = '\0';
+        co->status_dirty = true;
+        logmsg("job %s: its dependencies ended; it may start", job->id);
+    }
+}
+
+/* Why a job that has tasks to start has not started them, for the status
+ * file and `mpispool status`; NULL when it is not waiting. */
+static const char *waiting_reason(struct coordinator *co, const struct job *job,
+                                  char *buf, size_t len)
+{
+    if (job->deps_pending) {
+        if (!job->waiting[0])
+            return "waiting for its dependencies";
+        int where = locate_job(co, job->waiting);
+        snprintf(buf, len, "waiting for %s (%s)", job->waiting,
+                 where == SPOOL_NEW || where == SPOOL_CUR
+                     ? dependency_state(co, job->waiting, where)
+                     : "ended");
+        return buf;
+    }
+    if (job->held_back)
+        return "waiting: its timeout would outlive this allocation";
+    int64_t now = util_mono_us();
+    if (!job_has_ready(job, now))
+        return job->retries ? "waiting to retry a failed task" : NULL;
+    for (struct job *o = co->jobs; o && o != job; o = o->next_job) {
+        if (o->spec->priority > job->spec->priority && job_has_ready(o, now)) {
+            snprintf(buf, len, "waiting: priority %d jobs first",
+                     o->spec->priority);
+            return buf;
+        }
+    }
+    snprintf(buf, len, "waiting for free slots (needs %d cpu%s)",
+             job->spec->cpus, job->spec->cpus == 1 ? "" : "s");
+    return buf;
+}
+
 /* Hand out tasks while they fit. Jobs of the highest priority take turns;
  * when the task whose turn it is does not fit, nothing else starts until
  * it does (its cores are reserved as they free up), so a wide task is not
@@ -1306,6 +1460,7 @@ static void dispatch(struct coordinator *co)
 {
     if (co->stopping)
         return;
+    check_dependencies(co);
     reject_impossible(co);
     hold_back_jobs(co);
     int64_t now = util_mono_us();
@@ -1730,7 +1885,7 @@ static int write_report(struct coordinator *co, struct job *job,
     char t1[UTIL_TIME_LEN], t2[UTIL_TIME_LEN];
     uint64_t ended = job->succeeded + job->failed;
     json_t *head = json_pack(
-        "{s:s, s:s?, s:s, s:s?, s:s, s:s, s:{s:I, s:I, s:I, s:I}}", "job",
+        "{s:s, s:s?, s:s, s:s?, s:s, s:s, s:{s:I, s:I, s:I, s:I}, s:s?}", "job",
         job->id, "name", job->spec->name, "state", state, "submitted",
         job->spec->submit_time, "started",
         util_format_time(job->started_us ? job->started_us : job->claimed_us,
@@ -1738,7 +1893,8 @@ static int write_report(struct coordinator *co, struct job *job,
         "ended", util_format_time(ended_us, t2), "counts", "tasks",
         (json_int_t)job->ntasks, "succeeded", (json_int_t)job->succeeded,
         "failed", (json_int_t)job->failed, "cancelled",
-        (json_int_t)(job->ntasks > ended ? job->ntasks - ended : 0));
+        (json_int_t)(job->ntasks > ended ? job->ntasks - ended : 0), "reason",
+        job->dep_failure);
     char *head_text =
         head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(head);
@@ -1807,7 +1963,9 @@ static bool job_is_live(void *arg, const char *id)
 /* done, failed or cancelled. */
 static const char *job_state(const struct job *job)
 {
-    return job->cancelled ? "cancelled" : job->failed ? "failed" : "done";
+    return job->cancelled                    ? "cancelled"
+           : job->failed || job->dep_failure ? "failed"
+                                             : "done";
 }
 
 /* Jobs whose last task ended this turn: their records and reports go to
@@ -1868,6 +2026,7 @@ static void finalize_ended_jobs(struct coordinator *co)
         job_free(job);
     }
     co->status_dirty = true;
+    co->check_deps = true;
     hold_reserve(co);
     if (journal_size(co->journal) > JOURNAL_COMPACT_BYTES) {
         if (journal_compact(co->journal, job_is_live, co, &err) < 0)
@@ -2081,6 +2240,11 @@ static void write_status(struct coordinator *co, const char *state)
             json_object_set_new(
                 entry, "started",
                 json_string(util_format_time(job->started_us, t)));
+        char why[160];
+        const char *waiting = waiting_reason(co, job, why, sizeof why);
+        if (entry)
+            json_object_set_new(entry, "waiting",
+                                waiting ? json_string(waiting) : json_null());
         json_array_append_new(jobs, entry);
     }
     json_t *root = json_pack(
@@ -2637,6 +2801,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
                     recover(co);
                 scan_new(co, true);
                 scan_cancel(co);
+                co->check_deps = true;
             }
             co->next_rescan = util_mono_us() + (int64_t)(opt->rescan_s * 1e6);
         }

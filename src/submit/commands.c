@@ -1578,6 +1578,14 @@ static void print_coordinator(json_t *st, int64_t now)
     }
     table_print(&t, stdout, " ");
     table_free(&t);
+    /* Why a job has not started (job ids only: nothing to escape). */
+    json_array_foreach(jobs, i, r)
+    {
+        const char *why = json_string_value(json_object_get(r, "waiting"));
+        const char *id = json_string_value(json_object_get(r, "job"));
+        if (why && id)
+            printf(" %s: %s\n", id, why);
+    }
 }
 
 /* The options of status and report: --help, --spool DIR, --json. Returns
