@@ -47,6 +47,14 @@
 #define MAX_TASK_FDS 512
 #define BUSY_POLL_MS 1
 #define STATUS_INTERVAL_US 250000
+/* --metrics-file is rewritten at most this often (and at exit). */
+#define METRICS_INTERVAL_US 2000000
+
+/* Upper bounds (seconds) of the task duration histogram's buckets; +Inf
+ * follows. */
+static const double duration_buckets[] = {0.1, 0.5, 1,   5,    10,    30,
+                                          60,  300, 900, 3600, 14400, 86400};
+#define NBUCKETS (sizeof duration_buckets / sizeof *duration_buckets)
 #define DISPATCH_BUCKETS 4096
 /* At most this many messages per loop turn, so files and signals are
  * looked at while a flood of output arrives. */
@@ -184,6 +192,13 @@ struct coordinator {
     struct idle_monitor idle; /* --idle-policy for the lone rank 0 */
     int64_t next_idle_check;  /* monotonic us */
     bool check_deps; /* a job ended or came: look at dependencies again */
+    /* --metrics-file: task attempts' durations (cumulative buckets are
+     * summed when written), and when the file was last written. */
+    uint64_t duration_count[NBUCKETS + 1];
+    double duration_sum;
+    uint64_t duration_total;
+    bool metrics_dirty;
+    int64_t last_metrics; /* monotonic us */
 };
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -1779,6 +1794,16 @@ static void record_result(struct coordinator *co, struct ended *e)
         rec.error = write_error;
     }
     bool ok = record_ok(&rec);
+    double elapsed = (double)(rec.end_us - rec.start_us) / 1e6;
+    if (elapsed < 0)
+        elapsed = 0;
+    size_t bucket = 0;
+    while (bucket < NBUCKETS && elapsed > duration_buckets[bucket])
+        bucket++;
+    co->duration_count[bucket]++;
+    co->duration_sum += elapsed;
+    co->duration_total++;
+    co->metrics_dirty = true;
     rec.cancelled = !ok && d->cancelled;
     rec.interrupted = !ok && !d->cancelled && co->stopping;
     /* --idle-policy action=requeue: the owner of its PC came back. */
@@ -2198,6 +2223,122 @@ static const char *rank_state(const struct rank_slot *rs)
     if (rs->owner_active)
         return "owner-active";
     return rs->busy ? "busy" : "idle";
+}
+
+/* A label value for the text format: backslash, double quote and newline
+ * escaped. */
+static void put_label(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            fputc('\\', f);
+        if (*s == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+static void metric_head(FILE *f, const char *name, const char *type,
+                        const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* --metrics-file: Prometheus text format (0.0.4), written to FILE.tmp and
+ * renamed over FILE, as node_exporter's textfile collector wants. */
+static void write_metrics(struct coordinator *co)
+{
+    const char *path = co->opt->metrics_file;
+    co->metrics_dirty = false;
+    co->last_metrics = util_mono_us();
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%s.tmp", path) < 0)
+        return;
+    FILE *f = fopen(tmp, "we");
+    if (!f) {
+        logmsg("cannot write metrics '%s': %s", tmp, strerror(errno));
+        free(tmp);
+        return;
+    }
+    uint64_t jobs_waiting = 0, tasks_pending = 0;
+    for (struct job *job = co->jobs; job; job = job->next_job) {
+        if (job->deps_pending)
+            jobs_waiting++;
+        tasks_pending += job->ntasks - job->next;
+        for (struct retry *r = job->retries; r; r = r->next)
+            tasks_pending++;
+    }
+    uint64_t njobs = 0;
+    for (struct job *job = co->jobs; job; job = job->next_job)
+        njobs++;
+    metric_head(f, "mpispool_queue_jobs", "gauge",
+                "Jobs claimed by this coordinator and not ended.");
+    fprintf(f, "mpispool_queue_jobs %llu\n", (unsigned long long)njobs);
+    metric_head(f, "mpispool_queue_jobs_waiting", "gauge",
+                "Claimed jobs waiting for their dependencies.");
+    fprintf(f, "mpispool_queue_jobs_waiting %llu\n",
+            (unsigned long long)jobs_waiting);
+    metric_head(f, "mpispool_queue_tasks_pending", "gauge",
+                "Task attempts of claimed jobs not started yet.");
+    fprintf(f, "mpispool_queue_tasks_pending %llu\n",
+            (unsigned long long)tasks_pending);
+    metric_head(f, "mpispool_tasks_running", "gauge",
+                "Task attempts running on the ranks.");
+    fprintf(f, "mpispool_tasks_running %llu\n",
+            (unsigned long long)co->ndispatched);
+    metric_head(f, "mpispool_tasks_succeeded_total", "counter",
+                "Tasks that succeeded since this coordinator started.");
+    fprintf(f, "mpispool_tasks_succeeded_total %llu\n", co->tasks_succeeded);
+    metric_head(f, "mpispool_tasks_failed_total", "counter",
+                "Tasks that failed (after their retries) since this "
+                "coordinator started.");
+    fprintf(f, "mpispool_tasks_failed_total %llu\n", co->tasks_failed);
+    metric_head(f, "mpispool_jobs_done_total", "counter",
+                "Jobs moved to done/ since this coordinator started.");
+    fprintf(f, "mpispool_jobs_done_total %lu\n", co->jobs_done);
+    metric_head(f, "mpispool_jobs_failed_total", "counter",
+                "Jobs moved to failed/ since this coordinator started.");
+    fprintf(f, "mpispool_jobs_failed_total %lu\n", co->jobs_failed);
+    metric_head(f, "mpispool_jobs_rejected_total", "counter",
+                "Job files rejected since this coordinator started.");
+    fprintf(f, "mpispool_jobs_rejected_total %lu\n", co->jobs_rejected);
+    metric_head(f, "mpispool_task_duration_seconds", "histogram",
+                "Wall time of ended task attempts.");
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        cumulative += co->duration_count[i];
+        fprintf(f, "mpispool_task_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                duration_buckets[i], (unsigned long long)cumulative);
+    }
+    fprintf(f, "mpispool_task_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+            (unsigned long long)co->duration_total);
+    fprintf(f, "mpispool_task_duration_seconds_sum %.6f\n", co->duration_sum);
+    fprintf(f, "mpispool_task_duration_seconds_count %llu\n",
+            (unsigned long long)co->duration_total);
+    metric_head(f, "mpispool_rank_slots", "gauge",
+                "Task slots (cores) of each rank that runs tasks.");
+    for (int r = 0; r < co->nranks; r++) {
+        fputs("mpispool_rank_slots{host=\"", f);
+        put_label(f, co->ranks[r].host);
+        fprintf(f, "\",rank=\"%d\"} %u\n", co->local ? 0 : r + 1,
+                co->ranks[r].slots);
+    }
+    metric_head(f, "mpispool_rank_busy_slots", "gauge",
+                "Task slots (cores) of each rank held by running tasks.");
+    for (int r = 0; r < co->nranks; r++) {
+        const struct rank_slot *rs = &co->ranks[r];
+        fputs("mpispool_rank_busy_slots{host=\"", f);
+        put_label(f, rs->host);
+        fprintf(f, "\",rank=\"%d\"} %u\n", co->local ? 0 : r + 1,
+                rs->busy < rs->slots ? rs->busy : rs->slots);
+    }
+    bool failed = ferror(f) != 0;
+    if (fclose(f) != 0 || failed || rename(tmp, path) < 0) {
+        logmsg("cannot write metrics '%s': %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
 }
 
 static void write_status(struct coordinator *co, const char *state)
@@ -2687,8 +2828,14 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
             check_local_idle(co);
             dispatch(co);
             int64_t now = util_mono_us();
-            if (co->status_dirty && now - co->last_status >= STATUS_INTERVAL_US)
-                write_status(co, co->stopping ? "stopping" : "running");
+            if (co->status_dirty) {
+                co->metrics_dirty = true;
+                if (now - co->last_status >= STATUS_INTERVAL_US)
+                    write_status(co, co->stopping ? "stopping" : "running");
+            }
+            if (opt->metrics_file && co->metrics_dirty &&
+                now - co->last_metrics >= METRICS_INTERVAL_US)
+                write_metrics(co);
             bool quiet = !co->jobs && co->ndispatched == 0 && !co->ended_head;
             if (!shutdown_sent && quiet &&
                 (co->stopping ||
@@ -2735,6 +2882,10 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
             timeout = min_timeout(timeout, retry_wait_ms(co, now));
             if (co->status_dirty) {
                 int64_t due = co->last_status + STATUS_INTERVAL_US - now;
+                timeout = min_timeout(timeout, due < 0 ? 0 : (int)(due / 1000));
+            }
+            if (opt->metrics_file && co->metrics_dirty) {
+                int64_t due = co->last_metrics + METRICS_INTERVAL_US - now;
                 timeout = min_timeout(timeout, due < 0 ? 0 : (int)(due / 1000));
             }
         }
@@ -2816,6 +2967,8 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
     if (co->sp) {
         release_jobs(co);
         write_status(co, "stopped");
+        if (opt->metrics_file)
+            write_metrics(co);
         logmsg("stopped: %lu job%s done, %lu failed, %lu rejected",
                co->jobs_done, co->jobs_done == 1 ? "" : "s", co->jobs_failed,
                co->jobs_rejected);
