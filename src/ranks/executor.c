@@ -1293,6 +1293,14 @@ static bool next_step(struct executor *ex, struct xtask *t)
     t->drain_until = 0;
     memset(&t->usage, 0, sizeof t->usage);
     spawn_command(ex, t);
+    /* Tasks are suspended (--idle-policy): so is this step. */
+    if (ex->suspended && t->pid > 0) {
+        signal_task(ex, t, SIGSTOP);
+        if (!t->suspended) {
+            t->suspended = true;
+            t->suspended_at = util_mono_us();
+        }
+    }
     return true;
 }
 

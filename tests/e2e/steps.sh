@@ -73,6 +73,37 @@ a" "$(cat "$(task_out "$all" 0)")" "np=$np: output of 'all'"
 check_run 1
 check_run 2
 
+# The archive is extracted once, and the steps work on it in turn; the
+# timeout covers all steps: the one running when it ends gets SIGTERM and
+# no further step starts.
+setup_spool
+mkdir -p "$TEST_TMP/in"
+echo 1 >"$TEST_TMP/in/count"
+tar -C "$TEST_TMP/in" -cf "$TEST_TMP/in.tar" count
+cat >"$TEST_TMP/arch.json" <<JSON
+{"name": "arch", "archive": "$TEST_TMP/in.tar",
+ "steps": ["echo \$((\$(cat count) + 1)) > count", "echo \$((\$(cat count) + 1)) > count", "cat count"]}
+JSON
+cat >"$TEST_TMP/slow.json" <<'JSON'
+{"name": "slow", "timeout": 1.5,
+ "steps": ["sleep 1", "sleep 5", "touch never"]}
+JSON
+arch=$(submit "$TEST_TMP/arch.json")
+slow=$(submit "$TEST_TMP/slow.json")
+t0=$(date +%s%N)
+run_until_empty 2 --spool "$SPOOL" --kill-grace 2
+t1=$(date +%s%N)
+assert_state "$arch" done
+assert_eq 3 "$(cat "$(task_out "$arch" 0)")" "steps share one extraction of the archive"
+assert_state "$slow" failed
+R=$(record "$slow" 0)
+assert_json "$R" .timed_out true "the steps' timeout"
+assert_json "$R" '.steps | length' 2 "steps run before the timeout"
+assert_json "$R" '.steps[1].signal' 15 "the running step got SIGTERM"
+assert_json "$R" .signal 15 "the task's signal is the timed-out step's"
+[ $(((t1 - t0) / 1000000)) -lt 20000 ] || fail "the run took $(((t1 - t0) / 1000000)) ms"
+rm -rf "$TEST_TMP"
+
 # Parser errors reach the user at submit time.
 setup_spool
 echo '{"command": ["true"], "continue_on_error": true}' >"$TEST_TMP/bad.json"
