@@ -85,6 +85,7 @@ status_has "$WIDE: waiting for free slots (needs 1 cpu)" ||
     fail "status does not show wide waiting for a slot: $(mps status)"
 wait_coordinator 60
 assert_state "$LOW2" done
+assert_state "$BUSY" done
 
 # ---- a job waiting on "after" survives a crash of its coordinator
 SLOW=$(jobfile slow "{\"name\": \"slow\", \"shell\": \"sleep 3; echo s > $T/slow.done\"}")

@@ -32,6 +32,9 @@ busy=$(awk '/^mpispool_rank_busy_slots\{/ { s += $2 } END { print s + 0 }' "$M")
 assert_eq 1 "$busy" "busy slots while one task runs"
 wait_coordinator 60
 assert_eq 0 "$COORD_RC" "coordinator exit code"
+assert_state "$SLOW" done
+assert_state "$OK" done
+assert_state "$BAD" failed
 
 python3 "$CHECK" "$M" || { cat "$M" >&2; fail "final metrics are not valid"; }
 assert_no_file "$M.tmp" "metrics temporary file"

@@ -48,8 +48,9 @@ hello" "$(cat "$(task_out "$stop" 0)")" "np=$np: stdout of 'stop' (steps in orde
     e0=$(time_us "$(jq -r '.steps[0].end' "$R")")
     s1=$(time_us "$(jq -r '.steps[1].start' "$R")")
     e1=$(time_us "$(jq -r '.steps[1].end' "$R")")
-    [ "$s0" -le "$e0" ] && [ "$e0" -le "$s1" ] && [ "$s1" -le "$e1" ] ||
+    if ! { [ "$s0" -le "$e0" ] && [ "$e0" -le "$s1" ] && [ "$s1" -le "$e1" ]; }; then
         fail "np=$np: step times out of order: $s0 $e0 $s1 $e1"
+    fi
     assert_eq null "$(jq .steps[0].signal "$R")" "np=$np: no signal"
 
     assert_state "$all" failed
