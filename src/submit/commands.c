@@ -2523,6 +2523,9 @@ static void print_report(const struct report *rep)
     printf("job %s\n", member_text(h, "job", b1, sizeof b1));
     printf("name %s\n", member_text(h, "name", b1, sizeof b1));
     printf("state %s\n", member_text(h, "state", b1, sizeof b1));
+    /* Written by the coordinator from job ids: nothing to escape. */
+    if (json_is_string(json_object_get(h, "reason")))
+        printf("reason %s\n", member_text(h, "reason", b1, sizeof b1));
     printf("tasks %s: %s succeeded, %s failed\n",
            member_text(counts, "tasks", b1, sizeof b1),
            member_text(counts, "succeeded", b2, sizeof b2),

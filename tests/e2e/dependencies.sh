@@ -63,6 +63,7 @@ c_start=$(time_us "$(jqf "$(record "$C" 0)" .start)")
 assert_json "$SPOOL/out/$E/report.json" .reason "dependency $D failed"
 assert_json "$SPOOL/out/$E/report.json" .state failed
 assert_no_file "$(record "$E" 0)" "E's task never ran"
+assert_contains "reason dependency $D failed" "$(mps report "$E")" "mpispool report of E"
 grep -qF "job $E fails: dependency $D failed" "$T/coordinator.log" ||
     fail "the coordinator log does not say why E failed"
 h_start=$(time_us "$(jqf "$(record "$HIGH" 0)" .start)")
