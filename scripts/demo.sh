@@ -20,7 +20,7 @@ build/mpispool init "$SPOOL"
 
 # Examples of features mpispool-run does not implement yet: shown in
 # jobfiles/, not submitted. Remove a file from here once its feature works.
-PENDING=(jobfiles/after.json jobfiles/steps.json)
+PENDING=(jobfiles/after.json)
 sh jobfiles/make-archive.sh # jobfiles/inputs.tar.gz for archive.json
 
 jobs=()

@@ -69,6 +69,11 @@ static const char usage_text[] =
     "                         key=value,...: load=0.5,idle=15m,\n"
     "                         input=/dev/input:/dev/pts:/dev/tty*,\n"
     "                         action=suspend|requeue[,loadfile=FILE]\n"
+    "      --metrics-file FILE\n"
+    "                         write Prometheus text-format metrics to FILE\n"
+    "                         (FILE.tmp, then renamed: node_exporter's\n"
+    "                         textfile collector), at most every 2 s and at\n"
+    "                         exit\n"
     "      --dry-run K[,K...] without MPI: place tasks of K cpus one after\n"
     "                         another on one rank owning every core of the\n"
     "                         topology, print the cores each gets, exit\n"
@@ -163,7 +168,8 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         OPT_ALLOW,
         OPT_DENY,
         OPT_END_TIME,
-        OPT_IDLE
+        OPT_IDLE,
+        OPT_METRICS
     };
     static const struct option longopts[] = {
         {"spool", required_argument, NULL, 's'},
@@ -184,6 +190,7 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         {"deny-commands", required_argument, NULL, OPT_DENY},
         {"end-time", required_argument, NULL, OPT_END_TIME},
         {"idle-policy", required_argument, NULL, OPT_IDLE},
+        {"metrics-file", required_argument, NULL, OPT_METRICS},
         {NULL, 0, NULL, 0},
     };
     opt->spool = getenv("MPISPOOL_SPOOL");
@@ -238,6 +245,9 @@ static int parse_options(int argc, char **argv, struct run_options *opt)
         }
         case OPT_WORKDIR:
             opt->workdir = optarg;
+            break;
+        case OPT_METRICS:
+            opt->metrics_file = optarg;
             break;
         case OPT_TOPOLOGY:
             opt->topology = optarg;

@@ -31,6 +31,7 @@ struct run_options {
      * would outlive it is not started. */
     double end_time;
     const struct idle_policy *idle; /* --idle-policy SPEC, or NULL */
+    const char *metrics_file;       /* --metrics-file FILE (rank 0), or NULL */
 };
 
 /* What main found about this rank's node before handing over. */

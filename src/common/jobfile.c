@@ -14,15 +14,22 @@
 
 /* The keys a job file may have, in the order messages name them. */
 static const char *const known_keys[] = {
-    "name",       "command",     "shell",         "tasks",        "task_file",
-    "cwd",        "env",         "cpus",          "gpus",         "memory",
-    "timeout",    "retries",     "retry_backoff", "priority",     "after",
-    "after_any",  "archive",     "stdout",        "stderr",       "submit_dir",
-    "submit_env", "submit_host", "submit_time",   "resumed_from",
+    "name",          "command",
+    "shell",         "tasks",
+    "task_file",     "cwd",
+    "env",           "cpus",
+    "gpus",          "memory",
+    "timeout",       "retries",
+    "retry_backoff", "priority",
+    "after",         "after_any",
+    "archive",       "stdout",
+    "stderr",        "submit_dir",
+    "submit_env",    "submit_host",
+    "submit_time",   "resumed_from",
+    "steps",         "continue_on_error",
 };
-static const char *const reserved_keys[] = {"steps", "continue_on_error"};
 static const char *const command_keys[] = {"command", "shell", "tasks",
-                                           "task_file"};
+                                           "task_file", "steps"};
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof *(a))
 
@@ -54,6 +61,9 @@ void jobspec_destroy(struct jobspec *job)
     util_strv_free(job->submit_env);
     free(job->submit_host);
     free(job->submit_time);
+    for (size_t i = 0; i < job->nsteps; i++)
+        taskcmd_free(&job->steps[i]);
+    free(job->steps);
     json_decref(job->internal);
     free(job);
 }
@@ -71,6 +81,8 @@ bool jobfile_valid_id(const char *name)
     }
     return true;
 }
+
+static int copy_argv(json_t *v, struct taskcmd *out, struct mps_error *err);
 
 static bool is_argv(json_t *v)
 {
@@ -230,9 +242,6 @@ static int check_keys(json_t *root, struct mps_error *err)
             known = strcmp(key, known_keys[i]) == 0;
         if (known)
             continue;
-        for (size_t i = 0; i < ARRAY_LEN(reserved_keys); i++)
-            if (strcmp(key, reserved_keys[i]) == 0)
-                return errprintf(err, "'%s' is not supported yet", key);
         return errprintf(err, "unknown key '%s'", key);
     }
     return 0;
@@ -252,7 +261,7 @@ static int check_commands(json_t *root, struct jobspec *job,
     }
     if (!given)
         return errprintf(err, "no command: give one of 'command', 'shell', "
-                              "'tasks' or 'task_file'");
+                              "'tasks', 'task_file' or 'steps'");
     json_t *v = json_object_get(root, given);
     if (strcmp(given, "command") == 0) {
         if (!is_argv(v))
@@ -277,11 +286,43 @@ static int check_commands(json_t *root, struct jobspec *job,
                                  i);
         }
         job->ntasks = json_array_size(v);
+    } else if (strcmp(given, "steps") == 0) {
+        if (!json_is_array(v) || json_array_size(v) == 0 ||
+            json_array_size(v) > JOBFILE_MAX_STEPS)
+            return errprintf(err,
+                             "'steps' must be an array of 1 to %d "
+                             "commands",
+                             JOBFILE_MAX_STEPS);
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            if (!is_nonempty_string(e) && !is_argv(e))
+                return errprintf(err,
+                                 "'steps[%zu]' must be a shell string "
+                                 "or a non-empty array of strings",
+                                 i);
+        }
+        if (!(job->steps = calloc(json_array_size(v), sizeof *job->steps)))
+            return errprintf(err, "out of memory");
+        json_array_foreach(v, i, e)
+        {
+            if (copy_argv(e, &job->steps[i], err) < 0)
+                return -1;
+            job->nsteps = i + 1;
+        }
+        job->ntasks = 1;
     } else {
         if (get_string(root, "task_file", &job->task_file, err) < 0)
             return -1;
         job->ntasks = 0;
     }
+    json_t *coe = json_object_get(root, "continue_on_error");
+    if (coe && !json_is_boolean(coe))
+        return errprintf(err, "'continue_on_error' must be true or false");
+    if (coe && !job->steps)
+        return errprintf(err, "'continue_on_error' needs 'steps'");
+    job->continue_on_error = json_is_true(coe);
     return 0;
 }
 
@@ -498,6 +539,8 @@ int jobspec_task(const struct jobspec *job, uint64_t i, struct taskcmd *out,
     json_t *v = json_object_get(root, "command");
     if (!v)
         v = json_object_get(root, "shell");
+    if (!v)
+        v = json_array_get(json_object_get(root, "steps"), 0);
     if (!v)
         v = json_array_get(json_object_get(root, "tasks"), (size_t)i);
     return copy_argv(v, out, err);

@@ -11,6 +11,8 @@
 
 /* Largest job file accepted (a task file is stored beside it, not in it). */
 #define JOBFILE_MAX_BYTES (16 * 1024 * 1024)
+/* Most "steps" a job may have (the wire carries at most 4096). */
+#define JOBFILE_MAX_STEPS 1000
 
 /* One task's command. shell: argv[0] is a string for /bin/sh -c and argc is
  * 1; otherwise argv is exec'd directly. argv is NULL-terminated. */
@@ -48,14 +50,20 @@ struct jobspec {
     char **submit_env; /* "submit_env": the submitter's environment */
     char *submit_host; /* "submit_host" */
     char *submit_time; /* "submit_time" (RFC 3339) */
-    void *internal;    /* the parsed document (tasks array) */
+    /* "steps": commands run one after another by one task (ntasks is 1),
+     * in one work directory; NULL and 0 without. */
+    struct taskcmd *steps;
+    size_t nsteps;
+    bool continue_on_error; /* "continue_on_error": run every step */
+    void *internal;         /* the parsed document (tasks array) */
 };
 
 /* Parse and validate a job file's text. Unknown keys, wrong types, empty or
  * missing commands, out-of-range numbers and non-UTF-8 text are rejected
  * with one line naming the key ("unknown key 'comand'", "'cpus' must be an
  * integer from 1 to 4096"). Exactly one of command, shell, tasks, task_file
- * must be given. Returns NULL and sets err on failure. */
+ * and steps must be given ('continue_on_error' only with steps). Returns NULL
+ * and sets err on failure. */
 struct jobspec *jobfile_parse(const char *text, size_t len,
                               struct mps_error *err);
 
@@ -66,7 +74,8 @@ struct jobspec *jobfile_load(const char *path, struct mps_error *err);
 void jobspec_destroy(struct jobspec *job);
 
 /* Task i (0 <= i < job->ntasks) of a job without a task file, as a fresh
- * taskcmd the caller frees with taskcmd_free. */
+ * taskcmd the caller frees with taskcmd_free. For a job with steps, the
+ * first step. */
 int jobspec_task(const struct jobspec *job, uint64_t i, struct taskcmd *out,
                  struct mps_error *err);
 

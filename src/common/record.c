@@ -60,6 +60,35 @@ char *record_to_json(const struct task_record *rec)
         json_object_set_new(o, "interrupted", json_true());
     if (rec->note)
         json_object_set_new(o, "note", json_string(rec->note));
+    if (rec->nsteps) {
+        json_t *steps = json_array();
+        for (size_t i = 0; steps && i < rec->nsteps; i++) {
+            const struct step_record *st = &rec->steps[i];
+            char t1[UTIL_TIME_LEN], t2[UTIL_TIME_LEN];
+            json_t *so = json_object();
+            json_object_set_new(so, "step", json_integer((json_int_t)i));
+            json_object_set_new(
+                so, "start", json_string(util_format_time(st->start_us, t1)));
+            json_object_set_new(so, "end",
+                                json_string(util_format_time(st->end_us, t2)));
+            json_object_set_new(
+                so, "elapsed",
+                json_real((double)(st->end_us - st->start_us) / 1e6));
+            json_object_set_new(so, "exit_code",
+                                st->exit_code >= 0 ? json_integer(st->exit_code)
+                                                   : json_null());
+            json_object_set_new(so, "signal",
+                                st->signal ? json_integer(st->signal)
+                                           : json_null());
+            json_object_set_new(so, "stdout_bytes",
+                                json_integer((json_int_t)st->stdout_bytes));
+            json_object_set_new(so, "stderr_bytes",
+                                json_integer((json_int_t)st->stderr_bytes));
+            json_object_set_new(so, "error", string_or_null(st->error));
+            json_array_append_new(steps, so);
+        }
+        json_object_set_new(o, "steps", steps);
+    }
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return text;

@@ -4,9 +4,23 @@
 #define MPISPOOL_RECORD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
+
+/* One step of a task with "steps" (see jobfile.h): how it ended. exit_code
+ * -1 and signal 0 mean none; error is NULL or one line; the byte counts are
+ * what the step wrote to the task's stdout and stderr. */
+struct step_record {
+    int64_t start_us;
+    int64_t end_us;
+    int exit_code;
+    int signal;
+    uint64_t stdout_bytes;
+    uint64_t stderr_bytes;
+    char *error;
+};
 
 /* One attempt of one task. Times are wall clock microseconds since the
  * epoch. exit_code is -1 when the task did not exit normally (JSON null);
@@ -36,6 +50,10 @@ struct task_record {
     bool cancelled;   /* killed or dropped by mpispool cancel */
     bool interrupted; /* ended by a stop of mpispool-run: runs again */
     char *note;       /* NULL or one line, e.g. "stdout truncated at 1G" */
+    /* A task with steps: those that ran, in order (record_to_json only;
+     * record_from_json leaves them out). */
+    const struct step_record *steps;
+    size_t nsteps;
 };
 
 /* Whether the attempt succeeded: exit code 0, no signal, no error. */
@@ -45,7 +63,9 @@ bool record_ok(const struct task_record *rec);
  * task, attempt, host, rank, cores, gpus, start, end (RFC 3339), elapsed (float
  * seconds), exit_code, signal, timed_out, error, stdout, stderr,
  * stdout_bytes, stderr_bytes, max_rss_kb, user_s, system_s; and only when
- * set: cancelled, interrupted (true), note. */
+ * set: cancelled, interrupted (true), note, steps (an array of {step,
+ * start, end, elapsed, exit_code, signal, stdout_bytes, stderr_bytes,
+ * error}). */
 char *record_to_json(const struct task_record *rec);
 
 /* Parse what record_to_json wrote. Strings are malloc'd; free them with

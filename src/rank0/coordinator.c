@@ -47,6 +47,14 @@
 #define MAX_TASK_FDS 512
 #define BUSY_POLL_MS 1
 #define STATUS_INTERVAL_US 250000
+/* --metrics-file is rewritten at most this often (and at exit). */
+#define METRICS_INTERVAL_US 2000000
+
+/* Upper bounds (seconds) of the task duration histogram's buckets; +Inf
+ * follows. */
+static const double duration_buckets[] = {0.1, 0.5, 1,   5,    10,    30,
+                                          60,  300, 900, 3600, 14400, 86400};
+#define NBUCKETS (sizeof duration_buckets / sizeof *duration_buckets)
 #define DISPATCH_BUCKETS 4096
 /* A coordinator claims more jobs only while fewer than this many of its
  * jobs have tasks not yet handed out, so that several coordinators on one
@@ -102,6 +110,11 @@ struct job {
     uint64_t *cancel_tasks;
     size_t ncancel_tasks;
     struct job *next_job;
+    /* "after"/"after_any": not all of those jobs ended as needed yet (see
+     * check_dependencies); waiting says on what, for the status file. */
+    bool deps_pending;
+    char waiting[72];  /* the job id it waits for first, or "" */
+    char *dep_failure; /* "dependency X failed": the job fails unrun */
     /* Who its tasks run as (see job_owner). */
     bool as_user;
     uint32_t uid, gid, ngroups;
@@ -184,6 +197,14 @@ struct coordinator {
     unsigned long long tasks_succeeded, tasks_failed;
     struct idle_monitor idle; /* --idle-policy for the lone rank 0 */
     int64_t next_idle_check;  /* monotonic us */
+    bool check_deps; /* a job ended or came: look at dependencies again */
+    /* --metrics-file: task attempts' durations (cumulative buckets are
+     * summed when written), and when the file was last written. */
+    uint64_t duration_count[NBUCKETS + 1];
+    double duration_sum;
+    uint64_t duration_total;
+    bool metrics_dirty;
+    int64_t last_metrics; /* monotonic us */
 };
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -335,6 +356,7 @@ static void job_free(struct job *job)
     free(job->groups);
     free(job->replay);
     free(job->cancel_tasks);
+    free(job->dep_failure);
     free(job);
 }
 
@@ -387,11 +409,38 @@ static const char *unsupported_feature(const struct jobspec *s)
         return "stdout";
     if (s->stderr_path)
         return "stderr";
-    if (s->after)
-        return "after";
-    if (s->after_any)
-        return "after_any";
     return NULL;
+}
+
+/* Where job file id is; looks twice, so a job that moved back from cur/
+ * to new/ (a coordinator's stop) in between is still found. */
+static int locate_job(const struct coordinator *co, const char *id)
+{
+    int where = spool_locate(co->sp, id);
+    return where >= 0 ? where : spool_locate(co->sp, id);
+}
+
+/* A dependency on a job the spool does not know, or on itself, is refused
+ * at claim: one line in err. */
+static int check_dependency_ids(const struct coordinator *co,
+                                const struct job *job, struct mps_error *err)
+{
+    char **lists[] = {job->spec->after, job->spec->after_any};
+    const char *keys[] = {"after", "after_any"};
+    for (int l = 0; l < 2; l++) {
+        for (size_t i = 0; lists[l] && lists[l][i]; i++) {
+            const char *id = lists[l][i];
+            if (strcmp(id, job->id) == 0)
+                return errprintf(err, "'%s' names the job itself (%s)", keys[l],
+                                 id);
+            if (locate_job(co, id) < 0)
+                return errprintf(err,
+                                 "dependency %s ('%s') is not a job of this "
+                                 "spool",
+                                 id, keys[l]);
+        }
+    }
+    return 0;
 }
 
 /* The job id of a job file name: NAME.json -> NAME (id holds 72 bytes). */
@@ -726,6 +775,14 @@ static void take_job(struct coordinator *co, const char *name,
         job_free(job);
         return;
     }
+    if ((job->spec->after || job->spec->after_any) &&
+        check_dependency_ids(co, job, &err) < 0) {
+        reject(co, name, err.text);
+        job_free(job);
+        return;
+    }
+    job->deps_pending = job->spec->after || job->spec->after_any;
+    co->check_deps = true;
     if (job->spec->archive &&
         !(job->archive =
               job_archive_claim(co->sp, job->spec->archive,
@@ -779,12 +836,14 @@ static void take_job(struct coordinator *co, const char *name,
 /* Claim new/NAME... for each name: the claims are journaled and synced
  * first (one fdatasync for the batch), then each file is renamed into cur/,
  * so a job in cur/ always has a claim in some coordinator's journal. */
-/* Claimed jobs with tasks not yet handed out (and not held back). */
+/* Claimed jobs with tasks not yet handed out, but for those held back
+ * (allocation end) or waiting for their dependencies: these must not keep
+ * us from claiming the jobs they wait for. */
 static size_t jobs_waiting(const struct coordinator *co)
 {
     size_t n = 0;
     for (const struct job *job = co->jobs; job; job = job->next_job)
-        if (!job->held_back && job->next < job->ntasks)
+        if (!job->held_back && !job->deps_pending && job->next < job->ntasks)
             n++;
     return n;
 }
@@ -794,7 +853,7 @@ static int lowest_waiting_priority(const struct coordinator *co)
 {
     int lowest = INT_MAX;
     for (const struct job *job = co->jobs; job; job = job->next_job)
-        if (!job->held_back && job->next < job->ntasks &&
+        if (!job->held_back && !job->deps_pending && job->next < job->ntasks &&
             job->spec->priority < lowest)
             lowest = job->spec->priority;
     return lowest;
@@ -1049,7 +1108,7 @@ static bool retry_ready(const struct job *job, int64_t now)
 
 static bool job_has_ready(const struct job *job, int64_t now)
 {
-    return !job->held_back &&
+    return !job->held_back && !job->deps_pending &&
            (job->next < job->ntasks || retry_ready(job, now));
 }
 
@@ -1252,6 +1311,9 @@ static void send_task(struct coordinator *co, struct job *job, int r,
             .gid = job->gid,
             .ngroups = job->ngroups,
             .groups = job->groups,
+            .steps = s->steps,
+            .nsteps = s->nsteps,
+            .continue_on_error = s->continue_on_error,
         };
         if (executor_submit(co->local, &t) < 0)
             queue_result(co, d,
@@ -1284,6 +1346,9 @@ static void send_task(struct coordinator *co, struct job *job, int r,
         .gid = job->gid,
         .ngroups = job->ngroups,
         .groups = job->groups,
+        .nsteps = (uint32_t)s->nsteps,
+        .steps = s->steps,
+        .continue_on_error = s->continue_on_error,
     };
     struct wire_buf buf = {0};
     struct mps_error err;
@@ -1436,6 +1501,118 @@ static void hold_back_jobs(struct coordinator *co)
         begin_stop(co, "only jobs that would outlive the allocation are left");
 }
 
+/* The job fails without running: a dependency failed. */
+static void fail_unrun(struct coordinator *co, struct job *job,
+                       const char *reason)
+{
+    free(job->dep_failure);
+    job->dep_failure = strdup(reason);
+    job->deps_pending = false;
+    job->waiting[0] = '\0';
+    job->next = job->ntasks;
+    if (job->running == 0 && !job->retries)
+        job->ended = true;
+    logmsg("job %s fails: %s", job->id, reason);
+    co->status_dirty = true;
+}
+
+/* How the job file of dependency id stands, for a "waiting for" line. */
+static const char *dependency_state(struct coordinator *co, const char *id,
+                                    int where)
+{
+    if (where == SPOOL_NEW)
+        return "queued";
+    struct job *dep = find_job(co, id);
+    if (!dep)
+        return "running elsewhere";
+    if (dep->running || dep->started_us)
+        return "running";
+    return dep->deps_pending ? "waiting" : "queued";
+}
+
+/* "after": start once each named job is in done/; one in failed/ or
+ * rejected/ fails this job unrun. "after_any": start once each is in any
+ * of those. The spool is the truth (as for several coordinators and after
+ * a crash): looked at when a job ended or came, and at every rescan. */
+static void check_dependencies(struct coordinator *co)
+{
+    if (!co->check_deps)
+        return;
+    co->check_deps = false;
+    for (struct job *job = co->jobs; job; job = job->next_job) {
+        if (!job->deps_pending || job->ended)
+            continue;
+        const char *blocker = NULL;
+        char reason[200] = "";
+        for (size_t i = 0; job->spec->after && job->spec->after[i]; i++) {
+            const char *id = job->spec->after[i];
+            int where = locate_job(co, id);
+            if (where == SPOOL_DONE)
+                continue;
+            if (where == SPOOL_FAILED || where == SPOOL_REJECTED || where < 0) {
+                snprintf(reason, sizeof reason, "dependency %s %s", id,
+                         where == SPOOL_FAILED     ? "failed"
+                         : where == SPOOL_REJECTED ? "was rejected"
+                                                   : "is gone from the spool");
+                break;
+            }
+            if (!blocker)
+                blocker = id;
+        }
+        if (reason[0]) {
+            fail_unrun(co, job, reason);
+            continue;
+        }
+        for (size_t i = 0;
+             !blocker && job->spec->after_any && job->spec->after_any[i]; i++) {
+            const char *id = job->spec->after_any[i];
+            int where = locate_job(co, id);
+            if (where == SPOOL_NEW || where == SPOOL_CUR)
+                blocker = id;
+        }
+        if (blocker) {
+            snprintf(job->waiting, sizeof job->waiting, "%s", blocker);
+            continue;
+        }
+        job->deps_pending = false;
+        job->waiting[0] = '\0';
+        co->status_dirty = true;
+        logmsg("job %s: its dependencies ended; it may start", job->id);
+    }
+}
+
+/* Why a job that has tasks to start has not started them, for the status
+ * file and `mpispool status`; NULL when it is not waiting. */
+static const char *waiting_reason(struct coordinator *co, const struct job *job,
+                                  char *buf, size_t len)
+{
+    if (job->deps_pending) {
+        if (!job->waiting[0])
+            return "waiting for its dependencies";
+        int where = locate_job(co, job->waiting);
+        snprintf(buf, len, "waiting for %s (%s)", job->waiting,
+                 where == SPOOL_NEW || where == SPOOL_CUR
+                     ? dependency_state(co, job->waiting, where)
+                     : "ended");
+        return buf;
+    }
+    if (job->held_back)
+        return "waiting: its timeout would outlive this allocation";
+    int64_t now = util_mono_us();
+    if (!job_has_ready(job, now))
+        return job->retries ? "waiting to retry a failed task" : NULL;
+    for (struct job *o = co->jobs; o && o != job; o = o->next_job) {
+        if (o->spec->priority > job->spec->priority && job_has_ready(o, now)) {
+            snprintf(buf, len, "waiting: priority %d jobs first",
+                     o->spec->priority);
+            return buf;
+        }
+    }
+    snprintf(buf, len, "waiting for free slots (needs %d cpu%s)",
+             job->spec->cpus, job->spec->cpus == 1 ? "" : "s");
+    return buf;
+}
+
 /* Hand out tasks while they fit. Jobs of the highest priority take turns;
  * when the task whose turn it is does not fit, nothing else starts until
  * it does (its cores are reserved as they free up), so a wide task is not
@@ -1444,6 +1621,7 @@ static void dispatch(struct coordinator *co)
 {
     if (co->stopping)
         return;
+    check_dependencies(co);
     reject_impossible(co);
     hold_back_jobs(co);
     int64_t now = util_mono_us();
@@ -1664,6 +1842,17 @@ static void queue_result(struct coordinator *co, struct dispatch *d,
     e->res.error = res->error ? strdup(res->error) : NULL;
     e->res.cores = res->cores ? strdup(res->cores) : NULL;
     e->res.gpus = res->gpus ? strdup(res->gpus) : NULL;
+    e->res.steps = NULL;
+    e->res.nsteps = 0;
+    if (res->nsteps &&
+        (e->res.steps = calloc(res->nsteps, sizeof *res->steps))) {
+        e->res.nsteps = res->nsteps;
+        for (uint32_t i = 0; i < res->nsteps; i++) {
+            e->res.steps[i] = res->steps[i];
+            e->res.steps[i].error =
+                res->steps[i].error ? strdup(res->steps[i].error) : NULL;
+        }
+    }
     dispatch_remove(co, d);
     int r = co->local ? 0 : d->rank - 1;
     if (r >= 0 && r < co->nranks) {
@@ -1724,6 +1913,8 @@ static void record_result(struct coordinator *co, struct ended *e)
     rec.max_rss_kb = (long)res->max_rss_kb;
     rec.user_s = res->user_s;
     rec.system_s = res->system_s;
+    rec.steps = res->steps;
+    rec.nsteps = res->nsteps;
     rec.stdout_path = task_path(job, d->task, "out");
     rec.stderr_path = task_path(job, d->task, "err");
     /* The files always exist, empty when the task wrote nothing. */
@@ -1749,6 +1940,16 @@ static void record_result(struct coordinator *co, struct ended *e)
         rec.error = write_error;
     }
     bool ok = record_ok(&rec);
+    double elapsed = (double)(rec.end_us - rec.start_us) / 1e6;
+    if (elapsed < 0)
+        elapsed = 0;
+    size_t bucket = 0;
+    while (bucket < NBUCKETS && elapsed > duration_buckets[bucket])
+        bucket++;
+    co->duration_count[bucket]++;
+    co->duration_sum += elapsed;
+    co->duration_total++;
+    co->metrics_dirty = true;
     rec.cancelled = !ok && d->cancelled;
     rec.interrupted = !ok && !d->cancelled && co->stopping;
     /* --idle-policy action=requeue: the owner of its PC came back. */
@@ -1855,7 +2056,7 @@ static int write_report(struct coordinator *co, struct job *job,
     char t1[UTIL_TIME_LEN], t2[UTIL_TIME_LEN];
     uint64_t ended = job->succeeded + job->failed;
     json_t *head = json_pack(
-        "{s:s, s:s?, s:s, s:s?, s:s, s:s, s:{s:I, s:I, s:I, s:I}}", "job",
+        "{s:s, s:s?, s:s, s:s?, s:s, s:s, s:{s:I, s:I, s:I, s:I}, s:s?}", "job",
         job->id, "name", job->spec->name, "state", state, "submitted",
         job->spec->submit_time, "started",
         util_format_time(job->started_us ? job->started_us : job->claimed_us,
@@ -1863,7 +2064,8 @@ static int write_report(struct coordinator *co, struct job *job,
         "ended", util_format_time(ended_us, t2), "counts", "tasks",
         (json_int_t)job->ntasks, "succeeded", (json_int_t)job->succeeded,
         "failed", (json_int_t)job->failed, "cancelled",
-        (json_int_t)(job->ntasks > ended ? job->ntasks - ended : 0));
+        (json_int_t)(job->ntasks > ended ? job->ntasks - ended : 0), "reason",
+        job->dep_failure);
     char *head_text =
         head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(head);
@@ -1932,7 +2134,9 @@ static bool job_is_live(void *arg, const char *id)
 /* done, failed or cancelled. */
 static const char *job_state(const struct job *job)
 {
-    return job->cancelled ? "cancelled" : job->failed ? "failed" : "done";
+    return job->cancelled                    ? "cancelled"
+           : job->failed || job->dep_failure ? "failed"
+                                             : "done";
 }
 
 /* Jobs whose last task ended this turn: their records and reports go to
@@ -1993,6 +2197,7 @@ static void finalize_ended_jobs(struct coordinator *co)
         job_free(job);
     }
     co->status_dirty = true;
+    co->check_deps = true;
     hold_reserve(co);
     if (journal_size(co->journal) > JOURNAL_COMPACT_BYTES) {
         if (journal_compact(co->journal, job_is_live, co, &err) < 0)
@@ -2015,6 +2220,9 @@ static void process_ended(struct coordinator *co)
         free(e->res.error);
         free(e->res.cores);
         free(e->res.gpus);
+        for (uint32_t i = 0; i < e->res.nsteps; i++)
+            free(e->res.steps[i].error);
+        free(e->res.steps);
         free(e);
     }
     co->ended_tail = NULL;
@@ -2166,6 +2374,122 @@ static const char *rank_state(const struct rank_slot *rs)
     return rs->busy ? "busy" : "idle";
 }
 
+/* A label value for the text format: backslash, double quote and newline
+ * escaped. */
+static void put_label(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            fputc('\\', f);
+        if (*s == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+static void metric_head(FILE *f, const char *name, const char *type,
+                        const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* --metrics-file: Prometheus text format (0.0.4), written to FILE.tmp and
+ * renamed over FILE, as node_exporter's textfile collector wants. */
+static void write_metrics(struct coordinator *co)
+{
+    const char *path = co->opt->metrics_file;
+    co->metrics_dirty = false;
+    co->last_metrics = util_mono_us();
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%s.tmp", path) < 0)
+        return;
+    FILE *f = fopen(tmp, "we");
+    if (!f) {
+        logmsg("cannot write metrics '%s': %s", tmp, strerror(errno));
+        free(tmp);
+        return;
+    }
+    uint64_t jobs_waiting = 0, tasks_pending = 0;
+    for (struct job *job = co->jobs; job; job = job->next_job) {
+        if (job->deps_pending)
+            jobs_waiting++;
+        tasks_pending += job->ntasks - job->next;
+        for (struct retry *r = job->retries; r; r = r->next)
+            tasks_pending++;
+    }
+    uint64_t njobs = 0;
+    for (struct job *job = co->jobs; job; job = job->next_job)
+        njobs++;
+    metric_head(f, "mpispool_queue_jobs", "gauge",
+                "Jobs claimed by this coordinator and not ended.");
+    fprintf(f, "mpispool_queue_jobs %llu\n", (unsigned long long)njobs);
+    metric_head(f, "mpispool_queue_jobs_waiting", "gauge",
+                "Claimed jobs waiting for their dependencies.");
+    fprintf(f, "mpispool_queue_jobs_waiting %llu\n",
+            (unsigned long long)jobs_waiting);
+    metric_head(f, "mpispool_queue_tasks_pending", "gauge",
+                "Task attempts of claimed jobs not started yet.");
+    fprintf(f, "mpispool_queue_tasks_pending %llu\n",
+            (unsigned long long)tasks_pending);
+    metric_head(f, "mpispool_tasks_running", "gauge",
+                "Task attempts running on the ranks.");
+    fprintf(f, "mpispool_tasks_running %llu\n",
+            (unsigned long long)co->ndispatched);
+    metric_head(f, "mpispool_tasks_succeeded_total", "counter",
+                "Tasks that succeeded since this coordinator started.");
+    fprintf(f, "mpispool_tasks_succeeded_total %llu\n", co->tasks_succeeded);
+    metric_head(f, "mpispool_tasks_failed_total", "counter",
+                "Tasks that failed (after their retries) since this "
+                "coordinator started.");
+    fprintf(f, "mpispool_tasks_failed_total %llu\n", co->tasks_failed);
+    metric_head(f, "mpispool_jobs_done_total", "counter",
+                "Jobs moved to done/ since this coordinator started.");
+    fprintf(f, "mpispool_jobs_done_total %lu\n", co->jobs_done);
+    metric_head(f, "mpispool_jobs_failed_total", "counter",
+                "Jobs moved to failed/ since this coordinator started.");
+    fprintf(f, "mpispool_jobs_failed_total %lu\n", co->jobs_failed);
+    metric_head(f, "mpispool_jobs_rejected_total", "counter",
+                "Job files rejected since this coordinator started.");
+    fprintf(f, "mpispool_jobs_rejected_total %lu\n", co->jobs_rejected);
+    metric_head(f, "mpispool_task_duration_seconds", "histogram",
+                "Wall time of ended task attempts.");
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        cumulative += co->duration_count[i];
+        fprintf(f, "mpispool_task_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                duration_buckets[i], (unsigned long long)cumulative);
+    }
+    fprintf(f, "mpispool_task_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+            (unsigned long long)co->duration_total);
+    fprintf(f, "mpispool_task_duration_seconds_sum %.6f\n", co->duration_sum);
+    fprintf(f, "mpispool_task_duration_seconds_count %llu\n",
+            (unsigned long long)co->duration_total);
+    metric_head(f, "mpispool_rank_slots", "gauge",
+                "Task slots (cores) of each rank that runs tasks.");
+    for (int r = 0; r < co->nranks; r++) {
+        fputs("mpispool_rank_slots{host=\"", f);
+        put_label(f, co->ranks[r].host);
+        fprintf(f, "\",rank=\"%d\"} %u\n", co->local ? 0 : r + 1,
+                co->ranks[r].slots);
+    }
+    metric_head(f, "mpispool_rank_busy_slots", "gauge",
+                "Task slots (cores) of each rank held by running tasks.");
+    for (int r = 0; r < co->nranks; r++) {
+        const struct rank_slot *rs = &co->ranks[r];
+        fputs("mpispool_rank_busy_slots{host=\"", f);
+        put_label(f, rs->host);
+        fprintf(f, "\",rank=\"%d\"} %u\n", co->local ? 0 : r + 1,
+                rs->busy < rs->slots ? rs->busy : rs->slots);
+    }
+    bool failed = ferror(f) != 0;
+    if (fclose(f) != 0 || failed || rename(tmp, path) < 0) {
+        logmsg("cannot write metrics '%s': %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+}
+
 static void write_status(struct coordinator *co, const char *state)
 {
     char started[UTIL_TIME_LEN], updated[UTIL_TIME_LEN], t[UTIL_TIME_LEN];
@@ -2206,6 +2530,11 @@ static void write_status(struct coordinator *co, const char *state)
             json_object_set_new(
                 entry, "started",
                 json_string(util_format_time(job->started_us, t)));
+        char why[160];
+        const char *waiting = waiting_reason(co, job, why, sizeof why);
+        if (entry)
+            json_object_set_new(entry, "waiting",
+                                waiting ? json_string(waiting) : json_null());
         json_array_append_new(jobs, entry);
     }
     json_t *root = json_pack(
@@ -2666,8 +2995,14 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
                 dispatch(co);
             }
             int64_t now = util_mono_us();
-            if (co->status_dirty && now - co->last_status >= STATUS_INTERVAL_US)
-                write_status(co, co->stopping ? "stopping" : "running");
+            if (co->status_dirty) {
+                co->metrics_dirty = true;
+                if (now - co->last_status >= STATUS_INTERVAL_US)
+                    write_status(co, co->stopping ? "stopping" : "running");
+            }
+            if (opt->metrics_file && co->metrics_dirty &&
+                now - co->last_metrics >= METRICS_INTERVAL_US)
+                write_metrics(co);
             bool quiet = !co->jobs && co->ndispatched == 0 && !co->ended_head;
             if (!shutdown_sent && quiet &&
                 (co->stopping ||
@@ -2714,6 +3049,10 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
             timeout = min_timeout(timeout, retry_wait_ms(co, now));
             if (co->status_dirty) {
                 int64_t due = co->last_status + STATUS_INTERVAL_US - now;
+                timeout = min_timeout(timeout, due < 0 ? 0 : (int)(due / 1000));
+            }
+            if (opt->metrics_file && co->metrics_dirty) {
+                int64_t due = co->last_metrics + METRICS_INTERVAL_US - now;
                 timeout = min_timeout(timeout, due < 0 ? 0 : (int)(due / 1000));
             }
         }
@@ -2781,6 +3120,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
                 scan_new(co, true);
                 scan_cancel(co);
                 scan_drain(co);
+                co->check_deps = true;
             }
             co->next_rescan = util_mono_us() + (int64_t)(opt->rescan_s * 1e6);
         }
@@ -2795,6 +3135,8 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
     if (co->sp) {
         release_jobs(co);
         write_status(co, "stopped");
+        if (opt->metrics_file)
+            write_metrics(co);
         logmsg("stopped: %lu job%s done, %lu failed, %lu rejected",
                co->jobs_done, co->jobs_done == 1 ? "" : "s", co->jobs_failed,
                co->jobs_rejected);

@@ -99,15 +99,28 @@ struct xtask {
     int64_t suspended_at; /* monotonic us */
     char *error;
     char *private_dir;
-    char *cores;    /* PU list it was given, or NULL */
-    char *cgroup;   /* its memory cgroup, or NULL */
-    char *track;    /* the cgroup holding all its processes, or NULL */
-    char token[64]; /* MPISPOOL_ATTEMPT_TOKEN: marks its processes */
+    char *first_error; /* with steps: the first failed step's error */
+    char *cores;       /* PU list it was given, or NULL */
+    char *cgroup;      /* its memory cgroup, or NULL */
+    char *track;       /* the cgroup holding all its processes, or NULL */
+    char token[64];    /* MPISPOOL_ATTEMPT_TOKEN: marks its processes */
     char gpu_cuda[128], gpu_rocr[128]; /* GPUs it holds */
     bool holds_gpus;
     cpu_set_t mask; /* the same, for sched_setaffinity */
     bool bind;      /* apply mask in the child */
     uint64_t out_bytes, err_bytes;
+    /* "steps": run one after another in run_dir; step is the current one,
+     * step_res what the ended ones did. */
+    struct taskcmd *steps;
+    size_t nsteps, step;
+    bool continue_on_error;
+    bool stopped; /* cancelled or interrupted: start no further step */
+    char *run_dir;
+    struct step_record *step_res;
+    int64_t step_start_us;
+    uint64_t step_out0, step_err0;       /* out_bytes, err_bytes at its start */
+    double steps_user_s, steps_system_s; /* rusage of the ended steps */
+    long steps_max_rss_kb;
     struct xtask *next;
 };
 
@@ -147,6 +160,14 @@ static void xtask_free(struct xtask *t)
         return;
     free(t->job);
     util_strv_free(t->argv);
+    for (size_t i = 0; t->steps && i < t->nsteps; i++)
+        taskcmd_free(&t->steps[i]);
+    free(t->steps);
+    for (size_t i = 0; t->step_res && i < t->nsteps; i++)
+        free(t->step_res[i].error);
+    free(t->step_res);
+    free(t->run_dir);
+    free(t->first_error);
     free(t->cwd);
     free(t->submit_dir);
     util_strv_free(t->env);
@@ -659,10 +680,10 @@ static void set_error(struct xtask *t, const char *fmt, const char *what,
 }
 
 /* Start t. On failure before fork, t->error says why and t ends at once. */
+static void spawn_command(struct executor *ex, struct xtask *t);
+
 static void start_task(struct executor *ex, struct xtask *t)
 {
-    int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, fail_p[2] = {-1, -1};
-    char **envp = NULL;
     t->out_fd = t->err_fd = -1;
     t->start_us = util_now_us();
     int64_t start_mono = util_mono_us();
@@ -670,8 +691,9 @@ static void start_task(struct executor *ex, struct xtask *t)
         t->timeout_at = start_mono + (int64_t)(t->timeout * 1e6);
 
     const char *dir = t->cwd;
-    /* With an archive the task runs where it was extracted (unless cwd). */
-    if (!dir && !t->archive && is_directory(t->submit_dir))
+    /* With an archive the task runs where it was extracted (unless cwd);
+     * steps share the private work directory (unless cwd). */
+    if (!dir && !t->archive && !t->nsteps && is_directory(t->submit_dir))
         dir = t->submit_dir;
     if (!dir || t->archive) {
         char path[PATH_MAX];
@@ -727,23 +749,17 @@ static void start_task(struct executor *ex, struct xtask *t)
         }
         t->holds_gpus = true;
     }
-    char procs[4200];
-    uint64_t rlimit_as = 0;
     if (t->memory && ex->cg_version) {
         char name[128], path[4096];
         snprintf(name, sizeof name, "mpispool-%d-%llu", (int)getpid(),
                  (unsigned long long)t->dispatch);
         if (cgroup_create(ex->cg_base, ex->cg_version, name, t->memory, path,
                           sizeof path) == 0 &&
-            (t->cgroup = strdup(path)))
-            snprintf(procs, sizeof procs, "%s/cgroup.procs", path);
+            !(t->cgroup = strdup(path)))
+            cgroup_remove(path);
     }
-    if (t->memory && !t->cgroup)
-        rlimit_as = t->memory;
     /* The tracking cgroup: the memory cgroup where that is in the same
      * hierarchy (a process is in one cgroup per hierarchy), else its own. */
-    char track_procs[4200];
-    bool join_track = false;
     if (t->cgroup && ex->track_kind &&
         strncmp(t->cgroup, ex->track_base, strlen(ex->track_base)) == 0 &&
         t->cgroup[strlen(ex->track_base)] == '/') {
@@ -754,15 +770,46 @@ static void start_task(struct executor *ex, struct xtask *t)
                  (unsigned long long)t->dispatch);
         if (cgroup_track_create(ex->track_base, name, path, sizeof path) == 0) {
             t->track = strdup(path);
-            if (t->track) {
-                snprintf(track_procs, sizeof track_procs, "%s/cgroup.procs",
-                         path);
-                join_track = true;
-            } else {
+            if (!t->track)
                 rmdir(path);
-            }
         }
     }
+    if (!(t->run_dir = strdup(dir))) {
+        set_error(t, "cannot start task%s: %s", "", ENOMEM);
+        goto failed;
+    }
+    spawn_command(ex, t);
+    return;
+
+failed:
+    t->pid = 0;
+    t->exited = true;
+    t->end_us = util_now_us();
+}
+
+/* Start t's command (its current step's, with steps) in t->run_dir, in its
+ * cgroups. On failure t->error says why and the command ends at once. */
+static void spawn_command(struct executor *ex, struct xtask *t)
+{
+    int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, fail_p[2] = {-1, -1};
+    char **envp = NULL;
+    const char *dir = t->run_dir;
+    bool shell = t->shell;
+    char **task_argv = t->argv;
+    if (t->nsteps) {
+        shell = t->steps[t->step].shell;
+        task_argv = t->steps[t->step].argv;
+        t->step_start_us = util_now_us();
+        t->step_out0 = t->out_bytes;
+        t->step_err0 = t->err_bytes;
+    }
+    char procs[4200], track_procs[4200];
+    if (t->cgroup)
+        snprintf(procs, sizeof procs, "%s/cgroup.procs", t->cgroup);
+    uint64_t rlimit_as = t->memory && !t->cgroup ? t->memory : 0;
+    bool join_track = t->track && t->track != t->cgroup;
+    if (join_track)
+        snprintf(track_procs, sizeof track_procs, "%s/cgroup.procs", t->track);
     snprintf(t->token, sizeof t->token, "%s.%llu", ex->token_prefix,
              (unsigned long long)t->dispatch);
     envp = build_env(t);
@@ -771,8 +818,8 @@ static void start_task(struct executor *ex, struct xtask *t)
         set_error(t, "cannot start task%s: %s", "", errno ? errno : ENOMEM);
         goto failed;
     }
-    char *shell_argv[] = {"/bin/sh", "-c", t->argv[0], NULL};
-    char *const *argv = t->shell ? shell_argv : t->argv;
+    char *shell_argv[] = {"/bin/sh", "-c", task_argv[0], NULL};
+    char *const *argv = shell ? shell_argv : task_argv;
     const char *path = env_get(envp, "PATH");
     if (!path)
         path = "/usr/local/bin:/usr/bin:/bin";
@@ -788,12 +835,12 @@ static void start_task(struct executor *ex, struct xtask *t)
             char line[PATH_MAX + 64];
             snprintf(line, sizeof line,
                      "command '%s' is not allowed on this cluster",
-                     t->shell ? "/bin/sh" : program);
+                     shell ? "/bin/sh" : program);
             free(t->error);
             t->error = strdup(line);
             goto failed;
         }
-        if (!t->shell)
+        if (!shell)
             exec_path = program;
     }
 
@@ -1127,6 +1174,30 @@ static void finish_task(struct executor *ex, struct xtask *t)
         res.system_s = (double)t->usage.ru_stime.tv_sec +
                        (double)t->usage.ru_stime.tv_usec / 1e6;
     }
+    if (t->nsteps) {
+        res.max_rss_kb = res.max_rss_kb > t->steps_max_rss_kb
+                             ? res.max_rss_kb
+                             : t->steps_max_rss_kb;
+        res.user_s += t->steps_user_s;
+        res.system_s += t->steps_system_s;
+        /* The first step that failed speaks for the task. */
+        for (size_t i = 0; i <= t->step; i++) {
+            const struct step_record *st = &t->step_res[i];
+            bool failed = st->exit_code != 0 || st->signal || st->error;
+            if (failed || i == t->step) {
+                res.exit_code = st->exit_code;
+                res.signal = st->signal;
+                break;
+            }
+        }
+        if (t->first_error) {
+            free(t->error);
+            t->error = t->first_error;
+            t->first_error = NULL;
+        }
+        res.steps = t->step_res;
+        res.nsteps = t->step + 1;
+    }
     res.timed_out = t->timed_out;
     res.interrupted = t->interrupted;
     char limit_error[96];
@@ -1175,10 +1246,72 @@ static void finish_task(struct executor *ex, struct xtask *t)
     start_queued(ex);
 }
 
+/* The current step of t ended (its output drained): note its outcome.
+ * Returns whether it succeeded. */
+static bool end_step(struct xtask *t)
+{
+    struct step_record *st = &t->step_res[t->step];
+    st->start_us = t->step_start_us ? t->step_start_us : t->end_us;
+    st->end_us = t->end_us;
+    st->exit_code = -1;
+    if (t->pid > 0 && WIFEXITED(t->status) && !t->error)
+        st->exit_code = WEXITSTATUS(t->status);
+    else if (t->pid > 0 && WIFSIGNALED(t->status))
+        st->signal = WTERMSIG(t->status);
+    st->stdout_bytes = t->out_bytes - t->step_out0;
+    st->stderr_bytes = t->err_bytes - t->step_err0;
+    st->error = t->error ? strdup(t->error) : NULL;
+    bool ok = st->exit_code == 0 && !st->signal && !t->error;
+    if (!ok && !t->first_error && t->error)
+        t->first_error = strdup(t->error);
+    return ok;
+}
+
+/* With steps: after one ended, start the next one unless it failed (and
+ * continue_on_error is off), or the task was stopped. Returns whether a
+ * step was started (or tried: its failure to start ends it at once). */
+static bool next_step(struct executor *ex, struct xtask *t)
+{
+    bool ok = end_step(t);
+    if (t->step + 1 >= t->nsteps || t->stopped || t->timed_out ||
+        t->interrupted || (!ok && !t->continue_on_error))
+        return false;
+    if (t->pid > 0) {
+        t->steps_user_s += (double)t->usage.ru_utime.tv_sec +
+                           (double)t->usage.ru_utime.tv_usec / 1e6;
+        t->steps_system_s += (double)t->usage.ru_stime.tv_sec +
+                             (double)t->usage.ru_stime.tv_usec / 1e6;
+        if (t->usage.ru_maxrss > t->steps_max_rss_kb)
+            t->steps_max_rss_kb = t->usage.ru_maxrss;
+    }
+    free(t->error);
+    t->error = NULL;
+    t->step++;
+    t->pid = 0;
+    t->exited = false;
+    t->status = 0;
+    t->drain_until = 0;
+    memset(&t->usage, 0, sizeof t->usage);
+    spawn_command(ex, t);
+    /* Tasks are suspended (--idle-policy): so is this step. */
+    if (ex->suspended && t->pid > 0) {
+        signal_task(ex, t, SIGSTOP);
+        if (!t->suspended) {
+            t->suspended = true;
+            t->suspended_at = util_mono_us();
+        }
+    }
+    return true;
+}
+
 static void maybe_finish(struct executor *ex, struct xtask *t)
 {
-    if (t->exited && t->out_fd < 0 && t->err_fd < 0)
+    while (t->exited && t->out_fd < 0 && t->err_fd < 0) {
+        if (t->nsteps && next_step(ex, t))
+            continue;
         finish_task(ex, t);
+        return;
+    }
 }
 
 static void start_queued(struct executor *ex)
@@ -1237,6 +1370,27 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
         if (t->groups) {
             memcpy(t->groups, task->groups, task->ngroups * sizeof *t->groups);
             t->ngroups = task->ngroups;
+        }
+    }
+    t->continue_on_error = task->continue_on_error;
+    if (task->nsteps) {
+        t->steps = calloc(task->nsteps, sizeof *t->steps);
+        t->step_res = calloc(task->nsteps, sizeof *t->step_res);
+        if (!t->steps || !t->step_res) {
+            xtask_free(t);
+            errno = ENOMEM;
+            return -1;
+        }
+        t->nsteps = task->nsteps;
+        for (size_t i = 0; i < task->nsteps; i++) {
+            t->steps[i].shell = task->steps[i].shell;
+            t->steps[i].argc = task->steps[i].argc;
+            t->steps[i].argv = util_strv_dup(task->steps[i].argv);
+            if (!t->steps[i].argv || !t->steps[i].argv[0]) {
+                xtask_free(t);
+                errno = ENOMEM;
+                return -1;
+            }
         }
     }
     t->out_fd = t->err_fd = -1;
@@ -1403,6 +1557,8 @@ void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s)
         ex->queue_tail = t;
     int64_t now = util_mono_us();
     for (struct xtask *t = ex->running; t; t = t->next) {
+        if (dispatch == 0 || t->dispatch == dispatch)
+            t->stopped = true;
         if ((dispatch == 0 || t->dispatch == dispatch) && !t->exited &&
             t->pid > 0) {
             terminate_task(ex, t);

@@ -10,6 +10,8 @@
 
 #include "archive_safe.h"
 #include "error.h"
+#include "jobfile.h"
+#include "record.h"
 
 /* A task attempt to run. The executor copies what it keeps. */
 struct exec_task {
@@ -36,6 +38,15 @@ struct exec_task {
     uint32_t uid, gid;      /* with as_user */
     uint32_t ngroups;       /* with as_user: supplementary groups */
     const uint32_t *groups; /* ngroups gids */
+    /* "steps": run these one after another instead of argv, in one work
+     * directory (the private one unless cwd is given), with the same
+     * limits, cgroup and cores; the timeout covers all of them. The next
+     * step starts when one ended and succeeded (or with continue_on_error
+     * in any case, unless the task was cancelled, interrupted or timed
+     * out). */
+    const struct taskcmd *steps;
+    size_t nsteps;
+    bool continue_on_error;
 };
 
 /* How an attempt ended. error is NULL or one line; strings live until the
@@ -55,6 +66,11 @@ struct exec_result {
     double system_s;
     uint64_t stdout_bytes;
     uint64_t stderr_bytes;
+    /* A task with steps: those that ran. exit_code and signal above are
+     * those of the first step that failed, else of the last step; error is
+     * the first step's error. */
+    const struct step_record *steps;
+    size_t nsteps;
 };
 
 struct exec_callbacks {

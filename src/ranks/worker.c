@@ -84,6 +84,8 @@ struct wire_result worker_result_message(uint64_t dispatch,
         .system_s = res->system_s,
         .stdout_bytes = res->stdout_bytes,
         .stderr_bytes = res->stderr_bytes,
+        .nsteps = (uint32_t)res->nsteps,
+        .steps = (struct step_record *)res->steps,
     };
 }
 
@@ -182,6 +184,9 @@ static void run_task(struct worker *w, const struct wire_task *m)
         .gid = m->gid,
         .ngroups = m->ngroups,
         .groups = m->groups,
+        .steps = m->steps,
+        .nsteps = m->nsteps,
+        .continue_on_error = m->continue_on_error,
     };
     struct mps_error err;
     if (m->archive &&

@@ -1589,6 +1589,14 @@ static void print_coordinator(json_t *st, int64_t now)
     }
     table_print(&t, stdout, " ");
     table_free(&t);
+    /* Why a job has not started (job ids only: nothing to escape). */
+    json_array_foreach(jobs, i, r)
+    {
+        const char *why = json_string_value(json_object_get(r, "waiting"));
+        const char *id = json_string_value(json_object_get(r, "job"));
+        if (why && id)
+            printf(" %s: %s\n", id, why);
+    }
 }
 
 /* The hosts named in drain/, sorted, as a JSON array; NULL when drain/
@@ -2602,6 +2610,9 @@ static void print_report(const struct report *rep)
     printf("job %s\n", member_text(h, "job", b1, sizeof b1));
     printf("name %s\n", member_text(h, "name", b1, sizeof b1));
     printf("state %s\n", member_text(h, "state", b1, sizeof b1));
+    /* Written by the coordinator from job ids: nothing to escape. */
+    if (json_is_string(json_object_get(h, "reason")))
+        printf("reason %s\n", member_text(h, "reason", b1, sizeof b1));
     printf("tasks %s: %s succeeded, %s failed\n",
            member_text(counts, "tasks", b1, sizeof b1),
            member_text(counts, "succeeded", b2, sizeof b2),

@@ -135,8 +135,10 @@ int wire_encode_hello(struct wire_buf *buf, const struct wire_hello *m)
 int wire_encode_task(struct wire_buf *buf, const struct wire_task *m)
 {
     uint8_t flags = (uint8_t)((m->shell ? 1 : 0) | (m->inherit ? 2 : 0) |
-                              (m->archive ? 4 : 0) | (m->as_user ? 8 : 0));
-    if (m->ngroups > WIRE_MAX_GROUPS || (m->ngroups && !m->groups)) {
+                              (m->archive ? 4 : 0) | (m->as_user ? 8 : 0) |
+                              (m->continue_on_error ? 16 : 0));
+    if (m->ngroups > WIRE_MAX_GROUPS || (m->ngroups && !m->groups) ||
+        m->nsteps > WIRE_MAX_STEPS || (m->nsteps && !m->steps)) {
         errno = EINVAL;
         return -1;
     }
@@ -152,6 +154,12 @@ int wire_encode_task(struct wire_buf *buf, const struct wire_task *m)
         return -1;
     for (uint32_t i = 0; i < m->ngroups; i++)
         if (put_u32(buf, m->groups[i]) < 0)
+            return -1;
+    if (put_u32(buf, m->nsteps) < 0)
+        return -1;
+    for (uint32_t i = 0; i < m->nsteps; i++)
+        if (put_u8(buf, m->steps[i].shell) < 0 ||
+            put_strv(buf, (uint32_t)m->steps[i].argc, m->steps[i].argv) < 0)
             return -1;
     return finish(buf);
 }
@@ -184,8 +192,19 @@ int wire_encode_result(struct wire_buf *buf, const struct wire_result *m)
         put_u64(buf, (uint64_t)m->max_rss_kb, 8) < 0 ||
         put_f64(buf, m->user_s) < 0 || put_f64(buf, m->system_s) < 0 ||
         put_u64(buf, m->stdout_bytes, 8) < 0 ||
-        put_u64(buf, m->stderr_bytes, 8) < 0)
+        put_u64(buf, m->stderr_bytes, 8) < 0 || put_u32(buf, m->nsteps) < 0)
         return -1;
+    for (uint32_t i = 0; i < m->nsteps; i++) {
+        const struct step_record *st = &m->steps[i];
+        if (put_u64(buf, (uint64_t)st->start_us, 8) < 0 ||
+            put_u64(buf, (uint64_t)st->end_us, 8) < 0 ||
+            put_u32(buf, (uint32_t)st->exit_code) < 0 ||
+            put_u32(buf, (uint32_t)st->signal) < 0 ||
+            put_u64(buf, st->stdout_bytes, 8) < 0 ||
+            put_u64(buf, st->stderr_bytes, 8) < 0 ||
+            put_str(buf, st->error) < 0)
+            return -1;
+    }
     return finish(buf);
 }
 
@@ -318,6 +337,61 @@ static uint32_t *get_u32v(struct cursor *c, uint32_t *n_out)
     return v;
 }
 
+/* A TASK's steps: each a shell flag and an argv (at least 6 bytes on the
+ * wire, which bounds their number before anything is allocated). */
+static void get_steps(struct cursor *c, struct wire_task *m)
+{
+    uint64_t n = get_u64(c, 4);
+    if (c->bad || n > WIRE_MAX_STEPS || n > c->left / 6) {
+        c->bad = true;
+        return;
+    }
+    if (n == 0)
+        return;
+    if (!(m->steps = calloc(n, sizeof *m->steps))) {
+        c->bad = true;
+        return;
+    }
+    m->nsteps = (uint32_t)n;
+    for (uint64_t i = 0; i < n && !c->bad; i++) {
+        struct taskcmd *st = &m->steps[i];
+        uint64_t shell = get_u64(c, 1);
+        uint32_t argc = 0;
+        st->argv = get_strv(c, &argc);
+        st->argc = argc;
+        st->shell = shell == 1;
+        if (c->bad || shell > 1 || argc == 0 || (st->shell && argc != 1))
+            c->bad = true;
+    }
+}
+
+/* A RESULT's step outcomes (at least 41 bytes each on the wire). */
+static void get_step_results(struct cursor *c, struct wire_result *m)
+{
+    uint64_t n = get_u64(c, 4);
+    if (c->bad || n > WIRE_MAX_STEPS || n > c->left / 41) {
+        c->bad = true;
+        return;
+    }
+    if (n == 0)
+        return;
+    if (!(m->steps = calloc(n, sizeof *m->steps))) {
+        c->bad = true;
+        return;
+    }
+    m->nsteps = (uint32_t)n;
+    for (uint64_t i = 0; i < n && !c->bad; i++) {
+        struct step_record *st = &m->steps[i];
+        st->start_us = (int64_t)get_u64(c, 8);
+        st->end_us = (int64_t)get_u64(c, 8);
+        st->exit_code = (int32_t)get_u64(c, 4);
+        st->signal = (int32_t)get_u64(c, 4);
+        st->stdout_bytes = get_u64(c, 8);
+        st->stderr_bytes = get_u64(c, 8);
+        st->error = get_str(c);
+    }
+}
+
 static void clear_payload(struct wire_msg *msg)
 {
     switch (msg->type) {
@@ -331,6 +405,9 @@ static void clear_payload(struct wire_msg *msg)
         free(msg->u.task.submit_dir);
         util_strv_free(msg->u.task.env);
         free(msg->u.task.groups);
+        for (uint32_t i = 0; msg->u.task.steps && i < msg->u.task.nsteps; i++)
+            taskcmd_free(&msg->u.task.steps[i]);
+        free(msg->u.task.steps);
         break;
     case WIRE_ARCHIVE:
         free(msg->u.archive.job);
@@ -339,6 +416,10 @@ static void clear_payload(struct wire_msg *msg)
         free(msg->u.result.error);
         free(msg->u.result.cores);
         free(msg->u.result.gpus);
+        for (uint32_t i = 0; msg->u.result.steps && i < msg->u.result.nsteps;
+             i++)
+            free(msg->u.result.steps[i].error);
+        free(msg->u.result.steps);
         break;
     default:
         break;
@@ -383,9 +464,11 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
         m->uid = (uint32_t)get_u64(c, 4);
         m->gid = (uint32_t)get_u64(c, 4);
         m->groups = get_u32v(c, &m->ngroups);
-        if (!m->job || (flags & ~15u) || (!m->as_user && m->ngroups) ||
-            !m->argv || m->argc == 0 || !m->env || (m->shell && m->argc != 1) ||
-            !(m->timeout >= 0))
+        m->continue_on_error = flags & 16;
+        get_steps(c, m);
+        if (!m->job || (flags & ~31u) || (m->continue_on_error && !m->nsteps) ||
+            (!m->as_user && m->ngroups) || !m->argv || m->argc == 0 ||
+            !m->env || (m->shell && m->argc != 1) || !(m->timeout >= 0))
             c->bad = true;
         break;
     }
@@ -424,6 +507,7 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
         m->system_s = get_f64(c);
         m->stdout_bytes = get_u64(c, 8);
         m->stderr_bytes = get_u64(c, 8);
+        get_step_results(c, m);
         break;
     }
     case WIRE_CANCEL:

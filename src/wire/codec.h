@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "jobfile.h"
+#include "record.h"
 
 /* Every message is a header and a payload:
  * magic "MS" (2 bytes), version (1), type (1), payload length (u32 LE)
@@ -17,8 +19,9 @@
  * length matches the buffer and that every field lies inside it; anything
  * else is a malformed message, reported and dropped by the caller. Each
  * type travels with its own MPI tag (WIRE_TAG_BASE + type). */
-/* 2: HEARTBEAT carries owner activity, RESULT an interrupted flag. */
-#define WIRE_VERSION 2
+/* 2: HEARTBEAT carries owner activity, RESULT an interrupted flag.
+ * 3: TASK carries "steps", RESULT each step's outcome. */
+#define WIRE_VERSION 3
 #define WIRE_HEADER_LEN 8
 #define WIRE_TAG_BASE 100
 /* Output is sent in chunks of at most this many bytes. */
@@ -73,7 +76,15 @@ struct wire_task {
     uint32_t gid;     /* with as_user: the owner's primary group */
     uint32_t ngroups; /* with as_user: supplementary groups (0 without) */
     uint32_t *groups; /* ngroups gids, or NULL */
+    /* A job with "steps": run these one after another (argv above is the
+     * first); 0 and NULL otherwise. */
+    uint32_t nsteps;
+    struct taskcmd *steps;
+    bool continue_on_error;
 };
+
+/* Most steps a task message may carry. */
+#define WIRE_MAX_STEPS 4096
 
 /* Most supplementary groups a task message may carry (Linux NGROUPS_MAX). */
 #define WIRE_MAX_GROUPS 65536
@@ -102,6 +113,8 @@ struct wire_result {
     double system_s;
     uint64_t stdout_bytes;
     uint64_t stderr_bytes;
+    uint32_t nsteps; /* a task with steps: those that ran, else 0 */
+    struct step_record *steps;
 };
 
 /* Sent to a rank once per job, before its first TASK of the job: chunks

@@ -140,8 +140,8 @@ static void test_task_as_user(void **state)
     }
 
     /* A group count past the end, or groups without as_user, are refused:
-     * ngroups is the last u32 before the 3 groups. */
-    size_t ngroups_at = buf.len - 4 * 4;
+     * ngroups is the u32 before the 3 groups (and the step count). */
+    size_t ngroups_at = buf.len - 4 * 4 - 4;
     raw = copy_out(&buf);
     raw[ngroups_at] = 4;
     assert_int_equal(
@@ -211,6 +211,97 @@ static void test_result_round_trip(void **state)
 
 /* --idle-policy action=requeue: a result says it was interrupted, without
  * changing timed_out; a flags byte with unknown bits is refused. */
+/* Steps in a TASK and their outcomes in a RESULT survive the trip; every
+ * truncation and a step count past the end are refused. */
+static void test_steps(void **state)
+{
+    (void)state;
+    char *s0[] = {"echo one > f", NULL};
+    char *s1[] = {"cat", "f", NULL};
+    struct taskcmd steps[] = {{true, 1, s0}, {false, 2, s1}};
+    char *env[] = {NULL};
+    struct wire_task in = {.dispatch = 7,
+                           .job = "j",
+                           .argc = 1,
+                           .argv = s0,
+                           .shell = true,
+                           .env = env,
+                           .nsteps = 2,
+                           .steps = steps,
+                           .continue_on_error = true};
+    struct wire_buf buf = {0};
+    assert_int_equal(wire_encode_task(&buf, &in), 0);
+    struct wire_msg msg;
+    struct mps_error err;
+    char *raw = copy_out(&buf);
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), 0);
+    assert_int_equal(msg.u.task.nsteps, 2);
+    assert_true(msg.u.task.continue_on_error);
+    assert_true(msg.u.task.steps[0].shell);
+    assert_string_equal(msg.u.task.steps[0].argv[0], "echo one > f");
+    assert_false(msg.u.task.steps[1].shell);
+    assert_int_equal(msg.u.task.steps[1].argc, 2);
+    assert_string_equal(msg.u.task.steps[1].argv[1], "f");
+    wire_msg_clear(&msg);
+    for (size_t len = WIRE_HEADER_LEN; len < buf.len; len++) {
+        raw = malloc(len);
+        memcpy(raw, buf.data, len);
+        uint32_t payload = (uint32_t)(len - WIRE_HEADER_LEN);
+        for (int i = 0; i < 4; i++)
+            raw[4 + i] = (char)(payload >> (8 * i));
+        assert_int_equal(
+            wire_decode(raw, len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), -1);
+        free(raw);
+    }
+    /* continue_on_error without steps is malformed. */
+    in.nsteps = 0;
+    in.steps = NULL;
+    assert_int_equal(wire_encode_task(&buf, &in), 0);
+    raw = copy_out(&buf);
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), -1);
+    free(raw);
+    /* A huge step count is refused before anything is allocated. */
+    in.continue_on_error = false;
+    assert_int_equal(wire_encode_task(&buf, &in), 0);
+    raw = copy_out(&buf);
+    memset(raw + buf.len - 4, 0xff, 4);
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), -1);
+    free(raw);
+
+    struct step_record rs[] = {{1000, 2000, 0, 0, 5, 0, NULL},
+                               {2000, 3000, -1, 9, 0, 7, "killed"}};
+    struct wire_result res = {
+        .dispatch = 7, .exit_code = -1, .signal = 9, .nsteps = 2, .steps = rs};
+    assert_int_equal(wire_encode_result(&buf, &res), 0);
+    raw = copy_out(&buf);
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_RESULT, &msg, &err), 0);
+    const struct wire_result *out = &msg.u.result;
+    assert_int_equal(out->nsteps, 2);
+    assert_int_equal(out->steps[0].start_us, 1000);
+    assert_int_equal(out->steps[0].stdout_bytes, 5);
+    assert_null(out->steps[0].error);
+    assert_int_equal(out->steps[1].exit_code, -1);
+    assert_int_equal(out->steps[1].signal, 9);
+    assert_int_equal(out->steps[1].stderr_bytes, 7);
+    assert_string_equal(out->steps[1].error, "killed");
+    wire_msg_clear(&msg);
+    for (size_t len = WIRE_HEADER_LEN; len < buf.len; len++) {
+        raw = malloc(len);
+        memcpy(raw, buf.data, len);
+        uint32_t payload = (uint32_t)(len - WIRE_HEADER_LEN);
+        for (int i = 0; i < 4; i++)
+            raw[4 + i] = (char)(payload >> (8 * i));
+        assert_int_equal(
+            wire_decode(raw, len, WIRE_TAG_BASE + WIRE_RESULT, &msg, &err), -1);
+        free(raw);
+    }
+    wire_buf_free(&buf);
+}
+
 static void test_result_interrupted(void **state)
 {
     (void)state;
@@ -434,7 +525,7 @@ static void test_hostile_bytes(void **state)
         const char *message;
     } cases[] = {
         {0, 'X', "message has a bad magic number"},
-        {2, 9, "message has version 9, expected 2"},
+        {2, 9, "message has version 9, expected 3"},
         {3, 99, "message has unknown type 99"},
         {3, WIRE_TASK, "message of type 2 came with tag 101"},
         {4, 1, "message length 1 does not match its 34 bytes"},
@@ -493,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_task_round_trip),
         cmocka_unit_test(test_task_as_user),
         cmocka_unit_test(test_result_round_trip),
+        cmocka_unit_test(test_steps),
         cmocka_unit_test(test_result_interrupted),
         cmocka_unit_test(test_heartbeat_owner),
         cmocka_unit_test(test_output_binary),

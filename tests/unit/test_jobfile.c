@@ -266,6 +266,32 @@ static void test_valid_id(void **state)
         "4"));
 }
 
+static void test_steps(void **state)
+{
+    (void)state;
+    struct jobspec *job = parse("{\"steps\": [\"echo a > f\", [\"cat\", "
+                                "\"f\"]], \"continue_on_error\": true}");
+    assert_int_equal(job->ntasks, 1);
+    assert_int_equal(job->nsteps, 2);
+    assert_true(job->continue_on_error);
+    assert_true(job->steps[0].shell);
+    assert_string_equal(job->steps[0].argv[0], "echo a > f");
+    assert_false(job->steps[1].shell);
+    assert_int_equal(job->steps[1].argc, 2);
+    assert_string_equal(job->steps[1].argv[1], "f");
+    assert_null(job->steps[1].argv[2]);
+    struct taskcmd cmd;
+    struct mps_error err;
+    assert_int_equal(jobspec_task(job, 0, &cmd, &err), 0);
+    assert_string_equal(cmd.argv[0], "echo a > f");
+    taskcmd_free(&cmd);
+    jobspec_destroy(job);
+    job = parse("{\"steps\": [[\"true\"]]}");
+    assert_false(job->continue_on_error);
+    assert_int_equal(job->nsteps, 1);
+    jobspec_destroy(job);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_tasks),
+        cmocka_unit_test(test_steps),
         cmocka_unit_test(test_load_guards),
         cmocka_unit_test(test_load_fifo),
         cmocka_unit_test(test_deep_nesting),

@@ -128,6 +128,31 @@ static void test_flags_and_note(void **state)
     free(json);
 }
 
+/* A task with steps lists them; one without has no "steps" key. */
+static void test_steps(void **state)
+{
+    (void)state;
+    struct task_record rec = {.job = "j", .attempt = 1, .exit_code = 3};
+    char *plain = record_to_json(&rec);
+    assert_null(strstr(plain, "steps"));
+    free(plain);
+    struct step_record steps[] = {
+        {1795482606000000LL, 1795482606500000LL, 0, 0, 4, 0, NULL},
+        {1795482606500000LL, 1795482607000000LL, -1, 9, 0, 2, "oops"}};
+    rec.steps = steps;
+    rec.nsteps = 2;
+    char *json = record_to_json(&rec);
+    assert_non_null(strstr(
+        json, "\"steps\":[{\"step\":0,\"start\":\"2026-11-24T01:10:06."
+              "000000Z\",\"end\":\"2026-11-24T01:10:06.500000Z\",\"elapsed\":"
+              "0.5,\"exit_code\":0,\"signal\":null,\"stdout_bytes\":4,"
+              "\"stderr_bytes\":0,\"error\":null},{\"step\":1,"));
+    assert_non_null(strstr(json, "\"exit_code\":null,\"signal\":9,"
+                                 "\"stdout_bytes\":0,\"stderr_bytes\":2,"
+                                 "\"error\":\"oops\"}]"));
+    free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_success_and_nulls),
         cmocka_unit_test(test_unicode_error),
         cmocka_unit_test(test_flags_and_note),
+        cmocka_unit_test(test_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
