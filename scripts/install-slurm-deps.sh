@@ -9,29 +9,5 @@ set -euo pipefail
 
 PACKAGES=(slurmctld slurmd slurm-client munge)
 
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-    if [ "$status" != "install ok installed" ]; then
-        missing+=("$pkg")
-    fi
-done
-
-if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-slurm-deps: all ${#PACKAGES[@]} packages are installed"
-    exit 0
-fi
-
-SUDO=()
-if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || {
-        echo "install-slurm-deps: not root and no sudo; install: ${missing[*]}" >&2
-        exit 1
-    }
-    SUDO=(sudo)
-fi
-
-echo "install-slurm-deps: installing ${missing[*]}"
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-    --no-install-recommends "${missing[@]}" </dev/null
+. "$(dirname "$0")/apt.sh"
+apt_ensure install-slurm-deps "${PACKAGES[@]}"
