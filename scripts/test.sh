@@ -15,7 +15,7 @@ fi
 # The whole suite also needs Slurm and munge (label slurm), sshd and
 # iproute2 (label cluster) and Chromium (the HTML report test); without
 # them those tests say why and are skipped.
-if [ $# -eq 0 ]; then
+if [ $# -eq 0 ] && [ -z "${MPISPOOL_QUICK:-}" ]; then
     bash scripts/install-deps.sh
     bash scripts/install-slurm-deps.sh
     bash scripts/install-cluster-deps.sh
