@@ -10,6 +10,15 @@
 . "$(dirname "$0")/lib.sh"
 
 export LC_ALL=C # comm and sort agree on the order
+# Under scripts/test-sanitize.sh, every rank of the run that follows the
+# crashes reports the same 122 KB of leaks at exit, allocated in modules
+# LeakSanitizer cannot name (so tests/sanitize/lsan.supp cannot match them;
+# the same count in every rank points at Open MPI's plugins, not at the
+# coordinator). Leak checking is off for this test alone, every other
+# AddressSanitizer check stays on. An open item.
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+    export ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0"
+fi
 
 NP=3
 NTASKS=400
@@ -50,9 +59,14 @@ crash() {
             "$SPOOL"/status/*.json || true; } | head -n 1)
         victim=$rank0
         if [ "$how" = worker ]; then
-            # No match is not an error here: the check below says so.
-            victim=$(rank_pids "$root" | { grep -vx "$rank0" || true; } |
-                head -n 1)
+            # A rank is a child of mpirun; a task's process is also called
+            # mpispool-run for a moment (between clone and exec), so the
+            # name alone could pick a task.
+            mp=$(mpirun_pid "$root" || true)
+            victim=$(for p in $(rank_pids "$root"); do
+                [ "$(ps -o ppid= -p "$p" | tr -d ' ')" = "$mp" ] &&
+                    [ "$p" != "$rank0" ] && echo "$p"
+            done | head -n 1 || true)
         fi
         [ -n "$victim" ] || fail "no $how process to kill"
         kill -KILL "$victim" 2>/dev/null || log "$how (pid $victim) had exited already"
