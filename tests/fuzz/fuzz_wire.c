@@ -43,9 +43,13 @@ static int encode(struct wire_buf *buf, const struct wire_msg *m)
     case WIRE_RESULT:
         return wire_encode_result(buf, &m->u.result);
     case WIRE_CANCEL:
-        return wire_encode_cancel(buf, m->u.cancel.dispatch);
+        return wire_encode_cancel(buf, m->u.cancel.dispatch, m->u.cancel.grace);
     case WIRE_HEARTBEAT:
-        return wire_encode_heartbeat(buf, m->u.load);
+        return wire_encode_heartbeat(buf, &m->u.heartbeat);
+    case WIRE_ARCHIVE:
+        return wire_encode_archive(buf, m->u.archive.job, m->u.archive.total,
+                                   m->u.archive.offset, m->u.archive.data,
+                                   m->u.archive.len);
     default:
         return wire_encode_empty(buf, m->type);
     }
@@ -92,9 +96,20 @@ static bool same_msg(const struct wire_msg *a, const struct wire_msg *b)
                x->stderr_bytes == y->stderr_bytes;
     }
     case WIRE_CANCEL:
-        return a->u.cancel.dispatch == b->u.cancel.dispatch;
-    case WIRE_HEARTBEAT:
-        return same_bits(a->u.load, b->u.load);
+        return a->u.cancel.dispatch == b->u.cancel.dispatch &&
+               same_bits(a->u.cancel.grace, b->u.cancel.grace);
+    case WIRE_HEARTBEAT: {
+        const struct wire_heartbeat *x = &a->u.heartbeat, *y = &b->u.heartbeat;
+        return same_bits(x->load, y->load) &&
+               x->owner_active == y->owner_active && x->reason == y->reason &&
+               x->since_us == y->since_us;
+    }
+    case WIRE_ARCHIVE: {
+        const struct wire_archive *x = &a->u.archive, *y = &b->u.archive;
+        return same_str(x->job, y->job) && x->total == y->total &&
+               x->offset == y->offset && x->len == y->len &&
+               memcmp(x->data, y->data, x->len) == 0;
+    }
     default:
         return true;
     }

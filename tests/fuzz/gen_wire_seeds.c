@@ -123,7 +123,10 @@ int main(int argc, char **argv)
     check(wire_encode_result(&buf, &failed), "failed result");
     write_seed("result-error", WIRE_RESULT, buf.data, buf.len);
 
-    check(wire_encode_cancel(&buf, 42), "cancel");
+    check(wire_encode_archive(&buf, "20261129-0002", 10, 4, "tar!", 4),
+          "archive");
+    write_seed("archive", WIRE_ARCHIVE, buf.data, buf.len);
+    check(wire_encode_cancel(&buf, 42, 0.5), "cancel");
     write_seed("cancel", WIRE_CANCEL, buf.data, buf.len);
     check(wire_encode_empty(&buf, WIRE_SHUTDOWN), "shutdown");
     write_seed("shutdown", WIRE_SHUTDOWN, buf.data, buf.len);
@@ -131,7 +134,13 @@ int main(int argc, char **argv)
     write_seed("tag-mismatch", WIRE_BYE, buf.data, buf.len);
     check(wire_encode_empty(&buf, WIRE_BYE), "bye");
     write_seed("bye", WIRE_BYE, buf.data, buf.len);
-    check(wire_encode_heartbeat(&buf, 0.42), "heartbeat");
+    struct wire_heartbeat beat = {.load = 0.42};
+    check(wire_encode_heartbeat(&buf, &beat), "heartbeat");
+    struct wire_heartbeat owner = {
+        .load = 1.5, .owner_active = true, .reason = 1, .since_us = 1};
+    check(wire_encode_heartbeat(&buf, &owner), "owner heartbeat");
+    write_seed("heartbeat-owner", WIRE_HEARTBEAT, buf.data, buf.len);
+    check(wire_encode_heartbeat(&buf, &beat), "heartbeat");
     write_seed("heartbeat", WIRE_HEARTBEAT, buf.data, buf.len);
     /* Another version of the protocol. */
     buf.data[2] = WIRE_VERSION + 1;
