@@ -81,6 +81,14 @@ int skip_space(FILE *in);
  * or ']' that ends it, which is returned (EOF when the text ends). */
 int scan_value(FILE *in, struct textbuf *b);
 
+/* Stream out/JOBID/report.json: every member but "tasks" into head; each
+ * task record's text to record(arg, ...) (which may change it in place);
+ * with record NULL, stop at the records once "counts" is known. Returns 0,
+ * or -1 with err ("'PATH' is not a valid report", or the read error). */
+int report_stream(const char *path, json_t *head,
+                  int (*record)(void *arg, char *text, size_t len), void *arg,
+                  struct mps_error *err);
+
 /* Options that only some commands of parse_json_options take. */
 enum { MORE_HTML = 1, MORE_WATCH = 2 };
 

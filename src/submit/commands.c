@@ -2077,12 +2077,10 @@ static int report_add_record(struct report *rep, const char *text, size_t len)
     return 0;
 }
 
-/* Read out/JOBID/report.json. Without with_tasks, stop at the task
- * records once the counts are known. Returns 0 or -1 with err. */
-static int report_load(const char *path, bool with_tasks, struct report *rep,
-                       struct mps_error *err)
+int report_stream(const char *path, json_t *head,
+                  int (*record)(void *arg, char *text, size_t len), void *arg,
+                  struct mps_error *err)
 {
-    *rep = (struct report){.head = json_object()};
     FILE *in = fopen(path, "re");
     if (!in)
         return errprintf(err, "cannot open '%s': %s", path, strerror(errno));
@@ -2090,7 +2088,7 @@ static int report_load(const char *path, bool with_tasks, struct report *rep,
     setvbuf(in, buf, _IOFBF, sizeof buf);
     struct textbuf b = {0};
     int rc = -1;
-    if (skip_space(in) != '{')
+    if (!head || skip_space(in) != '{')
         goto bad;
     for (;;) {
         int c = skip_space(in);
@@ -2123,7 +2121,7 @@ static int report_load(const char *path, bool with_tasks, struct report *rep,
         if (!name)
             goto bad;
         bool is_tasks = strcmp(name, "tasks") == 0;
-        if (is_tasks && !with_tasks && json_object_get(rep->head, "counts")) {
+        if (is_tasks && !record && json_object_get(head, "counts")) {
             free(name);
             rc = 0;
             goto out;
@@ -2134,12 +2132,12 @@ static int report_load(const char *path, bool with_tasks, struct report *rep,
                 goto bad;
             int end;
             do {
-                end = scan_value(in, with_tasks ? &b : NULL);
+                end = scan_value(in, record ? &b : NULL);
                 if (end == EOF)
                     goto bad;
-                if (!with_tasks || (end == ']' && blank(&b)))
+                if (!record || (end == ']' && blank(&b)))
                     continue;
-                if (report_add_record(rep, b.text, b.len) < 0)
+                if (record(arg, b.text, b.len) < 0)
                     goto bad;
             } while (end == ',');
             if (end != ']')
@@ -2154,7 +2152,7 @@ static int report_load(const char *path, bool with_tasks, struct report *rep,
                 free(name);
                 goto bad;
             }
-            json_object_set_new(rep->head, name, value);
+            json_object_set_new(head, name, value);
             free(name);
         }
         if (c == '}')
@@ -2172,6 +2170,22 @@ bad:
 out:
     free(b.text);
     fclose(in);
+    return rc;
+}
+
+static int report_record(void *arg, char *text, size_t len)
+{
+    return report_add_record(arg, text, len);
+}
+
+/* Read out/JOBID/report.json. Without with_tasks, stop at the task
+ * records once the counts are known. Returns 0 or -1 with err. */
+static int report_load(const char *path, bool with_tasks, struct report *rep,
+                       struct mps_error *err)
+{
+    *rep = (struct report){.head = json_object()};
+    int rc = report_stream(path, rep->head, with_tasks ? report_record : NULL,
+                           rep, err);
     if (rc < 0)
         report_clear(rep);
     return rc;

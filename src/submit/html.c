@@ -423,6 +423,11 @@ out:
     return rc;
 }
 
+static int page_record(void *arg, char *text, size_t len)
+{
+    return page_add_record(arg, text, len);
+}
+
 /* Read report.json as a stream (its records never sit in memory as JSON
  * all at once). Returns 0 or -1 with err. */
 static int page_load(struct page *pg, const char *path, struct mps_error *err)
@@ -430,86 +435,7 @@ static int page_load(struct page *pg, const char *path, struct mps_error *err)
     memset(pg, 0, sizeof *pg);
     pg->head = json_object();
     pg->slow = getenv("MPISPOOL_HTML_SLOW_PARSE") != NULL;
-    FILE *in = fopen(path, "re");
-    if (!in)
-        return errprintf(err, "cannot open '%s': %s", path, strerror(errno));
-    struct textbuf b = {0};
-    int rc = -1;
-    if (!pg->head || skip_space(in) != '{')
-        goto bad;
-    for (;;) {
-        int c = skip_space(in);
-        if (c == '}')
-            break;
-        if (c != '"')
-            goto bad;
-        b.len = 0;
-        if (textbuf_add(&b, '"') < 0)
-            goto bad;
-        bool escaped = false;
-        while ((c = getc_unlocked(in)) != EOF) {
-            if (textbuf_add(&b, c) < 0)
-                goto bad;
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                break;
-        }
-        json_t *key = json_loadb(b.text, b.len, JSON_DECODE_ANY, NULL);
-        if (!json_is_string(key) || skip_space(in) != ':') {
-            json_decref(key);
-            goto bad;
-        }
-        char *name = strdup(json_string_value(key));
-        json_decref(key);
-        if (!name)
-            goto bad;
-        if (strcmp(name, "tasks") == 0) {
-            free(name);
-            if (skip_space(in) != '[')
-                goto bad;
-            int end;
-            do {
-                end = scan_value(in, &b);
-                if (end == EOF)
-                    goto bad;
-                if (end == ']' && blank(&b))
-                    continue;
-                if (page_add_record(pg, b.text, b.len) < 0)
-                    goto bad;
-            } while (end == ',');
-            if (end != ']')
-                goto bad;
-            c = skip_space(in);
-        } else {
-            c = scan_value(in, &b);
-            json_t *value =
-                c == EOF ? NULL
-                         : json_loadb(b.text, b.len, JSON_DECODE_ANY, NULL);
-            if (!value) {
-                free(name);
-                goto bad;
-            }
-            json_object_set_new(pg->head, name, value);
-            free(name);
-        }
-        if (c == '}')
-            break;
-        if (c != ',')
-            goto bad;
-    }
-    rc = 0;
-    goto out;
-bad:
-    if (ferror(in))
-        errprintf(err, "cannot read '%s': %s", path, strerror(errno));
-    else
-        errprintf(err, "'%s' is not a valid report", path);
-out:
-    free(b.text);
-    fclose(in);
+    int rc = report_stream(path, pg->head, page_record, pg, err);
     if (rc < 0)
         page_clear(pg);
     return rc;
