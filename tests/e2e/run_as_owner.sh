@@ -23,6 +23,14 @@ done
 setup_spool
 T=$TEST_TMP
 chmod 0755 "$T"
+# The test users run the CLI: use copies the build directory's mode cannot
+# hide from them (a checkout under a private directory, e.g. mktemp -d).
+mkdir -p "$T/bin"
+cp "$MPISPOOL" "$MPISPOOL_RUN" "$T/bin/"
+chmod 0755 "$T/bin" "$T/bin/"*
+MPISPOOL=$T/bin/$(basename "$MPISPOOL")
+MPISPOOL_RUN=$T/bin/$(basename "$MPISPOOL_RUN")
+export MPISPOOL MPISPOOL_RUN
 mkdir -p "$T/work"
 cat >"$T/handmade.json" <<'JSON'
 {"shell": "id -u; stat -c %U .; touch f && echo wrote; echo \"$HOME $USER ${MPS_ROOT_SECRET-unset}\""}
