@@ -20,8 +20,16 @@ fi
 # SIGABRT, which no test takes for a task's exit code. mpirun passes all
 # this to every rank.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:fast_unwind_on_malloc=0:malloc_context_size=30
-export LSAN_OPTIONS=suppressions=$ROOT/tests/sanitize/lsan.supp:print_suppressions=0
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$ROOT/tests/sanitize/ubsan.supp
+# Tests run some ranks as other users (nobody, test users), and the
+# checkout may sit in a private directory: the sanitizers read world-
+# readable copies of the suppression files.
+supp=$(mktemp -d /tmp/mpispool-supp.XXXXXX)
+trap 'rm -rf "$supp"' EXIT
+cp tests/sanitize/lsan.supp tests/sanitize/ubsan.supp "$supp/"
+chmod 0755 "$supp"
+chmod 0644 "$supp"/*.supp
+export LSAN_OPTIONS=suppressions=$supp/lsan.supp:print_suppressions=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp
 export OMPI_MCA_mca_base_component_disable_dlclose=1
 
 # Checks named in tests/sanitize/ubsan.supp (known bugs) must be recoverable
