@@ -26,6 +26,37 @@ static int lock_fd(int fd)
     return flock(fd, LOCK_EX | LOCK_NB);
 }
 
+/* A new journal appears in the directory already locked: it is created
+ * and locked under a hidden name (recovery skips dot files) and then
+ * linked into place. Were it created under its own name first, a
+ * coordinator recovering at that moment could lock it before its owner,
+ * take it for a dead one's and unlink it. */
+static int create_locked(const char *path)
+{
+    char *tmp = NULL;
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path + 1) : 0;
+    if (asprintf(&tmp, "%.*s.%s.XXXXXX", dirlen, path,
+                 slash ? slash + 1 : path) < 0)
+        return -1;
+    int fd = mkostemp(tmp, O_APPEND | O_CLOEXEC);
+    if (fd < 0) {
+        free(tmp);
+        return -1;
+    }
+    int saved = 0;
+    if (fchmod(fd, 0644) < 0 || lock_fd(fd) < 0 || link(tmp, path) < 0) {
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    unlink(tmp); /* the journal's own name holds it now (or nothing does) */
+    if (fd < 0)
+        errno = saved;
+    free(tmp);
+    return fd;
+}
+
 struct journal *journal_open(const char *path, struct mps_error *err)
 {
     struct journal *jr = calloc(1, sizeof *jr);
@@ -34,12 +65,30 @@ struct journal *journal_open(const char *path, struct mps_error *err)
         errprintf(err, "out of memory");
         return NULL;
     }
-    jr->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (jr->fd < 0 || lock_fd(jr->fd) < 0) {
+    /* An existing journal is reopened (and must not be held); a missing
+     * one is created locked. Two tries: it may appear or go in between. */
+    jr->fd = -1;
+    for (int attempt = 0; attempt < 2 && jr->fd < 0; attempt++) {
+        jr->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (jr->fd >= 0) {
+            if (lock_fd(jr->fd) < 0) {
+                int saved = errno;
+                close(jr->fd);
+                jr->fd = -1;
+                errno = saved;
+                break;
+            }
+        } else if (errno == ENOENT) {
+            jr->fd = create_locked(path);
+            if (jr->fd < 0 && errno != EEXIST)
+                break;
+        } else {
+            break;
+        }
+    }
+    if (jr->fd < 0) {
         errprintf(err, "cannot open and lock journal '%s': %s", path,
                   strerror(errno));
-        if (jr->fd >= 0)
-            close(jr->fd);
         free(jr->path);
         free(jr);
         return NULL;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -53,6 +54,56 @@ static void test_lines(void **state)
     fclose(f);
     unlink(path);
     assert_null(journal_open("/nonexistent/dir/j.log", &err));
+}
+
+/* A new journal is never seen in the directory without its lock: another
+ * coordinator starting at the same moment would take it for a dead one's,
+ * adopt it and unlink it, and the live one would go on journaling to a
+ * file nobody can find (a CI run lost coordinator A's journal this way).
+ * One process creates and removes the journal again and again; another
+ * tries to take it over the whole time and must never succeed. */
+static void test_open_is_locked_at_once(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mpispool-journal-race-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[96];
+    snprintf(path, sizeof path, "%s/host-1.log", dir);
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(pipefd[0]);
+        struct mps_error err;
+        for (int i = 0; i < 20000; i++) {
+            struct journal *jr = journal_open(path, &err);
+            if (jr)
+                journal_close(jr, true);
+        }
+        _exit(0);
+    }
+    close(pipefd[1]);
+    int stolen = 0, tries = 0;
+    for (;;) {
+        bool alive;
+        struct mps_error err;
+        int fd = journal_take_over(path, &alive, &err);
+        if (fd >= 0) {
+            stolen++;
+            unlink(path); /* what recovery does with a dead journal */
+            close(fd);
+        }
+        tries++;
+        int status;
+        if (waitpid(child, &status, WNOHANG) == child)
+            break;
+    }
+    close(pipefd[0]);
+    unlink(path);
+    rmdir(dir);
+    print_message("%d take-over attempts, %d succeeded\n", tries, stolen);
+    assert_int_equal(stolen, 0);
 }
 
 static char *temp_path(void)
@@ -218,8 +269,11 @@ static void test_compact(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lines), cmocka_unit_test(test_replay),
+        cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_replay),
         cmocka_unit_test(test_replay_many_jobs),
-        cmocka_unit_test(test_take_over), cmocka_unit_test(test_compact)};
+        cmocka_unit_test(test_take_over),
+        cmocka_unit_test(test_compact),
+        cmocka_unit_test(test_open_is_locked_at_once)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
