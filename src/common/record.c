@@ -100,20 +100,11 @@ static char *dup_string(json_t *o, const char *key)
     return s ? strdup(s) : NULL;
 }
 
-/* Parse an RFC 3339 UTC time with microseconds back to microseconds. */
+/* A record's time, or 0 when it has none. */
 static int64_t parse_time(const char *s)
 {
-    if (!s)
-        return 0;
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!rest)
-        return 0;
-    long frac = 0;
-    if (*rest == '.')
-        frac = strtol(rest + 1, NULL, 10);
-    return (int64_t)timegm(&tm) * 1000000 + frac;
+    int64_t us;
+    return util_parse_time(s, &us) == 0 ? us : 0;
 }
 
 int record_from_json(const char *text, struct task_record *rec,

@@ -44,6 +44,33 @@ char *util_format_time(int64_t us, char *buf)
     return buf;
 }
 
+int util_parse_time(const char *text, int64_t *us)
+{
+    struct tm tm = {0};
+    int consumed = 0;
+    if (!text || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year,
+                        &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                        &tm.tm_sec, &consumed) != 6)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    const char *p = text + consumed;
+    int64_t frac = 0, scale = 1000000;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            if (scale > 1) {
+                scale /= 10;
+                frac += (*p - '0') * scale;
+            }
+    if (*p != 'Z' && *p != 'z')
+        return -1;
+    time_t secs = timegm(&tm);
+    if (secs == (time_t)-1)
+        return -1;
+    *us = (int64_t)secs * 1000000 + frac;
+    return 0;
+}
+
 int util_write_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;

@@ -17,6 +17,9 @@ int64_t util_mono_us(void);
  * buf must hold UTIL_TIME_LEN bytes. Returns buf. */
 #define UTIL_TIME_LEN 32
 char *util_format_time(int64_t us, char *buf);
+/* Parse such a time (any number of fraction digits, "Z" required) into
+ * microseconds since the epoch. Returns 0, or -1 if text is not one. */
+int util_parse_time(const char *text, int64_t *us);
 
 /* Write/read all of buf, retrying on EINTR and short transfers.
  * util_write_all returns 0 or -1 (errno set); util_read_all returns the

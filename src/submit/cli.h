@@ -48,7 +48,6 @@ int open_spool(const struct cmdline *cl, struct spool **sp);
 /* Seconds (an integer or a decimal number); 0 or -1. */
 int parse_seconds(const char *text, double *out);
 /* An RFC 3339 UTC time in microseconds since the epoch; 0 or -1. */
-int parse_time(const char *text, int64_t *us);
 /* A duration: "4.20s", "3m 07s", "2h 05m 09s", "3d 04h 05m". */
 const char *format_duration(double secs, char *buf, size_t len);
 /* A member as text ("-" when absent or not a scalar). */

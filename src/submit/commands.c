@@ -254,43 +254,11 @@ long count_json(const struct spool *sp, enum spool_dir dir)
     return n;
 }
 
-/* Parse an RFC 3339 UTC time ("2026-11-23T16:50:06.123456Z"). */
-int parse_time(const char *text, int64_t *us)
-{
-    if (!text)
-        return -1;
-    struct tm tm = {0};
-    int consumed = 0;
-    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
-               &consumed) != 6)
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    const char *p = text + consumed;
-    int64_t frac = 0, scale = 1000000;
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++) {
-            if (scale > 1) {
-                scale /= 10;
-                frac += (*p - '0') * scale;
-            }
-        }
-    }
-    if (*p != 'Z' && *p != 'z')
-        return -1;
-    time_t secs = timegm(&tm);
-    if (secs == (time_t)-1)
-        return -1;
-    *us = (int64_t)secs * 1000000 + frac;
-    return 0;
-}
-
 /* A time in local time, "2026-11-24 10:00:01", or the text as is. */
 static const char *local_time(const char *text, char *buf, size_t len)
 {
     int64_t us;
-    if (parse_time(text, &us) < 0)
+    if (util_parse_time(text, &us) < 0)
         return text ? text : "-";
     time_t secs = (time_t)(us / 1000000);
     struct tm tm;
@@ -1501,7 +1469,7 @@ static void print_idle_policy(json_t *st, int64_t now)
                member_text(r, "host", b2, sizeof b2));
         const char *since = json_string_value(json_object_get(idle, "since"));
         int64_t since_us;
-        if (since && parse_time(since, &since_us) == 0)
+        if (since && util_parse_time(since, &since_us) == 0)
             printf(
                 " since %s (%s ago)", since,
                 format_duration((double)(now - since_us) / 1e6, b3, sizeof b3));
@@ -1531,7 +1499,7 @@ static void print_coordinator(json_t *st, int64_t now)
            member_text(slots, "total", b5, sizeof b5));
     int64_t updated;
     const char *text = json_string_value(json_object_get(st, "updated"));
-    if (parse_time(text, &updated) == 0) {
+    if (util_parse_time(text, &updated) == 0) {
         double age = (double)(now - updated) / 1e6;
         printf(", updated %s ago", format_duration(age, b6, sizeof b6));
         if (age > 10 && strcmp(state, "stopped") != 0)
@@ -2663,7 +2631,8 @@ static void print_report(const struct report *rep)
     printf("started %s\n", local_time(started, b1, sizeof b1));
     printf("ended %s\n", local_time(ended, b1, sizeof b1));
     int64_t s_us, e_us;
-    if (parse_time(started, &s_us) == 0 && parse_time(ended, &e_us) == 0)
+    if (util_parse_time(started, &s_us) == 0 &&
+        util_parse_time(ended, &e_us) == 0)
         printf("wall time %s\n",
                format_duration((double)(e_us - s_us) / 1e6, b1, sizeof b1));
     printf("cpu time %s (user %.2fs + system %.2fs, %llu attempt%s)\n",

@@ -372,9 +372,9 @@ static int page_add_record(struct page *pg, char *text, size_t len)
         goto out;
     at->task = v.task;
     at->number = (int)v.attempt;
-    if (parse_time(v.start, &at->start_us) < 0)
+    if (util_parse_time(v.start, &at->start_us) < 0)
         at->start_us = INT64_MIN;
-    if (parse_time(v.end, &at->end_us) < 0)
+    if (util_parse_time(v.end, &at->end_us) < 0)
         at->end_us = at->start_us;
     if (at->start_us == INT64_MIN)
         at->start_us = at->end_us;
@@ -642,7 +642,7 @@ static void put_summary(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
         int64_t us;
         const char *text = json_string_value(json_object_get(h, times[i]));
         fprintf(f, "<tr><th>%s</th><td>", times[i]);
-        if (parse_time(text, &us) == 0)
+        if (util_parse_time(text, &us) == 0)
             put_esc(f, utc_text(us, b2, sizeof b2));
         else
             put_esc(f, text);
@@ -1026,11 +1026,12 @@ static void put_page(FILE *f, struct spool *sp, const char *id,
         if (pg->a[i].end_us > t1)
             t1 = pg->a[i].end_us;
     }
-    if (parse_time(json_string_value(json_object_get(h, "started")), &us) ==
-            0 &&
+    if (util_parse_time(json_string_value(json_object_get(h, "started")),
+                        &us) == 0 &&
         us < t0)
         t0 = us;
-    if (parse_time(json_string_value(json_object_get(h, "ended")), &us) == 0 &&
+    if (util_parse_time(json_string_value(json_object_get(h, "ended")), &us) ==
+            0 &&
         us > t1)
         t1 = us;
     if (t0 == INT64_MAX || t1 < t0)

@@ -18,6 +18,7 @@
 #include "jobrecords.h"
 #include "spool.h"
 #include "taskfile.h"
+#include "util.h"
 
 static const char log_usage[] =
     "Usage: mpispool log [OPTIONS] JOBID\n"
@@ -76,34 +77,6 @@ static int log_usage_error(const char *fmt, const char *what)
     fprintf(stderr, fmt, what);
     fputs("\nTry 'mpispool log --help'.\n", stderr);
     return 2;
-}
-
-/* Parse an RFC 3339 UTC time into microseconds since the epoch. */
-static int parse_rfc3339(const char *text, int64_t *us)
-{
-    struct tm tm = {0};
-    int consumed = 0;
-    if (!text || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year,
-                        &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                        &tm.tm_sec, &consumed) != 6)
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    const char *p = text + consumed;
-    int64_t frac = 0, scale = 1000000;
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            if (scale > 1) {
-                scale /= 10;
-                frac += (*p - '0') * scale;
-            }
-    if (*p != 'Z' && *p != 'z')
-        return -1;
-    time_t secs = timegm(&tm);
-    if (secs == (time_t)-1)
-        return -1;
-    *us = (int64_t)secs * 1000000 + frac;
-    return 0;
 }
 
 /* ------------------------------------------------------------ commands */
@@ -228,15 +201,15 @@ static void print_line(FILE *out, json_t *rec, const char *command)
     const char *host = json_string_value(json_object_get(rec, "host"));
     int64_t start = 0, end = 0;
     bool have_start =
-        parse_rfc3339(json_string_value(json_object_get(rec, "start")),
-                      &start) == 0;
+        util_parse_time(json_string_value(json_object_get(rec, "start")),
+                        &start) == 0;
     json_t *elapsed = json_object_get(rec, "elapsed");
     double runtime = 0;
     if (json_is_number(elapsed))
         runtime = json_number_value(elapsed);
     else if (have_start &&
-             parse_rfc3339(json_string_value(json_object_get(rec, "end")),
-                           &end) == 0)
+             util_parse_time(json_string_value(json_object_get(rec, "end")),
+                             &end) == 0)
         runtime = (double)(end - start) / 1e6;
     if (runtime < 0)
         runtime = 0;

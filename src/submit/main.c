@@ -73,8 +73,6 @@ static const struct command commands[] = {
     {"drain", cmd_drain}, {"start", cmd_start},   {"log", cmd_log},
 };
 
-static const char *const planned[] = {NULL}; /* commands to come */
-
 static int usage_error(const char *fmt, const char *what)
 {
     fputs("mpispool: ", stderr);
@@ -152,21 +150,10 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
             if (strcmp(name, commands[i].name) == 0)
                 return run_command(&commands[i], 2, help_argv, spool);
-        for (size_t i = 0; i < sizeof planned / sizeof *planned; i++)
-            if (planned[i] && strcmp(name, planned[i]) == 0) {
-                fprintf(stderr, "mpispool: '%s' is not implemented yet\n",
-                        name);
-                return 1;
-            }
         return usage_error("'%s' is not a command", name);
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(name, commands[i].name) == 0)
             return run_command(&commands[i], cargc, cargv, spool);
-    for (size_t i = 0; i < sizeof planned / sizeof *planned; i++)
-        if (planned[i] && strcmp(name, planned[i]) == 0) {
-            fprintf(stderr, "mpispool: '%s' is not implemented yet\n", name);
-            return 1;
-        }
     return usage_error("'%s' is not a command", name);
 }

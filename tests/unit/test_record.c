@@ -101,6 +101,14 @@ static void test_unicode_error(void **state)
     free(json);
     assert_int_equal(record_from_json("[1]", &back, &err), -1);
     assert_string_equal(err.text, "invalid task record: not an object");
+    /* A time written by another tool with fewer fraction digits: ".5" is
+     * half a second, not 5 microseconds. */
+    assert_int_equal(
+        record_from_json("{\"job\":\"j\",\"start\":\"2026-11-24T01:10:06.5Z\"}",
+                         &back, &err),
+        0);
+    assert_int_equal(back.start_us, 1795482606500000LL);
+    record_clear(&back);
 }
 
 /* The outcome flags and the note appear only when set, and read back. */

@@ -22,6 +22,19 @@ static void test_time(void **state)
                         "2026-11-24T01:10:06.123456Z");
     assert_string_equal(util_format_time(0, buf),
                         "1970-01-01T00:00:00.000000Z");
+    int64_t us = -1;
+    assert_int_equal(util_parse_time("2026-11-24T01:10:06.123456Z", &us), 0);
+    assert_int_equal(us, 1795482606123456LL);
+    /* Fewer fraction digits are tenths, hundredths, ...; more are cut. */
+    assert_int_equal(util_parse_time("2026-11-24T01:10:06.12Z", &us), 0);
+    assert_int_equal(us, 1795482606120000LL);
+    assert_int_equal(util_parse_time("2026-11-24T01:10:06.1234567Z", &us), 0);
+    assert_int_equal(us, 1795482606123456LL);
+    assert_int_equal(util_parse_time("2026-11-24T01:10:06Z", &us), 0);
+    assert_int_equal(us, 1795482606000000LL);
+    assert_int_equal(util_parse_time("2026-11-24T01:10:06", &us), -1);
+    assert_int_equal(util_parse_time("yesterday", &us), -1);
+    assert_int_equal(util_parse_time(NULL, &us), -1);
     assert_true(util_mono_us() > 0);
     assert_true(util_now_us() > 1700000000LL * 1000000);
 }
