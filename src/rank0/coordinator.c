@@ -2210,6 +2210,11 @@ static void process_ended(struct coordinator *co)
 {
     if (!co->ended_head)
         return;
+    /* The ended attempts freed their slots (queue_result): fill them
+     * first, so the ranks run the next tasks while we write records (the
+     * new starts' journal lines share this sync). Retries and jobs that
+     * these ends release are dispatched by the next turn. */
+    dispatch(co);
     struct mps_error err;
     if (journal_sync(co->journal, &err) < 0)
         logmsg("journal: %s", err.text);

@@ -29,6 +29,7 @@
 #include "cgroup.h"
 #include "placement.h"
 #include "policy.h"
+#include "spawn.h"
 #include "util.h"
 
 /* The identity syscalls the child makes directly: on 32-bit x86 and ARM
@@ -143,6 +144,7 @@ struct executor {
     char cg_base[4096];
     enum cgroup_track track_kind; /* tracking cgroups, or none */
     char track_base[4096];
+    bool no_clone3; /* clone3 into a cgroup failed: join by cgroup.procs */
     char token_prefix[48];      /* this executor's part of every task's token */
     struct stale_cgroup *stale; /* cgroups to kill and remove later */
     int64_t stale_retry_at;     /* monotonic us */
@@ -787,6 +789,49 @@ failed:
     t->end_us = util_now_us();
 }
 
+/* Clone the child that execs t's command. Where its cgroup (the memory
+ * cgroup, else the tracking one) is a cgroup2 directory, the child is born
+ * in it (spawn_into_cgroup) and need not move itself there; otherwise, or
+ * where the kernel refuses clone3, it is cloned here and joins its cgroups
+ * from cgroup.procs. Returns the pid or -errno. */
+static pid_t spawn_child(struct executor *ex, struct xtask *t, bool join_track,
+                         struct child_args *ca)
+{
+    const char *into = NULL;
+    if (t->cgroup && ex->cg_version == 2)
+        into = t->cgroup;
+    else if (join_track && ex->track_kind == CGROUP_TRACK_V2)
+        into = t->track;
+    int fd = into && !ex->no_clone3
+                 ? open(into, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                 : -1;
+    if (fd >= 0) {
+        const char *procs = ca->cgroup_procs, *track_procs = ca->track_procs;
+        if (into == t->cgroup)
+            ca->cgroup_procs = NULL;
+        else
+            ca->track_procs = NULL;
+        pid_t pid = spawn_into_cgroup(child_exec, child_stack,
+                                      sizeof child_stack, fd, ca);
+        close(fd);
+        if (pid > 0) {
+            if (into == t->track)
+                ca->tracked = 1;
+            return pid;
+        }
+        if (pid == -EAGAIN || pid == -ENOMEM)
+            return pid;
+        /* No clone3 (old kernel, a seccomp filter) or no CLONE_INTO_CGROUP
+         * for this cgroup: the old way from now on. */
+        ex->no_clone3 = true;
+        ca->cgroup_procs = procs;
+        ca->track_procs = track_procs;
+    }
+    pid_t pid = clone(child_exec, child_stack + sizeof child_stack,
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, ca);
+    return pid < 0 ? -errno : pid;
+}
+
 /* Start t's command (its current step's, with steps) in t->run_dir, in its
  * cgroups. On failure t->error says why and the command ends at once. */
 static void spawn_command(struct executor *ex, struct xtask *t)
@@ -864,10 +909,9 @@ static void spawn_command(struct executor *ex, struct xtask *t)
                             join_track ? track_procs : NULL,
                             0,
                             getpid()};
-    pid_t pid = clone(child_exec, child_stack + sizeof child_stack,
-                      CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
+    pid_t pid = spawn_child(ex, t, join_track, &ca);
     if (pid < 0) {
-        set_error(t, "cannot start task%s: %s", "", errno);
+        set_error(t, "cannot start task%s: %s", "", -pid);
         goto failed;
     }
 
@@ -1539,15 +1583,31 @@ int executor_timers(struct executor *ex)
     return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+/* The result of a task that leaves the queue without having started. */
+static void drop_queued(struct executor *ex, struct xtask *t, bool interrupted)
+{
+    struct exec_result res = {
+        .exit_code = -1,
+        .interrupted = interrupted,
+        .error = interrupted ? "interrupted before it started"
+                             : "cancelled before it started",
+    };
+    res.start_us = res.end_us = util_now_us();
+    ex->cb.result(ex->cb.arg, t->dispatch, &res);
+    xtask_free(t);
+}
+
 void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s)
 {
+    /* Each attempt handed to us ends in one result, also one that never
+     * started: the coordinator keeps it out until then. */
     struct xtask **link = &ex->queue_head;
     while (*link) {
         struct xtask *t = *link;
         if (dispatch == 0 || t->dispatch == dispatch) {
             *link = t->next;
             ex->nqueued--;
-            xtask_free(t);
+            drop_queued(ex, t, false);
         } else {
             link = &t->next;
         }
@@ -1574,14 +1634,7 @@ void executor_interrupt(struct executor *ex, double grace_s)
         struct xtask *t = ex->queue_head;
         ex->queue_head = t->next;
         ex->nqueued--;
-        struct exec_result res = {
-            .exit_code = -1,
-            .interrupted = true,
-            .error = "interrupted before it started",
-        };
-        res.start_us = res.end_us = util_now_us();
-        ex->cb.result(ex->cb.arg, t->dispatch, &res);
-        xtask_free(t);
+        drop_queued(ex, t, true);
     }
     ex->queue_tail = NULL;
     for (struct xtask *t = ex->running; t; t = t->next)

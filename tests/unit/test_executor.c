@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the executor's queue: every task handed to it ends in
+ * exactly one result, also one that never started. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "executor.h"
+#include "util.h"
+
+#define MAX_RESULTS 8
+
+struct seen {
+    char out[4096];
+    size_t outlen;
+    int n;
+    uint64_t dispatch[MAX_RESULTS];
+    char error[MAX_RESULTS][128];
+    bool interrupted[MAX_RESULTS];
+};
+
+static void on_output(void *arg, uint64_t dispatch, int stream,
+                      const char *data, size_t len)
+{
+    (void)dispatch;
+    struct seen *s = arg;
+    if (stream == 1 && s->outlen + len < sizeof s->out) {
+        memcpy(s->out + s->outlen, data, len);
+        s->outlen += len;
+        s->out[s->outlen] = '\0';
+    }
+}
+
+static void on_result(void *arg, uint64_t dispatch,
+                      const struct exec_result *res)
+{
+    struct seen *s = arg;
+    assert_true(s->n < MAX_RESULTS);
+    s->dispatch[s->n] = dispatch;
+    snprintf(s->error[s->n], sizeof s->error[s->n], "%s",
+             res->error ? res->error : "");
+    s->interrupted[s->n] = res->interrupted;
+    s->n++;
+}
+
+/* Drive the executor until want results came (or 10 s passed). */
+static void run_until(struct executor *ex, struct seen *s, int want)
+{
+    int64_t deadline = util_mono_us() + 10 * 1000000;
+    while (s->n < want && util_mono_us() < deadline) {
+        struct pollfd fds[64];
+        int n = executor_pollfds(ex, fds, 64);
+        poll(fds, (nfds_t)n, 20);
+        executor_handle(ex, fds, n);
+        executor_reap(ex);
+        executor_timers(ex);
+    }
+}
+
+static struct executor *make(struct seen *s, char *dir)
+{
+    struct exec_callbacks cb = {on_output, on_result, s};
+    struct mps_error err;
+    assert_non_null(mkdtemp(dir));
+    struct executor *ex = executor_create(1, dir, &cb, &err);
+    assert_non_null(ex);
+    return ex;
+}
+
+static struct exec_task sleeper(uint64_t dispatch, char **argv)
+{
+    static char *const env[] = {NULL};
+    struct exec_task t = {.dispatch = dispatch,
+                          .job = "j",
+                          .task = dispatch,
+                          .attempt = 1,
+                          .cpus = 1,
+                          .shell = true,
+                          .argv = argv,
+                          .cwd = "/",
+                          .env = env};
+    return t;
+}
+
+/* One slot, two tasks: the second waits in the queue. Cancelling it must
+ * still answer with a result (the coordinator keeps the attempt out until
+ * one comes): before, it was dropped in silence and its job never ended. */
+static void test_cancel_queued(void **state)
+{
+    (void)state;
+    struct seen s = {0};
+    char dir[] = "/tmp/mpispool-exec-XXXXXX";
+    struct executor *ex = make(&s, dir);
+    char *argv[] = {"sleep 30", NULL};
+    struct exec_task a = sleeper(1, argv), b = sleeper(2, argv);
+    assert_int_equal(executor_submit(ex, &a), 0);
+    assert_int_equal(executor_submit(ex, &b), 0);
+    executor_cancel(ex, 2, 0.5);
+    run_until(ex, &s, 1);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.dispatch[0], 2);
+    assert_string_equal(s.error[0], "cancelled before it started");
+    /* The running one ends too when cancelled, with its own result. */
+    executor_cancel(ex, 1, 0.5);
+    run_until(ex, &s, 2);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.dispatch[1], 1);
+    executor_destroy(ex);
+    rmdir(dir);
+}
+
+/* Interrupting (a stop) answers for queued tasks as interrupted. */
+static void test_interrupt_queued(void **state)
+{
+    (void)state;
+    struct seen s = {0};
+    char dir[] = "/tmp/mpispool-exec-XXXXXX";
+    struct executor *ex = make(&s, dir);
+    char *argv[] = {"sleep 30", NULL};
+    struct exec_task a = sleeper(1, argv), b = sleeper(2, argv);
+    assert_int_equal(executor_submit(ex, &a), 0);
+    assert_int_equal(executor_submit(ex, &b), 0);
+    executor_interrupt(ex, 0.5);
+    run_until(ex, &s, 2);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.dispatch[0], 2);
+    assert_true(s.interrupted[0]);
+    assert_int_equal(s.dispatch[1], 1);
+    assert_true(s.interrupted[1]);
+    executor_destroy(ex);
+    rmdir(dir);
+}
+
+/* As root, a task starts in its own tracking cgroup (born there through
+ * clone3 where the kernel allows, else moved there by its child). */
+static void test_task_in_own_cgroup(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    struct seen s = {0};
+    char dir[] = "/tmp/mpispool-exec-XXXXXX";
+    struct executor *ex = make(&s, dir);
+    char *argv[] = {"cat /proc/self/cgroup", NULL};
+    struct exec_task a = sleeper(7, argv);
+    assert_int_equal(executor_submit(ex, &a), 0);
+    run_until(ex, &s, 1);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.error[0], "");
+    char want[64];
+    snprintf(want, sizeof want, "/mpispool-%d-7\n", (int)getpid());
+    print_message("%s", s.out);
+    assert_non_null(strstr(s.out, want));
+    executor_destroy(ex);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cancel_queued),
+        cmocka_unit_test(test_interrupt_queued),
+        cmocka_unit_test(test_task_in_own_cgroup)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
