@@ -38,6 +38,15 @@ static int queue_send(int dest, int tag, char *data, size_t len)
         errno = EIO;
         return -1;
     }
+    /* Drive the send now: Open MPI may leave a message queued until the
+     * next call into the library, and the peer, woken by the doorbell
+     * rung after this, would find nothing and sleep on. */
+    int done = 0;
+    MPI_Test(&ps->request, &done, MPI_STATUS_IGNORE);
+    if (done) {
+        free(data);
+        return 0;
+    }
     ps->data = data;
     ps->len = len;
     pending_bytes += len;
@@ -98,7 +107,14 @@ int wire_recv(struct wire_msg *msg)
 {
     int flag = 0;
     MPI_Status status;
-    MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
+    /* Open MPI's MPI_Iprobe looks for a match before it makes progress:
+     * a message that reached us since the last call is only pulled in by
+     * the first probe, and found by the second. With one probe, a rank
+     * woken by the doorbell found nothing and slept another poll period
+     * (1.1 ms measured) before it saw its task or result. */
+    for (int tries = 0; tries < 2 && !flag; tries++)
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag,
+                   &status);
     if (!flag)
         return 0;
     int count = 0;
