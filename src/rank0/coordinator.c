@@ -85,7 +85,8 @@ struct job {
     char id[72];
     struct jobspec *spec;
     char *outdir;
-    uint64_t seq; /* claim order */
+    unsigned empty_gen; /* out/JOBID/.empty.N that empty outputs link to */
+    uint64_t seq;       /* claim order */
     uint64_t ntasks;
     uint64_t next; /* next task never dispatched */
     struct taskfile *tasks;
@@ -270,6 +271,9 @@ static int open_output(struct dispatch *d, int stream)
     char *path = task_path(d->job, d->task, stream == 1 ? "out" : "err");
     if (!path)
         return -1;
+    /* Never write through the name: it may be a link to the job's shared
+     * empty file (empty_output), from an earlier attempt. */
+    unlink(path);
     *fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (*fd < 0 && !d->write_errno)
         d->write_errno = errno;
@@ -1881,9 +1885,35 @@ static void queue_result(struct coordinator *co, struct dispatch *d,
     co->ended_tail = e;
 }
 
-static int touch(const char *path)
+/* Make path an empty file for an attempt that wrote nothing on that
+ * stream. It becomes a hard link to one empty file per job: creating an
+ * inode costs far more than a name on some file systems (an ext4 without
+ * a journal skips every inode freed in the last minutes, so after a big
+ * clean-up two empty files per task were most of rank 0's time) and on
+ * NFS. Where links are refused (or too many), a file of its own. */
+static int empty_output(struct job *job, const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (unlink(path) < 0 && errno != ENOENT)
+        return -1;
+    for (int tries = 0; tries < 3; tries++) {
+        char empty[PATH_MAX];
+        snprintf(empty, sizeof empty, "%s/.empty.%u", job->outdir,
+                 job->empty_gen);
+        if (link(empty, path) == 0)
+            return 0;
+        if (errno == ENOENT) {
+            int fd = open(empty, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            if (fd >= 0)
+                close(fd);
+            else if (errno != EEXIST)
+                break;
+        } else if (errno == EMLINK) {
+            job->empty_gen++;
+        } else {
+            break;
+        }
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
     close(fd);
@@ -1918,11 +1948,11 @@ static void record_result(struct coordinator *co, struct ended *e)
     rec.stdout_path = task_path(job, d->task, "out");
     rec.stderr_path = task_path(job, d->task, "err");
     /* The files always exist, empty when the task wrote nothing. */
-    if (d->out_fd < 0 && rec.stdout_path && touch(rec.stdout_path) < 0 &&
-        !d->write_errno)
+    if (d->out_fd < 0 && rec.stdout_path &&
+        empty_output(job, rec.stdout_path) < 0 && !d->write_errno)
         d->write_errno = errno;
-    if (d->err_fd < 0 && rec.stderr_path && touch(rec.stderr_path) < 0 &&
-        !d->write_errno)
+    if (d->err_fd < 0 && rec.stderr_path &&
+        empty_output(job, rec.stderr_path) < 0 && !d->write_errno)
         d->write_errno = errno;
     struct stat st;
     rec.stdout_bytes = rec.stdout_path && stat(rec.stdout_path, &st) == 0

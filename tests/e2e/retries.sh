@@ -12,12 +12,31 @@ cat >"$TEST_TMP/flaky.json" <<EOF
 {"name": "flaky", "retries": 2, "retry_backoff": 0.4,
  "shell": "n=\$(cat $COUNT 2>/dev/null || echo 0); n=\$((n + 1)); echo \$n > $COUNT; echo attempt \$n; [ \$n -ge 3 ]"}
 EOF
+# Talks and fails, then succeeds in silence: its output files are the
+# last attempt's, empty, not the first attempt's.
+cat >"$TEST_TMP/quiet.json" <<EOF
+{"name": "quiet", "retries": 1, "retry_backoff": 0.1,
+ "shell": "if [ \$MPISPOOL_ATTEMPT = 1 ]; then echo loud; echo louder >&2; exit 1; fi"}
+EOF
+# The reverse: silent and failing, then loud. Empty output files share
+# one inode (hard links); the loud attempt must not write into it, which
+# would show its text in every empty file of the job.
+cat >"$TEST_TMP/loud.tasks" <<EOF
+if [ \$MPISPOOL_ATTEMPT = 1 ]; then exit 1; fi; echo second
+true
+EOF
+cat >"$TEST_TMP/loud.json" <<EOF
+{"name": "loud", "retries": 1, "retry_backoff": 0.1,
+ "task_file": "$TEST_TMP/loud.tasks"}
+EOF
 # Always fails: two attempts, then the job fails.
 cat >"$TEST_TMP/broken.json" <<EOF
 {"name": "broken", "retries": 1, "retry_backoff": 0.2, "command": ["false"]}
 EOF
 flaky=$(submit "$TEST_TMP/flaky.json")
 broken=$(submit "$TEST_TMP/broken.json")
+quiet=$(submit "$TEST_TMP/quiet.json")
+loud=$(submit "$TEST_TMP/loud.json")
 run_until_empty 2 --spool "$SPOOL"
 
 assert_state "$flaky" done
@@ -48,4 +67,15 @@ assert_eq "1 2" "$(jq -r '[.tasks[].attempt] | map(tostring) | join(" ")' "$B")"
     "broken's attempts"
 assert_eq 1 "$(jq .counts.failed "$B")" "broken failed"
 assert_eq failed "$(jq -r .state "$B")" "broken's state"
+assert_state "$quiet" done
+Q=$SPOOL/out/$quiet
+assert_eq "" "$(cat "$Q/0.out")" "quiet's stdout after a silent last attempt"
+assert_eq "" "$(cat "$Q/0.err")" "quiet's stderr after a silent last attempt"
+assert_eq "0 0" "$(jq -r '"\(.stdout_bytes) \(.stderr_bytes)"' "$Q/0.json")" \
+    "quiet's recorded output sizes"
+assert_state "$loud" done
+L=$SPOOL/out/$loud
+assert_eq "second" "$(cat "$L/0.out")" "the loud retry's output"
+assert_eq "" "$(cat "$L/1.out")" "a silent task's output"
+assert_eq "" "$(cat "$L/0.err")" "the loud retry's stderr"
 pass "retries with doubling backoff; every attempt recorded"
