@@ -89,6 +89,17 @@ static struct exec_task sleeper(uint64_t dispatch, char **argv)
     return t;
 }
 
+/* One slot, two long tasks: dispatch 1 runs, dispatch 2 waits. */
+static struct executor *one_running_one_queued(struct seen *s, char *dir)
+{
+    struct executor *ex = make(s, dir);
+    static char *argv[] = {"sleep 30", NULL};
+    struct exec_task a = sleeper(1, argv), b = sleeper(2, argv);
+    assert_int_equal(executor_submit(ex, &a), 0);
+    assert_int_equal(executor_submit(ex, &b), 0);
+    return ex;
+}
+
 /* One slot, two tasks: the second waits in the queue. Cancelling it must
  * still answer with a result (the coordinator keeps the attempt out until
  * one comes): before, it was dropped in silence and its job never ended. */
@@ -97,11 +108,7 @@ static void test_cancel_queued(void **state)
     (void)state;
     struct seen s = {0};
     char dir[] = "/tmp/mpispool-exec-XXXXXX";
-    struct executor *ex = make(&s, dir);
-    char *argv[] = {"sleep 30", NULL};
-    struct exec_task a = sleeper(1, argv), b = sleeper(2, argv);
-    assert_int_equal(executor_submit(ex, &a), 0);
-    assert_int_equal(executor_submit(ex, &b), 0);
+    struct executor *ex = one_running_one_queued(&s, dir);
     executor_cancel(ex, 2, 0.5);
     run_until(ex, &s, 1);
     assert_int_equal(s.n, 1);
@@ -122,11 +129,7 @@ static void test_interrupt_queued(void **state)
     (void)state;
     struct seen s = {0};
     char dir[] = "/tmp/mpispool-exec-XXXXXX";
-    struct executor *ex = make(&s, dir);
-    char *argv[] = {"sleep 30", NULL};
-    struct exec_task a = sleeper(1, argv), b = sleeper(2, argv);
-    assert_int_equal(executor_submit(ex, &a), 0);
-    assert_int_equal(executor_submit(ex, &b), 0);
+    struct executor *ex = one_running_one_queued(&s, dir);
     executor_interrupt(ex, 0.5);
     run_until(ex, &s, 2);
     assert_int_equal(s.n, 2);
