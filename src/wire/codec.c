@@ -288,20 +288,38 @@ static char *get_str(struct cursor *c)
     return s;
 }
 
-/* A string vector of n non-NULL strings; each takes at least 5 bytes on
- * the wire, which bounds n by what is left before anything is allocated. */
-static char **get_strv(struct cursor *c, uint32_t *n_out)
+/* An array's u32 count, then room for it: n zeroed elements of elem
+ * bytes plus extra ones. n is refused (c->bad) above max or when n
+ * elements of at least wire_bytes each cannot fit in what is left, before
+ * anything is allocated. NULL with n 0 and no extra. */
+static void *get_array(struct cursor *c, uint64_t max, size_t wire_bytes,
+                       size_t elem, size_t extra, uint64_t *n_out)
 {
     uint64_t n = get_u64(c, 4);
-    if (c->bad || n > c->left / 5) {
+    *n_out = 0;
+    if (c->bad || n > max || n > c->left / wire_bytes) {
         c->bad = true;
         return NULL;
     }
-    char **v = calloc(n + 1, sizeof *v);
+    if (n + extra == 0)
+        return NULL;
+    void *v = calloc(n + extra, elem);
     if (!v) {
         c->bad = true;
         return NULL;
     }
+    *n_out = n;
+    return v;
+}
+
+/* A string vector of n non-NULL strings, NULL-terminated; each takes at
+ * least 5 bytes on the wire. */
+static char **get_strv(struct cursor *c, uint32_t *n_out)
+{
+    uint64_t n;
+    char **v = get_array(c, UINT32_MAX, 5, sizeof *v, 1, &n);
+    if (!v)
+        return NULL;
     for (uint64_t i = 0; i < n; i++) {
         v[i] = get_str(c);
         if (!v[i]) {
@@ -318,19 +336,11 @@ static char **get_strv(struct cursor *c, uint32_t *n_out)
  * anything is allocated; NULL when n is 0 (or on error, with c->bad). */
 static uint32_t *get_u32v(struct cursor *c, uint32_t *n_out)
 {
-    uint64_t n = get_u64(c, 4);
+    uint64_t n;
     *n_out = 0;
-    if (c->bad || n > WIRE_MAX_GROUPS || n > c->left / 4) {
-        c->bad = true;
+    uint32_t *v = get_array(c, WIRE_MAX_GROUPS, 4, sizeof *v, 0, &n);
+    if (!v)
         return NULL;
-    }
-    if (n == 0)
-        return NULL;
-    uint32_t *v = malloc(n * sizeof *v);
-    if (!v) {
-        c->bad = true;
-        return NULL;
-    }
     for (uint64_t i = 0; i < n; i++)
         v[i] = (uint32_t)get_u64(c, 4);
     *n_out = (uint32_t)n;
@@ -341,17 +351,8 @@ static uint32_t *get_u32v(struct cursor *c, uint32_t *n_out)
  * wire, which bounds their number before anything is allocated). */
 static void get_steps(struct cursor *c, struct wire_task *m)
 {
-    uint64_t n = get_u64(c, 4);
-    if (c->bad || n > WIRE_MAX_STEPS || n > c->left / 6) {
-        c->bad = true;
-        return;
-    }
-    if (n == 0)
-        return;
-    if (!(m->steps = calloc(n, sizeof *m->steps))) {
-        c->bad = true;
-        return;
-    }
+    uint64_t n;
+    m->steps = get_array(c, WIRE_MAX_STEPS, 6, sizeof *m->steps, 0, &n);
     m->nsteps = (uint32_t)n;
     for (uint64_t i = 0; i < n && !c->bad; i++) {
         struct taskcmd *st = &m->steps[i];
@@ -368,17 +369,8 @@ static void get_steps(struct cursor *c, struct wire_task *m)
 /* A RESULT's step outcomes (at least 41 bytes each on the wire). */
 static void get_step_results(struct cursor *c, struct wire_result *m)
 {
-    uint64_t n = get_u64(c, 4);
-    if (c->bad || n > WIRE_MAX_STEPS || n > c->left / 41) {
-        c->bad = true;
-        return;
-    }
-    if (n == 0)
-        return;
-    if (!(m->steps = calloc(n, sizeof *m->steps))) {
-        c->bad = true;
-        return;
-    }
+    uint64_t n;
+    m->steps = get_array(c, WIRE_MAX_STEPS, 41, sizeof *m->steps, 0, &n);
     m->nsteps = (uint32_t)n;
     for (uint64_t i = 0; i < n && !c->bad; i++) {
         struct step_record *st = &m->steps[i];
