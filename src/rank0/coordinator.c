@@ -205,7 +205,8 @@ struct coordinator {
     double duration_sum;
     uint64_t duration_total;
     bool metrics_dirty;
-    int64_t last_metrics; /* monotonic us */
+    uint64_t output_received; /* bytes of task output, for the metrics */
+    int64_t last_metrics;     /* monotonic us */
 };
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -319,6 +320,8 @@ static void write_output(struct coordinator *co, uint64_t id, int stream,
     struct dispatch *d = dispatch_find(co, id);
     if (!d || stream < 1 || stream > 2)
         return;
+    co->output_received += len;
+    co->metrics_dirty = true;
     uint64_t *bytes = &d->bytes[stream - 1];
     uint64_t room = co->opt->max_output - *bytes;
     if (len > room) {
@@ -2467,6 +2470,10 @@ static void write_metrics(struct coordinator *co)
                 "Task attempts of claimed jobs not started yet.");
     fprintf(f, "mpispool_queue_tasks_pending %llu\n",
             (unsigned long long)tasks_pending);
+    metric_head(f, "mpispool_output_received_bytes_total", "counter",
+                "Bytes of task output that reached this coordinator.");
+    fprintf(f, "mpispool_output_received_bytes_total %llu\n",
+            (unsigned long long)co->output_received);
     metric_head(f, "mpispool_tasks_running", "gauge",
                 "Task attempts running on the ranks.");
     fprintf(f, "mpispool_tasks_running %llu\n",
@@ -2966,6 +2973,7 @@ static int setup(struct coordinator *co, struct mps_error *err)
             return -1;
         executor_set_policy(co->local, co->opt->policy);
         executor_set_kill_grace(co->local, co->opt->kill_grace_s);
+        executor_set_max_output(co->local, co->opt->max_output);
         run_place_tasks(co->local, co->opt, co->re);
         co->ranks[0].hello = true;
         co->ranks[0].slots = executor_slots(co->local);

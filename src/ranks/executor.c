@@ -136,6 +136,7 @@ struct executor {
     struct xtask *queue_head, *queue_tail;
     unsigned nrunning, nqueued;
     double kill_grace_s;
+    uint64_t max_forward;        /* output passed on per stream, 0: all of it */
     bool starting;               /* inside start_queued: no re-entry */
     bool suspended;              /* executor_suspend: start nothing */
     struct placement *pl;        /* cores to bind tasks to, or NULL */
@@ -1482,11 +1483,19 @@ static void read_pipe(struct executor *ex, struct xtask *t, int stream)
         *fd = -1;
         return;
     }
-    if (stream == 1)
-        t->out_bytes += (uint64_t)got;
-    else
-        t->err_bytes += (uint64_t)got;
-    ex->cb.output(ex->cb.arg, t->dispatch, stream, ex->buf, (size_t)got);
+    uint64_t *bytes = stream == 1 ? &t->out_bytes : &t->err_bytes;
+    uint64_t before = *bytes;
+    *bytes += (uint64_t)got;
+    /* Beyond the limit the pipe is still drained (the task must not block
+     * on it), but nothing more is passed on. */
+    size_t pass = (size_t)got;
+    if (ex->max_forward) {
+        uint64_t room = before < ex->max_forward ? ex->max_forward - before : 0;
+        if (pass > room)
+            pass = (size_t)room;
+    }
+    if (pass)
+        ex->cb.output(ex->cb.arg, t->dispatch, stream, ex->buf, pass);
 }
 
 void executor_handle(struct executor *ex, const struct pollfd *fds, int n)
@@ -1675,6 +1684,12 @@ bool executor_suspended(const struct executor *ex)
 unsigned executor_busy(const struct executor *ex)
 {
     return ex->busy;
+}
+
+void executor_set_max_output(struct executor *ex, uint64_t bytes)
+{
+    /* One byte more than is kept, so the receiver sees the limit passed. */
+    ex->max_forward = bytes ? bytes + 1 : 0;
 }
 
 void executor_set_kill_grace(struct executor *ex, double grace_s)

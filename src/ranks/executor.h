@@ -163,6 +163,11 @@ unsigned executor_busy(const struct executor *ex);
  * 10). */
 void executor_set_kill_grace(struct executor *ex, double grace_s);
 
+/* Pass on at most bytes + 1 of each stream of a task attempt (0: all):
+ * the receiver keeps bytes (--max-output) and notes the truncation, and
+ * the rest never crosses the network. */
+void executor_set_max_output(struct executor *ex, uint64_t bytes);
+
 /* Stop reading task output (backpressure) or start again. */
 void executor_pause_output(struct executor *ex, bool pause);
 

@@ -223,6 +223,7 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
     if (w.ex) {
         executor_set_policy(w.ex, opt->policy);
         executor_set_kill_grace(w.ex, opt->kill_grace_s);
+        executor_set_max_output(w.ex, opt->max_output);
         run_place_tasks(w.ex, opt, re);
     }
     int sigfd = run_signalfd();

@@ -21,6 +21,20 @@ assert_eq "stdout truncated at 100K (--max-output)" \
 assert_eq 102400 "$(jqf "$(record "$big" 0)" .stdout_bytes)" "stdout_bytes"
 assert_exit 2 "$MPISPOOL_RUN" --spool "$SPOOL" --max-output lots
 
+# With a worker rank, what is beyond the limit stays on the worker: rank 0
+# receives the 100K it keeps and one byte more (to know it was passed),
+# not the task's 10 MiB.
+flood=$(submit --name flood -- sh -c 'head -c 10485760 /dev/zero')
+run_until_empty 2 --spool "$SPOOL" --max-output 100K \
+    --metrics-file "$TEST_TMP/metrics.prom"
+assert_state "$flood" done
+assert_eq 102400 "$(stat -c %s "$(task_out "$flood" 0)")" "flood's bytes kept"
+assert_eq "stdout truncated at 100K (--max-output)" \
+    "$(jqf "$(record "$flood" 0)" .note)" "flood's note"
+received=$(awk '$1 == "mpispool_output_received_bytes_total" { print $2 }' \
+    "$TEST_TMP/metrics.prom")
+assert_eq 102401 "$received" "output bytes that reached rank 0"
+
 if [ "$(id -u)" != 0 ]; then
     echo "$TEST_NAME: the full-disk part needs root to mount a tmpfs: skipped" >&2
     exit 77
