@@ -427,8 +427,62 @@ static int locate_job(const struct coordinator *co, const char *id)
     return where >= 0 ? where : spool_locate(co->sp, id);
 }
 
-/* A dependency on a job the spool does not know, or on itself, is refused
- * at claim: one line in err. */
+/* Dependency cycles: followed through the job files of unfinished jobs
+ * (new/ or cur/), at most this many of them and this deep. */
+#define CYCLE_FILES 512
+#define CYCLE_DEPTH 64
+
+/* Whether the "after" and "after_any" lists of unfinished jobs lead from
+ * id back to target; if so, chain gets " -> id -> ... -> target". */
+static bool dependency_loop(const struct coordinator *co, const char *id,
+                            const char *target, int depth, unsigned *budget,
+                            char *chain, size_t len)
+{
+    if (depth > CYCLE_DEPTH || *budget == 0)
+        return false;
+    int where = locate_job(co, id);
+    if (where != SPOOL_NEW && where != SPOOL_CUR)
+        return false; /* ended (or gone): no longer waits for anything */
+    (*budget)--;
+    char name[96];
+    snprintf(name, sizeof name, "%s.json", id);
+    char *path = spool_file(co->sp, where, name);
+    struct stat st;
+    json_t *root = NULL;
+    if (path && stat(path, &st) == 0 && st.st_size < (1 << 20))
+        root = json_load_file(path, 0, NULL);
+    free(path);
+    bool found = false;
+    const char *keys[] = {"after", "after_any"};
+    for (int k = 0; k < 2 && !found; k++) {
+        json_t *list = json_object_get(root, keys[k]);
+        size_t i;
+        json_t *v;
+        json_array_foreach(list, i, v)
+        {
+            const char *dep = json_string_value(v);
+            if (!dep || strlen(dep) >= 72)
+                continue;
+            if (strcmp(dep, target) == 0 ||
+                dependency_loop(co, dep, target, depth + 1, budget, chain,
+                                len)) {
+                char rest[400];
+                snprintf(rest, sizeof rest, "%s", chain);
+                if (snprintf(chain, len, " -> %s%s", dep, rest) >= (int)len)
+                    snprintf(chain + len - 5, 5, " ..."); /* a long one */
+                found = true;
+                break;
+            }
+        }
+    }
+    json_decref(root);
+    return found;
+}
+
+/* A dependency on a job the spool does not know, on itself, or one that
+ * waits (through others) for this job, is refused at claim: one line in
+ * err. A cycle is complete by the time its last job is claimed, since a
+ * job naming an id the spool does not know yet is refused. */
 static int check_dependency_ids(const struct coordinator *co,
                                 const struct job *job, struct mps_error *err)
 {
@@ -445,6 +499,12 @@ static int check_dependency_ids(const struct coordinator *co,
                                  "dependency %s ('%s') is not a job of this "
                                  "spool",
                                  id, keys[l]);
+            char chain[400] = "";
+            unsigned budget = CYCLE_FILES;
+            if (dependency_loop(co, id, job->id, 0, &budget, chain,
+                                sizeof chain))
+                return errprintf(err, "dependency cycle: %s -> %s%s", job->id,
+                                 id, chain);
         }
     }
     return 0;

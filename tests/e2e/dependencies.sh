@@ -25,6 +25,13 @@ E=$(jobfile e "{\"name\": \"e\", \"after\": [\"$D\"], \"command\": [\"true\"]}")
 LOW=$(jobfile low '{"name": "low", "priority": 1, "command": ["true"]}')
 HIGH=$(jobfile high '{"name": "high", "priority": 5, "command": ["true"]}')
 UNKNOWN=$(jobfile unknown '{"name": "u", "after": ["20000101-9999"], "command": ["true"]}')
+# A cycle: X waits for "cycle-y", a job file dropped into new/ by hand
+# (its id is its name) that waits for X. Whichever is claimed first is
+# refused with the cycle; the other then fails for it.
+X=$(jobfile x '{"name": "x", "after": ["cycle-y"], "command": ["true"]}')
+printf '{"name": "y", "after": ["%s"], "command": ["true"]}\n' "$X" \
+    >"$SPOOL/tmp/cycle-y.json"
+mv "$SPOOL/tmp/cycle-y.json" "$SPOOL/new/cycle-y.json"
 
 # One slot: A (priority 0, first claimed... but HIGH and LOW come first by
 # priority). Run in the background and look at the status meanwhile.
@@ -53,6 +60,16 @@ assert_state "$HIGH" done
 assert_state "$UNKNOWN" rejected
 assert_contains "dependency 20000101-9999 ('after') is not a job of this spool" \
     "$(cat "$SPOOL/rejected/$UNKNOWN.error")" "unknown dependency's reason"
+cycle_error=$(cat "$SPOOL/rejected/$X.error" "$SPOOL/rejected/cycle-y.error" \
+    2>/dev/null || true)
+case "$cycle_error" in
+"dependency cycle: $X -> cycle-y -> $X" | "dependency cycle: cycle-y -> $X -> cycle-y") ;;
+*) fail "no job of the cycle was refused with it: '$cycle_error'" ;;
+esac
+for j in "$X" cycle-y; do
+    [ -e "$SPOOL/rejected/$j.json" ] || [ -e "$SPOOL/failed/$j.json" ] ||
+        fail "$j of the cycle is neither rejected nor failed"
+done
 assert_eq "a" "$(cat "$(task_out "$B" 0)")" "B saw A's file"
 a_end=$(time_us "$(jqf "$(record "$A" 0)" .end)")
 b_start=$(time_us "$(jqf "$(record "$B" 0)" .start)")
