@@ -332,6 +332,11 @@ int status_watch(struct cmdline *cl, const struct more_opts *more)
     pbar_init(&bar, stdout, tty);
     bool first = true;
     while (!watch_stop) {
+        /* Counted before the frame is made, so that the frame shown last
+         * by --until-idle is an idle one (counted after, a job could move
+         * to done/ in between and the last frame show it still running). */
+        long nnew = more->until_idle ? count_json(sp, SPOOL_NEW) : 1;
+        long ncur = more->until_idle ? count_json(sp, SPOOL_CUR) : 1;
         json_t *coords = load_status_files(sp);
         struct pbar_counts c;
         status_counts(coords, &c);
@@ -364,12 +369,9 @@ int status_watch(struct cmdline *cl, const struct more_opts *more)
         fflush(stdout);
         free(text);
         first = false;
-        if (more->until_idle) {
-            long nnew = count_json(sp, SPOOL_NEW);
-            long ncur = count_json(sp, SPOOL_CUR);
-            if (nnew <= 0 && ncur == 0 && (nnew == 0 || c.tasks == 0))
-                break;
-        }
+        if (more->until_idle && nnew <= 0 && ncur == 0 &&
+            (nnew == 0 || c.tasks == 0))
+            break;
         /* sleep, waking at once on a signal */
         int64_t until = util_mono_us() + (int64_t)(secs * 1e6);
         while (!watch_stop) {
