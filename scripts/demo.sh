@@ -18,21 +18,23 @@ SPOOL=$ROOT/demo-spool
 MPISPOOL=(build/mpispool --spool "$SPOOL")
 build/mpispool init "$SPOOL"
 
-# Examples of features mpispool-run does not implement yet: shown in
-# jobfiles/, not submitted. Remove a file from here once its feature works.
-PENDING=(jobfiles/after.json)
 sh jobfiles/make-archive.sh # jobfiles/inputs.tar.gz for archive.json
 
 jobs=()
 for f in jobfiles/*.json; do
-    if [[ " ${PENDING[*]} " == *" $f "* ]]; then
-        echo "skipped $f: its feature is not implemented yet"
-        continue
-    fi
+    # after.json names the job it waits for by id: submitted below.
+    [ "$f" != jobfiles/after.json ] || continue
     id=$("${MPISPOOL[@]}" submit "$f")
     echo "submitted $f as $id"
     jobs+=("$id")
+    [ "$f" != jobfiles/hello.json ] || hello=$id
 done
+# after.json with its "after" set to hello.json's job: it starts once that
+# job has succeeded.
+id=$(jq --arg id "$hello" '.after = [$id]' jobfiles/after.json |
+    "${MPISPOOL[@]}" submit -)
+echo "submitted jobfiles/after.json as $id, after job $hello (hello.json)"
+jobs+=("$id")
 for f in jobfiles/*.tasks; do
     id=$("${MPISPOOL[@]}" submit --name "$(basename "$f" .tasks)" --tasks "$f")
     echo "submitted $f as $id"

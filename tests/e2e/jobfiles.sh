@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The examples in jobfiles/ (those scripts/demo.sh submits) run as their
-# README says (after.json needs a real job id and is only checked to be
-# JSON here).
+# README says; after.json, given hello.json's job id as scripts/demo.sh
+# does, runs once that job has succeeded.
 . "$(dirname "$0")/lib.sh"
 
 setup_spool
@@ -16,9 +16,10 @@ for name in hello shell array resources archive retries timeout steps; do
     id[$name]=$(submit "$EX/$name.json")
 done
 id[squares]=$(submit --name squares --tasks "$EX/squares.tasks")
+id[after]=$(jq --arg id "${id[hello]}" '.after = [$id]' "$EX/after.json" | submit -)
 run_until_empty 1 --spool "$SPOOL" --kill-grace 1
 
-for name in hello shell array resources archive retries squares steps; do
+for name in hello shell array resources archive retries squares steps after; do
     assert_state "${id[$name]}" done
 done
 assert_eq "Hello from mpispool" "$(cat "$(task_out "${id[hello]}" 0)")" "hello's output"
@@ -37,8 +38,10 @@ assert_eq "this one sleeps too long" "$(cat "$(task_out "${id[timeout]}" 1)")" "
 assert_contains "step 1 writes a file" "$(cat "$(task_out "${id[steps]}" 0)")" \
     "the steps example's output"
 assert_json "$(record "${id[steps]}" 0)" '.steps | length' 3
-# The example that needs a real job id is valid JSON at least.
-for name in after; do
-    jq -e . "$EX/$name.json" >/dev/null || fail "jobfiles/$name.json is not JSON"
-done
+assert_eq "the job it waited for succeeded, so this one runs" \
+    "$(cat "$(task_out "${id[after]}" 0)")" "after's output"
+hello_end=$(time_us "$(jq -r .end "$(record "${id[hello]}" 0)")")
+after_start=$(time_us "$(jq -r .start "$(record "${id[after]}" 0)")")
+[ "$after_start" -ge "$hello_end" ] ||
+    fail "after.json's task started before hello.json's ended"
 pass "the jobfiles/ examples run as documented"
