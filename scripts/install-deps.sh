@@ -10,7 +10,10 @@ PACKAGES=(
     libopenmpi-dev openmpi-bin
     libhwloc-dev hwloc
     libarchive-dev libjansson-dev libcmocka-dev
-    clang-format jq parallel procps python3
+    clang-format jq procps python3
+    # tests/e2e/joblog*.sh: GNU parallel reads `mpispool log` (under CI
+    # its absence fails them; elsewhere they are skipped).
+    parallel
     # tests/e2e/manpages.sh: man -l and groff render the man pages.
     man-db groff-base
     # scripts/test-fuzz.sh: clang and its runtimes (libFuzzer, sanitizers),

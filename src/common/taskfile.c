@@ -17,6 +17,7 @@ struct taskfile {
     size_t cap;
     uint64_t lineno;
     uint64_t count;
+    uint64_t task_line; /* line number of the last task returned */
 };
 
 struct taskfile *taskfile_open(const char *path, struct mps_error *err)
@@ -127,6 +128,7 @@ int taskfile_next(struct taskfile *tf, const char **line, struct mps_error *err)
             return -1;
         if (rc == 1) {
             tf->count++;
+            tf->task_line = tf->lineno;
             *line = tf->line;
             return 1;
         }
@@ -136,6 +138,11 @@ int taskfile_next(struct taskfile *tf, const char **line, struct mps_error *err)
 uint64_t taskfile_count(const struct taskfile *tf)
 {
     return tf->count;
+}
+
+uint64_t taskfile_line(const struct taskfile *tf)
+{
+    return tf->task_line;
 }
 
 int taskfile_copy_count(FILE *in, FILE *out, const char *name, uint64_t *ntasks,

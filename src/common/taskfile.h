@@ -35,6 +35,11 @@ int taskfile_next(struct taskfile *tf, const char **line,
 /* Number of tasks returned so far. */
 uint64_t taskfile_count(const struct taskfile *tf);
 
+/* The 1-based line number in the file of the task last returned by
+ * taskfile_next (0 before the first): what GNU parallel numbers a job by
+ * (its Seq) when it reads the same file. */
+uint64_t taskfile_line(const struct taskfile *tf);
+
 void taskfile_close(struct taskfile *tf);
 
 /* Validate and count the tasks of the stream in, copying its bytes to out

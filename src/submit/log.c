@@ -26,7 +26,10 @@ static const char log_usage[] =
     "Print a job's task attempts as a GNU parallel --joblog file: a\n"
     "header line, then one tab-separated line per task, in task order:\n"
     "\n"
-    "  Seq         the task number + 1 (tasks count from 0 in mpispool)\n"
+    "  Seq         the task's line number in its task file (comments and\n"
+    "              blank lines count, as when parallel reads the file);\n"
+    "              for the tasks of a job file, the task number + 1\n"
+    "              (tasks count from 0 in mpispool)\n"
     "  Host        the host that ran the attempt\n"
     "  Starttime   its start, seconds since the epoch, 3 decimals\n"
     "  JobRuntime  its run time in seconds, 3 decimals (\"%10.3f\")\n"
@@ -42,7 +45,10 @@ static const char log_usage[] =
     "By default each task's last attempt; tasks without a record yet (not\n"
     "started, or dropped by cancel) have no line. An ended job is read\n"
     "from SPOOL/out/JOBID/report.json, a running one from records.jsonl.\n"
-    "The output can be given to 'parallel --resume-failed --joblog FILE'.\n"
+    "parallel reads the output: 'mpispool log -o LOG JOBID; parallel\n"
+    "--resume-failed --joblog LOG < TASKFILE' runs the task file's failed\n"
+    "lines again (and its comment and blank lines, which do nothing), and\n"
+    "'parallel --retry-failed --joblog LOG' the failed Commands.\n"
     "\n"
     "Options:\n"
     "  -o, --output FILE     write to FILE instead of standard output\n"
@@ -85,14 +91,16 @@ static int log_usage_error(const char *fmt, const char *what)
 struct task_commands {
     struct jobspec *spec;
     struct taskfile *tf;
-    uint64_t next; /* task number of the next line of tf */
-    char *text;    /* the last command returned */
+    uint64_t next;  /* task number of the next line of tf */
+    long long task; /* the task last asked for, -1 before */
+    char *text;     /* its command */
+    long long seq;  /* its Seq: its line in the task file, else task + 1 */
 };
 
 static int commands_open(struct task_commands *tc, const struct spool *sp,
                          const char *job_path, struct mps_error *err)
 {
-    *tc = (struct task_commands){0};
+    *tc = (struct task_commands){.task = -1};
     if (!(tc->spec = jobfile_load(job_path, err)))
         return -1;
     if (tc->spec->task_file) {
@@ -149,31 +157,29 @@ static int append_quoted(char **buf, size_t *len, const char *s)
     return 0;
 }
 
-/* Task task's command line ("" when it cannot be known). Tasks must be
- * asked for in increasing order when the job has a task file. */
-static const char *commands_get(struct task_commands *tc, long long task)
+/* Read task file lines up to task's: its command and line number. */
+static void commands_from_file(struct task_commands *tc, long long task)
 {
-    free(tc->text);
-    tc->text = NULL;
     struct mps_error err;
-    if (task < 0)
-        return "";
-    if (tc->tf) {
-        const char *line = NULL;
-        while (tc->next <= (uint64_t)task) {
-            if (taskfile_next(tc->tf, &line, &err) != 1)
-                return "";
-            tc->next++;
-            if (tc->next - 1 == (uint64_t)task)
-                tc->text = strdup(line);
+    const char *line = NULL;
+    while (tc->next <= (uint64_t)task) {
+        if (taskfile_next(tc->tf, &line, &err) != 1)
+            return;
+        if (tc->next++ == (uint64_t)task) {
+            tc->text = strdup(line);
+            tc->seq = (long long)taskfile_line(tc->tf);
         }
-        return tc->text ? tc->text : "";
     }
-    if (!tc->spec || (uint64_t)task >= tc->spec->ntasks)
-        return "";
+}
+
+/* Task task's command of a job file, an argv array shell-quoted. */
+static void commands_from_spec(struct task_commands *tc, long long task)
+{
+    struct mps_error err;
     struct taskcmd cmd;
-    if (jobspec_task(tc->spec, (uint64_t)task, &cmd, &err) < 0)
-        return "";
+    if (!tc->spec || (uint64_t)task >= tc->spec->ntasks ||
+        jobspec_task(tc->spec, (uint64_t)task, &cmd, &err) < 0)
+        return;
     size_t len = 0;
     tc->text = calloc(1, 1);
     for (size_t i = 0; tc->text && i < cmd.argc; i++) {
@@ -190,14 +196,33 @@ static const char *commands_get(struct task_commands *tc, long long task)
         }
     }
     taskcmd_free(&cmd);
-    return tc->text ? tc->text : "";
+}
+
+/* Look up task task: tc->text becomes its command line ("" when it cannot
+ * be known) and tc->seq its Seq, as GNU parallel numbers the same input:
+ * the task's line number in a task file (comments and blank lines
+ * counted), else task + 1. Tasks must be asked for in increasing order. */
+static void commands_get(struct task_commands *tc, long long task)
+{
+    if (task == tc->task)
+        return;
+    free(tc->text);
+    tc->text = NULL;
+    tc->task = task;
+    tc->seq = task + 1;
+    if (task >= 0 && tc->tf)
+        commands_from_file(tc, task);
+    else if (task >= 0)
+        commands_from_spec(tc, task);
+    if (!tc->text)
+        tc->text = strdup("");
 }
 
 /* ------------------------------------------------------------ output */
 
-static void print_line(FILE *out, json_t *rec, const char *command)
+static void print_line(FILE *out, json_t *rec, long long seq,
+                       const char *command)
 {
-    long long task = json_integer_value(json_object_get(rec, "task"));
     const char *host = json_string_value(json_object_get(rec, "host"));
     int64_t start = 0, end = 0;
     bool have_start =
@@ -225,8 +250,8 @@ static void print_line(FILE *out, json_t *rec, const char *command)
     if (json_is_true(json_object_get(rec, "timed_out")) && exitval == 0)
         exitval = -1;
     json_t *bytes = json_object_get(rec, "stdout_bytes");
-    fprintf(out, "%lld\t%s\t%lld.%03lld\t%10.3f\t0\t%lld\t%lld\t%lld\t",
-            task + 1, host && *host ? host : "-",
+    fprintf(out, "%lld\t%s\t%lld.%03lld\t%10.3f\t0\t%lld\t%lld\t%lld\t", seq,
+            host && *host ? host : "-",
             (long long)((start + 500) / 1000) / 1000,
             (long long)((start + 500) / 1000) % 1000, (double)runtime_ms / 1000,
             json_is_integer(bytes) ? (long long)json_integer_value(bytes) : 0,
@@ -337,11 +362,8 @@ int cmd_log(int argc, char **argv, const char *spool)
         bool last = i + 1 == n || attempts[i + 1].task != attempts[i].task;
         if (!all && !last)
             continue;
-        const char *command =
-            (i > 0 && attempts[i - 1].task == attempts[i].task && tc.text)
-                ? tc.text
-                : commands_get(&tc, attempts[i].task);
-        print_line(out, attempts[i].rec, command);
+        commands_get(&tc, attempts[i].task);
+        print_line(out, attempts[i].rec, tc.seq, tc.text ? tc.text : "");
     }
     if (fflush(out) != 0 || ferror(out)) {
         log_error("cannot write '%s': %s", output ? output : "standard output",

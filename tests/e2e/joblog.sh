@@ -7,14 +7,7 @@
 # --all-attempts, -o FILE and a running job (records.jsonl) work.
 . "$(dirname "$0")/lib.sh"
 
-command -v parallel >/dev/null || {
-    echo "joblog: SKIP: GNU parallel is not installed (scripts/install-deps.sh)"
-    exit 77
-}
-parallel --version 2>/dev/null | grep -q 'GNU parallel' || {
-    echo "joblog: SKIP: 'parallel' is not GNU parallel (moreutils?)"
-    exit 77
-}
+require_gnu_parallel
 setup_spool
 cd "$TEST_TMP"
 export PARALLEL_HOME=$TEST_TMP/parallel-home # no ~/.parallel of the caller

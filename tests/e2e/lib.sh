@@ -116,6 +116,23 @@ require_programs() {
     command -v mpirun >/dev/null || fail "mpirun is not installed"
 }
 
+# require_gnu_parallel: GNU parallel on PATH. scripts/install-deps.sh
+# installs it, so under CI (CI set: .ci/run) its absence is a failure;
+# elsewhere the test is skipped (exit 77) with the reason.
+require_gnu_parallel() {
+    local why
+    if ! command -v parallel >/dev/null; then
+        why="GNU parallel is not installed (scripts/install-deps.sh)"
+    elif ! parallel --version 2>/dev/null | grep -q 'GNU parallel'; then
+        why="'parallel' is not GNU parallel (moreutils?)"
+    else
+        return 0
+    fi
+    [ -z "${CI:-}" ] || fail "$why"
+    printf '%s: SKIP: %s\n' "$TEST_NAME" "$why" >&2
+    exit 77
+}
+
 # setup_spool: make $TEST_TMP (removed at exit) and an initialised spool
 # $SPOOL inside it.
 setup_spool() {

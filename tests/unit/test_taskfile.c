@@ -57,13 +57,18 @@ static void test_lines(void **state)
     assert_non_null(tf);
     const char *want[] = {"echo a", "echo 'b # not a comment'", "  echo c  ",
                           "echo d"};
+    /* Each task's line number, blank and comment lines counted. */
+    const uint64_t want_line[] = {1, 6, 7, 8};
     const char *line;
+    assert_int_equal(taskfile_line(tf), 0);
     for (int i = 0; i < 4; i++) {
         assert_int_equal(taskfile_next(tf, &line, &err), 1);
         assert_string_equal(line, want[i]);
+        assert_int_equal(taskfile_line(tf), want_line[i]);
     }
     assert_int_equal(taskfile_next(tf, &line, &err), 0);
     assert_int_equal(taskfile_count(tf), 4);
+    assert_int_equal(taskfile_line(tf), 8);
     taskfile_close(tf);
 
     FILE *in = fopen(path, "r");
@@ -78,6 +83,25 @@ static void test_lines(void **state)
     assert_int_equal(copy_len, sizeof text - 1);
     assert_memory_equal(copy, text, copy_len);
     free(copy);
+}
+
+/* taskfile_line stays on the last task's line past trailing comments. */
+static void test_line_after_end(void **state)
+{
+    (void)state;
+    const char text[] = "# head\n\necho a\n# mid\necho b\n# tail\n\n";
+    write_tasks(text, sizeof text - 1);
+    struct mps_error err;
+    struct taskfile *tf = taskfile_open(path, &err);
+    assert_non_null(tf);
+    const char *line;
+    assert_int_equal(taskfile_next(tf, &line, &err), 1);
+    assert_int_equal(taskfile_line(tf), 3);
+    assert_int_equal(taskfile_next(tf, &line, &err), 1);
+    assert_int_equal(taskfile_line(tf), 5);
+    assert_int_equal(taskfile_next(tf, &line, &err), 0);
+    assert_int_equal(taskfile_line(tf), 5);
+    taskfile_close(tf);
 }
 
 static void test_errors(void **state)
@@ -183,9 +207,9 @@ static void test_fdopen(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lines),       cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_not_regular), cmocka_unit_test(test_million),
-        cmocka_unit_test(test_fdopen),
+        cmocka_unit_test(test_lines),   cmocka_unit_test(test_line_after_end),
+        cmocka_unit_test(test_errors),  cmocka_unit_test(test_not_regular),
+        cmocka_unit_test(test_million), cmocka_unit_test(test_fdopen),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
