@@ -1,6 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # slurm/mpispool.sbatch on a real (private, single-node) Slurm cluster:
+#  0. the template as shipped, with no option on the sbatch command line:
+#     its whole-node default runs on this node (whatever its size), the
+#     allocation and the rank's job step have all of the node's cpus, and
+#     it serves the spool until it is empty.
 #  1. two allocations serve one spool: the first is warned (SIGTERM to the
 #     batch script, as --signal=B:TERM sends), stops cleanly and exits 0;
 #     the second (--dependency=afterany) resumes; every task runs once.
@@ -10,6 +14,8 @@
 #     with time enough finishes both.
 #  3. the template's commented mpirun variant, warned the same way.
 #  4. a job array of two allocations serving one spool at once.
+# 1 to 4 take part of the node as the template documents (--exclusive=user
+# --cpus-per-task=2), so that two allocations can share it.
 . "$(dirname "$0")/lib.sh"
 
 T_START=$(date +%s)
@@ -40,14 +46,57 @@ assert_each_once() {
     done
 }
 
-# alloc ARGS...: sbatch the template (2 cpus, output in TEST_TMP), print
-# the Slurm job id.
+# Part of the node, as the template says: 2 cpus, shared with our jobs.
+PART=(--exclusive=user --cpus-per-task=2)
+
+# alloc ARGS...: sbatch the template (part of the node, output in
+# TEST_TMP), print the Slurm job id.
 alloc() {
-    sbatch --parsable --chdir="$TEST_TMP" --cpus-per-task=2 \
+    sbatch --parsable --chdir="$TEST_TMP" "${PART[@]}" \
         --output="$TEST_TMP/alloc-%j.out" "$@" ||
         fail "sbatch $* failed"
 }
 alloc_out() { cat "$TEST_TMP/alloc-$1.out" 2>/dev/null; }
+
+# step_cpus JOBID: the cpus of the job's step 0 (the ranks), once it runs.
+step_cpus() {
+    scontrol show step "$1.0" 2>/dev/null | tr ' ' '\n' | sed -n 's/^CPUs=//p' |
+        head -n 1
+}
+step_started() { [ -n "$(step_cpus "$1")" ]; }
+
+# ---- 0. the template as shipped: `sbatch slurm/mpispool.sbatch SPOOL`
+# in a directory, nothing else. The tasks wait for a gate, so that the
+# allocation is seen running.
+node_cpus=$(scontrol show node "$(hostname -s)" | tr ' ' '\n' |
+    sed -n 's/^CPUTot=//p')
+GATE=$TEST_TMP/gate-shipped
+whole=$(submit --name whole --tasks "$(tasks_file whole 6 \
+    "while [ ! -e $GATE ]; do sleep 0.05; done")")
+shipped=$(cd "$TEST_TMP" && sbatch --parsable "$SBATCH_SCRIPT" "$SPOOL") ||
+    fail "sbatch $SBATCH_SCRIPT $SPOOL failed"
+slurm_wait_running "$shipped" 60
+assert_eq "$node_cpus" "$(slurm_job_field "$shipped" NumCPUs)" \
+    "cpus of the shipped template's allocation (the whole node)"
+wait_until 60 step_started "$shipped" || {
+    cat "$TEST_TMP/mpispool-$shipped.out" >&2
+    fail "allocation $shipped started no job step"
+}
+assert_eq "$node_cpus" "$(step_cpus "$shipped")" "cpus of the ranks' job step"
+touch "$GATE"
+slurm_wait_job "$shipped" 120
+out0=$(cat "$TEST_TMP/mpispool-$shipped.out") ||
+    fail "no mpispool-$shipped.out in the directory sbatch ran in"
+printf '%s\n' "$out0" >&2
+assert_eq COMPLETED "$JOB_STATE" "state of the shipped template's allocation"
+assert_eq 0:0 "$JOB_EXIT" "exit code of the shipped template's allocation"
+assert_contains "cpus per node: $node_cpus; one rank each, with all its cpus" \
+    "$out0" "allocation $shipped"
+assert_contains "job $whole done: 6 succeeded" "$out0" "allocation $shipped"
+assert_contains "mpispool-run exited 0" "$out0" "allocation $shipped"
+assert_state "$whole" done
+assert_each_once whole 6
+log "0: the shipped template ran on all $node_cpus cpus of the node and completed"
 
 # ---- 1. two allocations, a warning in between
 a=$(submit --name a --tasks "$(tasks_file a 30 'sleep 0.3')")
@@ -163,7 +212,7 @@ awk '
     }
     { print }' "$SBATCH_SCRIPT" >"$TEST_TMP/mpirun.sbatch"
 changed=$(diff "$SBATCH_SCRIPT" "$TEST_TMP/mpirun.sbatch" | grep -c '^>' || true)
-assert_eq 10 "$changed" "lines changed for the mpirun variant"
+assert_eq 9 "$changed" "lines changed for the mpirun variant"
 grep -q '^mpirun --map-by ppr:1:node' "$TEST_TMP/mpirun.sbatch" ||
     fail "the mpirun variant has no mpirun line"
 : >"$LOG"
@@ -202,7 +251,7 @@ for j in 0 1 2 3; do
     arr_jobs+=("$(submit --name "arr$j" --tasks "$(tasks_file "arr$j" 10 'sleep 0.2')")")
 done
 array=$(MPISPOOL_MARGIN=10 sbatch --parsable --chdir="$TEST_TMP" \
-    --cpus-per-task=2 --time=5 --signal=B:TERM@10 --array=0-1 \
+    "${PART[@]}" --time=5 --signal=B:TERM@10 --array=0-1 \
     --output="$TEST_TMP/array-%a.out" "$SBATCH_SCRIPT" "$SPOOL") ||
     fail "sbatch --array failed"
 for k in 0 1; do
