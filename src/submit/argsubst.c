@@ -410,8 +410,8 @@ static int join_words(struct argsubst_template *t, char *const *words,
     }
     *p = '\0';
     /* {= perl expression =}, even across words, as parallel merges them. */
-    const char *perl = strstr(t->text, "{=");
-    if (perl && strstr(perl + 2, "=}"))
+    const char *perl = memmem(t->text, (size_t)(p - t->text), "{=", 2);
+    if (perl && memmem(perl + 2, (size_t)(p - perl - 2), "=}", 2))
         return errprintf(err,
                          "'{= perl expression =}' is not supported (GNU "
                          "parallel's Perl replacement strings); %s",
