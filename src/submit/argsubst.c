@@ -466,11 +466,6 @@ error:
     return NULL;
 }
 
-bool argsubst_template_quotes(const struct argsubst_template *t)
-{
-    return t->quote;
-}
-
 void argsubst_template_free(struct argsubst_template *t)
 {
     if (!t)

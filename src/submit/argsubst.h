@@ -78,18 +78,16 @@ struct argsubst_template;
  * parallel reads them: the words joined by spaces, with the replacement
  * strings {} {.} {/} {//} {/.} {#} and, for the N-th source, {N} {N.}
  * {N/} {N//} {N/.} ({-N}: the N-th from the end). Without any of them
- * " {}" is appended. A replacement string that mpispool does not support
- * ({%}, {= perl =}, parallel --plus strings such as {..} or {##}), and a
- * position that names no source ({0}, {3} of two sources), is an error.
- * Returns NULL with err. */
+ * " {}" is appended. The arguments are shell-quoted (argsubst_quote)
+ * unless a replacement string is part of the first word, the command
+ * itself (`parallel {} ::: 'echo a'`), as in parallel. A replacement
+ * string that mpispool does not support ({%}, {= perl =}, parallel --plus
+ * strings such as {..} or {##}), and a position that names no source ({0},
+ * {3} of two sources), is an error. Returns NULL with err. */
 struct argsubst_template *argsubst_template_parse(char *const *words,
                                                   size_t nwords,
                                                   size_t nsources,
                                                   struct mps_error *err);
-/* Whether the arguments are shell-quoted: they are, unless a replacement
- * string is part of the first word (the command itself, as in
- * `parallel {} ::: 'echo a'`), as in parallel. */
-bool argsubst_template_quotes(const struct argsubst_template *t);
 void argsubst_template_free(struct argsubst_template *t);
 
 /* ------------------------------------------------------------ lines */
