@@ -44,9 +44,11 @@ printf '%s\n' 'x y' '' "z'" >args3
 ncase=0
 JOBS=()
 RUN=()
+DRY_PIDS=()
 
 # check [--dry] WORDS...: submit WORDS after '--' (stdin passed on) and
-# compare the job's task file with `parallel -k --dry-run WORDS`; unless
+# start `parallel -k --dry-run WORDS` (in the background: it takes a
+# second or more to start) to compare with the job's task file; unless
 # --dry, the tasks' outputs are later compared with what parallel prints
 # when it runs those lines.
 check() {
@@ -58,10 +60,10 @@ check() {
     ncase=$((ncase + 1))
     cat >"stdin.$ncase"
     id=$(submit -- "$@" <"stdin.$ncase")
-    parallel -k --dry-run "$@" <"stdin.$ncase" >"dry.$ncase" 2>"dry.$ncase.err" ||
-        fail "parallel --dry-run of case $ncase failed: $(cat "dry.$ncase.err")"
-    assert_same_file "dry.$ncase" "$SPOOL/data/$id.tasks" \
-        "case $ncase ($*): the task file against parallel --dry-run"
+    printf '%s\n' "$*" >"words.$ncase"
+    parallel -k --dry-run "$@" <"stdin.$ncase" >"dry.$ncase" 2>"dry.$ncase.err" &
+    DRY_PIDS[ncase]=$!
+    BG_PIDS+=("$!")
     JOBS[ncase]=$id
     RUN[ncase]=$run
 }
@@ -96,6 +98,14 @@ check ::: "printf 'one\n'" "printf '%s\n' 'two three'" </dev/null
 # {#} over many tasks; with MPISPOOL_TASK_ID (which parallel lacks).
 check "printf '%s %s\n'" {#} {} ::: $(seq 1 12) </dev/null
 check --dry "printf '%s %s\n'" {#} '"$MPISPOOL_TASK_ID"' ::: a b c d </dev/null
+
+# The task files are byte for byte parallel's lines.
+for n in $(seq 1 "$ncase"); do
+    wait "${DRY_PIDS[n]}" ||
+        fail "parallel --dry-run of case $n failed: $(cat "dry.$n.err")"
+    assert_same_file "dry.$n" "$SPOOL/data/${JOBS[n]}.tasks" \
+        "case $n ($(cat "words.$n")): the task file against parallel --dry-run"
+done
 
 # parallel runs the lines of the cases to run (with no command, each input
 # line is a command line, run as it is): one parallel for all, as each
