@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "argtasks.h"
 #include "error.h"
 #include "jobfile.h"
 #include "resume.h"
@@ -524,6 +526,9 @@ static const char submit_usage[] =
     "Usage: mpispool submit [OPTIONS] JOB.json\n"
     "       mpispool submit [OPTIONS] --tasks FILE\n"
     "       mpispool submit [OPTIONS] -- COMMAND [ARG...]\n"
+    "       mpispool submit [OPTIONS] -- [COMMAND...] ::: ARG... "
+    "[:::[+] ARG...]\n"
+    "                       [::::[+] FILE...]\n"
     "       mpispool submit [OPTIONS] [--tasks FILE] --resume-failed JOBID\n"
     "\n"
     "Submit one job to the spool and print its id (alone, on stdout).\n"
@@ -534,6 +539,21 @@ static const char submit_usage[] =
     "'#' are skipped ('-' reads standard input). With '--', COMMAND and its\n"
     "arguments are the job's one task, run directly (not by a shell).\n"
     "A job file may be combined with --tasks: its keys, the file's tasks.\n"
+    "\n"
+    "With ':::' or '::::' after '--', as in GNU parallel, the words before\n"
+    "them are a command template and the job's tasks are the command lines\n"
+    "parallel would run: one for every combination of the argument lists\n"
+    "(::: ARG...) and files (:::: FILE..., one argument per line; '-':\n"
+    "standard input), the last changing fastest; ':::+' and '::::+' pair a\n"
+    "source with the previous one instead. In the template, {} is the\n"
+    "arguments, {.} without extension, {/} base name, {//} directory, {/.}\n"
+    "base name without extension, {#} the task number from 1, and {1} {2}\n"
+    "... ({-1}: the last) one source's argument, with the same edits ({1.}\n"
+    "{2/} ...); without any, the arguments are appended. The words are\n"
+    "joined by spaces into a shell command line and each argument is\n"
+    "quoted as parallel quotes it. {%}, {= perl =} and parallel --plus\n"
+    "strings are refused, as is a line a task file cannot hold as one task\n"
+    "(a comment, blank, a newline); at most 10000000 lines.\n"
     "\n"
     "submit records the current directory (the tasks' default working\n"
     "directory), the whole environment (the tasks' base environment), the\n"
@@ -599,6 +619,11 @@ static const char submit_usage[] =
     "  mpispool submit --cpus 4 --timeout 3600 -- bwa mem ref.fa s7.fq\n"
     "  mpispool submit --name sweep --tasks runs.txt\n"
     "  seq 100 | sed 's/^/.\\/simulate --seed /' | mpispool submit --tasks -\n"
+    "  mpispool submit -- gzip -9 {} ::: *.txt\n"
+    "  mpispool submit --name conv -- convert {} {.}.png ::: *.jpg\n"
+    "  mpispool submit -- ./sim --a {1} --b {2} ::: 1 2 3 ::: x y\n"
+    "  mpispool submit -- ./fit {1} {2} ::: a b c :::+ 1 2 3\n"
+    "  mpispool submit -- ./run {} :::: inputs.txt\n"
     "  id=$(mpispool submit align.json) && mpispool wait \"$id\"\n";
 
 struct submit_args {
@@ -607,6 +632,7 @@ struct submit_args {
     const char *tasks;   /* --tasks FILE */
     const char *archive; /* --archive FILE */
     const char *resume;  /* --resume-failed JOBID */
+    struct argtasks *at; /* -- COMMAND ::: ARGS: the tasks to make */
 };
 
 /* The submitter's environment as an object; entries that are not valid
@@ -776,9 +802,10 @@ static char *task_file_path(const char *job_path, const char *task_file)
 }
 
 /* Copy the task file src ("-": stdin) to data/JOBID.tasks; *data_path
- * gets the copy's path. Returns 0 or -1 with a message. */
+ * gets the copy's path, *ntasks its number of tasks. Returns 0 or -1 with
+ * a message. */
 static int copy_task_file(struct spool *sp, const char *jobid, FILE *in,
-                          const char *src, char **data_path)
+                          const char *src, char **data_path, uint64_t *ntasks)
 {
     const char *name = strcmp(src, "-") == 0 ? "standard input" : src;
     char stem[128], tmpname[160];
@@ -811,12 +838,11 @@ static int copy_task_file(struct spool *sp, const char *jobid, FILE *in,
     if (outbuf)
         setvbuf(out, outbuf, _IOFBF, 1 << 20);
     struct mps_error err;
-    uint64_t ntasks = 0;
-    if (taskfile_copy_count(in, out, name, &ntasks, &err) < 0) {
+    if (taskfile_copy_count(in, out, name, ntasks, &err) < 0) {
         error_msg("%s", err.text);
         goto fail;
     }
-    if (ntasks == 0) {
+    if (*ntasks == 0) {
         error_msg("no tasks in '%s'", name);
         goto fail;
     }
@@ -1194,6 +1220,18 @@ static json_t *submit_build(struct cmdline *cl, struct submit_args *args,
                               "be standard input");
         return NULL;
     }
+    if (after > 0 && argtasks_wanted(cl->operands + before, (size_t)after)) {
+        if (args->resume) {
+            usage_error("submit", "':::' cannot be combined with "
+                                  "--resume-failed: 'mpispool submit "
+                                  "--resume-failed JOBID' runs JOBID's failed "
+                                  "command lines again");
+            return NULL;
+        }
+        if (!(args->at = argtasks_parse(cl->operands + before, (size_t)after)))
+            return NULL;
+        after = 0; /* no "command": the task file made from them */
+    }
     *rc = 1;
     json_t *job;
     if (before == 1) {
@@ -1256,9 +1294,12 @@ int cmd_submit(int argc, char **argv, const char *spool)
 
     /* A task file: from --tasks, or the job file's task_file. */
     json_t *tf = json_object_get(job, "task_file");
-    bool has_tasks =
-        args.tasks || (json_is_string(tf) && json_string_length(tf) > 0);
-    if (args.tasks)
+    bool has_tasks = args.tasks || args.at ||
+                     (json_is_string(tf) && json_string_length(tf) > 0);
+    uint64_t made = 0, copied = 0;
+    if (args.at)
+        tasks_src = strdup("the command lines made from ':::'");
+    else if (args.tasks)
         tasks_src = strdup(args.tasks);
     else if (has_tasks)
         tasks_src = task_file_path(job_path, json_string_value(tf));
@@ -1272,7 +1313,13 @@ int cmd_submit(int argc, char **argv, const char *spool)
         json_object_set_new(job, "task_file", json_string("JOBID.tasks"));
         if (validate_job(job, job_path) < 0)
             goto out;
-        if (strcmp(tasks_src, "-") == 0) {
+        if (args.at) {
+            char *dir = spool_file(sp, SPOOL_DATA, NULL);
+            tasks_in = dir ? argtasks_write(args.at, dir, &made) : NULL;
+            free(dir);
+            if (!tasks_in)
+                goto out;
+        } else if (strcmp(tasks_src, "-") == 0) {
             tasks_in = stdin;
         } else if (!(tasks_in = fopen(tasks_src, "re"))) {
             error_msg("cannot open task file '%s': %s", tasks_src,
@@ -1313,8 +1360,15 @@ int cmd_submit(int argc, char **argv, const char *spool)
     if (tasks_src) {
         static char inbuf[1 << 20];
         setvbuf(tasks_in, inbuf, _IOFBF, sizeof inbuf);
-        if (copy_task_file(sp, jobid, tasks_in, tasks_src, &data_path) < 0)
+        if (copy_task_file(sp, jobid, tasks_in, tasks_src, &data_path,
+                           &copied) < 0)
             goto out;
+        if (args.at && copied != made) {
+            error_msg("%" PRIu64 " command lines were made, but their task "
+                      "file reads as %" PRIu64 " tasks",
+                      made, copied);
+            goto out;
+        }
         char name[80];
         snprintf(name, sizeof name, "%s.tasks", jobid);
         json_object_set_new(job, "task_file", json_string(name));
@@ -1360,6 +1414,7 @@ out:
     json_decref(job);
     json_decref(args.overrides);
     json_decref(args.env);
+    argtasks_free(args.at);
     resume_plan_free(&resume);
     spool_close(sp);
     cmdline_free(&cl);

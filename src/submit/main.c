@@ -23,6 +23,8 @@ static const char usage_text[] =
     "  submit --tasks FILE   submit a task file: one shell command per line\n"
     "  submit -- CMD [ARG...]\n"
     "                        submit one command\n"
+    "  submit -- CMD {} ::: ARG...\n"
+    "                        a task per argument, as GNU parallel makes them\n"
     "  status                coordinators, ranks, slots, jobs, queue sizes\n"
     "  wait JOBID...         block until jobs end; exit 0 if all succeeded\n"
     "  report JOBID          summary of an ended job (--json: report.json)\n"
