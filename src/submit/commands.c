@@ -25,6 +25,7 @@
 
 #include "error.h"
 #include "jobfile.h"
+#include "outpattern.h"
 #include "resume.h"
 #include "progress.h"
 #include "spool.h"
@@ -778,7 +779,7 @@ static char *task_file_path(const char *job_path, const char *task_file)
 /* Copy the task file src ("-": stdin) to data/JOBID.tasks; *data_path
  * gets the copy's path. Returns 0 or -1 with a message. */
 static int copy_task_file(struct spool *sp, const char *jobid, FILE *in,
-                          const char *src, char **data_path)
+                          const char *src, char **data_path, uint64_t *count)
 {
     const char *name = strcmp(src, "-") == 0 ? "standard input" : src;
     char stem[128], tmpname[160];
@@ -820,6 +821,7 @@ static int copy_task_file(struct spool *sp, const char *jobid, FILE *in,
         error_msg("no tasks in '%s'", name);
         goto fail;
     }
+    *count = ntasks;
     if (fflush(out) != 0 || fsync(fileno(out)) < 0) {
         error_msg("cannot write '%s': %s", tmp, strerror(errno));
         goto fail;
@@ -850,6 +852,23 @@ out:
     free(dst);
     free(dir);
     return rc;
+}
+
+/* A task file of ntasks tasks cannot copy every task's output to one
+ * file: a "stdout"/"stderr" pattern needs %t. 0, or -1 after a message. */
+static int check_output_tasks(json_t *job, uint64_t ntasks)
+{
+    const char *keys[] = {"stdout", "stderr"};
+    for (int i = 0; i < 2; i++) {
+        const char *pattern = json_string_value(json_object_get(job, keys[i]));
+        struct mps_error err;
+        if (pattern &&
+            outpattern_check_tasks(keys[i], pattern, ntasks, &err) < 0) {
+            error_msg("invalid job: %s", err.text);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Copy the archive open at in_fd (named src) to data/JOBID.archive,
@@ -978,6 +997,15 @@ static int add_submit_keys(json_t *job)
         json_object_set_new(job, "submit_time",
                             json_string(util_format_time(util_now_us(), now)));
     }
+    if (!json_object_get(job, "submit_umask")) {
+        /* For the stdout/stderr copies (umask can only be read by setting
+         * it). */
+        mode_t mask = umask(022);
+        umask(mask);
+        char text[8];
+        snprintf(text, sizeof text, "%04o", (unsigned)mask & 0777);
+        json_object_set_new(job, "submit_umask", json_string(text));
+    }
     return 0;
 }
 
@@ -1024,6 +1052,27 @@ static void normalize_path(char *path)
     *out = '\0';
 }
 
+/* --stdout/-o or --stderr/-e PATTERN (optarg): the job key of that name.
+ * Returns 0, or -1 after a usage error. */
+static int output_option(struct submit_args *args, const char *key)
+{
+    char opt[16];
+    struct mps_error err;
+    snprintf(opt, sizeof opt, "--%s", key);
+    json_t *v = json_string(optarg);
+    if (!v) {
+        usage_error("submit", "%s is not valid UTF-8", opt);
+        return -1;
+    }
+    if (outpattern_check(opt, optarg, &err) < 0) {
+        json_decref(v);
+        usage_error("submit", "%s", err.text);
+        return -1;
+    }
+    json_object_set_new(args->overrides, key, v);
+    return 0;
+}
+
 /* Parse submit's options into args; returns -1 to go on, else an exit
  * code. */
 static int submit_options(struct cmdline *cl, struct submit_args *args)
@@ -1042,6 +1091,8 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
         {"tasks", required_argument, NULL, OPT_TASKS},
         {"archive", required_argument, NULL, OPT_ARCHIVE},
         {"resume-failed", required_argument, NULL, OPT_RESUME_FAILED},
+        {"stdout", required_argument, NULL, 'o'},
+        {"stderr", required_argument, NULL, 'e'},
         {NULL, 0, NULL, 0},
     };
     cl->longopts = longopts;
@@ -1151,6 +1202,11 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
         case OPT_RESUME_FAILED:
             args->resume = optarg;
             break;
+        case 'o':
+        case 'e':
+            if (output_option(args, c == 'o' ? "stdout" : "stderr") < 0)
+                return 2;
+            break;
         default:
             return cmdline_error(cl, c);
         }
@@ -1229,7 +1285,7 @@ static json_t *submit_build(struct cmdline *cl, struct submit_args *args,
 int cmd_submit(int argc, char **argv, const char *spool)
 {
     struct cmdline cl;
-    if (cmdline_init(&cl, "submit", argc, argv, "+:h", NULL, spool) < 0)
+    if (cmdline_init(&cl, "submit", argc, argv, "+:ho:e:", NULL, spool) < 0)
         return 1;
     struct submit_args args = {.overrides = json_object()};
     struct spool *sp = NULL;
@@ -1313,7 +1369,10 @@ int cmd_submit(int argc, char **argv, const char *spool)
     if (tasks_src) {
         static char inbuf[1 << 20];
         setvbuf(tasks_in, inbuf, _IOFBF, sizeof inbuf);
-        if (copy_task_file(sp, jobid, tasks_in, tasks_src, &data_path) < 0)
+        uint64_t ntasks = 0;
+        if (copy_task_file(sp, jobid, tasks_in, tasks_src, &data_path,
+                           &ntasks) < 0 ||
+            check_output_tasks(job, ntasks) < 0)
             goto out;
         char name[80];
         snprintf(name, sizeof name, "%s.tasks", jobid);
