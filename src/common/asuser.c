@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -29,6 +30,9 @@
 #define ASUSER_SYS_SETRESUID SYS_setresuid
 #endif
 _Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
+/* The child's report is one write, which a pipe takes whole. */
+_Static_assert(ASUSER_MAX_COPIES * sizeof(struct asuser_result) <= PIPE_BUF,
+               "the report fits in a pipe");
 
 int asuser_become(const struct asuser_id *who)
 {

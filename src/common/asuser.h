@@ -27,7 +27,9 @@ struct asuser_id {
  * Does nothing without switch_ids. Returns 0 or -errno. */
 int asuser_become(const struct asuser_id *who);
 
-#define ASUSER_MAX_COPIES 4
+/* At most this many copies per child: their report fits in one pipe
+ * write. */
+#define ASUSER_MAX_COPIES 64
 
 /* One file to write: the bytes of src_fd (from offset 0, read by offset so
  * that a shared file position is left alone; -1 for no bytes) to path. The

@@ -3190,6 +3190,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
                 break;
         }
 
+        copies_flush(co->copies); /* results of dispatch's send failures */
         int64_t now = util_mono_us();
         int timeout;
         /* Workers ring their doorbell after each message; one without a
@@ -3298,6 +3299,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         }
         wire_progress();
         busy_turn = !co->local && receive_messages(co) > 0;
+        copies_flush(co->copies);
         if (co->sp) {
             process_ended(co);
             finalize_ended_jobs(co);

@@ -29,23 +29,34 @@ struct copy_job {
 struct copy_attempt {
     const struct copy_job *cj;
     uint64_t task;
-    char *sources[2]; /* NULL: nothing to copy */
+    char *sources[2]; /* the spool's files; NULL: nothing to copy */
+    char *paths[2];   /* the expanded targets, once started */
+    char *error;      /* why copies failed so far, or NULL */
     void *cookie;
-    struct asuser_child *child; /* NULL while queued */
-    int fds[2];                 /* the sources, open while it works */
-    char *paths[2];             /* the expanded targets (NULL: no key) */
-    int streams[2];             /* the child's copies: of these streams */
-    size_t nstreams;
-    char *early_error;  /* why a stream failed before the child, or NULL */
-    int64_t started_us; /* monotonic */
     struct copy_attempt *next;
+};
+
+/* The attempts one child writes the copies of (all of one job). */
+struct copy_batch {
+    struct asuser_child *child;
+    struct copy_attempt *attempts;
+    size_t nattempts;
+    /* The child's copy i is stream stream[i] of attempt attempt[i]. */
+    struct copy_attempt *attempt[ASUSER_MAX_COPIES];
+    int stream[ASUSER_MAX_COPIES];
+    size_t n;
+    int64_t started_us; /* monotonic */
+    struct copy_batch *next;
 };
 
 struct copies {
     copies_done_fn *done;
     void *arg;
-    struct copy_attempt *running, *queued, **queued_tail;
-    size_t nrunning, nqueued;
+    struct copy_batch *running;
+    size_t nrunning; /* batches */
+    size_t nbusy;    /* attempts in them */
+    struct copy_attempt *queued, **queued_tail;
+    size_t nqueued;
 };
 
 /* The owner's name for %u: from the password database, else the uid. */
@@ -106,13 +117,40 @@ struct copies *copies_create(copies_done_fn *done, void *arg)
 static void attempt_free(struct copy_attempt *a)
 {
     for (int s = 0; s < 2; s++) {
-        if (a->fds[s] >= 0)
-            close(a->fds[s]);
         free(a->sources[s]);
         free(a->paths[s]);
     }
-    free(a->early_error);
+    free(a->error);
     free(a);
+}
+
+/* Report an attempt's outcome and free it. */
+static void attempt_done(struct copies *c, struct copy_attempt *a)
+{
+    void *cookie = a->cookie;
+    char *error = a->error;
+    a->error = NULL;
+    attempt_free(a);
+    c->done(c->arg, cookie, error);
+    free(error);
+}
+
+/* Add "cannot copy STREAM to 'PATH': WHY" to the attempt's error, after
+ * a "; " when it has one already. */
+static void add_error(struct copy_attempt *a, int stream, const char *path,
+                      const char *why)
+{
+    char *more;
+    if (asprintf(&more, "%s%scannot copy %s to '%s': %s",
+                 a->error ? a->error : "", a->error ? "; " : "",
+                 stream_names[stream], path, why) < 0)
+        more = NULL;
+    if (!more && !a->error) /* it must not pass for a success */
+        more = strdup("cannot copy the output: out of memory");
+    if (more) {
+        free(a->error);
+        a->error = more;
+    }
 }
 
 void copies_destroy(struct copies *c)
@@ -120,12 +158,17 @@ void copies_destroy(struct copies *c)
     if (!c)
         return;
     while (c->running) {
-        struct copy_attempt *a = c->running;
-        c->running = a->next;
-        struct asuser_result results[2];
-        asuser_child_kill(a->child);
-        asuser_child_finish(a->child, results);
-        attempt_free(a);
+        struct copy_batch *b = c->running;
+        c->running = b->next;
+        struct asuser_result results[ASUSER_MAX_COPIES];
+        asuser_child_kill(b->child);
+        asuser_child_finish(b->child, results);
+        while (b->attempts) {
+            struct copy_attempt *a = b->attempts;
+            b->attempts = a->next;
+            attempt_free(a);
+        }
+        free(b);
     }
     while (c->queued) {
         struct copy_attempt *a = c->queued;
@@ -137,17 +180,7 @@ void copies_destroy(struct copies *c)
 
 size_t copies_pending(const struct copies *c)
 {
-    return c ? c->nrunning + c->nqueued : 0;
-}
-
-/* Add "cannot copy STREAM to 'PATH': WHY" to error (len bytes), after a
- * "; " when it holds one already. */
-static void add_error(char *error, size_t len, int stream, const char *path,
-                      const char *why)
-{
-    size_t used = strlen(error);
-    snprintf(error + used, len - used, "%scannot copy %s to '%s': %s",
-             used ? "; " : "", stream_names[stream], path, why);
+    return c ? c->nbusy + c->nqueued : 0;
 }
 
 /* The target of stream s: the pattern expanded, under the job's working
@@ -176,70 +209,95 @@ static char *target_path(const struct copy_job *cj, uint64_t task, int s)
     return path;
 }
 
-/* Start the attempt's child for the streams that can be copied; error
- * gets why the others cannot. Returns -1 when no child was started. */
-static int attempt_start(struct copy_attempt *a, char *error, size_t len)
+/* Add attempt a's copies to batch b: its targets, and its sources open in
+ * fds[] (-1 for none). A stream that cannot be copied goes into a's
+ * error instead. */
+static void batch_add(struct copy_batch *b, struct copy_attempt *a,
+                      struct asuser_copy *copies, int *fds)
 {
-    struct asuser_copy copies[2];
-    size_t n = 0;
     for (int s = 0; s < 2; s++) {
         const char *pattern =
             s == 0 ? a->cj->spec->stdout_path : a->cj->spec->stderr_path;
         if (!pattern)
             continue;
         if (!(a->paths[s] = target_path(a->cj, a->task, s))) {
-            add_error(error, len, s, pattern, strerror(errno));
+            add_error(a, s, pattern, strerror(errno));
             continue;
         }
+        int fd = -1;
         if (a->sources[s] &&
-            (a->fds[s] = open(a->sources[s], O_RDONLY | O_CLOEXEC)) < 0) {
-            add_error(error, len, s, a->paths[s], strerror(errno));
+            (fd = open(a->sources[s], O_RDONLY | O_CLOEXEC)) < 0) {
+            add_error(a, s, a->paths[s], strerror(errno));
             continue;
         }
-        a->streams[n] = s;
-        copies[n++] = (struct asuser_copy){a->paths[s], a->fds[s]};
+        fds[b->n] = fd;
+        copies[b->n] = (struct asuser_copy){a->paths[s], fd};
+        b->attempt[b->n] = a;
+        b->stream[b->n++] = s;
     }
-    if (n == 0)
-        return -1;
-    struct mps_error err;
-    a->child = asuser_copy_start(&a->cj->who, copies, n, &err);
-    if (!a->child) {
-        snprintf(error, len, "%s", err.text);
-        return -1;
-    }
-    a->nstreams = n;
-    a->started_us = util_mono_us();
-    return 0;
 }
 
-/* Report an attempt's outcome and free it. */
-static void attempt_done(struct copies *c, struct copy_attempt *a,
-                         const char *error)
+/* Take the first queued attempt and the others of its job that fit into
+ * one batch, and start the child that writes their copies. Attempts with
+ * nothing left to copy are done at once. */
+static void batch_start(struct copies *c)
 {
-    void *cookie = a->cookie;
-    attempt_free(a);
-    c->done(c->arg, cookie, error && *error ? error : NULL);
-}
-
-/* Start queued attempts while there is room. */
-static void start_queued(struct copies *c)
-{
-    while (c->queued && c->nrunning < COPIES_MAX_RUNNING) {
-        struct copy_attempt *a = c->queued;
-        if (!(c->queued = a->next))
-            c->queued_tail = &c->queued;
+    struct copy_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return; /* left queued: tried again at the next flush */
+    const struct copy_job *cj = c->queued->cj;
+    struct asuser_copy copies[ASUSER_MAX_COPIES];
+    int fds[ASUSER_MAX_COPIES];
+    struct copy_attempt **link = &c->queued, **tail = &b->attempts;
+    while (*link && b->n + 2 <= ASUSER_MAX_COPIES) {
+        struct copy_attempt *a = *link;
+        if (a->cj != cj) {
+            link = &a->next;
+            continue;
+        }
+        *link = a->next;
         c->nqueued--;
-        char error[2 * PATH_MAX + 200] = "";
-        if (attempt_start(a, error, sizeof error) < 0) {
-            attempt_done(c, a, error);
-            continue;
+        a->next = NULL;
+        *tail = a;
+        tail = &a->next;
+        b->nattempts++;
+        batch_add(b, a, copies, fds);
+    }
+    c->queued_tail = &c->queued;
+    while (*c->queued_tail)
+        c->queued_tail = &(*c->queued_tail)->next;
+    struct mps_error err;
+    if (b->n > 0) {
+        b->child = asuser_copy_start(&cj->who, copies, b->n, &err);
+        for (size_t i = 0; i < b->n; i++)
+            if (fds[i] >= 0)
+                close(fds[i]); /* the child has its own */
+        for (size_t i = 0; !b->child && i < b->n; i++)
+            add_error(b->attempt[i], b->stream[i], copies[i].path, err.text);
+    }
+    if (!b->child) {
+        while (b->attempts) {
+            struct copy_attempt *a = b->attempts;
+            b->attempts = a->next;
+            attempt_done(c, a);
         }
-        if (error[0] && !(a->early_error = strdup(error))) {
-            asuser_child_kill(a->child); /* its report could not be told */
-        }
-        a->next = c->running;
-        c->running = a;
-        c->nrunning++;
+        free(b);
+        return;
+    }
+    b->started_us = util_mono_us();
+    b->next = c->running;
+    c->running = b;
+    c->nrunning++;
+    c->nbusy += b->nattempts;
+}
+
+void copies_flush(struct copies *c)
+{
+    while (c && c->queued && c->nrunning < COPIES_MAX_RUNNING) {
+        size_t before = c->nqueued;
+        batch_start(c);
+        if (c->nqueued == before)
+            break; /* out of memory */
     }
 }
 
@@ -251,7 +309,6 @@ void copies_queue(struct copies *c, const struct copy_job *cj, uint64_t task,
         a->cj = cj;
         a->task = task;
         a->cookie = cookie;
-        a->fds[0] = a->fds[1] = -1;
         a->sources[0] = out ? strdup(out) : NULL;
         a->sources[1] = err ? strdup(err) : NULL;
     }
@@ -264,35 +321,38 @@ void copies_queue(struct copies *c, const struct copy_job *cj, uint64_t task,
     *c->queued_tail = a;
     c->queued_tail = &a->next;
     c->nqueued++;
-    start_queued(c);
 }
 
 int copies_pollfds(const struct copies *c, struct pollfd *fds, int max)
 {
     int n = 0;
-    for (const struct copy_attempt *a = c ? c->running : NULL; a && n < max;
-         a = a->next)
+    for (const struct copy_batch *b = c ? c->running : NULL; b && n < max;
+         b = b->next)
         fds[n++] =
-            (struct pollfd){.fd = asuser_child_fd(a->child), .events = POLLIN};
+            (struct pollfd){.fd = asuser_child_fd(b->child), .events = POLLIN};
     return n;
 }
 
-/* The attempt's child ended: collect what it says. */
-static void attempt_finish(struct copies *c, struct copy_attempt *a)
+/* The batch's child ended: what it says goes to each attempt. */
+static void batch_finish(struct copies *c, struct copy_batch *b)
 {
-    struct asuser_result results[2];
-    asuser_child_finish(a->child, results);
-    a->child = NULL;
-    char error[2 * PATH_MAX + 200] = "", why[300];
-    snprintf(error, sizeof error, "%s", a->early_error ? a->early_error : "");
-    for (size_t i = 0; i < a->nstreams; i++) {
-        int s = a->streams[i];
-        if (results[i].stage != ASUSER_OK)
+    struct asuser_result results[ASUSER_MAX_COPIES];
+    asuser_child_finish(b->child, results);
+    char why[300];
+    for (size_t i = 0; i < b->n; i++)
+        if (results[i].stage != ASUSER_OK) {
+            struct copy_attempt *a = b->attempt[i];
             add_error(
-                error, sizeof error, s, a->paths[s],
+                a, b->stream[i], a->paths[b->stream[i]],
                 asuser_describe(&results[i], &a->cj->who, why, sizeof why));
+        }
+    c->nbusy -= b->nattempts;
+    while (b->attempts) {
+        struct copy_attempt *a = b->attempts;
+        b->attempts = a->next;
+        attempt_done(c, a);
     }
-    attempt_done(c, a, error);
+    free(b);
 }
 
 void copies_handle(struct copies *c, const struct pollfd *fds, int n)
@@ -300,27 +360,26 @@ void copies_handle(struct copies *c, const struct pollfd *fds, int n)
     for (int i = 0; c && i < n; i++) {
         if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
             continue;
-        struct copy_attempt **link = &c->running;
+        struct copy_batch **link = &c->running;
         while (*link && asuser_child_fd((*link)->child) != fds[i].fd)
             link = &(*link)->next;
         if (!*link)
             continue;
-        struct copy_attempt *a = *link;
-        *link = a->next;
+        struct copy_batch *b = *link;
+        *link = b->next;
         c->nrunning--;
-        attempt_finish(c, a);
+        batch_finish(c, b);
     }
-    if (c)
-        start_queued(c);
+    copies_flush(c);
 }
 
 int copies_expire(struct copies *c, int64_t grace_us)
 {
     int64_t now = util_mono_us(), next = -1;
-    for (struct copy_attempt *a = c ? c->running : NULL; a; a = a->next) {
-        int64_t due = a->started_us + grace_us;
+    for (struct copy_batch *b = c ? c->running : NULL; b; b = b->next) {
+        int64_t due = b->started_us + grace_us;
         if (due <= now)
-            asuser_child_kill(a->child);
+            asuser_child_kill(b->child);
         else if (next < 0 || due - now < next)
             next = due - now;
     }

@@ -12,7 +12,9 @@
 #include "asuser.h"
 #include "jobfile.h"
 
-/* At most this many children write copies at once; more attempts wait. */
+/* At most this many children write copies at once; more attempts wait.
+ * One child writes the copies of up to ASUSER_MAX_COPIES / 2 attempts of
+ * one job: those queued when it starts. */
 #define COPIES_MAX_RUNNING 16
 
 /* What one job's copies need: made when the job is claimed. */
@@ -39,10 +41,16 @@ void copies_destroy(struct copies *c);
 
 /* Copy the output of attempt `task` of job cj: out and err are the
  * spool's files of the attempt's stdout and stderr, NULL when it wrote
- * nothing on that stream. They are read after this returns, and must not
- * be replaced until done(arg, cookie, ...) was called. */
+ * nothing on that stream. They are opened by copies_flush, and must not
+ * be replaced until done(arg, cookie, ...) was called. done may be called
+ * from here (out of memory), copies_flush and copies_handle. */
 void copies_queue(struct copies *c, const struct copy_job *cj, uint64_t task,
                   const char *out, const char *err, void *cookie);
+
+/* Start children for the queued attempts, as many as may run: those of
+ * one job that were queued by then share one child (call it once per
+ * turn of the event loop, after the results of the turn came). */
+void copies_flush(struct copies *c);
 
 /* Attempts whose copies are queued or being written. */
 size_t copies_pending(const struct copies *c);

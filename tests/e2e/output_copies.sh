@@ -180,8 +180,8 @@ JSON
         assert_same_file "$(task_out "$copies" "$t")" \
             "$w/copies-$copies-00$t.out" "the spool's stdout of task $t"
     done
-    [ "$(ls "$w" | grep -c "^copies-$copies-")" = 5 ] ||
-        fail "copies of job $copies: $(ls "$w")"
+    local made=("$w/copies-$copies-"*)
+    [ "${#made[@]}" = 5 ] || fail "copies of job $copies: ${made[*]}"
 
     assert_state "$both" done
     printf 'to-out\nto-err\n' >"$T/both"
