@@ -308,10 +308,10 @@ int asuser_child_fd(const struct asuser_child *child)
     return child->pidfd;
 }
 
-void asuser_child_kill(struct asuser_child *child)
+void asuser_child_signal(struct asuser_child *child, int sig)
 {
-    if (syscall(SYS_pidfd_send_signal, child->pidfd, SIGKILL, NULL, 0) < 0)
-        kill(child->pid, SIGKILL); /* not reaped yet: still ours */
+    if (syscall(SYS_pidfd_send_signal, child->pidfd, sig, NULL, 0) < 0)
+        kill(child->pid, sig); /* not reaped yet: still ours */
 }
 
 void asuser_child_finish(struct asuser_child *child,

@@ -82,9 +82,10 @@ struct asuser_child *asuser_copy_start(const struct asuser_id *who,
 /* A descriptor that polls readable (POLLIN) once the child has ended. */
 int asuser_child_fd(const struct asuser_child *child);
 
-/* End it now (SIGKILL); asuser_child_finish then reports ASUSER_DIED for
- * the copies it had not reported. */
-void asuser_child_kill(struct asuser_child *child);
+/* Send it signal sig: SIGKILL ends it now (asuser_child_finish then
+ * reports ASUSER_DIED for every copy); SIGSTOP and SIGCONT hold and
+ * release it. */
+void asuser_child_signal(struct asuser_child *child, int sig);
 
 /* Wait for the child to end (at once once asuser_child_fd polled
  * readable), reap it, fill results[0..n-1] and free child. */

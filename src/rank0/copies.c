@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,9 @@ struct copy_batch {
 struct copies {
     copies_done_fn *done;
     void *arg;
+    /* MPISPOOL_TEST_STOP_COPIES: every child is stopped (SIGSTOP) as soon
+     * as it starts, as a hung file system would hold it (for tests). */
+    bool stop_children;
     struct copy_batch *running;
     size_t nrunning; /* batches */
     size_t nbusy;    /* attempts in them */
@@ -110,6 +114,7 @@ struct copies *copies_create(copies_done_fn *done, void *arg)
         return NULL;
     c->done = done;
     c->arg = arg;
+    c->stop_children = getenv("MPISPOOL_TEST_STOP_COPIES") != NULL;
     c->queued_tail = &c->queued;
     return c;
 }
@@ -161,7 +166,7 @@ void copies_destroy(struct copies *c)
         struct copy_batch *b = c->running;
         c->running = b->next;
         struct asuser_result results[ASUSER_MAX_COPIES];
-        asuser_child_kill(b->child);
+        asuser_child_signal(b->child, SIGKILL);
         asuser_child_finish(b->child, results);
         while (b->attempts) {
             struct copy_attempt *a = b->attempts;
@@ -284,6 +289,8 @@ static void batch_start(struct copies *c)
         free(b);
         return;
     }
+    if (c->stop_children)
+        asuser_child_signal(b->child, SIGSTOP);
     b->started_us = util_mono_us();
     b->next = c->running;
     c->running = b;
@@ -379,7 +386,7 @@ int copies_expire(struct copies *c, int64_t grace_us)
     for (struct copy_batch *b = c ? c->running : NULL; b; b = b->next) {
         int64_t due = b->started_us + grace_us;
         if (due <= now)
-            asuser_child_kill(b->child);
+            asuser_child_signal(b->child, SIGKILL);
         else if (next < 0 || due - now < next)
             next = due - now;
     }

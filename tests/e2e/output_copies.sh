@@ -15,7 +15,8 @@
 # rank, then mpirun -np 2) and the copies are that user's (uid, gid, the
 # umask it submitted with); a path into a directory only root may write,
 # or a link the user made to root's file, is not written; then the same
-# jobs run with rank 0 as that user.
+# jobs run with rank 0 as that user. A copy that does not end holds only
+# its own attempt, and a stop of mpispool-run ends it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -114,10 +115,10 @@ round() {
     owner mkdir logs
     if [ -n "$rank_user" ]; then
         SPOOL=$WORK/spool
-        owner "$MPISPOOL" init "$SPOOL" >/dev/null
+        owner "$MPISPOOL" init "$SPOOL" >/dev/null 2>&1
     else
         SPOOL=$T/spool-$name
-        "$MPISPOOL" init "$SPOOL" >/dev/null
+        "$MPISPOOL" init "$SPOOL" >/dev/null 2>&1
     fi
     cat >"$T/copies-$name.json" <<JSON
 {"name": "copies", "retries": 1, "retry_backoff": 0.1,
@@ -142,6 +143,15 @@ JSON
         owner ln -s "$T/rootfile" logs/link.out
         link=$(sub -o logs/link.out -- echo overwritten)
     fi
+
+    # A pattern submit cannot use is a usage error.
+    assert_exit 2 owner "$MPISPOOL" --spool "$SPOOL" submit -o 'x%q' -- true
+    assert_contains "'--stdout': unknown pattern '%q' in 'x%q'" \
+        "$(cat "$T/last.err")" "submit -o with an unknown pattern"
+    assert_exit 2 owner "$MPISPOOL" --spool "$SPOOL" submit --stderr '50%' \
+        -- true
+    assert_contains "'--stderr': '50%' ends in a lone '%'" \
+        "$(cat "$T/last.err")" "submit --stderr with a lone %"
 
     # One file for several tasks: refused at submit; a hand-made job file
     # naming a task file is refused when rank 0 has counted its tasks.
@@ -217,12 +227,58 @@ JSON
     assert_json "$SPOOL/done/$marks.json" .submit_umask 0027
 }
 
+# stopped_copy: a copy that does not end (a hung file system; here the
+# test hook MPISPOOL_TEST_STOP_COPIES has rank 0 stop each copying process
+# with SIGSTOP) holds only its own attempt: other jobs still run. Stopping
+# mpispool-run kills it after --kill-grace; the attempt is interrupted,
+# and the next run writes the copy.
+stopped_copy() {
+    WORK=$T/work-stopped
+    mkdir -m 0755 "$WORK"
+    owner mkdir logs
+    SPOOL=$T/spool-stopped
+    "$MPISPOOL" init "$SPOOL" >/dev/null 2>&1
+    local big quick
+    big=$(sub -o logs/big.out -- head -c 10000000 /dev/zero)
+    MPISPOOL_TEST_STOP_COPIES=1 start_coordinator 1 --spool "$SPOOL" \
+        --kill-grace 1
+    wait_until 60 stopped_child ||
+        fail "no stopped copying process under mpispool-run"
+    quick=$(submit -- echo quick)
+    wait_until 60 test -e "$SPOOL/done/$quick.json" ||
+        fail "job $quick did not run while a copy was held"
+    assert_state "$big" cur
+    kill -USR1 "$(mpirun_pid "$COORD_PID")"
+    wait_coordinator 60
+    assert_eq 0 "$COORD_RC" "exit code of the stopped mpispool-run"
+    assert_state "$big" cur
+    assert_json "$(record "$big" 0)" '[.interrupted, .error] | @json' \
+        "[true,\"cannot copy stdout to '$WORK/logs/big.out': the copying process was killed (Killed)\"]"
+    run_until_empty 1
+    assert_state "$big" done
+    assert_json "$(record "$big" 0)" .attempt 2
+    head -c 10000000 /dev/zero >"$T/zeros"
+    assert_copy "$T/zeros" "$WORK/logs/big.out" "copy written again"
+}
+
+# stopped_child: a stopped mpispool-run process under the coordinator.
+stopped_child() {
+    local p
+    for p in $(descendants "$COORD_PID"); do
+        case "$(ps -o stat=,comm= -p "$p" 2>/dev/null)" in
+        T*mpispool-run) return 0 ;;
+        esac
+    done
+    return 1
+}
+
 if [ "$MODE" = owner ]; then
     round root1 1
     round root2 2
     round user2 2 "$OWNER"
 else
     round self2 2
+    stopped_copy
     # --max-output: the copy holds what the spool keeps, the first SIZE
     # bytes of the stream, and the record says so.
     SPOOL=$T/spool-self2
