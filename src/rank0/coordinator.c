@@ -821,9 +821,7 @@ static int job_prepare_copies(struct job *job, struct mps_error *err)
         .ngroups = job->ngroups,
         .groups = job->groups,
     };
-    err->text[0] = '\0';
-    job->copy = copy_job_create(s, job->id, &who, err);
-    return !job->copy && err->text[0] ? -1 : 0;
+    return copy_job_create(s, job->id, &who, &job->copy, err);
 }
 
 /* Validate the job file cur/NAME and queue it (or reject it). rj is what

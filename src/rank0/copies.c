@@ -74,18 +74,18 @@ static void user_name(uid_t uid, char *buf, size_t len)
         snprintf(buf, len, "%u", (unsigned)uid);
 }
 
-struct copy_job *copy_job_create(const struct jobspec *spec, const char *job_id,
-                                 const struct asuser_id *who,
-                                 struct mps_error *err)
+int copy_job_create(const struct jobspec *spec, const char *job_id,
+                    const struct asuser_id *who, struct copy_job **out,
+                    struct mps_error *err)
 {
+    *out = NULL;
     if (!spec->stdout_path && !spec->stderr_path)
-        return NULL;
+        return 0;
     struct copy_job *cj = calloc(1, sizeof *cj);
     if (!cj || (who->ngroups &&
                 !(cj->groups = malloc(who->ngroups * sizeof *cj->groups)))) {
         free(cj);
-        errprintf(err, "out of memory");
-        return NULL;
+        return errprintf(err, "out of memory");
     }
     cj->spec = spec;
     cj->job_id = job_id;
@@ -96,7 +96,8 @@ struct copy_job *copy_job_create(const struct jobspec *spec, const char *job_id,
     cj->who.umask = spec->submit_umask;
     user_name(who->switch_ids ? (uid_t)who->uid : geteuid(), cj->user,
               sizeof cj->user);
-    return cj;
+    *out = cj;
+    return 0;
 }
 
 void copy_job_destroy(struct copy_job *cj)

@@ -20,13 +20,13 @@
 /* What one job's copies need: made when the job is claimed. */
 struct copy_job;
 
-/* The job's copies, or NULL (err untouched) when it has neither key, or
- * NULL with err set. spec and job_id must outlive it. who says as whom the
- * job's tasks run (switch_ids false: as this process); its groups are
- * copied. */
-struct copy_job *copy_job_create(const struct jobspec *spec, const char *job_id,
-                                 const struct asuser_id *who,
-                                 struct mps_error *err);
+/* Make *out, what the job's copies need, or NULL when it has neither key.
+ * spec and job_id must outlive it. who says as whom the job's tasks run
+ * (switch_ids false: as this process); its groups are copied. Returns 0,
+ * or -1 with err set. */
+int copy_job_create(const struct jobspec *spec, const char *job_id,
+                    const struct asuser_id *who, struct copy_job **out,
+                    struct mps_error *err);
 void copy_job_destroy(struct copy_job *cj);
 
 /* Called when an attempt's copies are written: error is NULL, or one line
