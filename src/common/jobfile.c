@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "outpattern.h"
 #include "util.h"
 
 /* The keys a job file may have, in the order messages name them. */
@@ -27,6 +28,7 @@ static const char *const known_keys[] = {
     "submit_env",    "submit_host",
     "submit_time",   "resumed_from",
     "steps",         "continue_on_error",
+    "submit_umask",
 };
 static const char *const command_keys[] = {"command", "shell", "tasks",
                                            "task_file", "steps"};
@@ -410,6 +412,47 @@ static int check_resumed_from(json_t *root, const struct jobspec *job,
     return 0;
 }
 
+/* "stdout"/"stderr": patterns (outpattern.h) of files that get a copy of
+ * each task's output, relative to cwd or submit_dir; a job of several
+ * tasks must number them (a task file's count is checked where it is
+ * read). "submit_umask": the submitter's umask, for those files. */
+static int check_outputs(json_t *root, struct jobspec *job,
+                         struct mps_error *err)
+{
+    const char *keys[] = {"stdout", "stderr"};
+    char **values[] = {&job->stdout_path, &job->stderr_path};
+    for (int i = 0; i < 2; i++) {
+        if (get_string(root, keys[i], values[i], err) < 0)
+            return -1;
+        const char *pattern = *values[i];
+        if (!pattern)
+            continue;
+        if (outpattern_check(keys[i], pattern, err) < 0 ||
+            outpattern_check_tasks(keys[i], pattern, job->ntasks, err) < 0)
+            return -1;
+        if (outpattern_uses(pattern, 'x') && !job->name)
+            return errprintf(err, "'%s' uses %%x but the job has no 'name'",
+                             keys[i]);
+        if (pattern[0] != '/' && !job->cwd && !job->submit_dir)
+            return errprintf(err,
+                             "'%s' is a relative path ('%s') but the job has "
+                             "no 'cwd' or 'submit_dir'",
+                             keys[i], pattern);
+    }
+    job->submit_umask = 022;
+    json_t *v = json_object_get(root, "submit_umask");
+    if (!v)
+        return 0;
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+    if (n < 1 || n > 4 || strspn(s, "01234567") != n ||
+        strtoul(s, NULL, 8) > 0777)
+        return errprintf(err, "'submit_umask' must be an octal umask such as "
+                              "\"022\"");
+    job->submit_umask = (unsigned)strtoul(s, NULL, 8);
+    return 0;
+}
+
 struct jobspec *jobfile_parse(const char *text, size_t len,
                               struct mps_error *err)
 {
@@ -437,6 +480,7 @@ struct jobspec *jobfile_parse(const char *text, size_t len,
     job->internal = root;
     job->cpus = 1;
     job->retry_backoff = 10;
+    job->submit_umask = 022;
     if (!json_is_object(root)) {
         errprintf(err, "a job file must be a JSON object");
         goto error;
@@ -457,14 +501,13 @@ struct jobspec *jobfile_parse(const char *text, size_t len,
         get_ids(root, "after", &job->after, err) < 0 ||
         get_ids(root, "after_any", &job->after_any, err) < 0 ||
         get_string(root, "archive", &job->archive, err) < 0 ||
-        get_string(root, "stdout", &job->stdout_path, err) < 0 ||
-        get_string(root, "stderr", &job->stderr_path, err) < 0 ||
         get_path(root, "submit_dir", &job->submit_dir, err) < 0 ||
         get_env(root, "submit_env", &job->submit_env, err) < 0 ||
         get_string(root, "submit_host", &job->submit_host, err) < 0 ||
         get_string(root, "submit_time", &job->submit_time, err) < 0)
         goto error;
-    if (check_resumed_from(root, job, err) < 0)
+    if (check_resumed_from(root, job, err) < 0 ||
+        check_outputs(root, job, err) < 0)
         goto error;
     return job;
 error:

@@ -43,13 +43,16 @@ struct jobspec {
     char **after;         /* "after": job ids that must succeed first */
     char **after_any;     /* "after_any": job ids that must end first */
     char *archive;        /* "archive" */
-    char *stdout_path;    /* "stdout" */
-    char *stderr_path;    /* "stderr" */
+    char *stdout_path;    /* "stdout": a pattern (outpattern.h), or NULL */
+    char *stderr_path;    /* "stderr": a pattern, or NULL */
     /* Written by `mpispool submit`, absent in hand-made files. */
     char *submit_dir;  /* "submit_dir": the submitter's working dir */
     char **submit_env; /* "submit_env": the submitter's environment */
     char *submit_host; /* "submit_host" */
     char *submit_time; /* "submit_time" (RFC 3339) */
+    /* "submit_umask": the submitter's umask, given to the stdout/stderr
+     * copies; 022 without. */
+    unsigned submit_umask;
     /* "steps": commands run one after another by one task (ntasks is 1),
      * in one work directory; NULL and 0 without. */
     struct taskcmd *steps;

@@ -22,12 +22,14 @@
 #include <unistd.h>
 
 #include "archives.h"
+#include "copies.h"
 #include "doorbell.h"
 #include "executor.h"
 #include "idle.h"
 #include "jobfile.h"
 #include "journal.h"
 #include "options.h"
+#include "outpattern.h"
 #include "record.h"
 #include "spool.h"
 #include "taskfile.h"
@@ -120,6 +122,7 @@ struct job {
     bool as_user;
     uint32_t uid, gid, ngroups;
     uint32_t *groups;
+    struct copy_job *copy; /* "stdout"/"stderr" copies, or NULL */
 };
 
 /* A task attempt out on a rank. */
@@ -138,10 +141,12 @@ struct dispatch {
     struct dispatch *next;
 };
 
-/* A result that arrived and waits for the journal sync of this turn. */
+/* A result that arrived and waits for the journal sync of this turn (and
+ * before that, for the attempt's stdout/stderr copies). */
 struct ended {
     struct dispatch *d;
     struct wire_result res;
+    char *copy_error; /* why a copy failed, or NULL */
     struct ended *next;
 };
 
@@ -188,6 +193,7 @@ struct coordinator {
     uint64_t next_dispatch;
     uint64_t ndispatched;
     struct ended *ended_head, *ended_tail;
+    struct copies *copies; /* attempts' stdout/stderr copies at work */
     bool stopping;
     unsigned long kept_jobs; /* left claimed in cur/ by a stop */
     bool claims_deferred;    /* new/ has jobs we left for later */
@@ -251,6 +257,13 @@ static void dispatch_free(struct dispatch *d)
         close(d->err_fd);
     taskcmd_free(&d->cmd);
     free(d);
+}
+
+/* Whether task attempts are out: running, or ended with their copies or
+ * records still to write. */
+static bool attempts_out(const struct coordinator *co)
+{
+    return co->ndispatched || co->ended_head || copies_pending(co->copies);
 }
 
 /* ---- output files ---- */
@@ -361,6 +374,7 @@ static void job_free(struct job *job)
         free(job->env[i]);
     free(job->env);
     free(job->groups);
+    copy_job_destroy(job->copy);
     free(job->replay);
     free(job->cancel_tasks);
     free(job->dep_failure);
@@ -407,16 +421,6 @@ static int job_prepare_env(struct job *job)
         return -1;
     job->inherit = s->submit_env == NULL;
     return 0;
-}
-
-/* What this coordinator cannot do yet: reject rather than ignore. */
-static const char *unsupported_feature(const struct jobspec *s)
-{
-    if (s->stdout_path)
-        return "stdout";
-    if (s->stderr_path)
-        return "stderr";
-    return NULL;
 }
 
 /* Where job file id is; looks twice, so a job that moved back from cur/
@@ -799,6 +803,27 @@ static void repair_records(struct coordinator *co, struct job *job,
                rebuilt, rebuilt == 1 ? "" : "s");
 }
 
+/* The job's stdout/stderr copies, once its tasks are counted: a pattern
+ * without a task number cannot serve a task file of several tasks (a job
+ * file's own tasks were checked when it was parsed). */
+static int job_prepare_copies(struct job *job, struct mps_error *err)
+{
+    const struct jobspec *s = job->spec;
+    if ((s->stdout_path && outpattern_check_tasks("stdout", s->stdout_path,
+                                                  job->ntasks, err) < 0) ||
+        (s->stderr_path && outpattern_check_tasks("stderr", s->stderr_path,
+                                                  job->ntasks, err) < 0))
+        return -1;
+    const struct asuser_id who = {
+        .switch_ids = job->as_user,
+        .uid = job->uid,
+        .gid = job->gid,
+        .ngroups = job->ngroups,
+        .groups = job->groups,
+    };
+    return copy_job_create(s, job->id, &who, &job->copy, err);
+}
+
 /* Validate the job file cur/NAME and queue it (or reject it). rj is what
  * a dead coordinator's journal knew of it when it is adopted, else NULL. */
 static void take_job(struct coordinator *co, const char *name,
@@ -833,15 +858,6 @@ static void take_job(struct coordinator *co, const char *name,
         job_free(job);
         return;
     }
-    const char *feature = unsupported_feature(job->spec);
-    if (feature) {
-        char reason[128];
-        snprintf(reason, sizeof reason,
-                 "'%s' is not supported by this mpispool-run yet", feature);
-        reject(co, name, reason);
-        job_free(job);
-        return;
-    }
     if ((job->spec->after || job->spec->after_any) &&
         check_dependency_ids(co, job, &err) < 0) {
         reject(co, name, err.text);
@@ -866,6 +882,11 @@ static void take_job(struct coordinator *co, const char *name,
         }
     } else {
         job->ntasks = job->spec->ntasks;
+    }
+    if (job_prepare_copies(job, &err) < 0) {
+        reject(co, name, err.text);
+        job_free(job);
+        return;
     }
     job->outdir = spool_file(co->sp, SPOOL_OUT, job->id);
     char *records = NULL;
@@ -1302,6 +1323,8 @@ static int next_task(struct coordinator *co, struct job *job, int64_t now,
 
 static void queue_result(struct coordinator *co, struct dispatch *d,
                          const struct wire_result *res);
+static void end_attempt(struct coordinator *co, struct ended *e);
+static void copy_output(struct coordinator *co, struct ended *e);
 
 /* Send to worker index r (rank r + 1) and ring its doorbell. */
 static int send_to(struct coordinator *co, int r, enum wire_type type,
@@ -1563,8 +1586,7 @@ static void hold_back_jobs(struct coordinator *co)
         }
         only_held = only_held && job->held_back;
     }
-    if (only_held && co->opt->until_empty && co->ndispatched == 0 &&
-        !co->ended_head)
+    if (only_held && co->opt->until_empty && !attempts_out(co))
         begin_stop(co, "only jobs that would outlive the allocation are left");
 }
 
@@ -1933,8 +1955,20 @@ static void queue_result(struct coordinator *co, struct dispatch *d,
         if (rs->tasks)
             rs->tasks--;
     }
+    if (d->job->copy)
+        copy_output(co, e);
+    else
+        end_attempt(co, e);
+}
+
+/* The attempt ended, its copies too: journal how, and queue its record
+ * for this turn. */
+static void end_attempt(struct coordinator *co, struct ended *e)
+{
+    const struct dispatch *d = e->d;
+    const struct wire_result *res = &e->res;
     bool ok = res->exit_code == 0 && res->signal == 0 && !res->error &&
-              !d->write_errno;
+              !d->write_errno && !e->copy_error;
     enum journal_state state = ok             ? JOURNAL_OK
                                : d->cancelled ? JOURNAL_CANCELLED
                                : co->stopping || res->interrupted
@@ -1946,6 +1980,27 @@ static void queue_result(struct coordinator *co, struct dispatch *d,
     else
         co->ended_head = e;
     co->ended_tail = e;
+}
+
+/* Copy what the attempt wrote (the spool's files, complete now that its
+ * result came) to the paths of the job's "stdout" and "stderr", as the
+ * job's owner; every attempt writes them again, so the last one's stay.
+ * end_attempt follows when they are written (on_copied). */
+static void copy_output(struct coordinator *co, struct ended *e)
+{
+    struct dispatch *d = e->d;
+    char *out = d->out_fd >= 0 ? task_path(d->job, d->task, "out") : NULL;
+    char *err = d->err_fd >= 0 ? task_path(d->job, d->task, "err") : NULL;
+    copies_queue(co->copies, d->job->copy, d->task, out, err, e);
+    free(out);
+    free(err);
+}
+
+static void on_copied(void *arg, void *cookie, const char *error)
+{
+    struct ended *e = cookie;
+    e->copy_error = error ? strdup(error) : NULL;
+    end_attempt(arg, e);
 }
 
 /* Make path an empty file for an attempt that wrote nothing on that
@@ -2032,6 +2087,8 @@ static void record_result(struct coordinator *co, struct ended *e)
                  strerror(d->write_errno));
         rec.error = write_error;
     }
+    if (!rec.error)
+        rec.error = e->copy_error;
     bool ok = record_ok(&rec);
     double elapsed = (double)(rec.end_us - rec.start_us) / 1e6;
     if (elapsed < 0)
@@ -2315,6 +2372,7 @@ static void process_ended(struct coordinator *co)
         struct ended *e = co->ended_head;
         co->ended_head = e->next;
         record_result(co, e);
+        free(e->copy_error);
         free(e->res.error);
         free(e->res.cores);
         free(e->res.gpus);
@@ -3011,8 +3069,10 @@ static int setup(struct coordinator *co, struct mps_error *err)
     co->nranks = co->re->size > 1 ? co->re->size - 1 : 1;
     co->bells = malloc((size_t)co->nranks * sizeof *co->bells);
     co->pfds =
-        calloc((size_t)(3 + co->nranks + MAX_TASK_FDS), sizeof *co->pfds);
-    if (!co->bells || !co->pfds)
+        calloc((size_t)(3 + co->nranks + MAX_TASK_FDS + COPIES_MAX_RUNNING),
+               sizeof *co->pfds);
+    co->copies = copies_create(on_copied, co);
+    if (!co->bells || !co->pfds || !co->copies)
         return errprintf(err, "out of memory");
     for (int r = 0; r < co->nranks; r++)
         co->bells[r] = -1;
@@ -3106,7 +3166,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
             if (opt->metrics_file && co->metrics_dirty &&
                 now - co->last_metrics >= METRICS_INTERVAL_US)
                 write_metrics(co);
-            bool quiet = !co->jobs && co->ndispatched == 0 && !co->ended_head;
+            bool quiet = !co->jobs && !attempts_out(co);
             if (!shutdown_sent && quiet &&
                 (co->stopping ||
                  (opt->until_empty && all_ranks_said_hello(co)))) {
@@ -3120,8 +3180,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
                 send_shutdown(co);
                 shutdown_sent = true;
             }
-            if (co->stopping && !shutdown_sent && co->ndispatched == 0 &&
-                !co->ended_head) {
+            if (co->stopping && !shutdown_sent && !attempts_out(co)) {
                 release_jobs(co);
                 continue;
             }
@@ -3129,6 +3188,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
                 break;
         }
 
+        copies_flush(co->copies); /* results of dispatch's send failures */
         int64_t now = util_mono_us();
         int timeout;
         /* Workers ring their doorbell after each message; one without a
@@ -3165,6 +3225,11 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
             int64_t due = (co->next_idle_check - now) / 1000;
             timeout = min_timeout(timeout, due < 0 ? 0 : (int)due);
         }
+        /* Stopping: a copy gets as long as a task's kill grace. */
+        if (co->stopping)
+            timeout = min_timeout(
+                timeout, copies_expire(co->copies,
+                                       (int64_t)(co->opt->kill_grace_s * 1e6)));
 
         struct pollfd *fds = co->pfds;
         int n = 0;
@@ -3189,6 +3254,8 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         int nfixed = n;
         if (co->local)
             n += executor_pollfds(co->local, fds + n, MAX_TASK_FDS);
+        int copies_i = n;
+        n += copies_pollfds(co->copies, fds + n, COPIES_MAX_RUNNING);
         if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
             logmsg("poll: %s", strerror(errno));
             break;
@@ -3212,9 +3279,10 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
             if (fds[i].revents)
                 drain_bell(co, fds[i].fd);
         if (co->local) {
-            executor_handle(co->local, fds + nfixed, n - nfixed);
+            executor_handle(co->local, fds + nfixed, copies_i - nfixed);
             executor_timers(co->local);
         }
+        copies_handle(co->copies, fds + copies_i, n - copies_i);
         if (co->sp && util_mono_us() >= co->next_rescan) {
             if (!co->stopping) {
                 /* A coordinator that died while we serve: adopt its jobs. */
@@ -3229,6 +3297,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         }
         wire_progress();
         busy_turn = !co->local && receive_messages(co) > 0;
+        copies_flush(co->copies);
         if (co->sp) {
             process_ended(co);
             finalize_ended_jobs(co);
@@ -3245,6 +3314,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
                co->jobs_rejected);
     }
     wire_flush();
+    copies_destroy(co->copies);
     executor_destroy(co->local);
     /* Nothing left claimed: the journal has no more use. */
     journal_close(co->journal, co->journal && co->kept_jobs == 0);

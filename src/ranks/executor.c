@@ -21,29 +21,16 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "asuser.h"
 #include "cgroup.h"
 #include "placement.h"
 #include "policy.h"
 #include "spawn.h"
 #include "util.h"
-
-/* The identity syscalls the child makes directly: on 32-bit x86 and ARM
- * the plain numbers take 16-bit ids. */
-#ifdef SYS_setgroups32
-#define MPS_SYS_SETGROUPS SYS_setgroups32
-#define MPS_SYS_SETRESGID SYS_setresgid32
-#define MPS_SYS_SETRESUID SYS_setresuid32
-#else
-#define MPS_SYS_SETGROUPS SYS_setgroups
-#define MPS_SYS_SETRESGID SYS_setresgid
-#define MPS_SYS_SETRESUID SYS_setresuid
-#endif
-_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
 
 extern char **environ;
 
@@ -527,14 +514,18 @@ static int child_exec(void *arg)
     }
     /* Become the task's user last, once what needs root (the cgroup) is
      * done, and before chdir and exec, which then run with the user's
-     * rights. Raw system calls: the C library's setuid family makes every
-     * thread of the process change, and this child shares the memory (and
-     * the thread list bookkeeping) of the multithreaded parent. */
-    if (ca->as_user &&
-        (syscall(MPS_SYS_SETGROUPS, (size_t)ca->ngroups, ca->groups) < 0 ||
-         syscall(MPS_SYS_SETRESGID, ca->gid, ca->gid, ca->gid) < 0 ||
-         syscall(MPS_SYS_SETRESUID, ca->uid, ca->uid, ca->uid) < 0))
-        child_fail(fail_w, 5, errno);
+     * rights. asuser_become makes raw system calls: the C library's setuid
+     * family makes every thread of the process change, and this child
+     * shares the memory (and the thread list bookkeeping) of the
+     * multithreaded parent. */
+    const struct asuser_id who = {.switch_ids = ca->as_user,
+                                  .uid = ca->uid,
+                                  .gid = ca->gid,
+                                  .ngroups = ca->ngroups,
+                                  .groups = ca->groups};
+    int switched = asuser_become(&who);
+    if (switched < 0)
+        child_fail(fail_w, 5, -switched);
     /* A rank killed outright (kill -9, Open MPI ending a run after a lost
      * node) takes its tasks with it rather than leave them running
      * unwatched while the next run starts them again. Set after the

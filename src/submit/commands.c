@@ -27,6 +27,7 @@
 #include "argtasks.h"
 #include "error.h"
 #include "jobfile.h"
+#include "outpattern.h"
 #include "resume.h"
 #include "progress.h"
 #include "spool.h"
@@ -580,6 +581,8 @@ static const char submit_usage[] =
     "      --archive FILE    a zip or tar (.tar.gz, .tar.xz, ...) extracted "
     "into\n"
     "                        each task's work directory\n"
+    "  -o, --stdout PATTERN  also copy each task's stdout to PATTERN (below)\n"
+    "  -e, --stderr PATTERN  also copy each task's stderr to PATTERN\n"
     "      --spool DIR       the spool (default: $MPISPOOL_SPOOL)\n"
     "  -h, --help            show this help and exit\n"
     "\n"
@@ -608,8 +611,17 @@ static const char submit_usage[] =
     "                        (relative to the job file's directory); the task "
     "runs\n"
     "                        there (unless cwd), MPISPOOL_WORKDIR names it\n"
-    "  stdout, stderr        also copy the task's output to these paths (not\n"
-    "                        implemented yet: such a job is rejected)\n"
+    "  stdout, stderr        PATTERN: also copy each task's stdout, stderr "
+    "there,\n"
+    "                        as the job's owner, after each attempt (the last\n"
+    "                        attempt's stays); relative to cwd or the submit\n"
+    "                        directory. %j job id, %t task number (%4t: "
+    "0007),\n"
+    "                        %x name, %u user, %A and %a as %j and %t, %% "
+    "'%';\n"
+    "                        several tasks need %t. A copy that cannot be\n"
+    "                        written fails the task (the spool keeps the "
+    "output)\n"
     "Each task also gets MPISPOOL_JOB_ID, MPISPOOL_TASK_ID (from 0),\n"
     "MPISPOOL_CPUS (its cores) and OMP_NUM_THREADS.\n"
     "\n"
@@ -618,6 +630,8 @@ static const char submit_usage[] =
     "Examples:\n"
     "  mpispool submit --cpus 4 --timeout 3600 -- bwa mem ref.fa s7.fq\n"
     "  mpispool submit --name sweep --tasks runs.txt\n"
+    "  mpispool submit --tasks runs.txt -o 'logs/%j-%4t.out' -e "
+    "'logs/%j-%4t.err'\n"
     "  seq 100 | sed 's/^/.\\/simulate --seed /' | mpispool submit --tasks -\n"
     "  mpispool submit -- gzip -9 {} ::: *.txt\n"
     "  mpispool submit --name conv -- convert {} {.}.png ::: *.jpg\n"
@@ -878,6 +892,23 @@ out:
     return rc;
 }
 
+/* A task file of ntasks tasks cannot copy every task's output to one
+ * file: a "stdout"/"stderr" pattern needs %t. 0, or -1 after a message. */
+static int check_output_tasks(json_t *job, uint64_t ntasks)
+{
+    const char *keys[] = {"stdout", "stderr"};
+    for (int i = 0; i < 2; i++) {
+        const char *pattern = json_string_value(json_object_get(job, keys[i]));
+        struct mps_error err;
+        if (pattern &&
+            outpattern_check_tasks(keys[i], pattern, ntasks, &err) < 0) {
+            error_msg("invalid job: %s", err.text);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Copy the archive open at in_fd (named src) to data/JOBID.archive,
  * fsync'd; *data_path gets the copy's path. Returns 0 or -1 with a
  * message. */
@@ -1004,6 +1035,15 @@ static int add_submit_keys(json_t *job)
         json_object_set_new(job, "submit_time",
                             json_string(util_format_time(util_now_us(), now)));
     }
+    if (!json_object_get(job, "submit_umask")) {
+        /* For the stdout/stderr copies (umask can only be read by setting
+         * it). */
+        mode_t mask = umask(022);
+        umask(mask);
+        char text[8];
+        snprintf(text, sizeof text, "%04o", (unsigned)mask & 0777);
+        json_object_set_new(job, "submit_umask", json_string(text));
+    }
     return 0;
 }
 
@@ -1050,6 +1090,27 @@ static void normalize_path(char *path)
     *out = '\0';
 }
 
+/* --stdout/-o or --stderr/-e PATTERN (optarg): the job key of that name.
+ * Returns 0, or -1 after a usage error. */
+static int output_option(struct submit_args *args, const char *key)
+{
+    char opt[16];
+    struct mps_error err;
+    snprintf(opt, sizeof opt, "--%s", key);
+    json_t *v = json_string(optarg);
+    if (!v) {
+        usage_error("submit", "%s is not valid UTF-8", opt);
+        return -1;
+    }
+    if (outpattern_check(opt, optarg, &err) < 0) {
+        json_decref(v);
+        usage_error("submit", "%s", err.text);
+        return -1;
+    }
+    json_object_set_new(args->overrides, key, v);
+    return 0;
+}
+
 /* Parse submit's options into args; returns -1 to go on, else an exit
  * code. */
 static int submit_options(struct cmdline *cl, struct submit_args *args)
@@ -1068,6 +1129,8 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
         {"tasks", required_argument, NULL, OPT_TASKS},
         {"archive", required_argument, NULL, OPT_ARCHIVE},
         {"resume-failed", required_argument, NULL, OPT_RESUME_FAILED},
+        {"stdout", required_argument, NULL, 'o'},
+        {"stderr", required_argument, NULL, 'e'},
         {NULL, 0, NULL, 0},
     };
     cl->longopts = longopts;
@@ -1177,6 +1240,11 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
         case OPT_RESUME_FAILED:
             args->resume = optarg;
             break;
+        case 'o':
+        case 'e':
+            if (output_option(args, c == 'o' ? "stdout" : "stderr") < 0)
+                return 2;
+            break;
         default:
             return cmdline_error(cl, c);
         }
@@ -1267,7 +1335,7 @@ static json_t *submit_build(struct cmdline *cl, struct submit_args *args,
 int cmd_submit(int argc, char **argv, const char *spool)
 {
     struct cmdline cl;
-    if (cmdline_init(&cl, "submit", argc, argv, "+:h", NULL, spool) < 0)
+    if (cmdline_init(&cl, "submit", argc, argv, "+:ho:e:", NULL, spool) < 0)
         return 1;
     struct submit_args args = {.overrides = json_object()};
     struct spool *sp = NULL;
@@ -1361,7 +1429,8 @@ int cmd_submit(int argc, char **argv, const char *spool)
         static char inbuf[1 << 20];
         setvbuf(tasks_in, inbuf, _IOFBF, sizeof inbuf);
         if (copy_task_file(sp, jobid, tasks_in, tasks_src, &data_path,
-                           &copied) < 0)
+                           &copied) < 0 ||
+            check_output_tasks(job, copied) < 0)
             goto out;
         if (args.at && copied != made) {
             error_msg("%" PRIu64 " command lines were made, but their task "

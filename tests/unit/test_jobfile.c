@@ -2,6 +2,7 @@
 /* Unit tests of job file validation: the corpora of valid and invalid job
  * files (each invalid one with its exact error line), and task access. */
 #include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "jobfile.h"
+#include "outpattern.h"
 #include "util.h"
 
 #define CORPUS MPISPOOL_TEST_DATA "/jobfiles"
@@ -292,6 +294,78 @@ static void test_steps(void **state)
     jobspec_destroy(job);
 }
 
+/* expand(pattern, task): the pattern expanded for job J-1, named "sweep",
+ * owned by ana. */
+static const char *expand(const char *pattern, uint64_t task)
+{
+    static char buf[256];
+    const struct outpattern_vars vars = {"J-1", task, "sweep", "ana"};
+    struct mps_error err;
+    if (outpattern_check("stdout", pattern, &err) < 0)
+        fail_msg("'%s' refused: %s", pattern, err.text);
+    assert_true(outpattern_expand(pattern, &vars, buf, sizeof buf) >= 0);
+    return buf;
+}
+
+static void test_output_patterns(void **state)
+{
+    (void)state;
+    assert_string_equal(expand("/logs/%x-%j-%4t.out", 7),
+                        "/logs/sweep-J-1-0007.out");
+    assert_string_equal(expand("%A_%a", 12), "J-1_12");
+    assert_string_equal(expand("%2t/%10t/%0t/%1t", 123),
+                        "123/0000000123/123/123");
+    assert_string_equal(expand("100%%-%%t-%t", 3), "100%-%t-3");
+    assert_string_equal(expand("%u/%4j/%3x/%4u", 0), "ana/J-1/sweep/ana");
+    assert_string_equal(expand("plain", 0), "plain");
+    assert_string_equal(expand("%t", UINT64_MAX), "18446744073709551615");
+    /* The length, and what does not fit. */
+    const struct outpattern_vars vars = {"J-1", 5, NULL, "ana"};
+    char small[8];
+    assert_int_equal(outpattern_expand("a%tb", &vars, small, sizeof small), 3);
+    assert_string_equal(small, "a5b");
+    assert_int_equal(outpattern_expand("1234567", &vars, small, 8), 7);
+    errno = 0;
+    assert_int_equal(outpattern_expand("12345678", &vars, small, 8), -1);
+    assert_int_equal(errno, ENAMETOOLONG);
+    assert_int_equal(outpattern_expand("%x", &vars, small, 8), -1);
+    assert_int_equal(errno, EINVAL);
+    /* Which letters a pattern uses, in either spelling. */
+    assert_true(outpattern_uses("o.%a", 't'));
+    assert_true(outpattern_uses("o.%4t", 't'));
+    assert_true(outpattern_uses("%A.out", 'j'));
+    assert_false(outpattern_uses("o.%%t", 't'));
+    assert_false(outpattern_uses("o.%j", 't'));
+    assert_true(outpattern_uses("%%%x", 'x'));
+}
+
+/* The key validation beyond the corpus: one task needs no %t, a task file
+ * is counted where it is read, submit_umask. */
+static void test_output_keys(void **state)
+{
+    (void)state;
+    struct mps_error err;
+    struct jobspec *job =
+        parse("{\"shell\": \"true\", \"stdout\": \"o\", \"stderr\": "
+              "\"o\", \"cwd\": \"/w\", \"submit_umask\": \"0077\"}");
+    assert_string_equal(job->stdout_path, "o");
+    assert_string_equal(job->stderr_path, "o");
+    assert_int_equal(job->submit_umask, 077);
+    jobspec_destroy(job);
+    job = parse("{\"task_file\": \"t\", \"stdout\": \"/o\"}");
+    assert_int_equal(job->submit_umask, 022);
+    assert_int_equal(
+        outpattern_check_tasks("stdout", job->stdout_path, 1, &err), 0);
+    assert_int_equal(
+        outpattern_check_tasks("stdout", job->stdout_path, 3, &err), -1);
+    assert_string_equal(err.text, "'stdout' ('/o') would be one file for all "
+                                  "3 tasks: put %t (the task number) in it");
+    jobspec_destroy(job);
+    job = parse("{\"tasks\": [\"a\", \"b\"], \"stdout\": \"/o%a\"}");
+    assert_int_equal(job->ntasks, 2);
+    jobspec_destroy(job);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +379,8 @@ int main(void)
         cmocka_unit_test(test_load_fifo),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_valid_id),
+        cmocka_unit_test(test_output_patterns),
+        cmocka_unit_test(test_output_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
