@@ -1577,10 +1577,13 @@ static void print_coordinator(json_t *st, int64_t now)
     }
     table_print(&t, stdout, " ");
     table_free(&t);
-    /* Why a job has not started (job ids only: nothing to escape). */
+    /* Why a job has not started, or is stopping (written from job ids and
+     * numbers: nothing to escape). */
     json_array_foreach(jobs, i, r)
     {
         const char *why = json_string_value(json_object_get(r, "waiting"));
+        if (!why)
+            why = json_string_value(json_object_get(r, "reason"));
         const char *id = json_string_value(json_object_get(r, "job"));
         if (why && id)
             printf(" %s: %s\n", id, why);
