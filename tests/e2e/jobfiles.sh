@@ -12,7 +12,7 @@ rm -f "$EX/inputs.tar.gz"
 sh "$EX/make-archive.sh" >/dev/null || fail "make-archive.sh failed"
 assert_file "$EX/inputs.tar.gz" "built archive"
 declare -A id
-for name in hello shell array resources archive retries timeout steps; do
+for name in hello shell array resources archive retries timeout steps fail_fast; do
     id[$name]=$(submit "$EX/$name.json")
 done
 id[squares]=$(submit --name squares --tasks "$EX/squares.tasks")
@@ -37,6 +37,12 @@ assert_eq "this one sleeps too long" "$(cat "$(task_out "${id[timeout]}" 1)")" "
 assert_contains "step 1 writes a file" "$(cat "$(task_out "${id[steps]}" 0)")" \
     "the steps example's output"
 assert_json "$(record "${id[steps]}" 0)" '.steps | length' 3
+assert_state "${id[fail_fast]}" failed
+R=$SPOOL/out/${id[fail_fast]}/report.json
+assert_json "$R" .reason "stopped by fail_fast: task 0 failed"
+assert_eq '{"tasks":4,"succeeded":0,"failed":1,"cancelled":3}' "$(jq -c .counts "$R")" \
+    "fail_fast's counts"
+assert_json "$R" '[.tasks[] | select(.task > 0) | .error | select(. != "cancelled by fail_fast: task 0 failed")] | length' 0
 # The example that needs a real job id is valid JSON at least.
 for name in after; do
     jq -e . "$EX/$name.json" >/dev/null || fail "jobfiles/$name.json is not JSON"
