@@ -57,9 +57,9 @@ drop() { # ID JSON
 }
 drop unknown-notok '{"command": ["true"], "after_notok": ["20000101-9998"]}'
 drop selfish '{"command": ["true"], "after_notok": ["selfish"]}'
-# A cycle through after_notok: whichever of the two is claimed first is
-# refused with the cycle.
-drop cyc-a '{"command": ["true"], "after": ["cyc-b"]}'
+# A cycle of after_notok: whichever of the two is claimed first is refused
+# with the cycle (the other then runs: a rejected job did not succeed).
+drop cyc-a '{"command": ["true"], "after_notok": ["cyc-b"]}'
 drop cyc-b '{"command": ["true"], "after_notok": ["cyc-a"]}'
 
 start_coordinator 1 --spool "$SPOOL" --until-empty --slots 4
@@ -77,6 +77,10 @@ in_failed() { [ -e "$SPOOL/failed/$1.json" ]; }
 wait_until 60 in_failed "$N" || fail "$N did not end after $S succeeded"
 wait_until 60 in_failed "$EARLY" || fail "$EARLY did not end after $S succeeded"
 assert_state "$A" cur
+# Neither job of the cycle waits for ever.
+cycle_ended() { [ ! -e "$SPOOL/cur/cyc-a.json" ] && [ ! -e "$SPOOL/new/cyc-a.json" ] &&
+    [ ! -e "$SPOOL/cur/cyc-b.json" ] && [ ! -e "$SPOOL/new/cyc-b.json" ]; }
+wait_until 60 cycle_ended || fail "the after_notok cycle was not refused: its jobs wait"
 # Cancelling K lets KC run.
 mps cancel "$K" >/dev/null
 touch "$T/a.go"
@@ -131,4 +135,8 @@ case "$cycle_error" in
 "dependency cycle: cyc-a -> cyc-b -> cyc-a" | "dependency cycle: cyc-b -> cyc-a -> cyc-b") ;;
 *) fail "no job of the after_notok cycle was refused with it: '$cycle_error'" ;;
 esac
+for j in cyc-a cyc-b; do
+    [ -e "$SPOOL/rejected/$j.json" ] || [ -e "$SPOOL/done/$j.json" ] ||
+        fail "$j of the cycle is neither rejected nor done"
+done
 pass "after_notok runs a job only after its dependencies failed, was cancelled or rejected, cancels it when one succeeds, and refuses unknown ids and cycles"

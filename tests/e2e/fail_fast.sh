@@ -175,7 +175,13 @@ wait "$COORD_PID" 2>/dev/null || true
 assert_state "$C" cur
 # Another job submitted meanwhile runs as usual.
 D=$(submit -- touch "$T/d.ran")
-run_until_empty 3 --spool "$SPOOL" --slots 2
+start_coordinator 3 --spool "$SPOOL" --until-empty --slots 2
+wait_until 60 in_failed "$C" || {
+    show_coordinator_log
+    fail "the restarted coordinator did not end $C; attempts: $(sort "$T/c.runs" | paste -sd,)"
+}
+wait_coordinator 60
+assert_eq 0 "$COORD_RC" "exit code of the restarted coordinator"
 assert_state "$C" failed
 assert_json "$SPOOL/out/$C/report.json" .reason "stopped by fail_fast: task 0 failed"
 assert_json "$SPOOL/out/$C/report.json" .counts.failed 1
