@@ -28,7 +28,8 @@ static const char *const known_keys[] = {
     "submit_env",    "submit_host",
     "submit_time",   "resumed_from",
     "steps",         "continue_on_error",
-    "submit_umask",
+    "submit_umask",  "after_notok",
+    "fail_fast",
 };
 static const char *const command_keys[] = {"command", "shell", "tasks",
                                            "task_file", "steps"};
@@ -56,6 +57,7 @@ void jobspec_destroy(struct jobspec *job)
     util_strv_free(job->env);
     util_strv_free(job->after);
     util_strv_free(job->after_any);
+    util_strv_free(job->after_notok);
     free(job->archive);
     free(job->stdout_path);
     free(job->stderr_path);
@@ -154,6 +156,17 @@ static int get_seconds(json_t *root, const char *key, double lo, double hi,
         return errprintf(err, "'%s' must be a number of seconds %s %g to %g",
                          key, lo_open ? "above" : "from", lo, hi);
     *out = x;
+    return 0;
+}
+
+/* Optional boolean key: absent is false. */
+static int get_bool(json_t *root, const char *key, bool *out,
+                    struct mps_error *err)
+{
+    json_t *v = json_object_get(root, key);
+    if (v && !json_is_boolean(v))
+        return errprintf(err, "'%s' must be true or false", key);
+    *out = json_is_true(v);
     return 0;
 }
 
@@ -500,6 +513,8 @@ struct jobspec *jobfile_parse(const char *text, size_t len,
         get_int(root, "priority", -1000000, 1000000, &job->priority, err) < 0 ||
         get_ids(root, "after", &job->after, err) < 0 ||
         get_ids(root, "after_any", &job->after_any, err) < 0 ||
+        get_ids(root, "after_notok", &job->after_notok, err) < 0 ||
+        get_bool(root, "fail_fast", &job->fail_fast, err) < 0 ||
         get_string(root, "archive", &job->archive, err) < 0 ||
         get_path(root, "submit_dir", &job->submit_dir, err) < 0 ||
         get_env(root, "submit_env", &job->submit_env, err) < 0 ||

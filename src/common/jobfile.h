@@ -42,6 +42,8 @@ struct jobspec {
     int priority;         /* "priority", default 0; higher runs first */
     char **after;         /* "after": job ids that must succeed first */
     char **after_any;     /* "after_any": job ids that must end first */
+    char **after_notok;   /* "after_notok": job ids that must not succeed */
+    bool fail_fast;       /* "fail_fast": a failed task stops the job */
     char *archive;        /* "archive" */
     char *stdout_path;    /* "stdout": a pattern (outpattern.h), or NULL */
     char *stderr_path;    /* "stderr": a pattern, or NULL */

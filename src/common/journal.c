@@ -146,6 +146,14 @@ int journal_cancel(struct journal *jr, const char *job)
     return job_event(jr, 'K', job);
 }
 
+int journal_fail_fast(struct journal *jr, const char *job, uint64_t task)
+{
+    char line[256];
+    int len = snprintf(line, sizeof line, "F %s %llu %lld\n", job,
+                       (unsigned long long)task, (long long)util_now_us());
+    return append(jr, line, len);
+}
+
 int journal_start(struct journal *jr, const char *job, uint64_t task,
                   unsigned attempt, int rank)
 {
@@ -408,6 +416,15 @@ static int replay_line(struct replay *rp, const char *line)
             j->cancelled = true;
         }
         return 0;
+    case 'F':
+        if (sscanf(rest, "%llu %llu", &task, &us) != 2 ||
+            !(j = replay_job(rp, job)))
+            return 0;
+        if (!j->fail_fast) { /* the first failure is the one that stopped */
+            j->fail_fast = true;
+            j->fail_fast_task = task;
+        }
+        return 0;
     case 'J':
         if (sscanf(rest, "%15s %llu", word, &us) != 2 ||
             !(j = replay_job(rp, job)))
@@ -420,7 +437,8 @@ static int replay_line(struct replay *rp, const char *line)
         if (sscanf(rest, "%llu %u %d %llu", &task, &attempt, &a, &us) != 4 ||
             !(j = replay_job(rp, job)))
             return 0;
-        if (type == 'E' && (a < JOURNAL_FAILED || a > JOURNAL_CANCELLED))
+        if (type == 'E' &&
+            (a < JOURNAL_FAILED || a > JOURNAL_STOPPED || a == JOURNAL_RUNNING))
             return 0;
         return add_task(j, task, attempt, type == 'S' ? JOURNAL_RUNNING : a);
     default:

@@ -16,6 +16,8 @@
  *   S JOBID TASK ATTEMPT RANK TIME_US      a task attempt was dispatched
  *   E JOBID TASK ATTEMPT STATE TIME_US     it ended (enum journal_state)
  *   K JOBID TIME_US                        the whole job was cancelled
+ *   F JOBID TASK TIME_US                   fail_fast: TASK failed for good,
+ *                                          no task of the job starts again
  *   J JOBID STATE TIME_US                  the job ended (done/failed/...)
  * Appends go to the kernel at once; journal_sync makes them durable with one
  * fdatasync for everything appended since the last sync, so the cost of
@@ -34,6 +36,7 @@ enum journal_state {
     JOURNAL_INTERRUPTED = 2, /* ended by a stop or crash: run it again */
     JOURNAL_CANCELLED = 3,
     JOURNAL_RUNNING = 4, /* replay only: started, no end recorded */
+    JOURNAL_STOPPED = 5, /* ended by the job's fail_fast: never run again */
 };
 
 /* Open (create) path for appending and lock it (fails if another process
@@ -45,6 +48,7 @@ void journal_close(struct journal *jr, bool remove);
 int journal_claim(struct journal *jr, const char *job);
 int journal_release(struct journal *jr, const char *job);
 int journal_cancel(struct journal *jr, const char *job);
+int journal_fail_fast(struct journal *jr, const char *job, uint64_t task);
 int journal_start(struct journal *jr, const char *job, uint64_t task,
                   unsigned attempt, int rank);
 int journal_end(struct journal *jr, const char *job, uint64_t task,
@@ -81,6 +85,8 @@ struct replay_job {
     char id[72];
     bool claimed;   /* an open claim: C not followed by R or J */
     bool cancelled; /* K */
+    bool fail_fast; /* F: stopped by fail_fast at fail_fast_task */
+    uint64_t fail_fast_task;
     char ended[16]; /* the J state, "" when the job did not end */
     /* After journal_replay_finish: one entry per task seen, sorted. */
     struct replay_task *tasks;

@@ -113,11 +113,19 @@ struct job {
     uint64_t *cancel_tasks;
     size_t ncancel_tasks;
     struct job *next_job;
-    /* "after"/"after_any": not all of those jobs ended as needed yet (see
-     * check_dependencies); waiting says on what, for the status file. */
+    /* "after"/"after_any"/"after_notok": not all of those jobs ended as
+     * needed yet (see check_dependencies); waiting says on what, for the
+     * status file (waiting_notok: for it to end without success). */
     bool deps_pending;
-    char waiting[72];  /* the job id it waits for first, or "" */
-    char *dep_failure; /* "dependency X failed": the job fails unrun */
+    char waiting[72]; /* the job id it waits for first, or "" */
+    bool waiting_notok;
+    /* Why the job ended before all its tasks ran, for its report:
+     * "dependency X failed", "stopped by fail_fast: task N failed". */
+    char *reason;
+    /* "fail_fast": task ff_task failed for good, so no task of the job
+     * starts any more and its running ones are being ended. */
+    bool ff_stopped;
+    uint64_t ff_task;
     /* Who its tasks run as (see job_owner). */
     bool as_user;
     uint32_t uid, gid, ngroups;
@@ -135,7 +143,8 @@ struct dispatch {
     struct taskcmd cmd;
     int out_fd, err_fd;
     int write_errno; /* first output write failure */
-    bool cancelled;  /* by mpispool cancel */
+    bool cancelled;  /* killed by mpispool cancel or by fail_fast */
+    bool fail_fast;  /* by fail_fast: another task of its job failed */
     uint64_t bytes[2];
     bool truncated[2]; /* output beyond --max-output was discarded */
     struct dispatch *next;
@@ -377,7 +386,7 @@ static void job_free(struct job *job)
     copy_job_destroy(job->copy);
     free(job->replay);
     free(job->cancel_tasks);
-    free(job->dep_failure);
+    free(job->reason);
     free(job);
 }
 
@@ -436,8 +445,26 @@ static int locate_job(const struct coordinator *co, const char *id)
 #define CYCLE_FILES 512
 #define CYCLE_DEPTH 64
 
-/* Whether the "after" and "after_any" lists of unfinished jobs lead from
- * id back to target; if so, chain gets " -> id -> ... -> target". */
+/* The dependency keys of a job file, and its lists of them. */
+static const char *const dependency_keys[] = {"after", "after_any",
+                                              "after_notok"};
+#define NDEPENDENCY_KEYS 3
+
+static void dependency_lists(const struct jobspec *s,
+                             char **lists[NDEPENDENCY_KEYS])
+{
+    lists[0] = s->after;
+    lists[1] = s->after_any;
+    lists[2] = s->after_notok;
+}
+
+static bool has_dependencies(const struct jobspec *s)
+{
+    return s->after || s->after_any || s->after_notok;
+}
+
+/* Whether the dependency lists of unfinished jobs lead from id back to
+ * target; if so, chain gets " -> id -> ... -> target". */
 static bool dependency_loop(const struct coordinator *co, const char *id,
                             const char *target, int depth, unsigned *budget,
                             char *chain, size_t len)
@@ -457,9 +484,8 @@ static bool dependency_loop(const struct coordinator *co, const char *id,
         root = json_load_file(path, 0, NULL);
     free(path);
     bool found = false;
-    const char *keys[] = {"after", "after_any"};
-    for (int k = 0; k < 2 && !found; k++) {
-        json_t *list = json_object_get(root, keys[k]);
+    for (int k = 0; k < NDEPENDENCY_KEYS && !found; k++) {
+        json_t *list = json_object_get(root, dependency_keys[k]);
         size_t i;
         json_t *v;
         json_array_foreach(list, i, v)
@@ -490,19 +516,19 @@ static bool dependency_loop(const struct coordinator *co, const char *id,
 static int check_dependency_ids(const struct coordinator *co,
                                 const struct job *job, struct mps_error *err)
 {
-    char **lists[] = {job->spec->after, job->spec->after_any};
-    const char *keys[] = {"after", "after_any"};
-    for (int l = 0; l < 2; l++) {
+    char **lists[NDEPENDENCY_KEYS];
+    dependency_lists(job->spec, lists);
+    for (int l = 0; l < NDEPENDENCY_KEYS; l++) {
         for (size_t i = 0; lists[l] && lists[l][i]; i++) {
             const char *id = lists[l][i];
             if (strcmp(id, job->id) == 0)
-                return errprintf(err, "'%s' names the job itself (%s)", keys[l],
-                                 id);
+                return errprintf(err, "'%s' names the job itself (%s)",
+                                 dependency_keys[l], id);
             if (locate_job(co, id) < 0)
                 return errprintf(err,
                                  "dependency %s ('%s') is not a job of this "
                                  "spool",
-                                 id, keys[l]);
+                                 id, dependency_keys[l]);
             char chain[400] = "";
             unsigned budget = CYCLE_FILES;
             if (dependency_loop(co, id, job->id, 0, &budget, chain,
@@ -682,6 +708,43 @@ static int job_owner(struct job *job, const char *path, struct mps_error *err)
 
 static void scan_cancel(struct coordinator *co);
 
+/* Mark job as stopped by "fail_fast" at task (see fail_fast_stop): no
+ * fresh task of it starts, and the journal says so. */
+static void fail_fast_mark(struct coordinator *co, struct job *job,
+                           uint64_t task)
+{
+    job->ff_stopped = true;
+    job->ff_task = task;
+    free(job->reason);
+    if (asprintf(&job->reason, "stopped by fail_fast: task %llu failed",
+                 (unsigned long long)task) < 0)
+        job->reason = NULL;
+    journal_fail_fast(co->journal, job->id, task);
+    job->next = job->ntasks;
+    co->status_dirty = true;
+}
+
+/* Whether an adopted job had been stopped by "fail_fast", and at which
+ * task: its F line in the journal, else (a crash between a task's end and
+ * that line) the first task whose last allowed attempt failed. */
+static bool replay_fail_fast(const struct job *job, const struct replay_job *rj,
+                             uint64_t *task)
+{
+    if (rj->fail_fast) {
+        *task = rj->fail_fast_task;
+        return true;
+    }
+    for (size_t i = 0; job->spec->fail_fast && i < job->nreplay; i++) {
+        const struct replay_task *rt = &job->replay[i];
+        if (rt->state == JOURNAL_FAILED &&
+            (int)rt->attempt > job->spec->retries) {
+            *task = rt->task;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Take over what an adopted journal knew of the job: the ends it recorded
  * go into our journal (so a crash of ours loses nothing either) and into
  * the job's counts; its tasks are skipped or run again as they stood. */
@@ -695,6 +758,8 @@ static void adopt_replay(struct coordinator *co, struct job *job,
     job->nreplay = rj->ntasks;
     rj->tasks = NULL;
     rj->ntasks = rj->cap = 0;
+    uint64_t ff_task = 0;
+    bool stopped = replay_fail_fast(job, rj, &ff_task);
     for (size_t i = 0; i < job->nreplay; i++) {
         struct replay_task *rt = &job->replay[i];
         if (rt->task >= job->ntasks)
@@ -709,13 +774,20 @@ static void adopt_replay(struct coordinator *co, struct job *job,
         } else if (rt->state == JOURNAL_CANCELLED) {
             job->cancelled = true;
         } else if (rt->state == JOURNAL_FAILED &&
-                   (int)rt->attempt > job->spec->retries) {
+                   ((int)rt->attempt > job->spec->retries || stopped)) {
             job->failed++;
             co->tasks_failed++;
         }
     }
     if (job->nreplay)
         job->started_us = util_now_us();
+    if (stopped) {
+        fail_fast_mark(co, job, ff_task);
+        job->ended = true; /* nothing of it runs here */
+        logmsg("job %s: stopped by fail_fast before (task %llu failed): "
+               "none of its tasks runs again",
+               job->id, (unsigned long long)ff_task);
+    }
 }
 
 static struct replay_task *replay_lookup(const struct job *job, uint64_t task)
@@ -858,13 +930,13 @@ static void take_job(struct coordinator *co, const char *name,
         job_free(job);
         return;
     }
-    if ((job->spec->after || job->spec->after_any) &&
+    if (has_dependencies(job->spec) &&
         check_dependency_ids(co, job, &err) < 0) {
         reject(co, name, err.text);
         job_free(job);
         return;
     }
-    job->deps_pending = job->spec->after || job->spec->after_any;
+    job->deps_pending = has_dependencies(job->spec);
     co->check_deps = true;
     if (job->spec->archive &&
         !(job->archive =
@@ -1244,7 +1316,7 @@ static bool task_cancelled(const struct job *job, uint64_t task)
 static bool fresh_task_runs(struct job *job, uint64_t task, unsigned *attempt)
 {
     *attempt = 1;
-    if (task_cancelled(job, task))
+    if (task_cancelled(job, task) || job->ff_stopped)
         return false;
     while (job->replay_pos < job->nreplay &&
            job->replay[job->replay_pos].task < task)
@@ -1256,6 +1328,7 @@ static bool fresh_task_runs(struct job *job, uint64_t task, unsigned *attempt)
     switch (rt->state) {
     case JOURNAL_OK:
     case JOURNAL_CANCELLED:
+    case JOURNAL_STOPPED:
         return false;
     case JOURNAL_FAILED:
         if ((int)rt->attempt > job->spec->retries)
@@ -1590,18 +1663,20 @@ static void hold_back_jobs(struct coordinator *co)
         begin_stop(co, "only jobs that would outlive the allocation are left");
 }
 
-/* The job fails without running: a dependency failed. */
-static void fail_unrun(struct coordinator *co, struct job *job,
-                       const char *reason)
+/* The job ends without running: a dependency failed (state "failed"),
+ * or, with cancel, an "after_notok" dependency succeeded ("cancelled"). */
+static void end_unrun(struct coordinator *co, struct job *job,
+                      const char *reason, bool cancel)
 {
-    free(job->dep_failure);
-    job->dep_failure = strdup(reason);
+    free(job->reason);
+    job->reason = strdup(reason);
+    job->cancelled = job->cancelled || cancel;
     job->deps_pending = false;
     job->waiting[0] = '\0';
     job->next = job->ntasks;
     if (job->running == 0 && !job->retries)
         job->ended = true;
-    logmsg("job %s fails: %s", job->id, reason);
+    logmsg("job %s %s: %s", job->id, cancel ? "is cancelled" : "fails", reason);
     co->status_dirty = true;
 }
 
@@ -1619,10 +1694,73 @@ static const char *dependency_state(struct coordinator *co, const char *id,
     return dep->deps_pending ? "waiting" : "queued";
 }
 
-/* "after": start once each named job is in done/; one in failed/ or
- * rejected/ fails this job unrun. "after_any": start once each is in any
- * of those. The spool is the truth (as for several coordinators and after
- * a crash): looked at when a job ended or came, and at every rescan. */
+/* How dependency id stands for an "after" list: 0 succeeded, 1 not
+ * ended, -1 never will (reason says why). */
+static int after_state(int where, const char *id, char *reason, size_t len)
+{
+    if (where == SPOOL_DONE)
+        return 0;
+    if (where != SPOOL_FAILED && where != SPOOL_REJECTED && where >= 0)
+        return 1;
+    snprintf(reason, len, "dependency %s %s", id,
+             where == SPOOL_FAILED     ? "failed"
+             : where == SPOOL_REJECTED ? "was rejected"
+                                       : "is gone from the spool");
+    return -1;
+}
+
+/* Where job's dependencies stand: 0 all ended as needed, 1 it waits
+ * (job->waiting names the first it waits for), -1 it never runs: reason
+ * says why, and *cancel whether the job is cancelled (an "after_notok"
+ * dependency succeeded) rather than failed. "after": each named job must
+ * be in done/. "after_notok": each must be in failed/ (failed or
+ * cancelled) or rejected/. "after_any": each must be in one of those. */
+static int dependency_verdict(struct coordinator *co, struct job *job,
+                              char *reason, size_t len, bool *cancel)
+{
+    const struct jobspec *s = job->spec;
+    const char *blocker = NULL;
+    bool notok = false;
+    *cancel = false;
+    for (size_t i = 0; s->after && s->after[i]; i++) {
+        int rc =
+            after_state(locate_job(co, s->after[i]), s->after[i], reason, len);
+        if (rc < 0)
+            return -1;
+        if (rc > 0 && !blocker)
+            blocker = s->after[i];
+    }
+    for (size_t i = 0; s->after_notok && s->after_notok[i]; i++) {
+        const char *id = s->after_notok[i];
+        int where = locate_job(co, id);
+        if (where == SPOOL_DONE || where < 0) {
+            *cancel = where == SPOOL_DONE;
+            snprintf(reason, len, "dependency %s %s", id,
+                     *cancel ? "succeeded (after_notok)"
+                             : "is gone from the spool");
+            return -1;
+        }
+        if ((where == SPOOL_NEW || where == SPOOL_CUR) && !blocker) {
+            blocker = id;
+            notok = true;
+        }
+    }
+    for (size_t i = 0; !blocker && s->after_any && s->after_any[i]; i++) {
+        int where = locate_job(co, s->after_any[i]);
+        if (where == SPOOL_NEW || where == SPOOL_CUR)
+            blocker = s->after_any[i];
+    }
+    if (!blocker)
+        return 0;
+    snprintf(job->waiting, sizeof job->waiting, "%s", blocker);
+    job->waiting_notok = notok;
+    return 1;
+}
+
+/* Start the jobs whose dependencies ended as needed; end unrun those whose
+ * dependencies never will. The spool is the truth (as for several
+ * coordinators and after a crash): looked at when a job ended or came, and
+ * at every rescan. */
 static void check_dependencies(struct coordinator *co)
 {
     if (!co->check_deps)
@@ -1631,42 +1769,18 @@ static void check_dependencies(struct coordinator *co)
     for (struct job *job = co->jobs; job; job = job->next_job) {
         if (!job->deps_pending || job->ended)
             continue;
-        const char *blocker = NULL;
         char reason[200] = "";
-        for (size_t i = 0; job->spec->after && job->spec->after[i]; i++) {
-            const char *id = job->spec->after[i];
-            int where = locate_job(co, id);
-            if (where == SPOOL_DONE)
-                continue;
-            if (where == SPOOL_FAILED || where == SPOOL_REJECTED || where < 0) {
-                snprintf(reason, sizeof reason, "dependency %s %s", id,
-                         where == SPOOL_FAILED     ? "failed"
-                         : where == SPOOL_REJECTED ? "was rejected"
-                                                   : "is gone from the spool");
-                break;
-            }
-            if (!blocker)
-                blocker = id;
+        bool cancel;
+        int verdict =
+            dependency_verdict(co, job, reason, sizeof reason, &cancel);
+        if (verdict < 0) {
+            end_unrun(co, job, reason, cancel);
+        } else if (verdict == 0) {
+            job->deps_pending = false;
+            job->waiting[0] = '\0';
+            co->status_dirty = true;
+            logmsg("job %s: its dependencies ended; it may start", job->id);
         }
-        if (reason[0]) {
-            fail_unrun(co, job, reason);
-            continue;
-        }
-        for (size_t i = 0;
-             !blocker && job->spec->after_any && job->spec->after_any[i]; i++) {
-            const char *id = job->spec->after_any[i];
-            int where = locate_job(co, id);
-            if (where == SPOOL_NEW || where == SPOOL_CUR)
-                blocker = id;
-        }
-        if (blocker) {
-            snprintf(job->waiting, sizeof job->waiting, "%s", blocker);
-            continue;
-        }
-        job->deps_pending = false;
-        job->waiting[0] = '\0';
-        co->status_dirty = true;
-        logmsg("job %s: its dependencies ended; it may start", job->id);
     }
 }
 
@@ -1679,7 +1793,8 @@ static const char *waiting_reason(struct coordinator *co, const struct job *job,
         if (!job->waiting[0])
             return "waiting for its dependencies";
         int where = locate_job(co, job->waiting);
-        snprintf(buf, len, "waiting for %s (%s)", job->waiting,
+        snprintf(buf, len, "waiting for %s%s (%s)", job->waiting,
+                 job->waiting_notok ? " to end without success" : "",
                  where == SPOOL_NEW || where == SPOOL_CUR
                      ? dependency_state(co, job->waiting, where)
                      : "ended");
@@ -1749,15 +1864,14 @@ static void dispatch(struct coordinator *co)
 
 /* ---- cancel ---- */
 
-/* Kill one attempt out on a rank (or on ourselves), quickly. */
-static void cancel_dispatch(struct coordinator *co, struct dispatch *d)
+/* Kill one attempt out on a rank (or on ourselves): SIGTERM to its
+ * processes, SIGKILL grace seconds later. */
+static void end_dispatch(struct coordinator *co, struct dispatch *d,
+                         double grace)
 {
     if (d->cancelled)
         return;
     d->cancelled = true;
-    double grace = co->opt->kill_grace_s < CANCEL_GRACE_S
-                       ? co->opt->kill_grace_s
-                       : CANCEL_GRACE_S;
     if (co->local) {
         executor_cancel(co->local, d->id, grace);
         return;
@@ -1766,6 +1880,66 @@ static void cancel_dispatch(struct coordinator *co, struct dispatch *d)
     if (wire_encode_cancel(&buf, d->id, grace) == 0)
         send_to(co, d->rank - 1, WIRE_CANCEL, &buf);
     wire_buf_free(&buf);
+}
+
+/* Kill one attempt quickly, for mpispool cancel. */
+static void cancel_dispatch(struct coordinator *co, struct dispatch *d)
+{
+    end_dispatch(co, d,
+                 co->opt->kill_grace_s < CANCEL_GRACE_S ? co->opt->kill_grace_s
+                                                        : CANCEL_GRACE_S);
+}
+
+/* Drop the retries job has waiting; returns how many. */
+static uint64_t drop_retries(struct job *job)
+{
+    uint64_t n = 0;
+    while (job->retries) {
+        struct retry *r = job->retries;
+        job->retries = r->next;
+        taskcmd_free(&r->cmd);
+        free(r);
+        n++;
+    }
+    return n;
+}
+
+/* "fail_fast": task of job failed for good (its last allowed attempt
+ * failed). No task or retry of the job starts any more: the retries that
+ * were waiting are dropped (their tasks count as failed, as their last
+ * attempt did), the tasks never started count as cancelled; its running
+ * attempts are ended as mpispool-run ends attempts (SIGTERM, SIGKILL
+ * after --kill-grace) and recorded as cancelled, with the reason. The job
+ * then ends failed, its report saying why. The F line in the journal
+ * keeps a coordinator that adopts the job after a crash from starting
+ * its tasks again. */
+static void fail_fast_stop(struct coordinator *co, struct job *job,
+                           uint64_t task)
+{
+    if (job->ff_stopped)
+        return;
+    uint64_t not_started = job->ntasks - job->next;
+    fail_fast_mark(co, job, task);
+    uint64_t dropped = drop_retries(job);
+    job->failed += dropped;
+    co->tasks_failed += dropped;
+    unsigned long ended = 0;
+    for (size_t b = 0; b < DISPATCH_BUCKETS; b++) {
+        for (struct dispatch *d = co->table[b], *next; d; d = next) {
+            next = d->next; /* a local attempt may end at once */
+            if (d->job != job || d->cancelled)
+                continue;
+            d->fail_fast = true;
+            end_dispatch(co, d, co->opt->kill_grace_s);
+            ended++;
+        }
+    }
+    logmsg("job %s: task %llu failed and the job has fail_fast: %lu running "
+           "task%s ended, %llu never started, %llu retr%s dropped",
+           job->id, (unsigned long long)task, ended, ended == 1 ? "" : "s",
+           (unsigned long long)not_started, (unsigned long long)dropped,
+           dropped == 1 ? "y" : "ies");
+    co->status_dirty = true;
 }
 
 /* The attempt a task not yet started would run as. */
@@ -1829,12 +2003,7 @@ static void cancel_job(struct coordinator *co, struct job *job,
             journal_cancel(co->journal, job->id);
         job->cancel_all = true;
         job->next = job->ntasks;
-        while (job->retries) {
-            struct retry *r = job->retries;
-            job->retries = r->next;
-            taskcmd_free(&r->cmd);
-            free(r);
-        }
+        drop_retries(job);
         for (size_t b = 0; b < DISPATCH_BUCKETS; b++)
             for (struct dispatch *d = co->table[b]; d; d = d->next)
                 if (d->job == job)
@@ -1970,11 +2139,17 @@ static void end_attempt(struct coordinator *co, struct ended *e)
     bool ok = res->exit_code == 0 && res->signal == 0 && !res->error &&
               !d->write_errno && !e->copy_error;
     enum journal_state state = ok             ? JOURNAL_OK
+                               : d->fail_fast ? JOURNAL_STOPPED
                                : d->cancelled ? JOURNAL_CANCELLED
                                : co->stopping || res->interrupted
                                    ? JOURNAL_INTERRUPTED
                                    : JOURNAL_FAILED;
     journal_end(co->journal, d->job->id, d->task, d->attempt, state);
+    /* Before this turn dispatches again (process_ended): the failure of
+     * a fail_fast job's task that will not be retried stops the job. */
+    if (state == JOURNAL_FAILED && d->job->spec->fail_fast &&
+        (int)d->attempt > d->job->spec->retries)
+        fail_fast_stop(co, d->job, d->task);
     if (co->ended_tail)
         co->ended_tail->next = e;
     else
@@ -2114,6 +2289,13 @@ static void record_result(struct coordinator *co, struct ended *e)
                  res->error ? res->error : "");
         rec.error = owner_error;
     }
+    char stopped_error[100];
+    if (!rec.error && rec.cancelled && d->fail_fast) {
+        snprintf(stopped_error, sizeof stopped_error,
+                 "cancelled by fail_fast: task %llu failed",
+                 (unsigned long long)job->ff_task);
+        rec.error = stopped_error;
+    }
     if (!rec.error && rec.cancelled)
         rec.error = "cancelled by mpispool cancel";
     if (!rec.error && rec.interrupted)
@@ -2163,7 +2345,8 @@ static void record_result(struct coordinator *co, struct ended *e)
     } else if (!ok && co->stopping) {
         /* Ended because we are stopping: not the task's failure, and not
          * retried here. The job stays unfinished (see release_jobs). */
-    } else if (owner_back || (!ok && (int)d->attempt <= job->spec->retries)) {
+    } else if (!job->ff_stopped &&
+               (owner_back || (!ok && (int)d->attempt <= job->spec->retries))) {
         struct retry *r = calloc(1, sizeof *r);
         if (r) {
             /* An attempt the owner interrupted runs again at once. */
@@ -2187,7 +2370,9 @@ static void record_result(struct coordinator *co, struct ended *e)
     } else if (ok) {
         job->succeeded++;
         co->tasks_succeeded++;
-    } else {
+    } else if (!owner_back) {
+        /* Also the failed attempt of a job that fail_fast stopped meanwhile
+         * (its retry would not start). */
         job->failed++;
         co->tasks_failed++;
     }
@@ -2215,7 +2400,7 @@ static int write_report(struct coordinator *co, struct job *job,
         (json_int_t)job->ntasks, "succeeded", (json_int_t)job->succeeded,
         "failed", (json_int_t)job->failed, "cancelled",
         (json_int_t)(job->ntasks > ended ? job->ntasks - ended : 0), "reason",
-        job->dep_failure);
+        job->reason);
     char *head_text =
         head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(head);
@@ -2284,9 +2469,9 @@ static bool job_is_live(void *arg, const char *id)
 /* done, failed or cancelled. */
 static const char *job_state(const struct job *job)
 {
-    return job->cancelled                    ? "cancelled"
-           : job->failed || job->dep_failure ? "failed"
-                                             : "done";
+    return job->cancelled               ? "cancelled"
+           : job->failed || job->reason ? "failed"
+                                        : "done";
 }
 
 /* Jobs whose last task ended this turn: their records and reports go to
@@ -2678,10 +2863,11 @@ static void write_status(struct coordinator *co, const char *state)
         uint64_t retrying = 0;
         for (struct retry *r = job->retries; r; r = r->next)
             retrying++;
+        const char *running = job->ff_stopped ? "stopping" : "running";
         json_t *entry = json_pack(
             "{s:s, s:s?, s:s, s:i, s:I, s:I, s:I, s:I, s:I}", "job", job->id,
             "name", job->spec->name, "state",
-            job->started_us ? "running" : "queued", "priority",
+            job->started_us ? running : "queued", "priority",
             job->spec->priority, "tasks", (json_int_t)job->ntasks, "pending",
             (json_int_t)(job->ntasks - job->next + retrying), "running",
             (json_int_t)job->running, "succeeded", (json_int_t)job->succeeded,
@@ -2695,6 +2881,8 @@ static void write_status(struct coordinator *co, const char *state)
         if (entry)
             json_object_set_new(entry, "waiting",
                                 waiting ? json_string(waiting) : json_null());
+        if (entry && job->ff_stopped && job->reason)
+            json_object_set_new(entry, "reason", json_string(job->reason));
         json_array_append_new(jobs, entry);
     }
     json_t *root = json_pack(

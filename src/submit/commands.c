@@ -30,6 +30,7 @@
 #include "outpattern.h"
 #include "resume.h"
 #include "progress.h"
+#include "depends.h"
 #include "spool.h"
 #include "taskfile.h"
 #include "util.h"
@@ -583,6 +584,26 @@ static const char submit_usage[] =
     "                        each task's work directory\n"
     "  -o, --stdout PATTERN  also copy each task's stdout to PATTERN (below)\n"
     "  -e, --stderr PATTERN  also copy each task's stderr to PATTERN\n"
+    "      --fail-fast       stop the job when a task has failed for good "
+    "(its\n"
+    "                        retries used up): no other task of it starts, "
+    "its\n"
+    "                        running tasks are ended, the job fails\n"
+    "      --after JOBID     start only once JOBID succeeded; if it fails, "
+    "this\n"
+    "                        job fails unrun\n"
+    "      --after-any JOBID start only once JOBID ended, in any state\n"
+    "      --after-notok JOBID\n"
+    "                        start only once JOBID failed or was cancelled; "
+    "if it\n"
+    "                        succeeds, this job is cancelled unrun\n"
+    "      --dependency LIST Slurm's spelling of the three above:\n"
+    "                        afterok:ID[:ID...],afterany:ID,afternotok:ID\n"
+    "                        (dependency options take ID[:ID...], repeat, and "
+    "add\n"
+    "                        to the job file's lists; each ID must be a job "
+    "of\n"
+    "                        the spool)\n"
     "      --spool DIR       the spool (default: $MPISPOOL_SPOOL)\n"
     "  -h, --help            show this help and exit\n"
     "\n"
@@ -601,7 +622,10 @@ static const char submit_usage[] =
     "(seconds)\n"
     "  priority              integer, higher runs first\n"
     "  after                 [job ids] that must succeed first; after_any: "
-    "end\n"
+    "end;\n"
+    "                        after_notok: fail or be cancelled (see "
+    "--after-notok)\n"
+    "  fail_fast             true: a task that failed for good stops the job\n"
     "  steps                 [argv array or shell string, ...]: one task that\n"
     "                        runs them in turn in one work directory, "
     "stopping\n"
@@ -647,6 +671,7 @@ struct submit_args {
     const char *archive; /* --archive FILE */
     const char *resume;  /* --resume-failed JOBID */
     struct argtasks *at; /* -- COMMAND ::: ARGS: the tasks to make */
+    json_t *deps;        /* --after, --after-any, --after-notok, --dependency */
 };
 
 /* The submitter's environment as an object; entries that are not valid
@@ -1111,6 +1136,33 @@ static int output_option(struct submit_args *args, const char *key)
     return 0;
 }
 
+/* The dependency options of submit. */
+enum {
+    OPT_FAIL_FAST = 1200,
+    OPT_AFTER,
+    OPT_AFTER_ANY,
+    OPT_AFTER_NOTOK,
+    OPT_DEPENDENCY,
+};
+
+/* --fail-fast and the dependency options; returns 0 or an exit code. */
+static int dependency_option(int c, const char *arg, struct submit_args *args)
+{
+    switch (c) {
+    case OPT_FAIL_FAST:
+        json_object_set_new(args->overrides, "fail_fast", json_true());
+        return 0;
+    case OPT_AFTER:
+        return depends_add_ids(args->deps, "after", "--after", arg);
+    case OPT_AFTER_ANY:
+        return depends_add_ids(args->deps, "after_any", "--after-any", arg);
+    case OPT_AFTER_NOTOK:
+        return depends_add_ids(args->deps, "after_notok", "--after-notok", arg);
+    default:
+        return depends_add_slurm(args->deps, arg);
+    }
+}
+
 /* Parse submit's options into args; returns -1 to go on, else an exit
  * code. */
 static int submit_options(struct cmdline *cl, struct submit_args *args)
@@ -1131,6 +1183,11 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
         {"resume-failed", required_argument, NULL, OPT_RESUME_FAILED},
         {"stdout", required_argument, NULL, 'o'},
         {"stderr", required_argument, NULL, 'e'},
+        {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
+        {"after", required_argument, NULL, OPT_AFTER},
+        {"after-any", required_argument, NULL, OPT_AFTER_ANY},
+        {"after-notok", required_argument, NULL, OPT_AFTER_NOTOK},
+        {"dependency", required_argument, NULL, OPT_DEPENDENCY},
         {NULL, 0, NULL, 0},
     };
     cl->longopts = longopts;
@@ -1245,6 +1302,16 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
             if (output_option(args, c == 'o' ? "stdout" : "stderr") < 0)
                 return 2;
             break;
+        case OPT_FAIL_FAST:
+        case OPT_AFTER:
+        case OPT_AFTER_ANY:
+        case OPT_AFTER_NOTOK:
+        case OPT_DEPENDENCY: {
+            int rc = dependency_option(c, optarg, args);
+            if (rc)
+                return rc;
+            break;
+        }
         default:
             return cmdline_error(cl, c);
         }
@@ -1329,6 +1396,7 @@ static json_t *submit_build(struct cmdline *cl, struct submit_args *args,
         json_decref(job);
         return NULL;
     }
+    depends_apply(job, args->deps);
     return job;
 }
 
@@ -1337,7 +1405,8 @@ int cmd_submit(int argc, char **argv, const char *spool)
     struct cmdline cl;
     if (cmdline_init(&cl, "submit", argc, argv, "+:ho:e:", NULL, spool) < 0)
         return 1;
-    struct submit_args args = {.overrides = json_object()};
+    struct submit_args args = {.overrides = json_object(),
+                               .deps = json_object()};
     struct spool *sp = NULL;
     json_t *job = NULL;
     FILE *tasks_in = NULL;
@@ -1419,7 +1488,7 @@ int cmd_submit(int argc, char **argv, const char *spool)
 
     struct mps_error err;
     char jobid[64];
-    if (validate_job(job, job_path) < 0)
+    if (validate_job(job, job_path) < 0 || depends_check(sp, job) != 0)
         goto out;
     if (spool_new_jobid(sp, jobid, sizeof jobid, &err) < 0) {
         error_msg("%s", err.text);
@@ -1482,6 +1551,7 @@ out:
     free(text);
     json_decref(job);
     json_decref(args.overrides);
+    json_decref(args.deps);
     json_decref(args.env);
     argtasks_free(args.at);
     resume_plan_free(&resume);
@@ -1500,9 +1570,11 @@ static const char status_usage[] =
     "its last update (\"(stale)\" when it is over 10 s old and the\n"
     "coordinator has not stopped: it may have died), a table of its worker\n"
     "ranks and a table of the jobs it has claimed (state, tasks and their\n"
-    "outcomes so far, priority). Then the number of job files in new/\n"
-    "(waiting to be claimed; \"?\" when you may not list it), cur/, done/,\n"
-    "failed/ and rejected/, and the hosts drained with 'mpispool drain'.\n"
+    "outcomes so far, priority), with a line for each job that waits (what\n"
+    "for) or that fail_fast is stopping (why). Then the number of job files\n"
+    "in new/ (waiting to be claimed; \"?\" when you may not list it), cur/,\n"
+    "done/, failed/ and rejected/, and the hosts drained with\n"
+    "'mpispool drain'.\n"
     "\n"
     "With mpispool-run --idle-policy, a rank whose PC's owner is using it\n"
     "shows the state owner-active (it gets no tasks), with a line saying\n"
@@ -1701,10 +1773,13 @@ static void print_coordinator(json_t *st, int64_t now)
     }
     table_print(&t, stdout, " ");
     table_free(&t);
-    /* Why a job has not started (job ids only: nothing to escape). */
+    /* Why a job has not started, or is stopping (written from job ids and
+     * numbers: nothing to escape). */
     json_array_foreach(jobs, i, r)
     {
         const char *why = json_string_value(json_object_get(r, "waiting"));
+        if (!why)
+            why = json_string_value(json_object_get(r, "reason"));
         const char *id = json_string_value(json_object_get(r, "job"));
         if (why && id)
             printf(" %s: %s\n", id, why);
@@ -2743,10 +2818,14 @@ static void print_report(const struct report *rep)
     /* Written by the coordinator from job ids: nothing to escape. */
     if (json_is_string(json_object_get(h, "reason")))
         printf("reason %s\n", member_text(h, "reason", b1, sizeof b1));
-    printf("tasks %s: %s succeeded, %s failed\n",
+    printf("tasks %s: %s succeeded, %s failed",
            member_text(counts, "tasks", b1, sizeof b1),
            member_text(counts, "succeeded", b2, sizeof b2),
            member_text(counts, "failed", b3, sizeof b3));
+    /* Dropped or ended by mpispool cancel or fail_fast, or never run. */
+    if (member_int(counts, "cancelled") > 0)
+        printf(", %lld cancelled", (long long)member_int(counts, "cancelled"));
+    putchar('\n');
     const char *submitted = json_string_value(json_object_get(h, "submitted"));
     const char *started = json_string_value(json_object_get(h, "started"));
     const char *ended = json_string_value(json_object_get(h, "ended"));

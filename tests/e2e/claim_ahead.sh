@@ -41,13 +41,15 @@ assert_eq 0 "$COORD_RC" "exit status"
 for j in "$low1" "$low2" "$low3" "$low4"; do assert_state "$j" done; done
 # Jobs waiting for a dependency do not count as work in hand: three jobs
 # after a fourth that sorts after them in new/ must not keep it there.
+# (The fourth comes first: submit refuses a dependency the spool does not
+# know.)
+echo '{"name": "first", "command": ["sleep", "0.5"]}' >"$SPOOL/tmp/zz-first.json"
+mv "$SPOOL/tmp/zz-first.json" "$SPOOL/new/zz-first.json"
 for k in 1 2 3; do
     printf '{"name": "after%d", "command": ["true"], "after": ["zz-first"]}\n' \
         "$k" >"$TEST_TMP/after$k.json"
     eval "after$k=\$(submit \"$TEST_TMP/after$k.json\")"
 done
-echo '{"name": "first", "command": ["sleep", "0.5"]}' >"$SPOOL/tmp/zz-first.json"
-mv "$SPOOL/tmp/zz-first.json" "$SPOOL/new/zz-first.json"
 timeout -k 5 60 "$MPISPOOL_RUN" --spool "$SPOOL" --until-empty \
     >>"$TEST_TMP/coordinator.log" 2>&1 || {
     tail -n 20 "$TEST_TMP/coordinator.log" >&2

@@ -24,13 +24,26 @@ C=$(jobfile c "{\"name\": \"c\", \"after_any\": [\"$D\"], \"command\": [\"true\"
 E=$(jobfile e "{\"name\": \"e\", \"after\": [\"$D\"], \"command\": [\"true\"]}")
 LOW=$(jobfile low '{"name": "low", "priority": 1, "command": ["true"]}')
 HIGH=$(jobfile high '{"name": "high", "priority": 5, "command": ["true"]}')
-UNKNOWN=$(jobfile unknown '{"name": "u", "after": ["20000101-9999"], "command": ["true"]}')
-# A cycle: X waits for "cycle-y", a job file dropped into new/ by hand
-# (its id is its name) that waits for X. Whichever is claimed first is
-# refused with the cycle; the other then fails for it.
-X=$(jobfile x '{"name": "x", "after": ["cycle-y"], "command": ["true"]}')
+# An unknown dependency: submit refuses it; a job file dropped into new/
+# by hand is rejected at claim.
+printf '%s\n' '{"name": "u", "after": ["20000101-9999"], "command": ["true"]}' \
+    >"$T/unknown.json"
+assert_exit 1 "$MPISPOOL" --spool "$SPOOL" submit "$T/unknown.json"
+assert_eq "mpispool: dependency 20000101-9999 ('after') is not a job of this spool" \
+    "$(cat "$T/last.err")" "submit of an unknown dependency"
+UNKNOWN=unknown-dep
+cp "$T/unknown.json" "$SPOOL/tmp/$UNKNOWN.json"
+mv "$SPOOL/tmp/$UNKNOWN.json" "$SPOOL/new/$UNKNOWN.json"
+# A cycle: cycle-x waits for cycle-y, which waits for cycle-x; job files
+# dropped into new/ by hand (their ids are their names; submit would
+# refuse the first, naming a job that is not there yet). Whichever is
+# claimed first is refused with the cycle; the other then fails for it.
+X=cycle-x
+printf '{"name": "x", "after": ["cycle-y"], "command": ["true"]}\n' \
+    >"$SPOOL/tmp/$X.json"
 printf '{"name": "y", "after": ["%s"], "command": ["true"]}\n' "$X" \
     >"$SPOOL/tmp/cycle-y.json"
+mv "$SPOOL/tmp/$X.json" "$SPOOL/new/$X.json"
 mv "$SPOOL/tmp/cycle-y.json" "$SPOOL/new/cycle-y.json"
 
 # One slot: A (priority 0, first claimed... but HIGH and LOW come first by

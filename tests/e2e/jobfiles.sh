@@ -12,7 +12,7 @@ rm -f "$EX/inputs.tar.gz"
 sh "$EX/make-archive.sh" >/dev/null || fail "make-archive.sh failed"
 assert_file "$EX/inputs.tar.gz" "built archive"
 declare -A id
-for name in hello shell array resources archive retries timeout steps; do
+for name in hello shell array resources archive retries timeout steps fail_fast; do
     id[$name]=$(submit "$EX/$name.json")
 done
 id[squares]=$(submit --name squares --tasks "$EX/squares.tasks")
@@ -44,4 +44,10 @@ hello_end=$(time_us "$(jq -r .end "$(record "${id[hello]}" 0)")")
 after_start=$(time_us "$(jq -r .start "$(record "${id[after]}" 0)")")
 [ "$after_start" -ge "$hello_end" ] ||
     fail "after.json's task started before hello.json's ended"
+assert_state "${id[fail_fast]}" failed
+R=$SPOOL/out/${id[fail_fast]}/report.json
+assert_json "$R" .reason "stopped by fail_fast: task 0 failed"
+assert_eq '{"tasks":4,"succeeded":0,"failed":1,"cancelled":3}' "$(jq -c .counts "$R")" \
+    "fail_fast's counts"
+assert_json "$R" '[.tasks[] | select(.task > 0) | .error | select(. != "cancelled by fail_fast: task 0 failed")] | length' 0
 pass "the jobfiles/ examples run as documented"

@@ -118,6 +118,8 @@ static void test_defaults(void **state)
     assert_null(job->env);
     assert_null(job->task_file);
     assert_null(job->submit_env);
+    assert_null(job->after_notok);
+    assert_false(job->fail_fast);
     jobspec_destroy(job);
 }
 
@@ -142,6 +144,28 @@ static void test_fields(void **state)
     assert_int_equal(job->priority, -3);
     assert_string_equal(job->after[1], "j2");
     assert_null(job->after[2]);
+    jobspec_destroy(job);
+}
+
+/* "after_notok" is a list of job ids like "after"; "fail_fast" a boolean. */
+static void test_after_notok_fail_fast(void **state)
+{
+    (void)state;
+    struct jobspec *job =
+        parse("{\"command\": [\"true\"], \"after_notok\": [\"j1\", "
+              "\"j.2\"], \"fail_fast\": true}");
+    assert_string_equal(job->after_notok[0], "j1");
+    assert_string_equal(job->after_notok[1], "j.2");
+    assert_null(job->after_notok[2]);
+    assert_null(job->after);
+    assert_null(job->after_any);
+    assert_true(job->fail_fast);
+    jobspec_destroy(job);
+    job = parse("{\"command\": [\"true\"], \"after_notok\": [], "
+                "\"fail_fast\": false}");
+    assert_non_null(job->after_notok);
+    assert_null(job->after_notok[0]);
+    assert_false(job->fail_fast);
     jobspec_destroy(job);
 }
 
@@ -372,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_valid_corpus),
         cmocka_unit_test(test_invalid_corpus),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_after_notok_fail_fast),
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_tasks),
         cmocka_unit_test(test_steps),

@@ -168,6 +168,47 @@ static void test_replay(void **state)
     unlink(path);
 }
 
+/* fail_fast: the first F line names the task that stopped the job; ends
+ * of attempts it stopped replay as JOURNAL_STOPPED; an end state the
+ * journal does not know is skipped. */
+static void test_replay_fail_fast(void **state)
+{
+    (void)state;
+    char *path = temp_path();
+    struct mps_error err;
+    struct journal *jr = journal_open(path, &err);
+    assert_non_null(jr);
+    journal_claim(jr, "ff");
+    journal_start(jr, "ff", 0, 1, 1);
+    journal_start(jr, "ff", 1, 1, 2);
+    journal_start(jr, "ff", 2, 1, 2);
+    journal_end(jr, "ff", 2, 1, JOURNAL_FAILED);
+    journal_fail_fast(jr, "ff", 2);
+    journal_end(jr, "ff", 1, 1, JOURNAL_STOPPED);
+    journal_fail_fast(jr, "ff", 0); /* a later one does not name it */
+    journal_claim(jr, "plain");
+    journal_close(jr, false);
+    FILE *f = fopen(path, "a");
+    fputs("E ff 0 1 9 1700000000000000\n", f); /* no such state */
+    fputs("E ff 0 1 4 1700000000000000\n", f); /* RUNNING is no end */
+    fclose(f);
+
+    struct replay rp = {0};
+    assert_int_equal(journal_replay(&rp, -1, path, &err), 0);
+    journal_replay_finish(&rp);
+    struct replay_job *ff = journal_replay_find(&rp, "ff");
+    assert_non_null(ff);
+    assert_true(ff->fail_fast);
+    assert_int_equal(ff->fail_fast_task, 2);
+    assert_int_equal(ff->ntasks, 3);
+    assert_int_equal(ff->tasks[0].state, JOURNAL_RUNNING);
+    assert_int_equal(ff->tasks[1].state, JOURNAL_STOPPED);
+    assert_int_equal(ff->tasks[2].state, JOURNAL_FAILED);
+    assert_false(journal_replay_find(&rp, "plain")->fail_fast);
+    journal_replay_free(&rp);
+    unlink(path);
+}
+
 /* Many jobs: the index finds every one. */
 static void test_replay_many_jobs(void **state)
 {
@@ -271,6 +312,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_replay),
+        cmocka_unit_test(test_replay_fail_fast),
         cmocka_unit_test(test_replay_many_jobs),
         cmocka_unit_test(test_take_over),
         cmocka_unit_test(test_compact),
