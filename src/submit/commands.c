@@ -775,6 +775,21 @@ static char *task_file_path(const char *job_path, const char *task_file)
     return out;
 }
 
+/* The base name of the task file the user gave (--tasks FILE, else the
+ * job file's task_file), as disBatch names it in DISBATCH_NAMETASKS:
+ * "stdin" for standard input. NULL when none was given. */
+static json_t *task_file_name(const char *tasks_opt, json_t *job)
+{
+    json_t *tf = json_object_get(job, "task_file");
+    const char *given = tasks_opt ? tasks_opt : json_string_value(tf);
+    if (!given || !*given)
+        return NULL;
+    if (strcmp(given, "-") == 0)
+        return json_string("stdin");
+    const char *slash = strrchr(given, '/');
+    return json_string(slash && slash[1] ? slash + 1 : given);
+}
+
 /* Copy the task file src ("-": stdin) to data/JOBID.tasks; *data_path
  * gets the copy's path. Returns 0 or -1 with a message. */
 static int copy_task_file(struct spool *sp, const char *jobid, FILE *in,
@@ -1028,7 +1043,7 @@ static void normalize_path(char *path)
  * code. */
 static int submit_options(struct cmdline *cl, struct submit_args *args)
 {
-    enum { OPT_RESUME_FAILED = 1100 };
+    enum { OPT_RESUME_FAILED = 1100, OPT_INTERPRETER = 1130 };
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"spool", required_argument, NULL, OPT_SPOOL},
@@ -1042,6 +1057,7 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
         {"tasks", required_argument, NULL, OPT_TASKS},
         {"archive", required_argument, NULL, OPT_ARCHIVE},
         {"resume-failed", required_argument, NULL, OPT_RESUME_FAILED},
+        {"interpreter", required_argument, NULL, OPT_INTERPRETER},
         {NULL, 0, NULL, 0},
     };
     cl->longopts = longopts;
@@ -1151,6 +1167,15 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
         case OPT_RESUME_FAILED:
             args->resume = optarg;
             break;
+        case OPT_INTERPRETER: {
+            json_t *v = *optarg ? json_string(optarg) : NULL;
+            if (!v)
+                return usage_error("submit",
+                                   "--interpreter needs a program (a name or "
+                                   "an absolute path)");
+            json_object_set_new(args->overrides, "interpreter", v);
+            break;
+        }
         default:
             return cmdline_error(cl, c);
         }
@@ -1239,6 +1264,7 @@ int cmd_submit(int argc, char **argv, const char *spool)
     char *archive_src = NULL, *archive_path = NULL;
     int archive_fd = -1;
     const char *job_path = NULL;
+    json_t *tasks_name = NULL;
     struct resume_plan resume = {0};
     int rc = submit_options(&cl, &args);
     if (rc >= 0)
@@ -1248,6 +1274,7 @@ int cmd_submit(int argc, char **argv, const char *spool)
     if (!(job = submit_build(&cl, &args, &job_path, &rc)))
         goto out;
     rc = 1;
+    tasks_name = task_file_name(args.tasks, job);
     if (args.resume &&
         (rc = resume_failed_prepare(sp, args.resume, job, job_path, &args.tasks,
                                     &args.archive, &resume)))
@@ -1266,6 +1293,8 @@ int cmd_submit(int argc, char **argv, const char *spool)
         error_msg("out of memory");
         goto out;
     }
+    if (tasks_src && tasks_name && !json_object_get(job, "task_file_name"))
+        json_object_set(job, "task_file_name", tasks_name);
     if (tasks_src) {
         /* Validate with a stand-in first: refuse a bad job before copying
          * a large task file. */
@@ -1358,6 +1387,7 @@ out:
     free(tasks_src);
     free(text);
     json_decref(job);
+    json_decref(tasks_name);
     json_decref(args.overrides);
     json_decref(args.env);
     resume_plan_free(&resume);
@@ -2785,10 +2815,13 @@ static long long job_task_count(const struct spool *sp, const char *path)
                        ? strdup(spec->task_file)
                        : spool_file(sp, SPOOL_DATA, spec->task_file);
         struct taskfile *t = tf ? taskfile_open(tf, &err) : NULL;
-        const char *line;
-        while (t && taskfile_next(t, &line, &err) == 1)
-            ;
-        n = t ? (long long)taskfile_count(t) : -1;
+        n = -1;
+        if (t && (!spec->file_tasks ||
+                  taskfile_select(t, spec->file_tasks, spec->nfile_tasks,
+                                  &err) == 0)) {
+            taskfile_finish(t, &err); /* as far as it can be read */
+            n = (long long)taskfile_count(t);
+        }
         if (t)
             taskfile_close(t);
         free(tf);
