@@ -89,10 +89,15 @@ assert_json "$(record "$missing" 0)" .error \
     "cannot execute 'nosuch-shell': No such file or directory"
 assert_json "$(record "$missing" 0)" .exit_code null
 
-# Rank 0 alone: the "#!" line as well.
+# Rank 0 alone: the "#!" line as well; and --resume-failed keeps the "#!"
+# line above the failed line, so it runs under bash again.
 alone=$(submit --cwd "$T/work" --tasks "$T/shebang.tasks")
+resumed=$(submit --resume-failed "$by_line")
+assert_eq "$(printf '#!/bin/bash\n%s' "${LINES[6]}")" "$(cat "$SPOOL/data/$resumed.tasks")" \
+    "the resumed job's task file"
 run_until_empty 1
 check_like_bash "$alone"
+assert_json "$(record "$resumed" 0)" .exit_code 1 "the resumed [[ 1 -eq 2 ]]"
 
 # Refused at submit: options on the "#!" line, an interpreter with
 # arguments.
