@@ -85,8 +85,8 @@ mkdir -p "$OUT"
 
 # check_task JOB TASK ENTRY: the task's exit code, log and stdout.
 check_task() {
-    local job=$1 task=$2 id line rx code log text
-    read -r id line rx code log text <<<"$3"
+    local job=$1 task=$2 id code log text
+    read -r id _ _ code log text <<<"$3"
     assert_json "$(record "$job" "$task")" .exit_code "$code" "task $id"
     text=${text//H/$HOST}
     assert_eq "${text//|/$'\n'}" "$(cat "$OUT/$log")" "log $log"
