@@ -198,13 +198,14 @@ static int read_interpreter(struct taskfile *tf, const char *line,
     bool env = base && plen - (size_t)(base + 1 - p) == 3 &&
                memcmp(base + 1, "env", 3) == 0;
     char what[PATH_MAX + 128];
-    if (plen == 0 || p[0] != '/' || plen >= PATH_MAX || alen >= PATH_MAX) {
+    if (plen == 0 || p[0] != '/' || plen >= PATH_MAX || alen >= PATH_MAX ||
+        (env && alen == 0)) {
         snprintf(what, sizeof what,
                  "'#!' must name the interpreter by its absolute path "
                  "('#!/bin/bash', '#!/usr/bin/env bash')");
         return line_error(tf, err, what);
     }
-    if ((env && (alen == 0 || arg[0] == '-' || strcspn(arg, blanks) < alen)) ||
+    if ((env && (arg[0] == '-' || strcspn(arg, blanks) < alen)) ||
         (!env && alen)) {
         snprintf(what, sizeof what,
                  "'%.200s': an interpreter line with options is not "
