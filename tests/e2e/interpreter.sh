@@ -11,6 +11,10 @@ setup_spool
 T=$TEST_TMP
 cd "$T"
 command -v bash >/dev/null || fail "bash is not installed"
+if [ "$(readlink -f /bin/sh)" = "$(readlink -f "$(command -v bash)")" ]; then
+    echo "interpreter: SKIP: /bin/sh is bash here, so bash and /bin/sh tasks cannot be told apart"
+    exit 77
+fi
 
 LINES=(
     '( echo out; echo err >&2 ) &> both.$MPISPOOL_JOB_ID.$MPISPOOL_TASK_ID.log; cat both.$MPISPOOL_JOB_ID.$MPISPOOL_TASK_ID.log'
@@ -89,16 +93,6 @@ assert_json "$(record "$missing" 0)" .error \
     "cannot execute 'nosuch-shell': No such file or directory"
 assert_json "$(record "$missing" 0)" .exit_code null
 
-# Rank 0 alone: the "#!" line as well; and --resume-failed keeps the "#!"
-# line above the failed line, so it runs under bash again.
-alone=$(submit --cwd "$T/work" --tasks "$T/shebang.tasks")
-resumed=$(submit --resume-failed "$by_line")
-assert_eq "$(printf '#!/bin/bash\n%s' "${LINES[6]}")" "$(cat "$SPOOL/data/$resumed.tasks")" \
-    "the resumed job's task file"
-run_until_empty 1
-check_like_bash "$alone"
-assert_json "$(record "$resumed" 0)" .exit_code 1 "the resumed [[ 1 -eq 2 ]]"
-
 # Refused at submit: options on the "#!" line, an interpreter with
 # arguments.
 printf '#!/bin/bash -e\necho x\n' >"$T/options.tasks"
@@ -110,17 +104,25 @@ assert_contains "'interpreter' must be one program" "$(cat "$T/last.err")" \
     "message for an interpreter with arguments"
 assert_exit 2 "$MPISPOOL" --spool "$SPOOL" submit --interpreter '' -- true
 
-# The command policy checks the interpreter that runs: bash denied, its
-# shell tasks are refused; /bin/sh tasks still run.
-printf '%s\n' "$(readlink -f "$(command -v bash)")" >"$T/deny-bash"
-denied=$(submit --interpreter bash --tasks <(echo 'echo never'))
-denied_line=$(submit --tasks "$T/shebang.tasks")
-allowed=$(submit --tasks <(echo 'echo from sh'))
-run_until_empty 2 --deny-commands "$T/deny-bash"
+# Rank 0 alone: the "#!" line as well; --resume-failed keeps the "#!" line
+# above the failed line, so it runs under bash again. The command policy
+# checks the interpreter that runs: with /bin/sh (dash) denied, the bash
+# tasks run, a /bin/sh task and a task of "interpreter": "dash" are
+# refused (named as given when a path, else by its canonical path).
+alone=$(submit --cwd "$T/work" --tasks "$T/shebang.tasks")
+resumed=$(submit --resume-failed "$by_line")
+assert_eq "$(printf '#!/bin/bash\n%s' "${LINES[6]}")" "$(cat "$SPOOL/data/$resumed.tasks")" \
+    "the resumed job's task file"
+sh_real=$(readlink -f /bin/sh)
+printf '%s\n' "$sh_real" >"$T/deny-sh"
+denied=$(submit --tasks <(echo 'echo never'))
+denied_name=$(submit --interpreter "$(basename "$sh_real")" --tasks <(echo 'echo never'))
+run_until_empty 1 --deny-commands "$T/deny-sh"
+check_like_bash "$alone"
+assert_json "$(record "$resumed" 0)" .exit_code 1 "the resumed [[ 1 -eq 2 ]]"
 assert_json "$(record "$denied" 0)" .error \
-    "command '$(readlink -f "$(command -v bash)")' is not allowed on this cluster"
-assert_json "$(record "$denied_line" 0)" .error \
-    "command '/bin/bash' is not allowed on this cluster"
-assert_eq "from sh" "$(cat "$(task_out "$allowed" 0)")" "a /bin/sh task under the policy"
+    "command '/bin/sh' is not allowed on this cluster"
+assert_json "$(record "$denied_name" 0)" .error \
+    "command '$sh_real' is not allowed on this cluster"
 
 pass "bash task files behave as bash; /bin/sh stays the default"
