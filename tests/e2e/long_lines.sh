@@ -25,11 +25,27 @@ expected() {
     echo
 }
 
+# The shape of disBatch's exampleTaskFiles/WayTooLongTask: one line of
+# 320012 bytes, echo "Say ahhh...h".
+way_too_long() {
+    printf 'echo "Say a'
+    head -c 320000 /dev/zero | tr '\0' h
+    printf '"'
+}
 for k in "${SIZES[@]}"; do
     line $((k * KIB))
     echo
 done >"$T/long.tasks"
+{
+    way_too_long
+    echo
+} >>"$T/long.tasks"
 for k in "${SIZES[@]}"; do expected $((k * KIB)) >"$T/want.$k"; done
+{
+    printf 'Say a'
+    head -c 320000 /dev/zero | tr '\0' h
+    echo
+} >"$T/want.way"
 
 # A job file: a 1 MiB "shell", a "tasks" string of 600 KiB under bash
 # (--interpreter: bash gets the pieces too) and "steps" of 300 KiB each.
@@ -53,6 +69,7 @@ check_long() {
             "job $job task $i (${SIZES[$i]} KiB line)"
         assert_json "$(record "$job" "$i")" .exit_code 0
     done
+    assert_same_file "$T/want.way" "$(task_out "$job" 4)" "job $job WayTooLongTask"
 }
 
 wire=$(submit --tasks "$T/long.tasks")
