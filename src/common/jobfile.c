@@ -29,7 +29,8 @@ static const char *const known_keys[] = {
     "submit_time",   "resumed_from",
     "steps",         "continue_on_error",
     "submit_umask",  "after_notok",
-    "fail_fast",
+    "fail_fast",     "interpreter",
+    "task_file_name",
 };
 static const char *const command_keys[] = {"command", "shell", "tasks",
                                            "task_file", "steps"};
@@ -65,6 +66,9 @@ void jobspec_destroy(struct jobspec *job)
     util_strv_free(job->submit_env);
     free(job->submit_host);
     free(job->submit_time);
+    free(job->interpreter);
+    free(job->task_file_name);
+    free(job->file_tasks);
     for (size_t i = 0; i < job->nsteps; i++)
         taskcmd_free(&job->steps[i]);
     free(job->steps);
@@ -246,6 +250,45 @@ static int get_ids(json_t *root, const char *key, char ***out,
     return 0;
 }
 
+/* A command's sizes: a shell string of at most JOBFILE_MAX_COMMAND bytes,
+ * arguments of at most JOBFILE_MAX_ARG. name says which ("tasks[3]"). */
+static int check_size(json_t *v, const char *name, struct mps_error *err)
+{
+    if (json_is_string(v)) {
+        if (json_string_length(v) > JOBFILE_MAX_COMMAND)
+            return errprintf(err, "'%s' is longer than %d bytes", name,
+                             JOBFILE_MAX_COMMAND);
+        return 0;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        if (json_string_length(e) > JOBFILE_MAX_ARG)
+            return errprintf(err,
+                             "'%s[%zu]' is %zu bytes long: Linux runs no "
+                             "program with an argument longer than %d bytes "
+                             "(pass such data in a file)",
+                             name, i, json_string_length(e), JOBFILE_MAX_ARG);
+    }
+    return 0;
+}
+
+/* check_size of each element of a "tasks" or "steps" array. */
+static int check_sizes(json_t *v, const char *key, struct mps_error *err)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        char name[64];
+        snprintf(name, sizeof name, "%s[%zu]", key, i);
+        if (check_size(e, name, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int check_keys(json_t *root, struct mps_error *err)
 {
     const char *key;
@@ -282,10 +325,14 @@ static int check_commands(json_t *root, struct jobspec *job,
         if (!is_argv(v))
             return errprintf(err, "'command' must be a non-empty array of "
                                   "strings");
+        if (check_size(v, "command", err) < 0)
+            return -1;
         job->ntasks = 1;
     } else if (strcmp(given, "shell") == 0) {
         if (!is_nonempty_string(v))
             return errprintf(err, "'shell' must be a non-empty string");
+        if (check_size(v, "shell", err) < 0)
+            return -1;
         job->ntasks = 1;
     } else if (strcmp(given, "tasks") == 0) {
         if (!json_is_array(v) || json_array_size(v) == 0)
@@ -300,6 +347,8 @@ static int check_commands(json_t *root, struct jobspec *job,
                                  "or a non-empty array of strings",
                                  i);
         }
+        if (check_sizes(v, "tasks", err) < 0)
+            return -1;
         job->ntasks = json_array_size(v);
     } else if (strcmp(given, "steps") == 0) {
         if (!json_is_array(v) || json_array_size(v) == 0 ||
@@ -318,6 +367,8 @@ static int check_commands(json_t *root, struct jobspec *job,
                                  "or a non-empty array of strings",
                                  i);
         }
+        if (check_sizes(v, "steps", err) < 0)
+            return -1;
         if (!(job->steps = calloc(json_array_size(v), sizeof *job->steps)))
             return errprintf(err, "out of memory");
         json_array_foreach(v, i, e)
@@ -360,6 +411,21 @@ static int check_name(json_t *root, struct jobspec *job, struct mps_error *err)
     return 0;
 }
 
+/* "interpreter": one program, named or by its absolute path. */
+static int check_interpreter(json_t *root, struct jobspec *job,
+                             struct mps_error *err)
+{
+    if (get_string(root, "interpreter", &job->interpreter, err) < 0)
+        return -1;
+    const char *s = job->interpreter;
+    if (s && (strlen(s) >= 4096 || strpbrk(s, " \t\n\r\f\v") ||
+              (strchr(s, '/') && s[0] != '/')))
+        return errprintf(err, "'interpreter' must be one program: a name "
+                              "looked up in PATH or an absolute path, "
+                              "without arguments");
+    return 0;
+}
+
 static int check_memory(json_t *root, struct jobspec *job,
                         struct mps_error *err)
 {
@@ -379,11 +445,52 @@ static int check_memory(json_t *root, struct jobspec *job,
     return 0;
 }
 
+/* Whether v is a non-empty array of task numbers in increasing order. */
+static bool increasing_numbers(json_t *v)
+{
+    bool ok = json_is_array(v) && json_array_size(v) > 0;
+    json_int_t previous = -1;
+    size_t i;
+    json_t *member;
+    json_array_foreach(v, i, member)
+    {
+        if (!ok)
+            break;
+        ok = json_is_integer(member) && json_integer_value(member) > previous;
+        previous = json_integer_value(member);
+    }
+    return ok;
+}
+
+/* "resumed_from.file_tasks" (a disBatch task file kept whole): which of
+ * the file's tasks run, one per entry of "tasks". */
+static int get_file_tasks(json_t *from, struct jobspec *job,
+                          struct mps_error *err)
+{
+    json_t *files = json_object_get(from, "file_tasks");
+    if (!files)
+        return 0;
+    size_t n = json_array_size(files);
+    if (!job->task_file || !increasing_numbers(files) ||
+        n != json_array_size(json_object_get(from, "tasks")))
+        return errprintf(err, "'resumed_from.file_tasks' must be an array "
+                              "of task numbers in increasing order, one "
+                              "per entry of 'resumed_from.tasks', with "
+                              "'task_file'");
+    if (!(job->file_tasks = calloc(n, sizeof *job->file_tasks)))
+        return errprintf(err, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        job->file_tasks[i] =
+            (uint64_t)json_integer_value(json_array_get(files, i));
+    job->nfile_tasks = n;
+    return 0;
+}
+
 /* "resumed_from": {"job": ID, "tasks": [N, ...]}, written by `mpispool
  * submit --resume-failed`: task i of this job is task tasks[i] of job ID.
  * Task numbers increase strictly; with command, shell or tasks there is one
  * per task (a task file is not read here). */
-static int check_resumed_from(json_t *root, const struct jobspec *job,
+static int check_resumed_from(json_t *root, struct jobspec *job,
                               struct mps_error *err)
 {
     json_t *v = json_object_get(root, "resumed_from");
@@ -396,24 +503,15 @@ static int check_resumed_from(json_t *root, const struct jobspec *job,
     json_t *member;
     json_object_foreach(v, key, member)
     {
-        if (strcmp(key, "job") != 0 && strcmp(key, "tasks") != 0)
+        if (strcmp(key, "job") != 0 && strcmp(key, "tasks") != 0 &&
+            strcmp(key, "file_tasks") != 0)
             return errprintf(err, "unknown key 'resumed_from.%s'", key);
     }
     json_t *id = json_object_get(v, "job");
     if (!json_is_string(id) || !jobfile_valid_id(json_string_value(id)))
         return errprintf(err, "'resumed_from.job' must be a job id");
     json_t *tasks = json_object_get(v, "tasks");
-    bool ok = json_is_array(tasks) && json_array_size(tasks) > 0;
-    json_int_t previous = -1;
-    size_t i;
-    json_array_foreach(tasks, i, member)
-    {
-        if (!ok)
-            break;
-        ok = json_is_integer(member) && json_integer_value(member) > previous;
-        previous = json_integer_value(member);
-    }
-    if (!ok)
+    if (!increasing_numbers(tasks))
         return errprintf(err, "'resumed_from.tasks' must be a non-empty "
                               "array of task numbers in increasing order");
     if (!job->task_file && json_array_size(tasks) != job->ntasks)
@@ -422,7 +520,7 @@ static int check_resumed_from(json_t *root, const struct jobspec *job,
                          "tasks",
                          json_array_size(tasks),
                          (unsigned long long)job->ntasks);
-    return 0;
+    return get_file_tasks(v, job, err);
 }
 
 /* "stdout"/"stderr": patterns (outpattern.h) of files that get a copy of
@@ -519,7 +617,9 @@ struct jobspec *jobfile_parse(const char *text, size_t len,
         get_path(root, "submit_dir", &job->submit_dir, err) < 0 ||
         get_env(root, "submit_env", &job->submit_env, err) < 0 ||
         get_string(root, "submit_host", &job->submit_host, err) < 0 ||
-        get_string(root, "submit_time", &job->submit_time, err) < 0)
+        get_string(root, "submit_time", &job->submit_time, err) < 0 ||
+        get_string(root, "task_file_name", &job->task_file_name, err) < 0 ||
+        check_interpreter(root, job, err) < 0)
         goto error;
     if (check_resumed_from(root, job, err) < 0 ||
         check_outputs(root, job, err) < 0)

@@ -13,9 +13,17 @@
 #define JOBFILE_MAX_BYTES (16 * 1024 * 1024)
 /* Most "steps" a job may have (the wire carries at most 4096). */
 #define JOBFILE_MAX_STEPS 1000
+/* Longest shell command ("shell", "tasks" and "steps" strings; task file
+ * lines have the same limit, TASKFILE_MAX_LINE). */
+#define JOBFILE_MAX_COMMAND (1024 * 1024)
+/* Longest argument of a program Linux runs: MAX_ARG_STRLEN (32 pages of
+ * 4 KiB) less the terminating NUL. An argv element beyond it cannot run;
+ * a longer shell command is handed to the shell in pieces. */
+#define JOBFILE_MAX_ARG (32 * 4096 - 1)
 
-/* One task's command. shell: argv[0] is a string for /bin/sh -c and argc is
- * 1; otherwise argv is exec'd directly. argv is NULL-terminated. */
+/* One task's command. shell: argv[0] is a string for the job's interpreter
+ * (/bin/sh unless "interpreter") and argc is 1; otherwise argv is exec'd
+ * directly. argv is NULL-terminated. */
 struct taskcmd {
     bool shell;
     size_t argc;
@@ -47,6 +55,7 @@ struct jobspec {
     char *archive;        /* "archive" */
     char *stdout_path;    /* "stdout": a pattern (outpattern.h), or NULL */
     char *stderr_path;    /* "stderr": a pattern, or NULL */
+    char *interpreter;    /* "interpreter": runs the shell tasks, or NULL */
     /* Written by `mpispool submit`, absent in hand-made files. */
     char *submit_dir;  /* "submit_dir": the submitter's working dir */
     char **submit_env; /* "submit_env": the submitter's environment */
@@ -55,6 +64,14 @@ struct jobspec {
     /* "submit_umask": the submitter's umask, given to the stdout/stderr
      * copies; 022 without. */
     unsigned submit_umask;
+    /* "task_file_name": the task file's base name as it was given to
+     * submit ("stdin" for standard input), or NULL */
+    char *task_file_name;
+    /* "resumed_from.file_tasks": the tasks of task_file that this job
+     * runs (their numbers in the whole file, increasing), task i being
+     * file_tasks[i]; NULL and 0 for a job that runs all of them. */
+    uint64_t *file_tasks;
+    size_t nfile_tasks;
     /* "steps": commands run one after another by one task (ntasks is 1),
      * in one work directory; NULL and 0 without. */
     struct taskcmd *steps;

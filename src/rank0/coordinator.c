@@ -74,11 +74,19 @@ static const double duration_buckets[] = {0.1, 0.5, 1,   5,    10,    30,
 /* The journal is compacted (only live jobs' lines kept) past this size. */
 #define JOURNAL_COMPACT_BYTES (8 << 20)
 
+/* Where a task of a task file came from (all 0 for other tasks). */
+struct task_place {
+    uint64_t line;   /* 1-based line of the task file */
+    uint64_t number; /* its number in the whole task file */
+    int64_t repeat;  /* its disBatch REPEAT index, -1 outside a REPEAT */
+};
+
 /* A task attempt waiting to be retried. */
 struct retry {
     uint64_t task;
     unsigned attempt;
     struct taskcmd cmd;
+    struct task_place place;
     int64_t not_before; /* monotonic us */
     struct retry *next;
 };
@@ -92,6 +100,13 @@ struct job {
     uint64_t ntasks;
     uint64_t next; /* next task never dispatched */
     struct taskfile *tasks;
+    /* Runs its shell tasks: "interpreter", else its task file's "#!"
+     * line, else /bin/bash for a disBatch task file; NULL: /bin/sh. */
+    char *interpreter;
+    /* A disBatch task file: its tasks get DISBATCH_* (nametasks is
+     * DISBATCH_NAMETASKS). */
+    bool disbatch;
+    char *nametasks;
     struct job_archive *archive; /* its checked "archive", or NULL */
     struct retry *retries;
     uint64_t running, succeeded, failed;
@@ -141,6 +156,7 @@ struct dispatch {
     unsigned attempt;
     int rank;
     struct taskcmd cmd;
+    struct task_place place;
     int out_fd, err_fd;
     int write_errno; /* first output write failure */
     bool cancelled;  /* killed by mpispool cancel or by fail_fast */
@@ -371,6 +387,8 @@ static void job_free(struct job *job)
     job_archive_destroy(job->archive);
     if (job->tasks)
         taskfile_close(job->tasks);
+    free(job->interpreter);
+    free(job->nametasks);
     while (job->retries) {
         struct retry *r = job->retries;
         job->retries = r->next;
@@ -606,6 +624,42 @@ static struct job *find_job(struct coordinator *co, const char *id)
     return NULL;
 }
 
+/* How job's task file runs, from what its count pass tf read: its
+ * interpreter, and whether it is a disBatch task file. */
+static int job_task_file_kind(struct job *job, const struct taskfile *tf,
+                              struct mps_error *err)
+{
+    const struct jobspec *s = job->spec;
+    job->disbatch = taskfile_disbatch(tf);
+    const char *interpreter =
+        s->interpreter ? s->interpreter : taskfile_interpreter(tf);
+    if (!interpreter && job->disbatch)
+        interpreter = "/bin/bash"; /* as disBatch runs its tasks */
+    if (interpreter && !(job->interpreter = strdup(interpreter)))
+        return errprintf(err, "out of memory");
+    if (job->disbatch) {
+        const char *name = s->task_file_name ? s->task_file_name : s->task_file;
+        const char *slash = strrchr(name, '/');
+        if (!(job->nametasks = strdup(slash ? slash + 1 : name)))
+            return errprintf(err, "out of memory");
+    }
+    return 0;
+}
+
+/* A reader of the job's task file open at fd, of the tasks it runs. */
+static struct taskfile *job_task_reader(const struct job *job, int fd,
+                                        const char *path, struct mps_error *err)
+{
+    struct taskfile *tf = taskfile_fdopen(fd, path, err);
+    const struct jobspec *s = job->spec;
+    if (tf && s->file_tasks &&
+        taskfile_select(tf, s->file_tasks, s->nfile_tasks, err) < 0) {
+        taskfile_close(tf);
+        return NULL;
+    }
+    return tf;
+}
+
 /* Open the job's task file and count its tasks (it is streamed again as
  * tasks are dispatched, never held whole). */
 static int job_open_tasks(struct coordinator *co, struct job *job,
@@ -622,7 +676,8 @@ static int job_open_tasks(struct coordinator *co, struct job *job,
     int again = fd >= 0 ? dup(fd) : -1;
     if (fd >= 0 && again < 0)
         errprintf(err, "cannot open task file '%s': %s", path, strerror(errno));
-    struct taskfile *tf = again >= 0 ? taskfile_fdopen(fd, path, err) : NULL;
+    struct taskfile *tf =
+        again >= 0 ? job_task_reader(job, fd, path, err) : NULL;
     if (!tf) {
         if (fd >= 0 && again < 0)
             close(fd);
@@ -631,11 +686,10 @@ static int job_open_tasks(struct coordinator *co, struct job *job,
         free(path);
         return -1;
     }
-    const char *line;
-    int rc;
-    while ((rc = taskfile_next(tf, &line, err)) == 1)
-        ;
+    int rc = taskfile_finish(tf, err);
     uint64_t count = taskfile_count(tf);
+    if (rc == 0)
+        rc = job_task_file_kind(job, tf, err);
     taskfile_close(tf);
     if (rc < 0 || count == 0) {
         close(again);
@@ -651,7 +705,7 @@ static int job_open_tasks(struct coordinator *co, struct job *job,
         free(path);
         return -1;
     }
-    job->tasks = taskfile_fdopen(again, path, err);
+    job->tasks = job_task_reader(job, again, path, err);
     free(path);
     if (!job->tasks)
         return -1;
@@ -1345,14 +1399,16 @@ static bool fresh_task_runs(struct job *job, uint64_t task, unsigned *attempt)
  * still has to run. Returns 0, 1 when none is left, or -1. */
 static int next_task(struct coordinator *co, struct job *job, int64_t now,
                      uint64_t *task, unsigned *attempt, struct taskcmd *cmd,
-                     struct mps_error *err)
+                     struct task_place *place, struct mps_error *err)
 {
+    *place = (struct task_place){0, 0, -1};
     if (retry_ready(job, now)) {
         struct retry *r = job->retries;
         job->retries = r->next;
         *task = r->task;
         *attempt = r->attempt;
         *cmd = r->cmd;
+        *place = r->place;
         free(r);
         return 0;
     }
@@ -1388,6 +1444,9 @@ static int next_task(struct coordinator *co, struct job *job, int64_t now,
             taskcmd_free(cmd);
             return errprintf(err, "out of memory");
         }
+        place->line = taskfile_line(job->tasks);
+        place->number = taskfile_number(job->tasks);
+        place->repeat = taskfile_repeat_index(job->tasks);
         *task = i;
         return 0;
     }
@@ -1409,9 +1468,76 @@ static int send_to(struct coordinator *co, int r, enum wire_type type,
     return 0;
 }
 
+/* Variables of one task beyond its job's env: MPISPOOL_ORIGINAL_TASK in
+ * a job of submit --resume-failed; disBatch's DISBATCH_* for a task of a
+ * disBatch task file (DISBATCH_TASKID is its number in the task file,
+ * which a resumed disBatch job keeps whole). */
+#define TASK_VARS 9
+struct task_vars {
+    char kv[TASK_VARS][96];
+    char *name_kv; /* DISBATCH_NAMETASKS=..., malloc'd */
+    char *list[TASK_VARS + 1];
+    size_t n;
+};
+
+static void task_vars_add(struct task_vars *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void task_vars_add(struct task_vars *v, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->kv[v->n], sizeof v->kv[v->n], fmt, ap);
+    va_end(ap);
+    v->list[v->n] = v->kv[v->n];
+    v->n++;
+}
+
+static void task_vars_make(const struct job *job, uint64_t task,
+                           const struct task_place *pl, struct task_vars *v)
+{
+    v->n = 0;
+    v->name_kv = NULL;
+    long long original = jobspec_original_task(job->spec, task);
+    if (original >= 0)
+        task_vars_add(v, "MPISPOOL_ORIGINAL_TASK=%lld", original);
+    if (!job->disbatch)
+        return;
+    unsigned long long number = pl->number, line = pl->line;
+    long long repeat = pl->repeat;
+    task_vars_add(v, "DISBATCH_TASKID=%llu", number);
+    task_vars_add(v, "DISBATCH_TASKID_ZP=%06llu", number);
+    task_vars_add(v, "DISBATCH_STREAM_INDEX=%llu", line);
+    task_vars_add(v, "DISBATCH_STREAM_INDEX_ZP=%06llu", line);
+    task_vars_add(v, "DISBATCH_REPEAT_INDEX=%lld", repeat);
+    task_vars_add(v, "DISBATCH_REPEAT_INDEX_ZP=%06lld", repeat);
+    task_vars_add(v, "DISBATCH_JOBID=%s", job->id);
+    if (asprintf(&v->name_kv, "DISBATCH_NAMETASKS=%s", job->nametasks) < 0)
+        v->name_kv = NULL;
+    else
+        v->list[v->n++] = v->name_kv;
+}
+
+/* The environment of one task: the job's, or a copy with the task's own
+ * variables added (*task_env, which the caller frees). */
+static char **task_env_make(const struct job *job, const struct task_vars *v,
+                            char ***task_env, uint32_t *envc)
+{
+    *task_env = NULL;
+    *envc = job->envc;
+    if (v->n == 0 ||
+        !(*task_env = calloc(job->envc + v->n + 1, sizeof **task_env)))
+        return job->env;
+    memcpy(*task_env, job->env, job->envc * sizeof **task_env);
+    memcpy(*task_env + job->envc, v->list, v->n * sizeof **task_env);
+    *envc += (uint32_t)v->n;
+    return *task_env;
+}
+
 /* Send one task attempt to rank index r (0 is rank 0 itself when alone). */
 static void send_task(struct coordinator *co, struct job *job, int r,
-                      uint64_t task, unsigned attempt, struct taskcmd *cmd)
+                      uint64_t task, unsigned attempt, struct taskcmd *cmd,
+                      const struct task_place *place)
 {
     struct dispatch *d = calloc(1, sizeof *d);
     if (!d) {
@@ -1424,6 +1550,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
     d->attempt = attempt;
     d->rank = co->local ? 0 : r + 1;
     d->cmd = *cmd;
+    d->place = *place;
     d->out_fd = d->err_fd = -1;
     struct dispatch **link = dispatch_slot(co, d->id);
     *link = d;
@@ -1439,18 +1566,13 @@ static void send_task(struct coordinator *co, struct job *job, int r,
     journal_start(co->journal, job->id, task, attempt, d->rank);
 
     const struct jobspec *s = job->spec;
-    /* A job of submit --resume-failed: each task also gets its number in
-     * the earlier job. */
-    char **env = job->env, **task_env = NULL, original_kv[48];
-    uint32_t envc = job->envc;
-    long long original = jobspec_original_task(s, task);
-    if (original >= 0 && (task_env = calloc(envc + 2, sizeof *task_env))) {
-        memcpy(task_env, job->env, envc * sizeof *task_env);
-        snprintf(original_kv, sizeof original_kv, "MPISPOOL_ORIGINAL_TASK=%lld",
-                 original);
-        task_env[envc++] = original_kv;
-        env = task_env;
-    }
+    struct task_vars vars;
+    task_vars_make(job, task, place, &vars);
+    char **task_env;
+    uint32_t envc;
+    char **env = task_env_make(job, &vars, &task_env, &envc);
+    const char *interpreter =
+        job->interpreter ? job->interpreter : s->interpreter;
     if (co->local) {
         struct exec_task t = {
             .dispatch = d->id,
@@ -1477,6 +1599,9 @@ static void send_task(struct coordinator *co, struct job *job, int r,
             .steps = s->steps,
             .nsteps = s->nsteps,
             .continue_on_error = s->continue_on_error,
+            .interpreter = interpreter,
+            .ntasks = job->ntasks,
+            .line = place->line,
         };
         if (executor_submit(co->local, &t) < 0)
             queue_result(co, d,
@@ -1484,6 +1609,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
                                                .exit_code = -1,
                                                .error = "out of memory"});
         free(task_env);
+        free(vars.name_kv);
         return;
     }
     struct wire_task m = {
@@ -1512,6 +1638,9 @@ static void send_task(struct coordinator *co, struct job *job, int r,
         .nsteps = (uint32_t)s->nsteps,
         .steps = s->steps,
         .continue_on_error = s->continue_on_error,
+        .interpreter = (char *)interpreter,
+        .ntasks = job->ntasks,
+        .line = place->line,
     };
     struct wire_buf buf = {0};
     struct mps_error err;
@@ -1522,6 +1651,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
                                            .exit_code = -1,
                                            .error = err.text});
         free(task_env);
+        free(vars.name_kv);
         return;
     }
     if (wire_encode_task(&buf, &m) < 0 ||
@@ -1535,6 +1665,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
     }
     wire_buf_free(&buf);
     free(task_env);
+    free(vars.name_kv);
 }
 
 /* The most slots and the most memory any live rank has. */
@@ -1838,8 +1969,9 @@ static void dispatch(struct coordinator *co)
         uint64_t task = 0;
         unsigned attempt = 1;
         struct taskcmd cmd;
+        struct task_place place;
         struct mps_error err;
-        int rc = next_task(co, job, now, &task, &attempt, &cmd, &err);
+        int rc = next_task(co, job, now, &task, &attempt, &cmd, &place, &err);
         if (rc == 1) {
             /* The rest was skipped: ended before a crash, or cancelled. */
             if (job->running == 0 && !job->retries)
@@ -1857,7 +1989,7 @@ static void dispatch(struct coordinator *co)
                 job->ended = true;
             continue;
         }
-        send_task(co, job, r, task, attempt, &cmd);
+        send_task(co, job, r, task, attempt, &cmd, &place);
         co->last_served = job->seq;
     }
 }
@@ -2356,6 +2488,7 @@ static void record_result(struct coordinator *co, struct ended *e)
             r->task = d->task;
             r->attempt = d->attempt + 1;
             r->cmd = d->cmd;
+            r->place = d->place;
             memset(&d->cmd, 0, sizeof d->cmd);
             r->not_before = util_mono_us() + (int64_t)(delay * 1e6);
             struct retry **link = &job->retries;

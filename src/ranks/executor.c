@@ -70,6 +70,8 @@ struct xtask {
     bool as_user;
     uint32_t uid, gid, ngroups;
     uint32_t *groups;
+    char *interpreter; /* NULL: /bin/sh */
+    uint64_t ntasks, line;
 
     /* Set once started. */
     pid_t pid;
@@ -149,6 +151,7 @@ static void xtask_free(struct xtask *t)
     if (!t)
         return;
     free(t->job);
+    free(t->interpreter);
     util_strv_free(t->argv);
     for (size_t i = 0; t->steps && i < t->nsteps; i++)
         taskcmd_free(&t->steps[i]);
@@ -335,6 +338,26 @@ static int put_login_env(const struct xtask *t, char ***envp, size_t *n,
     return 0;
 }
 
+/* MPISPOOL_TASK_ID (from 0), MPISPOOL_TASK_SEQ (from 1), and where known
+ * MPISPOOL_TASK_COUNT and MPISPOOL_TASK_LINE. */
+static int put_task_numbers(const struct xtask *t, char ***envp, size_t *n,
+                            size_t *cap)
+{
+    const char *keys[] = {"MPISPOOL_TASK_ID", "MPISPOOL_TASK_SEQ",
+                          "MPISPOOL_TASK_COUNT", "MPISPOOL_TASK_LINE"};
+    uint64_t values[] = {t->task, t->task + 1, t->ntasks, t->line};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        char kv[64];
+        if (i >= 2 && values[i] == 0)
+            continue;
+        snprintf(kv, sizeof kv, "%s=%llu", keys[i],
+                 (unsigned long long)values[i]);
+        if (env_put(envp, n, cap, kv) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The task's environment: the base (this process's, less launcher
  * variables, when inherit; never for a task that runs as another user,
  * which gets login variables instead), the task's env over it, then
@@ -357,9 +380,7 @@ static char **build_env(const struct xtask *t)
     snprintf(kv, sizeof kv, "MPISPOOL_JOB_ID=%s", t->job);
     if (env_put(&envp, &n, &cap, kv) < 0)
         goto error;
-    snprintf(kv, sizeof kv, "MPISPOOL_TASK_ID=%llu",
-             (unsigned long long)t->task);
-    if (env_put(&envp, &n, &cap, kv) < 0)
+    if (put_task_numbers(t, &envp, &n, &cap) < 0)
         goto error;
     snprintf(kv, sizeof kv, "MPISPOOL_ATTEMPT=%u", t->attempt);
     if (env_put(&envp, &n, &cap, kv) < 0)
@@ -824,12 +845,79 @@ static pid_t spawn_child(struct executor *ex, struct xtask *t, bool join_track,
     return pid < 0 ? -errno : pid;
 }
 
+/* The argv of a shell command: "PROG -c COMMAND", or the long form. */
+struct shell_argv {
+    char *small[4];
+    char **pieces; /* the long form, one malloc'd block; or NULL */
+};
+
+/* Where the piece of a command that starts at pos ends: at most
+ * JOBFILE_MAX_ARG bytes on, before a UTF-8 continuation byte if it can. */
+static size_t piece_end(const char *command, size_t pos, size_t len)
+{
+    size_t end = len - pos > JOBFILE_MAX_ARG ? pos + JOBFILE_MAX_ARG : len;
+    size_t cut = end;
+    while (cut < len && cut > pos &&
+           ((unsigned char)command[cut] & 0xC0) == 0x80)
+        cut--;
+    return cut > pos ? cut : end;
+}
+
+/* The long form of a shell command (see exec_task.interpreter): pieces
+ * of at most JOBFILE_MAX_ARG bytes, which the shell joins again in an
+ * eval. $0 is prog, as with "prog -c COMMAND". */
+static char **shell_pieces(const char *prog, const char *command, size_t len)
+{
+    size_t n = 0;
+    for (size_t pos = 0; pos < len; pos = piece_end(command, pos, len))
+        n++;
+    size_t vec = (n + 5) * sizeof(char *);
+    size_t script_len = sizeof "eval \"set --; \"" + n * 24;
+    char **argv = malloc(vec + script_len + len + n);
+    if (!argv)
+        return NULL;
+    char *script = (char *)argv + vec, *piece = script + script_len;
+    int at = sprintf(script, "eval \"set --; ");
+    for (size_t i = 1; i <= n; i++)
+        at += sprintf(script + at, "${%zu}", i);
+    strcpy(script + at, "\"");
+    argv[0] = argv[3] = (char *)prog;
+    argv[1] = "-c";
+    argv[2] = script;
+    size_t i = 4;
+    for (size_t pos = 0, end; pos < len; pos = end) {
+        end = piece_end(command, pos, len);
+        memcpy(piece, command + pos, end - pos);
+        piece[end - pos] = '\0';
+        argv[i++] = piece;
+        piece += end - pos + 1;
+    }
+    argv[i] = NULL;
+    return argv;
+}
+
+/* "prog -c command" as one argument when it fits, else in pieces. NULL
+ * when out of memory. */
+static char *const *shell_argv_make(struct shell_argv *sa, const char *prog,
+                                    char *command)
+{
+    size_t len = strlen(command);
+    if (len > JOBFILE_MAX_ARG)
+        return sa->pieces = shell_pieces(prog, command, len);
+    sa->small[0] = (char *)prog;
+    sa->small[1] = "-c";
+    sa->small[2] = command;
+    sa->small[3] = NULL;
+    return sa->small;
+}
+
 /* Start t's command (its current step's, with steps) in t->run_dir, in its
  * cgroups. On failure t->error says why and the command ends at once. */
 static void spawn_command(struct executor *ex, struct xtask *t)
 {
     int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, fail_p[2] = {-1, -1};
     char **envp = NULL;
+    struct shell_argv sa = {{NULL}, NULL};
     const char *dir = t->run_dir;
     bool shell = t->shell;
     char **task_argv = t->argv;
@@ -855,8 +943,13 @@ static void spawn_command(struct executor *ex, struct xtask *t)
         set_error(t, "cannot start task%s: %s", "", errno ? errno : ENOMEM);
         goto failed;
     }
-    char *shell_argv[] = {"/bin/sh", "-c", task_argv[0], NULL};
-    char *const *argv = shell ? shell_argv : task_argv;
+    const char *interpreter = t->interpreter ? t->interpreter : "/bin/sh";
+    char *const *argv =
+        shell ? shell_argv_make(&sa, interpreter, task_argv[0]) : task_argv;
+    if (!argv) {
+        set_error(t, "cannot start task%s: %s", "", ENOMEM);
+        goto failed;
+    }
     const char *path = env_get(envp, "PATH");
     if (!path)
         path = "/usr/local/bin:/usr/bin:/bin";
@@ -872,13 +965,12 @@ static void spawn_command(struct executor *ex, struct xtask *t)
             char line[PATH_MAX + 64];
             snprintf(line, sizeof line,
                      "command '%s' is not allowed on this cluster",
-                     shell ? "/bin/sh" : program);
+                     shell && strchr(interpreter, '/') ? interpreter : program);
             free(t->error);
             t->error = strdup(line);
             goto failed;
         }
-        if (!shell)
-            exec_path = program;
+        exec_path = program;
     }
 
     struct child_args ca = {ex->devnull,
@@ -946,6 +1038,7 @@ static void spawn_command(struct executor *ex, struct xtask *t)
     fcntl(t->out_fd, F_SETFL, O_NONBLOCK);
     fcntl(t->err_fd, F_SETFL, O_NONBLOCK);
     util_strv_free(envp);
+    free(sa.pieces);
     return;
 
 failed:
@@ -958,6 +1051,7 @@ failed:
             close(fail_p[i]);
     }
     util_strv_free(envp);
+    free(sa.pieces);
     t->pid = 0;
     t->exited = true;
     t->end_us = util_now_us();
@@ -1409,6 +1503,9 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
         }
     }
     t->continue_on_error = task->continue_on_error;
+    t->interpreter = strdup_or_null(task->interpreter);
+    t->ntasks = task->ntasks;
+    t->line = task->line;
     if (task->nsteps) {
         t->steps = calloc(task->nsteps, sizeof *t->steps);
         t->step_res = calloc(task->nsteps, sizeof *t->step_res);
@@ -1432,6 +1529,7 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     t->out_fd = t->err_fd = -1;
     if (!t->job || !t->argv || !t->argv[0] || !t->env ||
         (task->archive && !t->archive) ||
+        (task->interpreter && !t->interpreter) ||
         (task->as_user && task->ngroups && !t->groups) ||
         (task->cwd && !t->cwd) || (task->submit_dir && !t->submit_dir)) {
         xtask_free(t);

@@ -23,7 +23,7 @@ struct exec_task {
     uint64_t memory;   /* bytes the task may use, 0 = no limit */
     unsigned gpus;     /* GPUs to hand it */
     double timeout;    /* seconds, 0 = none */
-    bool shell;        /* argv[0] is a string for /bin/sh -c */
+    bool shell;        /* argv[0] is a command for the interpreter */
     bool inherit;      /* environment starts from this process's (filtered) */
     char *const *argv; /* NULL-terminated */
     const char *cwd;   /* must exist, or NULL */
@@ -47,6 +47,15 @@ struct exec_task {
     const struct taskcmd *steps;
     size_t nsteps;
     bool continue_on_error;
+    /* Shell commands (argv[0] with shell, and shell steps) run as
+     * "interpreter -c COMMAND": a program looked up in the task's PATH, or
+     * an absolute path; NULL is /bin/sh. A command longer than one
+     * argument may be (JOBFILE_MAX_ARG) is handed over in pieces:
+     * "interpreter -c 'eval "set --; ${1}...${N}"' interpreter PIECE...",
+     * which leaves the command no positional parameter and no variable. */
+    const char *interpreter;
+    uint64_t ntasks; /* MPISPOOL_TASK_COUNT (0: not set) */
+    uint64_t line;   /* MPISPOOL_TASK_LINE (0: not set) */
 };
 
 /* How an attempt ended. error is NULL or one line; strings live until the
@@ -117,9 +126,10 @@ struct policy;
 /* Check each task's program against pol (borrowed; NULL: no policy) before
  * it starts: argv[0] is found on the task's PATH here, in the executor's
  * process, and canonicalized with realpath(3) (a shell task's program is
- * /bin/sh); the task then executes that canonical path. A refused task ends
- * at once with exit code -1 and the error "command 'PATH' is not allowed on
- * this cluster" (PATH is '/bin/sh' for a shell task). */
+ * its interpreter, /bin/sh by default); the task then executes that
+ * canonical path. A refused task ends at once with exit code -1 and the
+ * error "command 'PATH' is not allowed on this cluster" (for a shell task
+ * PATH is the interpreter as given when that is a path, e.g. '/bin/sh'). */
 void executor_set_policy(struct executor *ex, const struct policy *pol);
 
 /* Start the task now if its cpus fit in the free slots, else queue it (in

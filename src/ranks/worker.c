@@ -187,6 +187,9 @@ static void run_task(struct worker *w, const struct wire_task *m)
         .steps = m->steps,
         .nsteps = m->nsteps,
         .continue_on_error = m->continue_on_error,
+        .interpreter = m->interpreter,
+        .ntasks = m->ntasks,
+        .line = m->line,
     };
     struct mps_error err;
     if (m->archive &&

@@ -537,9 +537,14 @@ static const char submit_usage[] =
     "\n"
     "JOB.json is a job file ('-' reads it from standard input), a JSON\n"
     "object (keys below). --tasks FILE submits a task file: one shell\n"
-    "command per line, each one task; empty lines and lines starting with\n"
-    "'#' are skipped ('-' reads standard input). With '--', COMMAND and its\n"
-    "arguments are the job's one task, run directly (not by a shell).\n"
+    "command per line (up to 1 MiB), each one task; empty lines and lines\n"
+    "starting with '#' are skipped ('-' reads standard input). A first line\n"
+    "'#!/bin/bash' (or '#!/usr/bin/env bash') runs the lines with bash;\n"
+    "disBatch's '#DISBATCH PREFIX', 'SUFFIX' and 'REPEAT' lines work as in\n"
+    "disBatch (such a file runs under /bin/bash, its tasks get disBatch's\n"
+    "DISBATCH_* variables; BARRIER and PERENGINE are refused). With '--',\n"
+    "COMMAND and its arguments are the job's one task, run directly (not\n"
+    "by a shell).\n"
     "A job file may be combined with --tasks: its keys, the file's tasks.\n"
     "\n"
     "With ':::' or '::::' after '--', as in GNU parallel, the words before\n"
@@ -573,6 +578,10 @@ static const char submit_usage[] =
     "      --env KEY=VALUE   add to the tasks' environment (repeatable)\n"
     "      --cwd DIR         the tasks' working directory (made absolute)\n"
     "      --tasks FILE      submit the task file FILE\n"
+    "      --interpreter PROG\n"
+    "                        run the shell commands as 'PROG -c COMMAND' "
+    "(e.g.\n"
+    "                        bash; default /bin/sh)\n"
     "      --resume-failed JOBID\n"
     "                        only the tasks of the ended job JOBID that did "
     "not\n"
@@ -610,6 +619,9 @@ static const char submit_usage[] =
     "Job file keys (exactly one of command, shell, tasks, task_file, steps):\n"
     "  command               [\"prog\", \"arg\", ...]: one task, run directly\n"
     "  shell                 \"cmd | cmd\": one task, run by /bin/sh -c\n"
+    "  interpreter           runs the shell commands instead of /bin/sh: "
+    "a name\n"
+    "                        on PATH or an absolute path\n"
     "  tasks                 [argv array or shell string, ...]: many tasks\n"
     "  task_file             a task file (relative to the job file's "
     "directory)\n"
@@ -647,7 +659,11 @@ static const char submit_usage[] =
     "                        written fails the task (the spool keeps the "
     "output)\n"
     "Each task also gets MPISPOOL_JOB_ID, MPISPOOL_TASK_ID (from 0),\n"
-    "MPISPOOL_CPUS (its cores) and OMP_NUM_THREADS.\n"
+    "MPISPOOL_TASK_SEQ (from 1: GNU parallel's {#}, the TACC launcher's\n"
+    "LAUNCHER_JID), MPISPOOL_TASK_COUNT (the job's tasks: Slurm's\n"
+    "SLURM_ARRAY_TASK_COUNT), MPISPOOL_TASK_LINE (a task file's tasks: the\n"
+    "line that made it, disBatch's DISBATCH_STREAM_INDEX), MPISPOOL_CPUS\n"
+    "(its cores) and OMP_NUM_THREADS.\n"
     "\n"
     "Exit status: 0 submitted, 1 refused or failed, 2 usage error.\n"
     "\n"
@@ -656,6 +672,7 @@ static const char submit_usage[] =
     "  mpispool submit --name sweep --tasks runs.txt\n"
     "  mpispool submit --tasks runs.txt -o 'logs/%j-%4t.out' -e "
     "'logs/%j-%4t.err'\n"
+    "  mpispool submit --interpreter bash --tasks runs.sh  # lines in bash\n"
     "  seq 100 | sed 's/^/.\\/simulate --seed /' | mpispool submit --tasks -\n"
     "  mpispool submit -- gzip -9 {} ::: *.txt\n"
     "  mpispool submit --name conv -- convert {} {.}.png ::: *.jpg\n"
@@ -838,6 +855,21 @@ static char *task_file_path(const char *job_path, const char *task_file)
                  task_file) < 0)
         return NULL;
     return out;
+}
+
+/* The base name of the task file the user gave (--tasks FILE, else the
+ * job file's task_file), as disBatch names it in DISBATCH_NAMETASKS:
+ * "stdin" for standard input. NULL when none was given. */
+static json_t *task_file_name(const char *tasks_opt, json_t *job)
+{
+    json_t *tf = json_object_get(job, "task_file");
+    const char *given = tasks_opt ? tasks_opt : json_string_value(tf);
+    if (!given || !*given)
+        return NULL;
+    if (strcmp(given, "-") == 0)
+        return json_string("stdin");
+    const char *slash = strrchr(given, '/');
+    return json_string(slash && slash[1] ? slash + 1 : given);
 }
 
 /* Copy the task file src ("-": stdin) to data/JOBID.tasks; *data_path
@@ -1167,7 +1199,7 @@ static int dependency_option(int c, const char *arg, struct submit_args *args)
  * code. */
 static int submit_options(struct cmdline *cl, struct submit_args *args)
 {
-    enum { OPT_RESUME_FAILED = 1100 };
+    enum { OPT_RESUME_FAILED = 1100, OPT_INTERPRETER = 1130 };
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"spool", required_argument, NULL, OPT_SPOOL},
@@ -1188,6 +1220,7 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
         {"after-any", required_argument, NULL, OPT_AFTER_ANY},
         {"after-notok", required_argument, NULL, OPT_AFTER_NOTOK},
         {"dependency", required_argument, NULL, OPT_DEPENDENCY},
+        {"interpreter", required_argument, NULL, OPT_INTERPRETER},
         {NULL, 0, NULL, 0},
     };
     cl->longopts = longopts;
@@ -1312,6 +1345,15 @@ static int submit_options(struct cmdline *cl, struct submit_args *args)
                 return rc;
             break;
         }
+        case OPT_INTERPRETER: {
+            json_t *v = *optarg ? json_string(optarg) : NULL;
+            if (!v)
+                return usage_error("submit",
+                                   "--interpreter needs a program (a name or "
+                                   "an absolute path)");
+            json_object_set_new(args->overrides, "interpreter", v);
+            break;
+        }
         default:
             return cmdline_error(cl, c);
         }
@@ -1414,6 +1456,7 @@ int cmd_submit(int argc, char **argv, const char *spool)
     char *archive_src = NULL, *archive_path = NULL;
     int archive_fd = -1;
     const char *job_path = NULL;
+    json_t *tasks_name = NULL;
     struct resume_plan resume = {0};
     int rc = submit_options(&cl, &args);
     if (rc >= 0)
@@ -1423,6 +1466,7 @@ int cmd_submit(int argc, char **argv, const char *spool)
     if (!(job = submit_build(&cl, &args, &job_path, &rc)))
         goto out;
     rc = 1;
+    tasks_name = task_file_name(args.tasks, job);
     if (args.resume &&
         (rc = resume_failed_prepare(sp, args.resume, job, job_path, &args.tasks,
                                     &args.archive, &resume)))
@@ -1444,6 +1488,8 @@ int cmd_submit(int argc, char **argv, const char *spool)
         error_msg("out of memory");
         goto out;
     }
+    if (tasks_src && tasks_name && !json_object_get(job, "task_file_name"))
+        json_object_set(job, "task_file_name", tasks_name);
     if (tasks_src) {
         /* Validate with a stand-in first: refuse a bad job before copying
          * a large task file. */
@@ -1550,6 +1596,7 @@ out:
     free(tasks_src);
     free(text);
     json_decref(job);
+    json_decref(tasks_name);
     json_decref(args.overrides);
     json_decref(args.deps);
     json_decref(args.env);
@@ -2988,10 +3035,13 @@ static long long job_task_count(const struct spool *sp, const char *path)
                        ? strdup(spec->task_file)
                        : spool_file(sp, SPOOL_DATA, spec->task_file);
         struct taskfile *t = tf ? taskfile_open(tf, &err) : NULL;
-        const char *line;
-        while (t && taskfile_next(t, &line, &err) == 1)
-            ;
-        n = t ? (long long)taskfile_count(t) : -1;
+        n = -1;
+        if (t && (!spec->file_tasks ||
+                  taskfile_select(t, spec->file_tasks, spec->nfile_tasks,
+                                  &err) == 0)) {
+            taskfile_finish(t, &err); /* as far as it can be read */
+            n = (long long)taskfile_count(t);
+        }
         if (t)
             taskfile_close(t);
         free(tf);

@@ -111,6 +111,10 @@ static int commands_open(struct task_commands *tc, const struct spool *sp,
         free(path);
         if (!tc->tf)
             return -1;
+        if (tc->spec->file_tasks &&
+            taskfile_select(tc->tf, tc->spec->file_tasks, tc->spec->nfile_tasks,
+                            err) < 0)
+            return -1;
     }
     return 0;
 }

@@ -30,9 +30,10 @@ static void resume_error(const char *fmt, ...)
 
 /* The keys a resumed job takes from the earlier one unless it sets them. */
 static const char *const inherited_keys[] = {
-    "name",   "cwd",     "env",       "cpus",          "gpus",
-    "memory", "timeout", "retries",   "retry_backoff", "priority",
-    "stdout", "stderr",  "fail_fast",
+    "name",        "cwd",            "env",     "cpus",
+    "gpus",        "memory",         "timeout", "retries",
+    "retry_backoff", "priority",     "stdout",  "stderr",
+    "fail_fast",   "interpreter",    "task_file_name",
 };
 
 /* The command keys of a job file, other than task_file. */
@@ -78,10 +79,7 @@ static long long count_tasks(const char *path)
         resume_error("%s", err.text);
         return -1;
     }
-    const char *line;
-    int got;
-    while ((got = taskfile_next(tf, &line, &err)) == 1)
-        ;
+    int got = taskfile_finish(tf, &err);
     long long n = got < 0 ? -1 : (long long)taskfile_count(tf);
     if (got < 0)
         resume_error("%s", err.text);
@@ -89,49 +87,102 @@ static long long count_tasks(const char *path)
     return n;
 }
 
-/* Write the lines of task file src whose task is chosen into a temporary
- * file (plan->tasks_path). When old is given (the earlier job's own copy),
- * a chosen line that differs from it is noted on stderr. */
-static int filter_task_file(const char *src, const char *old,
-                            const bool *chosen, long long ntasks,
-                            const char *old_id, struct resume_plan *plan)
+/* A new temporary file in $TMPDIR (or /tmp); *path gets its name. NULL
+ * after a message. */
+static FILE *temp_file(char **path)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    if (asprintf(path, "%s/mpispool-resume-XXXXXX",
+                 tmpdir && *tmpdir ? tmpdir : "/tmp") < 0) {
+        *path = NULL;
+        resume_error("out of memory");
+        return NULL;
+    }
+    int fd = mkstemp(*path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        resume_error("cannot create '%s': %s", *path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(*path);
+        }
+        free(*path);
+        *path = NULL;
+    }
+    return f;
+}
+
+/* Close a temporary file written in full; 0, or -1 after a message. */
+static int temp_close(FILE *f, const char *path)
+{
+    bool bad = fflush(f) != 0 || ferror(f);
+    if (fclose(f) != 0 || bad) {
+        resume_error("cannot write '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Copy task file src ("-": standard input) whole into the temporary file
+ * *copy_path, checking that it has ntasks tasks. 0 or -1 after a message. */
+static int copy_source(const char *src, long long ntasks, const char *old_id,
+                       char **copy_path)
+{
+    const char *name = strcmp(src, "-") == 0 ? "standard input" : src;
+    FILE *in = strcmp(src, "-") == 0 ? stdin : fopen(src, "re");
+    if (!in) {
+        resume_error("cannot open task file '%s': %s", src, strerror(errno));
+        return -1;
+    }
+    FILE *out = temp_file(copy_path);
+    struct mps_error err;
+    uint64_t n = 0;
+    int rc = out ? taskfile_copy_count(in, out, name, &n, &err) : -1;
+    if (out && rc < 0)
+        resume_error("%s", err.text);
+    if (out && temp_close(out, *copy_path) < 0)
+        rc = -1;
+    if (in != stdin)
+        fclose(in);
+    if (rc == 0 && (long long)n != ntasks) {
+        resume_error("'%s' has %llu tasks, job %s had %lld: give the same "
+                     "task file (or leave --tasks out to use job %s's copy)",
+                     name, (unsigned long long)n, old_id, ntasks, old_id);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Write the chosen tasks of the task file at path, one a line, to out
+ * (after its "#!" line, if it has one). When old is given (the earlier
+ * job's own copy), a chosen task that differs from it is noted on stderr.
+ * *disbatch: whether path is a disBatch task file. 0 or -1 after a
+ * message. */
+static int write_chosen(const char *path, const char *src, const char *old,
+                        const bool *chosen, const char *old_id, FILE *out,
+                        bool *disbatch)
 {
     struct mps_error err;
-    struct taskfile *in =
-        strcmp(src, "-") == 0
-            ? taskfile_fdopen(dup(STDIN_FILENO), "standard input", &err)
-            : taskfile_open(src, &err);
-    struct taskfile *orig = old ? taskfile_open(old, &err) : NULL;
-    const char *tmpdir = getenv("TMPDIR");
-    FILE *out = NULL;
-    int rc = 1;
-    if (!in) {
+    struct taskfile *in = taskfile_open(path, &err);
+    struct taskfile *orig = in && old ? taskfile_open(old, &err) : NULL;
+    if (!in || (old && !orig)) {
         resume_error("%s", err.text);
-        goto out;
-    }
-    if (asprintf(&plan->tasks_path, "%s/mpispool-resume-XXXXXX",
-                 tmpdir && *tmpdir ? tmpdir : "/tmp") < 0) {
-        plan->tasks_path = NULL;
-        resume_error("out of memory");
-        goto out;
-    }
-    int fd = mkstemp(plan->tasks_path);
-    if (fd < 0 || !(out = fdopen(fd, "w"))) {
-        resume_error("cannot create '%s': %s", plan->tasks_path,
-                     strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        free(plan->tasks_path);
-        plan->tasks_path = NULL;
-        goto out;
+        taskfile_close(in);
+        return -1;
     }
     const char *line, *old_line = NULL;
     int got;
-    long long task = 0, differ = 0;
+    long long task = 0, differ = 0, written = 0;
     while ((got = taskfile_next(in, &line, &err)) == 1) {
         if (orig && taskfile_next(orig, &old_line, &err) != 1)
             old_line = NULL;
-        if (task < ntasks && chosen[task]) {
+        if (chosen[task]) {
+            const char *interpreter = taskfile_interpreter(in);
+            if (written++ == 0 && interpreter)
+                fprintf(out,
+                        interpreter[0] == '/' ? "#!%s\n"
+                                              : "#!/usr/bin/env %s\n",
+                        interpreter);
             fprintf(out, "%s\n", line);
             if (orig && old_line && strcmp(line, old_line) != 0 &&
                 differ++ < 10)
@@ -142,31 +193,130 @@ static int filter_task_file(const char *src, const char *old,
         }
         task++;
     }
-    if (got < 0) {
+    if (got < 0)
         resume_error("%s", err.text);
+    *disbatch = taskfile_disbatch(in);
+    taskfile_close(in);
+    taskfile_close(orig);
+    return got < 0 ? -1 : 0;
+}
+
+/* The chosen tasks of task file src (which must have ntasks tasks) as a
+ * temporary task file (plan->tasks_path): the lines of the chosen tasks,
+ * or for a disBatch task file (whose directives make its tasks) the whole
+ * file, *whole then set. When old is given (the earlier job's own copy),
+ * a chosen task that differs from it is noted on stderr. */
+static int filter_task_file(const char *src, const char *old,
+                            const bool *chosen, long long ntasks,
+                            const char *old_id, struct resume_plan *plan,
+                            bool *whole)
+{
+    char *copy_path = NULL, *lines_path = NULL;
+    FILE *lines = NULL;
+    int rc = -1;
+    if (copy_source(src, ntasks, old_id, &copy_path) < 0 ||
+        !(lines = temp_file(&lines_path)))
         goto out;
+    rc = write_chosen(copy_path, src, old, chosen, old_id, lines, whole);
+    if (temp_close(lines, lines_path) < 0)
+        rc = -1;
+    if (rc == 0) {
+        char **kept = *whole ? &copy_path : &lines_path;
+        plan->tasks_path = *kept;
+        *kept = NULL;
     }
-    if (task != ntasks) {
-        resume_error("'%s' has %lld tasks, job %s had %lld: give the same "
-                     "task file (or leave --tasks out to use job %s's copy)",
-                     strcmp(src, "-") == 0 ? "standard input" : src, task,
-                     old_id, ntasks, old_id);
-        goto out;
-    }
-    if (fflush(out) != 0 || ferror(out)) {
-        resume_error("cannot write '%s': %s", plan->tasks_path,
-                     strerror(errno));
-        goto out;
-    }
-    rc = 0;
 out:
-    if (out)
-        fclose(out);
-    if (in)
-        taskfile_close(in);
-    if (orig)
-        taskfile_close(orig);
+    if (copy_path)
+        unlink(copy_path);
+    if (lines_path)
+        unlink(lines_path);
+    free(copy_path);
+    free(lines_path);
+    return rc < 0 ? 1 : 0;
+}
+
+/* The numbers in the task file of the earlier job's tasks: its
+ * resumed_from.file_tasks, else 0, 1, ... *nfile: the tasks of its file.
+ * NULL after a message. */
+static uint64_t *file_numbers(json_t *old, const char *old_tasks,
+                              long long *ntasks, long long *nfile)
+{
+    json_t *files =
+        json_object_get(json_object_get(old, "resumed_from"), "file_tasks");
+    if ((*nfile = count_tasks(old_tasks)) < 0)
+        return NULL;
+    *ntasks = json_is_array(files) ? (long long)json_array_size(files) : *nfile;
+    uint64_t *numbers =
+        malloc((size_t)(*ntasks > 0 ? *ntasks : 1) * sizeof *numbers);
+    if (!numbers) {
+        resume_error("out of memory");
+        return NULL;
+    }
+    for (long long i = 0; i < *ntasks; i++) {
+        json_t *n = json_array_get(files, (size_t)i);
+        numbers[i] = n ? (uint64_t)json_integer_value(n) : (uint64_t)i;
+        if ((long long)numbers[i] >= *nfile) {
+            resume_error("'%s' has %lld tasks, fewer than its job says",
+                         old_tasks, *nfile);
+            free(numbers);
+            return NULL;
+        }
+    }
+    return numbers;
+}
+
+/* The resumed job's tasks from task file src_path: a temporary task file
+ * of the chosen ones (see filter_task_file). For a disBatch task file,
+ * kept whole, *file_tasks gets their numbers in it (else NULL). file_of:
+ * the earlier job's tasks' numbers in its file (NULL: the same), nfile the
+ * tasks of that file. Returns 0 or 1 after a message. */
+static int resume_from_file(const char *src_path, const char *old_tasks,
+                            const bool *chosen, long long ntasks,
+                            const uint64_t *file_of, long long nfile,
+                            const char *old_id, struct resume_plan *plan,
+                            json_t **file_tasks)
+{
+    bool *in_file = calloc((size_t)(nfile > 0 ? nfile : 1), sizeof *in_file);
+    *file_tasks = json_array();
+    if (!in_file || !*file_tasks) {
+        free(in_file);
+        resume_error("out of memory");
+        return 1;
+    }
+    for (long long t = 0; t < ntasks; t++) {
+        uint64_t f = file_of ? file_of[t] : (uint64_t)t;
+        if (chosen[t]) {
+            in_file[f] = true;
+            json_array_append_new(*file_tasks, json_integer((json_int_t)f));
+        }
+    }
+    bool whole = false;
+    int rc = filter_task_file(src_path, old_tasks, in_file, nfile, old_id, plan,
+                              &whole);
+    free(in_file);
+    if (rc || !whole) {
+        json_decref(*file_tasks);
+        *file_tasks = NULL;
+    }
     return rc;
+}
+
+/* Only --resume-failed: the earlier job's settings the job does not set.
+ * A task file's name (DISBATCH_NAMETASKS) stays what it was. */
+static void inherit_keys(json_t *job, json_t *old)
+{
+    for (size_t k = 0; k < sizeof inherited_keys / sizeof *inherited_keys;
+         k++) {
+        json_t *v = json_object_get(old, inherited_keys[k]);
+        if (v && !json_object_get(job, inherited_keys[k]))
+            json_object_set(job, inherited_keys[k], v);
+    }
+    const char *tf = json_string_value(json_object_get(old, "task_file"));
+    if (tf && !json_object_get(job, "task_file_name")) {
+        const char *slash = strrchr(tf, '/');
+        json_object_set_new(job, "task_file_name",
+                            json_string(slash ? slash + 1 : tf));
+    }
 }
 
 int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
@@ -197,7 +347,8 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
     size_t nattempts = 0;
     bool *chosen = NULL;
     json_t *old = NULL, *old_array = NULL, *source = NULL, *picked = NULL;
-    json_t *numbers = NULL;
+    json_t *numbers = NULL, *file_tasks = NULL;
+    uint64_t *file_of = NULL;
     char *old_tasks = NULL, *src_path = NULL;
     char name[160];
     snprintf(name, sizeof name, "%s.json", old_id);
@@ -209,8 +360,8 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
                      old_path ? jerr.text : "out of memory");
         goto out;
     }
-    /* How many tasks the earlier job had. */
-    long long ntasks;
+    /* How many tasks the earlier job had (and its task file). */
+    long long ntasks, nfile;
     json_t *old_tf = json_object_get(old, "task_file");
     old_array = task_array(old);
     if (json_is_string(old_tf)) {
@@ -218,10 +369,10 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
             resume_error("out of memory");
             goto out;
         }
-        if ((ntasks = count_tasks(old_tasks)) < 0)
+        if (!(file_of = file_numbers(old, old_tasks, &ntasks, &nfile)))
             goto out;
     } else if (old_array) {
-        ntasks = (long long)json_array_size(old_array);
+        ntasks = nfile = (long long)json_array_size(old_array);
     } else {
         resume_error("--resume-failed: job '%s' has no tasks", old_id);
         goto out;
@@ -231,7 +382,8 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
         resume_error("--resume-failed: %s", err.text);
         goto out;
     }
-    if (!(chosen = malloc((size_t)(ntasks ? ntasks : 1) * sizeof *chosen))) {
+    if (!(chosen =
+              malloc((size_t)(ntasks > 0 ? ntasks : 1) * sizeof *chosen))) {
         resume_error("out of memory");
         goto out;
     }
@@ -267,12 +419,7 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
         source = task_array(job);
     } else {
         /* Only --resume-failed: the earlier job, its settings included. */
-        for (size_t k = 0; k < sizeof inherited_keys / sizeof *inherited_keys;
-             k++) {
-            json_t *v = json_object_get(old, inherited_keys[k]);
-            if (v && !json_object_get(job, inherited_keys[k]))
-                json_object_set(job, inherited_keys[k], v);
-        }
+        inherit_keys(job, old);
         json_t *ar = json_object_get(old, "archive");
         if (json_is_string(ar) && !*archive_src &&
             !json_object_get(job, "archive")) {
@@ -288,8 +435,8 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
             source = json_incref(old_array);
     }
     if (src_path) {
-        if (filter_task_file(src_path, old_tasks, chosen, ntasks, old_id,
-                             plan) != 0)
+        if (resume_from_file(src_path, old_tasks, chosen, ntasks, file_of,
+                             nfile, old_id, plan, &file_tasks) != 0)
             goto out;
         json_object_del(job, "task_file");
         *tasks_src = plan->tasks_path;
@@ -316,9 +463,10 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
             json_object_del(job, array_keys[k]);
         json_object_set(job, "tasks", picked);
     }
-    json_object_set_new(
-        job, "resumed_from",
-        json_pack("{s:s, s:O}", "job", old_id, "tasks", numbers));
+    json_t *from = json_pack("{s:s, s:O}", "job", old_id, "tasks", numbers);
+    if (from && file_tasks)
+        json_object_set(from, "file_tasks", file_tasks);
+    json_object_set_new(job, "resumed_from", from);
     fprintf(stderr, "resuming %zu of job %s's %lld tasks\n",
             json_array_size(numbers), old_id, ntasks);
     rc = 0;
@@ -327,6 +475,8 @@ out:
         resume_plan_free(plan);
     jobrecords_free(attempts, nattempts);
     free(chosen);
+    free(file_of);
+    json_decref(file_tasks);
     free(old_path);
     free(old_tasks);
     free(src_path);

@@ -161,6 +161,9 @@ int wire_encode_task(struct wire_buf *buf, const struct wire_task *m)
         if (put_u8(buf, m->steps[i].shell) < 0 ||
             put_strv(buf, (uint32_t)m->steps[i].argc, m->steps[i].argv) < 0)
             return -1;
+    if (put_str(buf, m->interpreter) < 0 || put_u64(buf, m->ntasks, 8) < 0 ||
+        put_u64(buf, m->line, 8) < 0)
+        return -1;
     return finish(buf);
 }
 
@@ -400,6 +403,7 @@ static void clear_payload(struct wire_msg *msg)
         for (uint32_t i = 0; msg->u.task.steps && i < msg->u.task.nsteps; i++)
             taskcmd_free(&msg->u.task.steps[i]);
         free(msg->u.task.steps);
+        free(msg->u.task.interpreter);
         break;
     case WIRE_ARCHIVE:
         free(msg->u.archive.job);
@@ -458,7 +462,11 @@ static void decode_payload(struct cursor *c, struct wire_msg *msg)
         m->groups = get_u32v(c, &m->ngroups);
         m->continue_on_error = flags & 16;
         get_steps(c, m);
+        m->interpreter = get_str(c);
+        m->ntasks = get_u64(c, 8);
+        m->line = get_u64(c, 8);
         if (!m->job || (flags & ~31u) || (m->continue_on_error && !m->nsteps) ||
+            (m->interpreter && !m->interpreter[0]) ||
             (!m->as_user && m->ngroups) || !m->argv || m->argc == 0 ||
             !m->env || (m->shell && m->argc != 1) || !(m->timeout >= 0))
             c->bad = true;

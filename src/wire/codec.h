@@ -20,8 +20,10 @@
  * else is a malformed message, reported and dropped by the caller. Each
  * type travels with its own MPI tag (WIRE_TAG_BASE + type). */
 /* 2: HEARTBEAT carries owner activity, RESULT an interrupted flag.
- * 3: TASK carries "steps", RESULT each step's outcome. */
-#define WIRE_VERSION 3
+ * 3: TASK carries "steps", RESULT each step's outcome.
+ * 4: TASK carries the interpreter, the job's task count and the task's
+ *    line of its task file. */
+#define WIRE_VERSION 4
 #define WIRE_HEADER_LEN 8
 #define WIRE_TAG_BASE 100
 /* Output is sent in chunks of at most this many bytes. */
@@ -62,7 +64,7 @@ struct wire_task {
     uint64_t memory; /* bytes, 0 = no limit */
     uint32_t gpus;
     double timeout; /* seconds, 0 = none */
-    bool shell;     /* argv[0] is a /bin/sh -c string */
+    bool shell;     /* argv[0] is a string for the interpreter's -c */
     bool inherit;   /* start from the worker's environment */
     bool archive;   /* extract the job's archive (sent before) first */
     uint32_t argc;
@@ -81,6 +83,9 @@ struct wire_task {
     uint32_t nsteps;
     struct taskcmd *steps;
     bool continue_on_error;
+    char *interpreter; /* runs shell commands ("interpreter"); NULL: /bin/sh */
+    uint64_t ntasks;   /* the job's number of tasks */
+    uint64_t line;     /* the task file line that made it; 0: none */
 };
 
 /* Most steps a task message may carry. */

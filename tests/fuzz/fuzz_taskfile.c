@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* libFuzzer target: the task file reader and taskfile_copy_count. */
+/* libFuzzer target: the task file reader, taskfile_finish and
+ * taskfile_copy_count. */
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,8 +36,12 @@ static void write_input(const uint8_t *data, size_t size)
     }
 }
 
-/* Read every task with taskfile_next; returns the count, or -1 on error. */
-static int64_t read_all(uint64_t *lines_bytes)
+/* Tasks read one by one at most (a REPEAT may make 2^63 of them). */
+#define MAX_READ 100000
+
+/* Read up to MAX_READ tasks with taskfile_next; returns the count, -1 on
+ * error, -2 when it stopped at MAX_READ. */
+static int64_t read_all(void)
 {
     struct mps_error err;
     struct taskfile *tf = taskfile_open(input_path, &err);
@@ -44,26 +49,54 @@ static int64_t read_all(uint64_t *lines_bytes)
         abort();
     const char *line;
     int rc;
-    *lines_bytes = 0;
-    while ((rc = taskfile_next(tf, &line, &err)) == 1) {
+    uint64_t seen = 0, last_line = 0;
+    while (seen < MAX_READ && (rc = taskfile_next(tf, &line, &err)) == 1) {
         size_t len = strlen(line);
-        /* A task is never empty, blank or a comment, and has no newline. */
+        /* No task has a newline or exceeds the limit; without directives a
+         * task is never empty, blank or a comment. Tasks come in file
+         * order, numbered from 0. */
         size_t i = strspn(line, " \t\r\f\v");
-        if (i == len || line[i] == '#' || memchr(line, '\n', len))
+        if (memchr(line, '\n', len) || len > TASKFILE_MAX_LINE ||
+            (!taskfile_disbatch(tf) && (i == len || line[i] == '#')) ||
+            taskfile_number(tf) != seen || taskfile_line(tf) < last_line ||
+            taskfile_line(tf) == 0)
             abort();
-        *lines_bytes += len;
+        last_line = taskfile_line(tf);
+        seen++;
+    }
+    if (seen == MAX_READ) {
+        taskfile_close(tf);
+        return -2;
     }
     uint64_t count = taskfile_count(tf);
     taskfile_close(tf);
+    if (rc >= 0 && count != seen)
+        abort();
+    return rc < 0 ? -1 : (int64_t)count;
+}
+
+/* Count with taskfile_finish: the count, or -1 on error. */
+static int64_t finish_all(void)
+{
+    struct mps_error err;
+    struct taskfile *tf = taskfile_open(input_path, &err);
+    if (!tf)
+        abort();
+    int rc = taskfile_finish(tf, &err);
+    uint64_t count = taskfile_count(tf);
+    taskfile_close(tf);
+    if (rc < 0 && strnlen(err.text, sizeof err.text) == 0)
+        abort();
     return rc < 0 ? -1 : (int64_t)count;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     write_input(data, size);
-    uint64_t lines_bytes;
-    int64_t count = read_all(&lines_bytes);
-    if (lines_bytes > size)
+    int64_t count = read_all();
+    int64_t finished = finish_all();
+    /* Reading task by task and counting at once agree. */
+    if (count != -2 && count != finished)
         abort();
 
     /* taskfile_copy_count must agree with the reader, and copy the input
@@ -82,10 +115,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fclose(in);
     fclose(out);
     if (rc < 0) {
-        if (count >= 0 || strnlen(err.text, sizeof err.text) == 0)
+        if (finished >= 0 || strnlen(err.text, sizeof err.text) == 0)
             abort();
     } else {
-        if (count < 0 || ntasks != (uint64_t)count)
+        if (finished < 0 || ntasks != (uint64_t)finished)
             abort();
         if (copy_len != size || (size && memcmp(copy, data, size) != 0))
             abort();

@@ -76,7 +76,9 @@ static bool same_msg(const struct wire_msg *a, const struct wire_msg *b)
                x->argc == y->argc && same_strv(x->argc, x->argv, y->argv) &&
                same_str(x->cwd, y->cwd) &&
                same_str(x->submit_dir, y->submit_dir) && x->envc == y->envc &&
-               same_strv(x->envc, x->env, y->env);
+               same_strv(x->envc, x->env, y->env) &&
+               same_str(x->interpreter, y->interpreter) &&
+               x->ntasks == y->ntasks && x->line == y->line;
     }
     case WIRE_OUTPUT: {
         const struct wire_output *x = &a->u.output, *y = &b->u.output;

@@ -70,7 +70,8 @@ int main(int argc, char **argv)
                              .cwd = NULL,
                              .submit_dir = "/home/ana",
                              .envc = 3,
-                             .env = env};
+                             .env = env,
+                             .ntasks = 10};
     check(wire_encode_task(&buf, &task), "task");
     write_seed("task", WIRE_TASK, buf.data, buf.len);
 
@@ -87,7 +88,10 @@ int main(int argc, char **argv)
                               .cwd = "/tmp",
                               .submit_dir = NULL,
                               .envc = 0,
-                              .env = no_env};
+                              .env = no_env,
+                              .interpreter = "/bin/bash",
+                              .ntasks = 3,
+                              .line = 7};
     check(wire_encode_task(&buf, &shell), "shell task");
     write_seed("task-shell", WIRE_TASK, buf.data, buf.len);
     /* The same task cut short: every field boundary is a place to fail. */

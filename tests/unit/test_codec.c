@@ -78,6 +78,60 @@ static void test_task_round_trip(void **state)
     wire_buf_free(&buf);
 }
 
+/* A shell task carries its interpreter (NULL stays NULL: /bin/sh), the
+ * job's task count and its task file line; a command of 1 MiB crosses the
+ * wire whole. An empty interpreter is malformed. */
+static void test_task_interpreter(void **state)
+{
+    (void)state;
+    char *command = malloc(1024 * 1024 + 1);
+    assert_non_null(command);
+    memset(command, 'A', 1024 * 1024);
+    memcpy(command, "echo ", 5);
+    command[1024 * 1024] = '\0';
+    char *argv[] = {command, NULL};
+    char *env[] = {NULL};
+    struct wire_task in = {.dispatch = 9,
+                           .job = "j",
+                           .task = 4,
+                           .shell = true,
+                           .argc = 1,
+                           .argv = argv,
+                           .env = env,
+                           .interpreter = "bash",
+                           .ntasks = 50000000000ULL,
+                           .line = 7};
+    struct wire_buf buf = {0};
+    struct wire_msg msg;
+    struct mps_error err;
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(wire_encode_task(&buf, &in), 0);
+        char *raw = copy_out(&buf);
+        assert_int_equal(
+            wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err),
+            0);
+        const struct wire_task *out = &msg.u.task;
+        if (round == 0)
+            assert_string_equal(out->interpreter, "bash");
+        else
+            assert_null(out->interpreter);
+        assert_int_equal(out->ntasks, in.ntasks);
+        assert_int_equal(out->line, in.line);
+        assert_string_equal(out->argv[0], command);
+        wire_msg_clear(&msg);
+        in.interpreter = NULL;
+        in.line = 0;
+    }
+    in.interpreter = "";
+    assert_int_equal(wire_encode_task(&buf, &in), 0);
+    char *raw = copy_out(&buf);
+    assert_int_equal(
+        wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), -1);
+    free(raw);
+    wire_buf_free(&buf);
+    free(command);
+}
+
 /* A task that runs as a user carries uid, gid and supplementary groups. */
 static struct wire_task user_task(void)
 {
@@ -262,11 +316,12 @@ static void test_steps(void **state)
     assert_int_equal(
         wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), -1);
     free(raw);
-    /* A huge step count is refused before anything is allocated. */
+    /* A huge step count is refused before anything is allocated. It sits
+     * before the interpreter (absent: 1 byte), ntasks and line (8 each). */
     in.continue_on_error = false;
     assert_int_equal(wire_encode_task(&buf, &in), 0);
     raw = copy_out(&buf);
-    memset(raw + buf.len - 4, 0xff, 4);
+    memset(raw + buf.len - 17 - 4, 0xff, 4);
     assert_int_equal(
         wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), -1);
     free(raw);
@@ -525,7 +580,7 @@ static void test_hostile_bytes(void **state)
         const char *message;
     } cases[] = {
         {0, 'X', "message has a bad magic number"},
-        {2, 9, "message has version 9, expected 3"},
+        {2, 9, "message has version 9, expected 4"},
         {3, 99, "message has unknown type 99"},
         {3, WIRE_TASK, "message of type 2 came with tag 101"},
         {4, 1, "message length 1 does not match its 34 bytes"},
@@ -583,6 +638,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_task_round_trip),
         cmocka_unit_test(test_task_as_user),
+        cmocka_unit_test(test_task_interpreter),
         cmocka_unit_test(test_result_round_trip),
         cmocka_unit_test(test_steps),
         cmocka_unit_test(test_result_interrupted),

@@ -170,11 +170,101 @@ static void test_task_in_own_cgroup(void **state)
     rmdir(dir);
 }
 
+/* Run one shell command (by interpreter; NULL: /bin/sh) as task 4 of a
+ * job of 10 tasks, made by line 3 of its task file. */
+static void run_shell(struct seen *s, const char *interpreter, char *command)
+{
+    char dir[] = "/tmp/mpispool-exec-XXXXXX";
+    struct executor *ex = make(s, dir);
+    char *argv[] = {command, NULL};
+    struct exec_task t = sleeper(4, argv);
+    t.interpreter = interpreter;
+    t.ntasks = 10;
+    t.line = 3;
+    assert_int_equal(executor_submit(ex, &t), 0);
+    run_until(ex, s, 1);
+    assert_int_equal(s->n, 1);
+    executor_destroy(ex);
+    rmdir(dir);
+}
+
+/* ": xxx...; TAIL", len bytes long (pad after ": " with fill, a string
+ * of bytes repeated). */
+static char *padded(size_t len, const char *fill, const char *tail)
+{
+    char *cmd = malloc(len + 1);
+    assert_non_null(cmd);
+    size_t tlen = strlen(tail), flen = strlen(fill), at = 2;
+    assert_true(len > tlen + 4);
+    memcpy(cmd, ": ", 2);
+    while (at < len - tlen - 2) {
+        size_t n = len - tlen - 2 - at < flen ? len - tlen - 2 - at : flen;
+        memcpy(cmd + at, fill, n);
+        at += n;
+    }
+    memcpy(cmd + at, "; ", 2);
+    memcpy(cmd + at + 2, tail, tlen + 1);
+    assert_int_equal(strlen(cmd), len);
+    return cmd;
+}
+
+/* A command that fits in one argument runs as "/bin/sh -c COMMAND" (3
+ * arguments); one byte more and it goes in pieces (sh -c SCRIPT sh P1 P2:
+ * 6), with $0 still the shell and no positional parameter. */
+static void test_long_command(void **state)
+{
+    (void)state;
+    const char *tail = "tr '\\0' '\\n' </proc/$$/cmdline | wc -l; "
+                       "echo \"$0 $# ${1-unset}\"";
+    size_t lens[] = {JOBFILE_MAX_ARG, JOBFILE_MAX_ARG + 1};
+    const char *want[] = {"3\n/bin/sh 0 unset\n", "6\n/bin/sh 0 unset\n"};
+    for (int i = 0; i < 2; i++) {
+        struct seen s = {0};
+        char *cmd = padded(lens[i], "x", tail);
+        run_shell(&s, NULL, cmd);
+        assert_string_equal(s.error[0], "");
+        assert_string_equal(s.out, want[i]);
+        free(cmd);
+    }
+    /* Pieces end between UTF-8 characters: here "é" (2 bytes) would be
+     * cut at byte JOBFILE_MAX_ARG, so the first piece is one byte short. */
+    struct seen s = {0};
+    char *cmd = padded(JOBFILE_MAX_ARG + 100, "\xc3\xa9",
+                       "tr '\\0' '\\n' </proc/$$/cmdline | sed -n 5p | wc -c");
+    run_shell(&s, NULL, cmd);
+    char want_len[32];
+    /* The piece's bytes and the newline sed adds. */
+    snprintf(want_len, sizeof want_len, "%d\n", (JOBFILE_MAX_ARG - 1) + 1);
+    assert_string_equal(s.out, want_len);
+    free(cmd);
+}
+
+/* The interpreter runs the command; the task sees its numbers. A missing
+ * interpreter fails like any program that cannot be executed. */
+static void test_interpreter(void **state)
+{
+    (void)state;
+    struct seen s = {0};
+    char cmd[] =
+        "[[ -n $BASH_VERSION ]] && echo \"$0 $MPISPOOL_TASK_ID "
+        "$MPISPOOL_TASK_SEQ $MPISPOOL_TASK_COUNT $MPISPOOL_TASK_LINE\"";
+    run_shell(&s, "bash", cmd);
+    assert_string_equal(s.error[0], "");
+    assert_string_equal(s.out, "bash 4 5 10 3\n");
+    struct seen missing = {0};
+    run_shell(&missing, "nosuch-shell", cmd);
+    assert_string_equal(missing.error[0],
+                        "cannot execute 'nosuch-shell': No such file or "
+                        "directory");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cancel_queued),
         cmocka_unit_test(test_interrupt_queued),
-        cmocka_unit_test(test_task_in_own_cgroup)};
+        cmocka_unit_test(test_task_in_own_cgroup),
+        cmocka_unit_test(test_long_command),
+        cmocka_unit_test(test_interpreter)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -390,6 +390,84 @@ static void test_output_keys(void **state)
     jobspec_destroy(job);
 }
 
+/* A job file {"KEY": VALUE} where VALUE has a string of n 'x'. */
+static struct jobspec *parse_sized(const char *before, size_t n,
+                                   const char *after, struct mps_error *err)
+{
+    size_t len = strlen(before) + n + strlen(after);
+    char *text = malloc(len + 1);
+    assert_non_null(text);
+    strcpy(text, before);
+    memset(text + strlen(before), 'x', n);
+    strcpy(text + strlen(before) + n, after);
+    struct jobspec *job = jobfile_parse(text, len, err);
+    free(text);
+    return job;
+}
+
+/* Shell commands of up to 1 MiB are accepted (they run: the executor
+ * hands long ones to the shell in pieces); an argv element a program
+ * could not be given (over JOBFILE_MAX_ARG bytes) is refused, naming it. */
+static void test_sizes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *before, *after;
+        size_t n;
+        const char *error; /* NULL: accepted */
+    } cases[] = {
+        {"{\"shell\": \"", "\"}", JOBFILE_MAX_COMMAND, NULL},
+        {"{\"shell\": \"", "\"}", JOBFILE_MAX_COMMAND + 1,
+         "'shell' is longer than 1048576 bytes"},
+        {"{\"tasks\": [\"a\", \"", "\"]}", JOBFILE_MAX_COMMAND + 1,
+         "'tasks[1]' is longer than 1048576 bytes"},
+        {"{\"steps\": [\"", "\"]}", JOBFILE_MAX_COMMAND + 1,
+         "'steps[0]' is longer than 1048576 bytes"},
+        {"{\"command\": [\"echo\", \"", "\"]}", JOBFILE_MAX_ARG, NULL},
+        {"{\"command\": [\"echo\", \"", "\"]}", JOBFILE_MAX_ARG + 1,
+         "'command[1]' is 131072 bytes long: Linux runs no program with an "
+         "argument longer than 131071 bytes (pass such data in a file)"},
+        {"{\"tasks\": [\"a\", [\"echo\", \"b\", \"", "\"]]}",
+         JOBFILE_MAX_ARG + 1, "'tasks[1][2]' is 131072 bytes long"},
+        {"{\"steps\": [[\"", "\"]]}", JOBFILE_MAX_ARG + 1,
+         "'steps[0][0]' is 131072 bytes long"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct mps_error err;
+        struct jobspec *job =
+            parse_sized(cases[i].before, cases[i].n, cases[i].after, &err);
+        if (!cases[i].error) {
+            assert_non_null(job);
+            jobspec_destroy(job);
+            continue;
+        }
+        assert_null(job);
+        print_message("%s\n", err.text);
+        assert_memory_equal(err.text, cases[i].error, strlen(cases[i].error));
+    }
+}
+
+/* "interpreter", "task_file_name" and resumed_from.file_tasks reach the
+ * jobspec. */
+static void test_interpreter_keys(void **state)
+{
+    (void)state;
+    const char text[] =
+        "{\"task_file\": \"T.tasks\", \"task_file_name\": \"Tasks\", "
+        "\"interpreter\": \"bash\", \"resumed_from\": {\"job\": \"j1\", "
+        "\"tasks\": [0, 4], \"file_tasks\": [3, 40]}}";
+    struct mps_error err;
+    struct jobspec *job = jobfile_parse(text, strlen(text), &err);
+    assert_non_null(job);
+    assert_string_equal(job->interpreter, "bash");
+    assert_string_equal(job->task_file_name, "Tasks");
+    assert_int_equal(job->nfile_tasks, 2);
+    assert_int_equal(job->file_tasks[0], 3);
+    assert_int_equal(job->file_tasks[1], 40);
+    assert_int_equal(jobspec_original_task(job, 1), 4);
+    jobspec_destroy(job);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +484,8 @@ int main(void)
         cmocka_unit_test(test_valid_id),
         cmocka_unit_test(test_output_patterns),
         cmocka_unit_test(test_output_keys),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_interpreter_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "disbatch.h"
 #include "taskfile.h"
 
 static char path[] = "/tmp/mpispool-tasks-XXXXXX";
@@ -204,12 +205,308 @@ static void test_fdopen(void **state)
         err.text, "cannot read task file 'bad.tasks': Bad file descriptor");
 }
 
+/* Each task of text: its command, line, number and REPEAT index. */
+struct want_task {
+    const char *command;
+    uint64_t line;
+    uint64_t number;
+    int64_t repeat;
+};
+
+static struct taskfile *open_text(const char *text)
+{
+    write_tasks(text, strlen(text));
+    struct mps_error err;
+    struct taskfile *tf = taskfile_open(path, &err);
+    assert_non_null(tf);
+    return tf;
+}
+
+static void check_tasks(struct taskfile *tf, const struct want_task *want,
+                        size_t n)
+{
+    struct mps_error err;
+    const char *line;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(taskfile_next(tf, &line, &err), 1);
+        assert_string_equal(line, want[i].command);
+        assert_int_equal(taskfile_line(tf), want[i].line);
+        assert_int_equal(taskfile_number(tf), want[i].number);
+        assert_int_equal(taskfile_repeat_index(tf), want[i].repeat);
+    }
+    assert_int_equal(taskfile_next(tf, &line, &err), 0);
+    assert_int_equal(taskfile_count(tf), n);
+}
+
+/* PREFIX and SUFFIX wrap the later tasks (replaced by later ones, an
+ * empty one with "PREFIX "); REPEAT makes N tasks with indexes S, S+K, ...
+ * on the REPEAT's line; lines that only look like directives are
+ * comments. The expectations follow disBatch's _task_generator. */
+static void test_disbatch(void **state)
+{
+    (void)state;
+    const char text[] =
+        "# Note there is a space at the end of the next line.\n" /* 1 */
+        "#DISBATCH PREFIX cd out ; \n"                           /* 2 */
+        "#DISBATCH SUFFIX  &> log_${DISBATCH_TASKID}.txt\n"      /* 3 */
+        "( echo 13 ; exit 13 )\n"                                /* 4 */
+        "#disbatch prefix lower case is a comment\n"             /* 5 */
+        " #DISBATCH PREFIX indented is a comment\n"              /* 6 */
+        "#DISBATCH suffix  &> rx_${DISBATCH_REPEAT_INDEX}.log\n" /* 7 */
+        "#DISBATCH REPEAT 3 start 50 step 2 echo $DISBATCH_REPEAT_INDEX\n"
+        "#DISBATCH REPEAT 0 start 1\n"                /* 9 */
+        "#DISBATCH Prefix \n"                         /* 10 */
+        "#DISBATCH REPEAT 2\n"                        /* 11 */
+        "#DISBATCH SUFFIX \r\n"                       /* 12 */
+        "\n"                                          /* 13 */
+        "#DISBATCH REPEAT 1 start 7  two  spaces \n"; /* 14 */
+    struct taskfile *tf = open_text(text);
+    const struct want_task want[] = {
+        {"cd out ; ( echo 13 ; exit 13 ) &> log_${DISBATCH_TASKID}.txt", 4, 0,
+         -1},
+        {"cd out ; echo $DISBATCH_REPEAT_INDEX &> rx_${DISBATCH_REPEAT_INDEX}"
+         ".log",
+         8, 1, 50},
+        {"cd out ; echo $DISBATCH_REPEAT_INDEX &> rx_${DISBATCH_REPEAT_INDEX}"
+         ".log",
+         8, 2, 52},
+        {"cd out ; echo $DISBATCH_REPEAT_INDEX &> rx_${DISBATCH_REPEAT_INDEX}"
+         ".log",
+         8, 3, 54},
+        {" &> rx_${DISBATCH_REPEAT_INDEX}.log", 11, 4, 0},
+        {" &> rx_${DISBATCH_REPEAT_INDEX}.log", 11, 5, 1},
+        {" two  spaces ", 14, 6, 7},
+    };
+    check_tasks(tf, want, sizeof want / sizeof *want);
+    assert_true(taskfile_disbatch(tf));
+    assert_null(taskfile_interpreter(tf));
+    taskfile_close(tf);
+
+    /* Without directives, nothing changes: lines as they are. */
+    tf = open_text("echo a\n# c\necho b\n");
+    const struct want_task plain[] = {{"echo a", 1, 0, -1},
+                                      {"echo b", 3, 1, -1}};
+    check_tasks(tf, plain, 2);
+    assert_false(taskfile_disbatch(tf));
+    taskfile_close(tf);
+}
+
+/* REPEAT as disBatch's regular expression matches it (re.I, Python's
+ * backtracking); the expectations are what Python's re gives. */
+static void test_repeat_syntax(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        uint64_t count;
+        int64_t start, step;
+        const char *command; /* NULL: none */
+    } cases[] = {
+        {"#DISBATCH REPEAT 5", 5, 0, 1, NULL},
+        {"#DISBATCH REPEAT 5 ", 5, 0, 1, NULL},
+        {"#DISBATCH REPEAT 5  ", 5, 0, 1, " "},
+        {"#DISBATCH REPEAT 3 start 10 step 5 echo r", 3, 10, 5, "echo r"},
+        {"#DISBATCH repeat\t4\tSTART\t2", 4, 2, 1, NULL},
+        {"#DISBATCH REPEAT 5 start 10step 2", 5, 0, 1, "start 10step 2"},
+        {"#DISBATCH REPEAT 2 step 3 start 4 x", 2, 0, 3, "start 4 x"},
+        {"#DISBATCH REPEAT 2 Step 3", 2, 0, 3, NULL},
+        {"#DISBATCH REPEAT 2 start x", 2, 0, 1, "start x"},
+        {"#DISBATCH REPEAT 07 start 007", 7, 7, 1, NULL},
+        {"#DISBATCH REPEAT 0 start 1", 0, 1, 1, NULL},
+        {"#DISBATCH REPEAT 2 start 1 step 0 same", 2, 1, 0, "same"},
+        {"#DISBATCH REPEAT 2 start 3\t", 2, 3, 1, NULL},
+        {"#DISBATCH REPEAT 2 start 3 \t", 2, 3, 1, "\t"},
+        {"#DISBATCH REPEAT 9223372036854775807 start 0 step 1", INT64_MAX, 0, 1,
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct disbatch_directive d;
+        struct mps_error err;
+        const char *line = cases[i].line;
+        print_message("%s\n", line);
+        assert_int_equal(disbatch_parse(line, strlen(line), &d, &err), 0);
+        assert_int_equal(d.kind, DISBATCH_REPEAT);
+        assert_int_equal(d.count, cases[i].count);
+        assert_int_equal(d.start, cases[i].start);
+        assert_int_equal(d.step, cases[i].step);
+        if (cases[i].command) {
+            assert_non_null(d.text);
+            assert_int_equal(d.len, strlen(cases[i].command));
+            assert_memory_equal(d.text, cases[i].command, d.len);
+        } else {
+            assert_null(d.text);
+        }
+    }
+}
+
+/* What mpispool does not read is refused, naming the line and what to do
+ * instead; never skipped in silence. */
+static void test_directive_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        const char *message; /* after "t: line 2: " */
+    } cases[] = {
+        {"#DISBATCH BARRIER", "#DISBATCH BARRIER is not supported: split the "
+                              "tasks at the barrier into two jobs, the second "
+                              "submitted with \"after\": [the first job's id]"},
+        {"#DISBATCH BARRIER CHECK", "#DISBATCH BARRIER is not supported"},
+        {"#DISBATCH PERENGINE START ( hostname )",
+         "#DISBATCH PERENGINE is not supported"},
+        {"#DISBATCH PREFIX", "'#DISBATCH PREFIX' needs one space after PREFIX, "
+                             "then the text ('#DISBATCH PREFIX ' alone sets it "
+                             "empty)"},
+        {"#DISBATCH SUFFIX\tx", "'#DISBATCH SUFFIX' needs one space"},
+        {"#DISBATCH REPEAT 2\tcmd", "malformed #DISBATCH REPEAT: write "
+                                    "'#DISBATCH REPEAT N [start S] [step K] "
+                                    "[COMMAND]'"},
+        {"#DISBATCH REPEAT5", "malformed #DISBATCH REPEAT"},
+        {"#DISBATCH REPEAT x", "malformed #DISBATCH REPEAT"},
+        {"#DISBATCH REPEAT 99999999999999999999", "#DISBATCH REPEAT's tasks "
+                                                  "and indexes must stay below "
+                                                  "2^63"},
+        {"#DISBATCH REPEAT 3 start 9223372036854775806",
+         "#DISBATCH REPEAT's tasks and indexes must stay below 2^63"},
+        {"#DISBATCH  PREFIX x", "unknown directive '#DISBATCH  PREFIX x'"},
+        {"#DISBATCHX", "unknown directive '#DISBATCHX' (write '#DISBATCH' in "
+                       "upper case"},
+        {"#DISBATCH", "unknown directive '#DISBATCH'"},
+        {"#DISBATCH SLEEP 10", "unknown directive '#DISBATCH SLEEP 10' "
+                               "(mpispool reads #DISBATCH PREFIX, SUFFIX and "
+                               "REPEAT)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[256], want[512];
+        snprintf(text, sizeof text, "echo ok\n%s\necho never\n", cases[i].line);
+        write_tasks(text, strlen(text));
+        snprintf(want, sizeof want, "t: line 2: %s", cases[i].message);
+        struct mps_error err;
+        FILE *in = fopen(path, "r");
+        uint64_t n;
+        assert_int_equal(taskfile_copy_count(in, NULL, "t", &n, &err), -1);
+        fclose(in);
+        print_message("%s\n", err.text);
+        assert_memory_equal(err.text, want, strlen(want));
+        struct taskfile *tf = taskfile_fdopen(open(path, O_RDONLY), "t", &err);
+        const char *line;
+        assert_int_equal(taskfile_next(tf, &line, &err), 1);
+        assert_int_equal(taskfile_next(tf, &line, &err), -1);
+        assert_memory_equal(err.text, want, strlen(want));
+        taskfile_close(tf);
+    }
+    /* A task made longer than the limit by its prefix is refused too. */
+    FILE *f = fopen(path, "w");
+    fprintf(f, "#DISBATCH PREFIX %0*d\n", TASKFILE_MAX_LINE - 17, 0);
+    fprintf(f, "#DISBATCH SUFFIX %0*d\n", 100, 0);
+    fprintf(f, "echo\n");
+    fclose(f);
+    struct mps_error err;
+    struct taskfile *tf = taskfile_open(path, &err);
+    const char *line;
+    assert_int_equal(taskfile_next(tf, &line, &err), -1);
+    assert_string_equal(strchr(err.text, ':'),
+                        ": line 3: the task with its #DISBATCH PREFIX and "
+                        "SUFFIX is longer than 1048576 bytes");
+    taskfile_close(tf);
+}
+
+/* A first line "#!PROG" names the interpreter; options are refused. */
+static void test_interpreter_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *interpreter; /* NULL: an error, or none (ok) */
+        bool ok;
+    } cases[] = {
+        {"#!/bin/bash\necho\n", "/bin/bash", true},
+        {"#!/usr/bin/env bash\necho\n", "bash", true},
+        {"#! /bin/sh \r\necho\n", "/bin/sh", true},
+        {"echo\n#!/bin/bash\necho\n", NULL, true},
+        {"#!/bin/bash -e\necho\n", NULL, false},
+        {"#!/usr/bin/env -S bash -e\necho\n", NULL, false},
+        {"#!/usr/bin/env\necho\n", NULL, false},
+        {"#!bash\necho\n", NULL, false},
+        {"#!\necho\n", NULL, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct taskfile *tf = open_text(cases[i].text);
+        struct mps_error err;
+        const char *line;
+        print_message("%s", cases[i].text);
+        assert_int_equal(taskfile_next(tf, &line, &err), cases[i].ok ? 1 : -1);
+        if (cases[i].interpreter)
+            assert_string_equal(taskfile_interpreter(tf), cases[i].interpreter);
+        else
+            assert_null(taskfile_interpreter(tf));
+        if (!cases[i].ok)
+            assert_non_null(strstr(err.text, ": line 1: "));
+        taskfile_close(tf);
+    }
+}
+
+/* taskfile_select returns the chosen tasks (numbers of the whole file)
+ * with their own lines and indexes; taskfile_finish counts them, and a
+ * REPEAT of a trillion tasks, without making them one by one. */
+static void test_select_and_finish(void **state)
+{
+    (void)state;
+    const char text[] = "echo zero\n"
+                        "#DISBATCH REPEAT 1000000000000 start 5 step 3 r\n"
+                        "echo last\n";
+    struct taskfile *tf = open_text(text);
+    struct mps_error err;
+    const uint64_t numbers[] = {0, 2, 999999999999ULL, 1000000000001ULL};
+    assert_int_equal(taskfile_select(tf, numbers, 4, &err), 0);
+    const struct want_task want[] = {
+        {"echo zero", 1, 0, -1},
+        {"r", 2, 2, 8},
+        {"r", 2, 999999999999ULL, 5 + 3 * 999999999998LL},
+        {"echo last", 3, 1000000000001ULL, -1},
+    };
+    check_tasks(tf, want, 4);
+    taskfile_close(tf);
+
+    tf = open_text(text);
+    assert_int_equal(taskfile_finish(tf, &err), 0);
+    assert_int_equal(taskfile_count(tf), 1000000000002ULL);
+    taskfile_close(tf);
+    tf = open_text(text);
+    assert_int_equal(taskfile_select(tf, numbers + 1, 3, &err), 0);
+    assert_int_equal(taskfile_finish(tf, &err), 0);
+    assert_int_equal(taskfile_count(tf), 3);
+    taskfile_close(tf);
+
+    FILE *in = fopen(path, "r");
+    uint64_t n = 0;
+    assert_int_equal(taskfile_copy_count(in, NULL, "t", &n, &err), 0);
+    fclose(in);
+    assert_int_equal(n, 1000000000002ULL);
+
+    /* A selected task the file does not have is an error. */
+    tf = open_text("echo a\necho b\n");
+    const uint64_t beyond[] = {1, 2};
+    assert_int_equal(taskfile_select(tf, beyond, 2, &err), 0);
+    assert_int_equal(taskfile_finish(tf, &err), -1);
+    assert_non_null(strstr(err.text, ": has 2 tasks, so it has no task 2"));
+    taskfile_close(tf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lines),   cmocka_unit_test(test_line_after_end),
-        cmocka_unit_test(test_errors),  cmocka_unit_test(test_not_regular),
-        cmocka_unit_test(test_million), cmocka_unit_test(test_fdopen),
+        cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_line_after_end),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_not_regular),
+        cmocka_unit_test(test_million),
+        cmocka_unit_test(test_fdopen),
+        cmocka_unit_test(test_disbatch),
+        cmocka_unit_test(test_repeat_syntax),
+        cmocka_unit_test(test_directive_errors),
+        cmocka_unit_test(test_interpreter_line),
+        cmocka_unit_test(test_select_and_finish),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
