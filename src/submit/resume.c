@@ -30,10 +30,9 @@ static void resume_error(const char *fmt, ...)
 
 /* The keys a resumed job takes from the earlier one unless it sets them. */
 static const char *const inherited_keys[] = {
-    "name",        "cwd",            "env",     "cpus",
-    "gpus",        "memory",         "timeout", "retries",
-    "retry_backoff", "priority",     "stdout",  "stderr",
-    "fail_fast",   "interpreter",    "task_file_name",
+    "name",   "cwd",     "env",       "cpus",          "gpus",
+    "memory", "timeout", "retries",   "retry_backoff", "priority",
+    "stdout", "stderr",  "fail_fast", "interpreter",   "task_file_name",
 };
 
 /* The command keys of a job file, other than task_file. */
