@@ -120,7 +120,11 @@ assert_eq "$(for e in "${EXPECTED[@]}"; do
 done | sort)" "$(ls "$OUT" | sort)" "the log files, and nothing else"
 # mpispool log shows the commands as disBatch's status file does.
 assert_eq 'cd dbTestOutputDir ; ( echo "$DISBATCH_REPEAT_INDEX running on" $(hostname) ; [[ $DISBATCH_REPEAT_INDEX -eq 51 ]] ) &> ${DISBATCH_NAMETASKS}_task_${DISBATCH_TASKID}_rx_${DISBATCH_REPEAT_INDEX}.log' \
-    "$(mps log "$job" | awk -F'\t' '$1 == 11 { print $9 }')" "Command of task 10"
+    "$(mps log "$job" | awk -F'\t' 'NR == 12 { print $9 }')" "Command of task 10"
+# Its Seq is the line of the REPEAT that made it, as GNU parallel numbers
+# the lines it reads.
+assert_eq "$(grep -n 'REPEAT 3 start 50' "$T/DBtasks" | cut -d: -f1)" \
+    "$(mps log "$job" | awk -F'\t' 'NR == 12 { print $1 }')" "Seq of task 10"
 
 # The variables, tasks 0 to 2 (REPEAT 2 start 5 step 10 on line 3).
 want_vars() { # TASKID LINE REPEAT
