@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Acting as a job's owner: a short-lived child becomes the user before it
- * touches any path the user named. */
+/* The privilege boundary: every access to a path a user controls, made as
+ * that user and opened without following links. */
 #include "asuser.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +46,325 @@ int asuser_become(const struct asuser_id *who)
         syscall(ASUSER_SYS_SETRESUID, who->uid, who->uid, who->uid) < 0)
         return -errno;
     return 0;
+}
+
+/* ---- this thread's file system identity ---- */
+
+#ifdef SYS_setfsuid32
+#define ASUSER_SYS_SETFSUID SYS_setfsuid32
+#define ASUSER_SYS_SETFSGID SYS_setfsgid32
+#else
+#define ASUSER_SYS_SETFSUID SYS_setfsuid
+#define ASUSER_SYS_SETFSGID SYS_setfsgid
+#endif
+
+/* The process's own supplementary groups, read once (they never change:
+ * only the threads' are switched). */
+static gid_t own_groups[NGROUPS_MAX];
+static int own_ngroups = -1;
+static pthread_once_t own_groups_once = PTHREAD_ONCE_INIT;
+static _Thread_local bool entered;
+
+static void read_own_groups(void)
+{
+    own_ngroups = getgroups(NGROUPS_MAX, own_groups);
+}
+
+/* Set this thread's file system ids; the kernel says no only by leaving
+ * them, so ask it back (an id of -1 changes nothing and answers). */
+static int set_fs_ids(uid_t uid, gid_t gid)
+{
+    syscall(ASUSER_SYS_SETFSGID, gid);
+    syscall(ASUSER_SYS_SETFSUID, uid);
+    if ((uid_t)syscall(ASUSER_SYS_SETFSUID, (uid_t)-1) != uid ||
+        (gid_t)syscall(ASUSER_SYS_SETFSGID, (gid_t)-1) != gid)
+        return -1;
+    return 0;
+}
+
+int asuser_enter(const struct asuser_id *who, struct mps_error *err)
+{
+    if (!who->switch_ids)
+        return 0;
+    if (entered)
+        return errprintf(err, "already acting as a user");
+    pthread_once(&own_groups_once, read_own_groups);
+    if (own_ngroups < 0)
+        return errprintf(err, "cannot read this process's groups: %s",
+                         strerror(errno));
+    if (syscall(ASUSER_SYS_SETGROUPS, (size_t)who->ngroups, who->groups) < 0)
+        return errprintf(err, "cannot take the groups of user %u: %s",
+                         (unsigned)who->uid, strerror(errno));
+    entered = true;
+    if (set_fs_ids(who->uid, who->gid) < 0) {
+        asuser_leave();
+        errno = EPERM;
+        return errprintf(err, "cannot act as user %u", (unsigned)who->uid);
+    }
+    return 0;
+}
+
+void asuser_leave(void)
+{
+    if (!entered)
+        return;
+    /* The uid first: with it the capabilities to set the rest come back. */
+    set_fs_ids(geteuid(), getegid());
+    syscall(ASUSER_SYS_SETGROUPS, (size_t)own_ngroups, own_groups);
+    entered = false;
+}
+
+/* ---- opening what a user controls ---- */
+
+bool asuser_transient(int e)
+{
+    switch (e) {
+    case EACCES:
+    case EPERM:
+    case EROFS:
+    case ENOSPC:
+    case EDQUOT:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+    case EIO:
+    case EINTR:
+    case EAGAIN:
+    case ETXTBSY:
+    case ESTALE:
+    case ETIMEDOUT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* openat(dirfd, path) one name at a time, never following a link: the
+ * way of kernels without openat2. */
+static int open_walk(int dirfd, const char *path, int flags, mode_t mode)
+{
+    char name[NAME_MAX + 1];
+    int at = dirfd, fd = -1;
+    const char *p = path;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len == 0 || len > NAME_MAX || (len == 1 && p[0] == '.') ||
+            (len == 2 && p[0] == '.' && p[1] == '.')) {
+            errno = EXDEV;
+            break;
+        }
+        memcpy(name, p, len);
+        name[len] = '\0';
+        fd = slash ? openat(at, name,
+                            O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                   : openat(at, name, flags, mode);
+        if (at != dirfd) {
+            int saved = errno;
+            close(at);
+            errno = saved;
+        }
+        if (fd < 0 || !slash)
+            return fd;
+        at = fd;
+        fd = -1;
+        p = slash + 1;
+    }
+    if (at != dirfd)
+        close(at);
+    return -1;
+}
+
+/* Whether st is what want asks; else err and errno EINVAL. */
+static int check_wanted(const struct stat *st, const struct asuser_want *want,
+                        const char *name, struct mps_error *err)
+{
+    const char *type = want->type == S_IFDIR ? "a directory" : "a regular file";
+    bool type_ok = want->type ? (st->st_mode & S_IFMT) == want->type
+                              : S_ISREG(st->st_mode) || S_ISDIR(st->st_mode);
+    if (!type_ok)
+        errprintf(err, "'%s' is not %s", name,
+                  want->type ? type : "a regular file or directory");
+    else if (!want->any_owner && st->st_uid != (uid_t)want->owner)
+        errprintf(err, "'%s' belongs to uid %u, not %u", name,
+                  (unsigned)st->st_uid, (unsigned)want->owner);
+    else if (S_ISREG(st->st_mode) && want->one_link && st->st_nlink != 1)
+        errprintf(err, "'%s' has %lu links (a hard link is refused)", name,
+                  (unsigned long)st->st_nlink);
+    else if (S_ISREG(st->st_mode) && want->max_size &&
+             (uint64_t)st->st_size > want->max_size)
+        errprintf(err, "'%s' is %lld bytes, more than %llu", name,
+                  (long long)st->st_size, (unsigned long long)want->max_size);
+    else
+        return 0;
+    errno = EINVAL;
+    return -1;
+}
+
+/* The checks after open, and blocking mode for a regular file. */
+static int opened(int fd, const struct asuser_want *want, struct stat *st,
+                  const char *name, struct mps_error *err)
+{
+    struct stat own;
+    if (!st)
+        st = &own;
+    if (fstat(fd, st) < 0) {
+        errprintf(err, "cannot stat '%s': %s", name, strerror(errno));
+    } else if (check_wanted(st, want, name, err) == 0) {
+        int fl = fcntl(fd, F_GETFL);
+        if (!S_ISREG(st->st_mode) ||
+            (fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0))
+            return fd;
+        errprintf(err, "cannot open '%s': %s", name, strerror(errno));
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+int asuser_openat(int dirfd, const char *path, int flags, mode_t mode,
+                  const struct asuser_want *want, struct stat *st,
+                  const char *name, struct mps_error *err)
+{
+    flags |= O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+    struct open_how how = {
+        .flags = (uint64_t)flags,
+        .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+        .resolve =
+            RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    };
+    int fd;
+    do
+        fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0 && (errno == ENOSYS || errno == EPERM) && path[0] != '/')
+        fd = open_walk(dirfd, path, flags, mode); /* seccomp may say EPERM */
+    if (fd < 0) {
+        int saved = errno;
+        if (saved == ELOOP)
+            errprintf(err, "'%s' is a symbolic link", name);
+        else if (saved == EXDEV)
+            errprintf(err, "'%s' leaves its directory", name);
+        else
+            errprintf(err, "cannot open '%s': %s", name, strerror(saved));
+        errno = saved;
+        return -1;
+    }
+    return opened(fd, want, st, name, err);
+}
+
+int asuser_open_path(const struct asuser_id *who, const char *path,
+                     const struct asuser_want *want, struct stat *st,
+                     struct mps_error *err)
+{
+    if (asuser_enter(who, err) < 0)
+        return -1;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int saved = errno;
+    asuser_leave();
+    if (fd < 0) {
+        errprintf(err, "cannot open '%s': %s", path, strerror(saved));
+        errno = saved;
+        return -1;
+    }
+    return opened(fd, want, st, path, err);
+}
+
+char *asuser_read(int fd, size_t max, size_t *len, const char *name,
+                  struct mps_error *err)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        if (n == cap) {
+            if (cap > max)
+                break;
+            cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            char *grown = realloc(buf, cap + 1);
+            if (!grown)
+                break;
+            buf = grown;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            errprintf(err, "cannot read '%s': %s", name, strerror(errno));
+            free(buf);
+            return NULL;
+        }
+        if (got == 0) {
+            buf[n] = '\0';
+            *len = n;
+            return buf;
+        }
+        n += (size_t)got;
+        if (n > max) {
+            free(buf);
+            errno = EINVAL;
+            errprintf(err, "'%s' is longer than %zu bytes", name, max);
+            return NULL;
+        }
+    }
+    free(buf);
+    errno = ENOMEM;
+    errprintf(err, "cannot read '%s': out of memory", name);
+    return NULL;
+}
+
+/* Deeper than this, a tree is left (a hostile one could exhaust the
+ * stack or the descriptors). */
+#define ASUSER_MAX_DEPTH 256
+
+static int remove_at(int dirfd, const char *name, int depth);
+
+/* Empty the directory dfd (which this takes over), depth first. */
+static int remove_contents(int dfd, int depth)
+{
+    DIR *dir = fdopendir(dfd);
+    if (!dir) {
+        close(dfd);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (remove_at(dirfd(dir), de->d_name, depth) < 0 && errno != ENOENT)
+            rc = -1;
+    }
+    int saved = errno;
+    closedir(dir);
+    errno = saved;
+    return rc;
+}
+
+static int remove_at(int dirfd, const char *name, int depth)
+{
+    if (unlinkat(dirfd, name, 0) == 0)
+        return 0;
+    if (errno != EISDIR && errno != EPERM)
+        return -1;
+    if (depth >= ASUSER_MAX_DEPTH) {
+        errno = ELOOP;
+        return -1;
+    }
+    int dfd =
+        openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return -1;
+    /* A read-only directory of the user's can still be emptied. */
+    fchmod(dfd, 0700);
+    if (remove_contents(dfd, depth + 1) < 0)
+        return -1;
+    return unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+int asuser_remove_tree(int dirfd, const char *name)
+{
+    return remove_at(dirfd, name, 0);
 }
 
 const char *asuser_describe(const struct asuser_result *r,

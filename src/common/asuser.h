@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Acting as a job's owner: a short-lived child becomes the user before it
- * touches any path the user named. */
+/* The privilege boundary: every access to a path a user controls, made as
+ * that user (this thread's file system identity, or a short-lived child
+ * that becomes the user) and opened without following links. */
 #ifndef MPISPOOL_ASUSER_H
 #define MPISPOOL_ASUSER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -26,6 +29,72 @@ struct asuser_id {
  * library's wrappers would make every thread of the parent change too).
  * Does nothing without switch_ids. Returns 0 or -errno. */
 int asuser_become(const struct asuser_id *who);
+
+/* Make this thread's file system accesses who's until asuser_leave: its
+ * supplementary groups, file system gid and uid (raw system calls, so the
+ * process's other threads keep theirs). Files the thread then creates are
+ * who's (owner, group; the mode is the caller's to give), and every
+ * permission check on a path is who's: root's power over files is set
+ * aside, whatever links a user planted. Processes the thread starts must
+ * set their own identity (asuser_become). Does nothing without switch_ids.
+ * Calls do not nest. Returns 0, or -1 with err set and the thread as it
+ * was. */
+int asuser_enter(const struct asuser_id *who, struct mps_error *err);
+
+/* Give this thread back the process's own file system identity. */
+void asuser_leave(void);
+
+/* What an opened file must be (asuser_openat). */
+struct asuser_want {
+    mode_t type;       /* S_IFREG or S_IFDIR; 0: either of them */
+    bool any_owner;    /* else st_uid must be owner */
+    uint32_t owner;    /* the uid that must own it */
+    bool one_link;     /* a regular file must have one link (no hard link) */
+    uint64_t max_size; /* a regular file's largest size; 0: any */
+};
+
+/* Open path (relative, one or more names) beneath the directory dirfd:
+ * never through a symbolic link, "..", a mount of /proc's magic links or
+ * an absolute name (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+ * RESOLVE_NO_MAGICLINKS; where the kernel has no openat2, one name at a
+ * time with O_NOFOLLOW), adding O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+ * O_NOCTTY to flags, so no FIFO or device blocks the caller; then checks
+ * with fstat what want asks (the file it holds, not the name). A regular
+ * file is left in blocking mode. *st (if not NULL) gets its fstat. Returns
+ * the descriptor, or -1 with err set ("'new/x.json' is a symbolic link",
+ * "... is not a regular file", "... belongs to uid 1002, not 1001", "...
+ * has 2 links", "... is 20000000 bytes, more than 16777216"; name is the
+ * path in messages) and errno: ELOOP or EXDEV for a link or a name that
+ * leaves dirfd, EINVAL for a file that is not what want asks, else the
+ * system call's (asuser_transient tells which of those may pass). */
+int asuser_openat(int dirfd, const char *path, int flags, mode_t mode,
+                  const struct asuser_want *want, struct stat *st,
+                  const char *name, struct mps_error *err);
+
+/* Whether errno value e, from a failed open, read or write of a user's
+ * file or directory, may pass by itself (no permission, a read-only or
+ * full file system, over quota, out of descriptors or memory, I/O error):
+ * the job should wait and try again rather than be rejected. */
+bool asuser_transient(int e);
+
+/* Open a path the user named (absolute, or relative to the current
+ * directory) for reading as who: links are followed with who's rights
+ * only, so nothing who may not read is opened. Then as asuser_openat. */
+int asuser_open_path(const struct asuser_id *who, const char *path,
+                     const struct asuser_want *want, struct stat *st,
+                     struct mps_error *err);
+
+/* Read the open regular file fd whole, at most max bytes, into a malloc'd
+ * NUL-terminated buffer (*len its length): a file that is or grows longer
+ * is refused without reading more than max + 1 bytes. NULL with err set
+ * on failure. */
+char *asuser_read(int fd, size_t max, size_t *len, const char *name,
+                  struct mps_error *err);
+
+/* Remove name beneath dirfd and, for a directory, all it holds, without
+ * following a link (a link is removed, not its target), with this thread's
+ * identity (so as the user after asuser_enter). 0, or -1 with errno. */
+int asuser_remove_tree(int dirfd, const char *name);
 
 /* At most this many copies per child: their report fits in one pipe
  * write. */
