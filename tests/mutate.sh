@@ -35,8 +35,8 @@
 #       to    TEXT (may be empty: the text is deleted)
 #       why   what the break does, in a few words
 #
-# In TEXT, \n stands for a line break (so a pattern may span lines; it
-# cannot hold a literal backslash followed by n). Leading and trailing
+# In TEXT, \n stands for a line break (so a pattern may span lines) and \\
+# for one backslash (C's '\n' is written '\\n'). Leading and trailing
 # blanks of a value are not part of it. Results: "caught by TEST..." (one of
 # its tests failed or timed out), SURVIVED (all its tests passed or were
 # skipped), "did not apply" (its text is not found exactly once), "build
@@ -117,13 +117,13 @@ parse_list() {
 }
 
 # substitute FILE FROM TO: replace the one occurrence of FROM in FILE by TO
-# (\n in either is a line break). Exits 3 and says how many times FROM was
+# (in either, \n is a line break and \\ a backslash). Exits 3 and says how many times FROM was
 # found when that is not once; FILE is then unchanged.
 substitute() {
     FROM=$2 TO=$3 perl -e '
         my ($file) = @ARGV;
-        (my $from = $ENV{FROM}) =~ s/\\n/\n/g;
-        (my $to = $ENV{TO}) =~ s/\\n/\n/g;
+        (my $from = $ENV{FROM}) =~ s/\\([\\n])/$1 eq "n" ? "\n" : "\\"/ge;
+        (my $to = $ENV{TO}) =~ s/\\([\\n])/$1 eq "n" ? "\n" : "\\"/ge;
         open(my $in, "<", $file) or die "cannot open $file: $!\n";
         local $/;
         my $text = <$in>;
@@ -342,7 +342,223 @@ metrics-rejected-not-counted
 
 cgroup2-tracking-disabled
     file  src/ranks/cgroup.c
-    tests ^(unit-test_executor|e2e-daemon)$
+    tests ^(unit-test_executor-cgroup|e2e-daemon)$
     from  {{"cgroup2", NULL, CGROUP_TRACK_V2},
     to    {{"cgroup2", "none", CGROUP_TRACK_V2},
     why   no cgroup2 tracking: the v1 freezer (or nothing) tracks tasks
+
+# ---- timeout and kill paths
+
+timeout-not-recorded
+    file  src/ranks/executor.c
+    tests ^e2e-timeout_kill$
+    from  t->timed_out = true;
+    to    t->timed_out = false;
+    why   a task killed by its timeout is not marked timed_out
+
+timeout-sigkill-first
+    file  src/ranks/executor.c
+    tests ^e2e-timeout_kill$
+    from  signal_task(ex, t, SIGTERM);
+    to    signal_task(ex, t, SIGKILL);
+    why   a timeout (or cancel) kills at once: no SIGTERM, no grace
+
+grace-never-ends
+    file  src/ranks/executor.c
+    tests ^e2e-timeout_kill$
+    from  t->kill_at = 0;\n            signal_task(ex, t, SIGKILL);
+    to    t->kill_at = 0;
+    why   no SIGKILL after the grace: a task ignoring SIGTERM runs on
+
+leftovers-survive
+    file  src/ranks/executor.c
+    tests ^e2e-daemon$
+    from  if (t->track) {\n        cgroup_kill_all(t->track, ex->track_kind);\n        return;
+    to    if (t->track) {\n        return;
+    why   what a task leaves in its tracking cgroup is not killed
+
+# ---- cgroup choice and memory limits
+
+no-cgroups-ignored
+    file  src/ranks/executor.c
+    tests ^e2e-(daemon-environ|memory-rlimit)$
+    from  if (!no_cgroups || !*no_cgroups || strcmp(no_cgroups, "0") == 0) {
+    to    if (1) {
+    why   MPISPOOL_NO_CGROUPS=1 still makes cgroups
+
+track-cgroup-choice-ignored
+    file  src/ranks/executor.c
+    tests ^e2e-daemon-freezer$
+    from  only && *only ? only : NULL
+    to    NULL
+    why   MPISPOOL_TRACK_CGROUP does not pick the hierarchy
+
+oom-kill-not-reported
+    file  src/ranks/cgroup.c
+    tests ^e2e-memory$
+    from  return kills > 0;
+    to    return 0;
+    why   a task killed over its memory limit is not recorded as such
+
+# ---- job state rules
+
+failed-task-job-done
+    file  src/rank0/coordinator.c
+    tests ^e2e-exit_codes$
+    from  : job->failed || job->dep_failure ? "failed"
+    to    : job->dep_failure ? "failed"
+    why   a job with a failed task ends "done"
+
+stop-not-interrupted
+    file  src/rank0/coordinator.c
+    tests ^e2e-stop_resume$
+    from  rec.interrupted = !ok && !d->cancelled && co->stopping;
+    to    rec.interrupted = false;
+    why   tasks ended by a stop are recorded as failures, not interrupted
+
+# ---- record fields
+
+record-stderr-bytes
+    file  src/common/record.c
+    tests ^e2e-output$
+    from  json_integer((json_int_t)rec->stderr_bytes)
+    to    json_integer((json_int_t)rec->stdout_bytes)
+    why   stderr_bytes says the stdout size
+
+record-max-rss
+    file  src/common/record.c
+    tests ^e2e-status_report$
+    from  json_integer(rec->max_rss_kb)
+    to    json_integer(0)
+    why   max_rss_kb is always 0
+
+record-exit-code-zero-null
+    file  src/common/record.c
+    tests ^e2e-exit_codes$
+    from  rec->exit_code >= 0 ? json_integer(rec->exit_code)
+    to    rec->exit_code > 0 ? json_integer(rec->exit_code)
+    why   exit code 0 is written as null
+
+# ---- output capture
+
+output-streams-swapped
+    file  src/ranks/executor.c
+    tests ^e2e-output$
+    from  read_pipe(ex, t, t->out_fd == fds[i].fd ? 1 : 2);
+    to    read_pipe(ex, t, t->out_fd == fds[i].fd ? 2 : 1);
+    why   stdout lands in the .err file and stderr in the .out file
+
+max-output-no-extra-byte
+    file  src/ranks/executor.c
+    tests ^e2e-output_limits$
+    from  ex->max_forward = bytes ? bytes + 1 : 0;
+    to    ex->max_forward = bytes ? bytes : 0;
+    why   a worker passes on exactly --max-output bytes: truncation unnoticed
+
+# ---- claim and reject
+
+reject-unknown-key-accepted
+    file  src/common/jobfile.c
+    tests ^(unit-test_jobfile|e2e-rejected)$
+    from  if (known)\n            continue;
+    to    if (known || 1)\n            continue;
+    why   a job file with a misspelt key is accepted
+
+claim-lost-race-taken
+    file  src/common/spool.c
+    tests ^e2e-coordinators$
+    from  if (errno == ENOENT)\n            return 1;
+    to    if (errno == ENOENT)\n            return 0;
+    why   a job another coordinator claimed first is run here too
+
+drained-rank-gets-tasks
+    file  src/rank0/coordinator.c
+    tests ^e2e-drain$
+    from  rs->draining || rs->mem_reserved + memory > rs->mem_total ||
+    to    rs->mem_reserved + memory > rs->mem_total ||
+    why   a drained host still gets new tasks
+
+new-jobs-not-watched
+    file  src/rank0/coordinator.c
+    tests ^e2e-idle_latency$
+    from  inotify_add_watch(co->inotify_fd, newdir,\n                                         IN_MOVED_TO | IN_CLOSE_WRITE)
+    to    inotify_add_watch(co->inotify_fd, newdir,\n                                         0)
+    why   new/ is not watched: a job waits for the next full rescan
+
+# ---- metrics
+
+metrics-failed-total
+    file  src/rank0/coordinator.c
+    tests ^e2e-metrics$
+    from  , co->tasks_failed);
+    to    , co->tasks_succeeded);
+    why   failed tasks are reported as the succeeded count
+
+metrics-histogram-not-cumulative
+    file  src/rank0/coordinator.c
+    tests ^e2e-metrics$
+    from  cumulative += co->duration_count[i];
+    to    cumulative = co->duration_count[i];
+    why   histogram buckets are not cumulative
+
+# ---- retries
+
+retries-one-short
+    file  src/rank0/coordinator.c
+    tests ^e2e-retries$
+    from  (int)d->attempt <= job->spec->retries
+    to    (int)d->attempt < job->spec->retries
+    why   a task gets one retry fewer than "retries" says
+
+retry-backoff-not-doubled
+    file  src/rank0/coordinator.c
+    tests ^e2e-retries$
+    from  delay *= 2;
+    to    delay *= 1;
+    why   the retry backoff does not double
+
+# ---- cancel
+
+cancel-task-list-ignored
+    file  src/rank0/coordinator.c
+    tests ^e2e-cancel$
+    from  for (size_t i = 0; i < n; i++)\n            cancel_task(co, job, tasks[i]);
+    to    for (size_t i = 0; i < n && 0; i++)\n            cancel_task(co, job, tasks[i]);
+    why   mpispool cancel JOB TASK... cancels nothing
+
+cancel-grace-long
+    file  src/rank0/coordinator.c
+    tests ^e2e-cancel$
+    from  #define CANCEL_GRACE_S 0.5
+    to    #define CANCEL_GRACE_S 60
+    why   a cancelled task that ignores SIGTERM runs on for a minute
+
+cancel-suspended-no-sigcont
+    file  src/ranks/executor.c
+    tests ^e2e-idle_policy$
+    from  if (t->suspended) {\n        signal_task(ex, t, SIGCONT);
+    to    if (0) {\n        signal_task(ex, t, SIGCONT);
+    why   a suspended task gets SIGTERM but no SIGCONT: only SIGKILL ends it
+
+suspended-time-counts
+    file  src/ranks/executor.c
+    tests ^e2e-idle_policy$
+    from  t->timeout_at += now - t->suspended_at;
+    to    t->timeout_at += 0;
+    why   time spent suspended counts against a task's timeout
+
+# ---- journal and recovery
+
+journal-torn-line-replayed
+    file  src/common/journal.c
+    tests ^unit-test_journal$
+    from  if (line[got - 1] != '\\n')\n            break;
+    to    if (0)\n            break;
+    why   a line torn by a crash is replayed as if whole
+
+replayed-end-runs-again
+    file  src/rank0/coordinator.c
+    tests ^e2e-crash$
+    from  case JOURNAL_OK:\n    case JOURNAL_CANCELLED:\n        return false;
+    to    case JOURNAL_CANCELLED:\n        return false;\n    case JOURNAL_OK:
+    why   a task a crashed coordinator journaled as done runs again
