@@ -97,7 +97,7 @@ echo "mpirun exited $rc $((($(now) - t0) / 1000)) ms after SIGTERM"
 # in % of one core.
 tree_pct() {
     local pids a b t0 t1
-    pids=("$RUN_PID" $(ps -o pid= --ppid "$RUN_PID"))
+    read -ra pids <<<"$RUN_PID $(ps -o pid= --ppid "$RUN_PID" | xargs)"
     t0=$(now)
     a=$(cpu "${pids[@]}" | awk '{ s += $2 } END { print s + 0 }')
     sleep "$1"

@@ -22,10 +22,12 @@
 #   NAME...        only these mutations (default: all).
 #
 # It runs one build job and one test at a time, under nice, so it leaves
-# the machine to others; a full run takes about an hour on two cores. Do
-# not run two at once on the same scratch directory.
+# the machine to others; a full run takes about an hour on two cores. The
+# copy is taken when a run starts: later edits of the work tree do not
+# affect it. Do not run two at once on the same scratch directory.
 #
-# The mutations are listed at the end of this file, one block each:
+# The mutations are listed at the end of this file (mutation_list), one
+# block each:
 #
 #   NAME
 #       file  PATH (from the top of the repository)
@@ -55,34 +57,13 @@ if [ "$(id -u)" = 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 
-mode=run
-baseline=1
-only=()
-while [ $# -gt 0 ]; do
-    case $1 in
-    --check) mode=check ;;
-    --list) mode=list ;;
-    --no-baseline) baseline=0 ;;
-    -h | --help)
-        sed -n '3,/^set -euo/p' "$SELF" | sed '$d; s/^# \{0,1\}//'
-        exit 0
-        ;;
-    -*)
-        echo "mutate.sh: unknown option '$1' (see --help)" >&2
-        exit 2
-        ;;
-    *) only+=("$1") ;;
-    esac
-    shift
-done
-
 # ---------------------------------------------------------------- the list
 
 NAMES=() FILES=() TESTS=() FROMS=() TOS=() WHYS=()
 
-# Read the blocks after the __MUTATIONS__ line of this file.
+# Read the blocks of mutation_list into the arrays above.
 parse_list() {
-    local line key value n=-1
+    local line key value n=-1 i
     while IFS= read -r line; do
         case $line in
         '' | '#'*) continue ;;
@@ -92,7 +73,10 @@ parse_list() {
             continue
             ;;
         esac
-        [ "$n" -ge 0 ] || { echo "mutate.sh: a value before the first name: $line" >&2; exit 2; }
+        if [ "$n" -lt 0 ]; then
+            echo "mutate.sh: a value before the first name: $line" >&2
+            exit 2
+        fi
         line=${line#"${line%%[![:space:]]*}"}
         key=${line%%[[:space:]]*}
         value=${line#"$key"}
@@ -104,10 +88,12 @@ parse_list() {
         from) FROMS[n]=$value ;;
         to) TOS[n]=$value ;;
         why) WHYS[n]=$value ;;
-        *) echo "mutate.sh: unknown key '$key' in ${NAMES[n]}" >&2; exit 2 ;;
+        *)
+            echo "mutate.sh: unknown key '$key' in ${NAMES[n]}" >&2
+            exit 2
+            ;;
         esac
-    done < <(sed -n '/^__MUTATIONS__$/,$p' "$SELF" | tail -n +2)
-    local i
+    done < <(mutation_list)
     for i in "${!NAMES[@]}"; do
         if [ -z "${FILES[i]}" ] || [ -z "${TESTS[i]}" ] || [ -z "${FROMS[i]}" ]; then
             echo "mutate.sh: ${NAMES[i]} lacks file, tests or from" >&2
@@ -117,8 +103,9 @@ parse_list() {
 }
 
 # substitute FILE FROM TO: replace the one occurrence of FROM in FILE by TO
-# (in either, \n is a line break and \\ a backslash). Exits 3 and says how many times FROM was
-# found when that is not once; FILE is then unchanged.
+# (in either, \n is a line break and \\ a backslash). Exits 3 and prints
+# how many times FROM was found when that is not once; FILE is then
+# unchanged.
 substitute() {
     FROM=$2 TO=$3 perl -e '
         my ($file) = @ARGV;
@@ -150,23 +137,6 @@ selected() { # INDEX: whether the mutation was asked for
     return 1
 }
 
-parse_list
-for name in "${only[@]}"; do
-    found=0
-    for i in "${!NAMES[@]}"; do [ "${NAMES[i]}" = "$name" ] && found=1; done
-    [ "$found" = 1 ] || { echo "mutate.sh: no mutation named '$name' (see --list)" >&2; exit 2; }
-done
-
-if [ "$mode" = list ]; then
-    for i in "${!NAMES[@]}"; do
-        selected "$i" || continue
-        printf '%-34s %-28s %s\n' "${NAMES[i]}" "${FILES[i]}" "${TESTS[i]}"
-        printf '%-34s %s\n' "" "${WHYS[i]}"
-    done
-    echo "${#NAMES[@]} mutations"
-    exit 0
-fi
-
 RESULTS=()
 bad=0
 
@@ -175,11 +145,11 @@ bad=0
 check_applies() {
     local i=$1 copy count
     copy=$(mktemp)
-    cp "$2/${FILES[i]}" "$copy" 2>/dev/null || {
+    if ! cp "$2/${FILES[i]}" "$copy" 2>/dev/null; then
         RESULTS[i]="did not apply (no file ${FILES[i]})"
         rm -f "$copy"
         return 1
-    }
+    fi
     if ! count=$(substitute "$copy" "${FROMS[i]}" "${TOS[i]}"); then
         RESULTS[i]="did not apply (found ${count:-?} times)"
         rm -f "$copy"
@@ -203,21 +173,10 @@ print_table() {
     done
 }
 
-if [ "$mode" = check ]; then
-    for i in "${!NAMES[@]}"; do
-        selected "$i" || continue
-        if check_applies "$i" "$ROOT"; then RESULTS[i]="applies"; fi
-    done
-    print_table applies
-    [ "$bad" = 0 ] || { echo "mutate.sh: $bad mutation(s) do not apply" >&2; exit 1; }
-    exit 0
-fi
-
 # ---------------------------------------------------------------- the copy
 
 # Bring TREE up to date with the work tree: copy what differs (so that
-# unchanged files keep their times and the build stays incremental), remove
-# what is gone.
+# unchanged files keep their times and the build stays incremental).
 sync_tree() {
     local f
     mkdir -p "$TREE" "$LOGS"
@@ -238,23 +197,28 @@ build() { # LOG
 # run_tests REGEX LOG: run the tests, one at a time; prints the names of
 # those that failed or timed out, one a line. Returns 1 when none matched.
 run_tests() {
-    local rc=0
     nice -n 19 ctest --test-dir "$BUILD" -R "$1" --output-on-failure \
-        >>"$2" 2>&1 || rc=$?
+        >>"$2" 2>&1 || true
     if grep -q 'No tests were found' "$2"; then return 1; fi
     sed -n 's/^.*Test *#[0-9]*: \([^ ]*\) .*\*\*\*\(Failed\|Timeout\|Exception\).*$/\1/p' "$2"
-    return 0
 }
 
-sync_tree
-echo "mutate.sh: building the copy in $BUILD" >&2
-cmake -S "$TREE" -B "$BUILD" -DMPISPOOL_WERROR=OFF >"$LOGS/configure.log" 2>&1 ||
-    { cat "$LOGS/configure.log" >&2; echo "mutate.sh: cmake failed" >&2; exit 1; }
-: >"$LOGS/build.log"
-build "$LOGS/build.log" || { tail -n 30 "$LOGS/build.log" >&2; echo "mutate.sh: the unchanged copy does not build" >&2; exit 1; }
+# The file being mutated (relative to TREE) and its unchanged text, put
+# back with a fresh time (so that the next build compiles it again) after
+# the mutation and at exit.
+CURRENT=""
+ORIGINAL=""
+restore() {
+    if [ -n "$CURRENT" ]; then
+        cat "$ORIGINAL" >"$TREE/$CURRENT"
+        CURRENT=""
+    fi
+}
 
-if [ "$baseline" = 1 ]; then
-    regex=""
+# baseline_run: the tests of the chosen mutations on the unchanged copy;
+# exits when one fails (a mutation it catches would prove nothing).
+baseline_run() {
+    local i regex="" failed
     for i in "${!NAMES[@]}"; do
         selected "$i" || continue
         regex="${regex:+$regex|}${TESTS[i]}"
@@ -267,51 +231,123 @@ if [ "$baseline" = 1 ]; then
         echo "$failed" >&2
         exit 1
     fi
-fi
-
-CURRENT=""
-restore() {
-    if [ -n "$CURRENT" ]; then
-        cp "$ROOT/$CURRENT" "$TREE/$CURRENT"
-        CURRENT=""
-    fi
 }
-trap restore EXIT
 
-for i in "${!NAMES[@]}"; do
-    selected "$i" || continue
-    name=${NAMES[i]}
+# mutate INDEX: apply the mutation to the copy, build, run its tests,
+# restore; sets RESULTS[INDEX].
+mutate() {
+    local i=$1 name=${NAMES[$1]} log failed
     log=$LOGS/$name.log
     : >"$log"
-    check_applies "$i" "$TREE" || { echo "mutate.sh: $name: ${RESULTS[i]}" >&2; continue; }
+    if ! check_applies "$i" "$TREE"; then
+        echo "mutate.sh: $name: ${RESULTS[i]}" >&2
+        return
+    fi
     echo "mutate.sh: $name ($(date +%T))" >&2
     CURRENT=${FILES[i]}
+    cp "$TREE/$CURRENT" "$ORIGINAL"
     substitute "$TREE/$CURRENT" "${FROMS[i]}" "${TOS[i]}" >/dev/null
     if ! build "$log"; then
         RESULTS[i]="build failed (see $log)"
     elif ! failed=$(run_tests "${TESTS[i]}" "$log"); then
         RESULTS[i]="no test matches ${TESTS[i]}"
     elif [ -n "$failed" ]; then
-        RESULTS[i]="caught by $(echo $failed)"
+        RESULTS[i]="caught by $(paste -sd' ' <<<"$failed")"
     else
         RESULTS[i]="SURVIVED"
     fi
-    # A fresh time, so the next build compiles the file again.
     restore
     echo "mutate.sh: $name: ${RESULTS[i]}" >&2
-done
-build "$LOGS/build.log" || true
+}
 
-print_table "caught by"
-if [ "$bad" != 0 ]; then
-    echo "mutate.sh: $bad of the mutations were not caught (see $LOGS/)" >&2
-    exit 1
-fi
-exit 0
+main() {
+    mode=run
+    baseline=1
+    only=()
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --check) mode=check ;;
+        --list) mode=list ;;
+        --no-baseline) baseline=0 ;;
+        -h | --help)
+            sed -n '3,/^set -euo/p' "$SELF" | sed '$d; s/^# \{0,1\}//'
+            exit 0
+            ;;
+        -*)
+            echo "mutate.sh: unknown option '$1' (see --help)" >&2
+            exit 2
+            ;;
+        *) only+=("$1") ;;
+        esac
+        shift
+    done
 
-# The mutations: see the top of this file for the format.
-__MUTATIONS__
+    parse_list
+    local name i found
+    for name in "${only[@]}"; do
+        found=0
+        for i in "${!NAMES[@]}"; do [ "${NAMES[i]}" = "$name" ] && found=1; done
+        if [ "$found" = 0 ]; then
+            echo "mutate.sh: no mutation named '$name' (see --list)" >&2
+            exit 2
+        fi
+    done
 
+    case $mode in
+    list)
+        for i in "${!NAMES[@]}"; do
+            selected "$i" || continue
+            printf '%-34s %-28s %s\n' "${NAMES[i]}" "${FILES[i]}" "${TESTS[i]}"
+            printf '%-34s %s\n' "" "${WHYS[i]}"
+        done
+        echo "${#NAMES[@]} mutations"
+        exit 0
+        ;;
+    check)
+        for i in "${!NAMES[@]}"; do
+            selected "$i" || continue
+            if check_applies "$i" "$ROOT"; then RESULTS[i]="applies"; fi
+        done
+        print_table applies
+        if [ "$bad" != 0 ]; then
+            echo "mutate.sh: $bad mutation(s) do not apply" >&2
+            exit 1
+        fi
+        exit 0
+        ;;
+    esac
+
+    sync_tree
+    ORIGINAL=$WORK/original
+    trap restore EXIT
+    echo "mutate.sh: building the copy in $BUILD" >&2
+    if ! cmake -S "$TREE" -B "$BUILD" -DMPISPOOL_WERROR=OFF >"$LOGS/configure.log" 2>&1; then
+        cat "$LOGS/configure.log" >&2
+        echo "mutate.sh: cmake failed" >&2
+        exit 1
+    fi
+    : >"$LOGS/build.log"
+    if ! build "$LOGS/build.log"; then
+        tail -n 30 "$LOGS/build.log" >&2
+        echo "mutate.sh: the unchanged copy does not build" >&2
+        exit 1
+    fi
+    [ "$baseline" = 0 ] || baseline_run
+    for i in "${!NAMES[@]}"; do
+        selected "$i" && mutate "$i"
+    done
+    build "$LOGS/build.log" || true
+
+    print_table "caught by"
+    if [ "$bad" != 0 ]; then
+        echo "mutate.sh: $bad of the mutations were not caught (see $LOGS/)" >&2
+        exit 1
+    fi
+}
+
+# The mutations, in the format described at the top of this file.
+mutation_list() {
+    cat <<'EOF'
 timeout-signals-main-process-only
     file  src/ranks/executor.c
     tests ^e2e-timeout_kill$
@@ -562,3 +598,7 @@ replayed-end-runs-again
     from  case JOURNAL_OK:\n    case JOURNAL_CANCELLED:\n        return false;
     to    case JOURNAL_CANCELLED:\n        return false;\n    case JOURNAL_OK:
     why   a task a crashed coordinator journaled as done runs again
+EOF
+}
+
+main "$@"
