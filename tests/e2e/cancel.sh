@@ -5,7 +5,7 @@
 # --kill-grace is), the job ends "cancelled" in failed/ and in its report,
 # also when one of its tasks failed; a queued job is cancelled without any
 # coordinator; cancelling some tasks leaves the others to run. How fast a
-# cancel ends a job is measured by bench/cancel.sh; here a generous bound
+# cancel ends a job is measured by bench/control_latency.sh; here a bound
 # only catches a hang.
 . "$(dirname "$0")/lib.sh"
 
