@@ -26,6 +26,15 @@
 # copy is taken when a run starts: later edits of the work tree do not
 # affect it. Do not run two at once on the same scratch directory.
 #
+# The list (tests/mutate.sh --list prints it with what each break does):
+# first the five breaks that once went unnoticed (a timeout signalling the
+# task's main process instead of its process group, "failed" decided
+# before "cancelled", a doubled kill grace, rejected jobs not counted in
+# the metrics, cgroup2 tracking disabled so the v1 freezer takes over),
+# then breaks of the timeout and kill paths, the cgroup choice and memory
+# limits, job state rules, record fields, output capture, claim and
+# reject, metrics, retries, cancel, and the journal and recovery.
+#
 # The mutations are listed at the end of this file (mutation_list), one
 # block each:
 #
