@@ -367,8 +367,8 @@ timeout-signals-main-process-only
 job-state-failed-before-cancelled
     file  src/rank0/coordinator.c
     tests ^e2e-cancel$
-    from  return job->cancelled                    ? "cancelled"\n           : job->failed || job->dep_failure ? "failed"\n                                             : "done";
-    to    return job->failed || job->dep_failure ? "failed"\n           : job->cancelled ? "cancelled"\n                                             : "done";
+    from  return job->cancelled               ? "cancelled"\n           : job->failed || job->reason ? "failed"\n                                        : "done";
+    to    return job->failed || job->reason ? "failed"\n           : job->cancelled ? "cancelled"\n                                        : "done";
     why   a cancelled job with a failed task ends "failed"
 
 kill-grace-doubled
@@ -450,8 +450,8 @@ oom-kill-not-reported
 failed-task-job-done
     file  src/rank0/coordinator.c
     tests ^e2e-exit_codes$
-    from  : job->failed || job->dep_failure ? "failed"
-    to    : job->dep_failure ? "failed"
+    from  : job->failed || job->reason ? "failed"
+    to    : job->reason ? "failed"
     why   a job with a failed task ends "done"
 
 stop-not-interrupted
@@ -604,8 +604,8 @@ journal-torn-line-replayed
 replayed-end-runs-again
     file  src/rank0/coordinator.c
     tests ^(e2e-crash|e2e-coordinators)$
-    from  case JOURNAL_OK:\n    case JOURNAL_CANCELLED:\n        return false;
-    to    case JOURNAL_CANCELLED:\n        return false;\n    case JOURNAL_OK:\n        break;
+    from  case JOURNAL_OK:\n    case JOURNAL_CANCELLED:\n    case JOURNAL_STOPPED:\n        return false;
+    to    case JOURNAL_CANCELLED:\n    case JOURNAL_STOPPED:\n        return false;\n    case JOURNAL_OK:\n        break;
     why   a task a crashed coordinator journaled as done runs again
 EOF
 }
