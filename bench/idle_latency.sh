@@ -4,8 +4,13 @@
 #  - CPU of mpirun and its ranks over 10 s with nothing to do (% of one core;
 #    the target is < 1%),
 #  - rename of a job into new/ -> its task's record start, over 20
-#    single-task jobs one after another (min/median/max ms; target < 10 ms).
-# Prints results; asserts nothing.
+#    single-task jobs one after another (min/median/max ms; target < 10 ms);
+# then of `mpirun -np 2 mpispool-run` over 10 s each:
+#  - CPU while its one task runs (the ranks look at MPI every millisecond),
+#  - CPU while that task is suspended by --idle-policy (the owner is
+#    active; the target is the idle figure, no polling).
+# Prints results; asserts nothing. (tests/e2e/idle_latency.sh and
+# idle_policy.sh only guard against a spin and a missed job.)
 # Usage: bench/idle_latency.sh [JOBS] [IDLE_SECONDS]   (default 20 10)
 set -euo pipefail
 
@@ -87,3 +92,36 @@ rc=0
 wait "$RUN_PID" || rc=$?
 RUN_PID=""
 echo "mpirun exited $rc $((($(now) - t0) / 1000)) ms after SIGTERM"
+
+# tree_pct SECONDS: CPU of mpirun ($RUN_PID) and its children over SECONDS,
+# in % of one core.
+tree_pct() {
+    local pids a b t0 t1
+    read -ra pids <<<"$RUN_PID $(ps -o pid= --ppid "$RUN_PID" | xargs)"
+    t0=$(now)
+    a=$(cpu "${pids[@]}" | awk '{ s += $2 } END { print s + 0 }')
+    sleep "$1"
+    b=$(cpu "${pids[@]}" | awk '{ s += $2 } END { print s + 0 }')
+    t1=$(now)
+    awk -v d="$((b - a))" -v hz="$hz" -v us="$((t1 - t0))" \
+        'BEGIN { printf "%.2f", 100 * d / hz / (us / 1e6) }'
+}
+
+# One task, then its suspension: the owner's input is a file touched.
+ACT=$TMP/activity
+LOADF=$TMP/load
+echo 0.00 >"$LOADF"
+touch -d '1 hour ago' "$ACT"
+"$MPISPOOL" --spool "$SPOOL" submit -- sh -c "touch $TMP/running; sleep 600" >/dev/null
+mpirun --oversubscribe --bind-to none -np 2 "$MPISPOOL_RUN" --spool "$SPOOL" \
+    --idle-policy "load=1,idle=2s,input=$ACT,action=suspend,loadfile=$LOADF" \
+    >"$TMP/run2.log" 2>&1 &
+RUN_PID=$!
+await 60 test -e "$TMP/running"
+sleep 2
+echo "CPU of mpirun -np 2 while its task runs: $(tree_pct "$IDLE_S")% of one core"
+(while :; do touch "$ACT"; sleep 0.3; done) &
+TOUCH_PID=$!
+sleep 3 # the rank sees the owner and stops the task
+echo "CPU of mpirun -np 2 while its task is suspended: $(tree_pct "$IDLE_S")% of one core"
+kill "$TOUCH_PID"

@@ -25,3 +25,24 @@ bench_cleanup() {
 }
 trap bench_cleanup EXIT
 now() { local t=$EPOCHREALTIME; echo "${t/./}"; } # microseconds
+
+# median: the median of the numbers on stdin, one a line.
+median() {
+    sort -n | awk '{ v[NR] = $1 }
+        END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# await SECONDS CMD...: poll CMD every 10 ms until it succeeds; fails (exit
+# 1, with a message) after SECONDS.
+await() {
+    local limit=$1 deadline
+    shift
+    deadline=$(($(now) + limit * 1000000))
+    until "$@" >/dev/null 2>&1; do
+        if [ "$(now)" -ge "$deadline" ]; then
+            echo "bench: still waiting after ${limit} s for: $*" >&2
+            exit 1
+        fi
+        sleep 0.01
+    done
+}

@@ -42,6 +42,6 @@ cmake --build build-asan -j2
 start=$(date +%s)
 rc=0
 ctest --test-dir build-asan --output-on-failure --no-tests=error \
-    -L 'unit|mpi|e2e' "$@" || rc=$?
+    -j "${MPISPOOL_TEST_JOBS:-2}" -L 'unit|mpi|e2e' "$@" || rc=$?
 echo "test-sanitize: ctest exited $rc after $(($(date +%s) - start)) s"
 exit "$rc"

@@ -24,7 +24,9 @@ fi
 
 cmake -S . -B build -DMPISPOOL_WERROR=ON
 cmake --build build -j2
-ctest --test-dir build --output-on-failure "$@"
+# Two at a time: most tests wait (for ranks, tasks, timers) more than they
+# compute; those that must run alone are RUN_SERIAL in tests/CMakeLists.txt.
+ctest --test-dir build --output-on-failure -j "${MPISPOOL_TEST_JOBS:-2}" "$@"
 
 # The whole suite (no arguments): the tests again under the sanitizers,
 # then the fuzzers. MPISPOOL_QUICK=1 stops after the plain run.

@@ -7,8 +7,10 @@
 . "$(dirname "$0")/lib.sh"
 
 setup_spool
+# Each low job keeps the one slot busy for 3 s, so that the test (however
+# slow the machine) submits the high one while low1 and low2 still run.
 for j in 1 2 3 4; do
-    for t in $(seq 1 10); do echo "sleep 0.1"; done >"$TEST_TMP/low$j.tasks"
+    for t in $(seq 1 10); do echo "sleep 0.3"; done >"$TEST_TMP/low$j.tasks"
     eval "low$j=\$(submit --tasks \"$TEST_TMP/low$j.tasks\" --name low$j)"
 done
 "$MPISPOOL_RUN" --spool "$SPOOL" --slots 1 --until-empty \

@@ -73,11 +73,15 @@ D=$!
 BG_PIDS+=("$D")
 sleep 1
 grep -q "adopted" "$TEST_TMP/d.log" && fail "D adopted a live coordinator's job"
+# D is held (SIGSTOP) while C dies and the test reads C's journal, which D
+# removes once it adopted the job.
+kill -STOP "$D"
 kill -KILL "$C"
 wait "$C" 2>/dev/null || true
 n_at_crash=$(wc -l <"$LOG")
 awk -v job="$slow" '$1 == "E" && $2 == job && $5 == 1 { print $3 }' \
     "$SPOOL"/journal/*-"$C".log | sort -u >"$TEST_TMP/ended"
+kill -CONT "$D"
 # D notices at its next rescan and adopts the job.
 wait_until 30 test -e "$SPOOL/done/$slow.json" || {
     cat "$TEST_TMP/d.log" >&2

@@ -3,7 +3,10 @@
 # mpispool drain HOST: no new task goes to the ranks on HOST, running ones
 # finish; the ranks show "draining" in the status file and in mpispool
 # status; drain --undo gives them work again. The ranks of this test run
-# on this machine, so their host is its hostname.
+# on this machine, so their host is its hostname. The coordinator's full
+# rescan comes only every 60 s here, so the bounds below (generous, for a
+# loaded machine) see that drain/ is watched; how fast a drain takes
+# effect is measured by bench/control_latency.sh.
 . "$(dirname "$0")/lib.sh"
 
 setup_spool
@@ -37,7 +40,7 @@ rank_states() {
 states_are() { [ "$(rank_states)" = "$1" ]; }
 
 # One worker rank with two slots; it serves until stopped.
-start_coordinator 2 --spool "$SPOOL" --slots 2
+start_coordinator 2 --spool "$SPOOL" --slots 2 --rescan 60
 wait_until 30 states_are idle || {
     show_coordinator_log
     fail "the worker rank never became idle: '$(rank_states)'"
@@ -49,10 +52,9 @@ wait_until 20 grep -q 'start long' "$LOG" || fail "the long task did not start"
 t0=$(now_us)
 assert_exit 0 mps drain "$HOST"
 assert_contains "host $HOST: draining" "$(cat "$TEST_TMP/last.out")" "drain output"
-wait_until 5 states_are draining || fail "rank state after drain: '$(rank_states)'"
+wait_until 20 states_are draining || fail "rank state 20 s after drain: '$(rank_states)'"
 t1=$(now_us)
 log "rank draining $(((t1 - t0) / 1000)) ms after mpispool drain"
-assert_lt $(((t1 - t0) / 1000)) 2000 "ms until the rank shows draining (inotify)"
 assert_exit 0 mps status
 assert_match "[[:space:]]draining[[:space:]]" "$(cat "$TEST_TMP/last.out")" \
     "mpispool status shows the draining rank"
@@ -75,11 +77,10 @@ states_are draining || fail "rank state while drained: '$(rank_states)'"
 # Undo: the waiting task runs at once.
 t0=$(now_us)
 assert_exit 0 mps drain --undo "$HOST"
-wait_until 10 test -f "$SPOOL/done/$short.json" ||
-    fail "the task did not run after drain --undo"
+wait_until 20 test -f "$SPOOL/done/$short.json" ||
+    fail "the task did not run within 20 s of drain --undo"
 t1=$(now_us)
 log "task done $(((t1 - t0) / 1000)) ms after drain --undo"
-assert_lt $(((t1 - t0) / 1000)) 3000 "ms from drain --undo to the task's end"
 wait_until 5 states_are idle || fail "rank state after undo: '$(rank_states)'"
 
 # A drained host's short name drains its ranks too; a drain seen at start
@@ -90,7 +91,7 @@ assert_eq 0 "$COORD_RC" "exit status after SIGUSR1"
 assert_exit 0 mps drain "${HOST%%.*}"
 third=$(submit -- sh -c "echo start third >> $LOG")
 : >"$TEST_TMP/coordinator.log"
-start_coordinator 2 --spool "$SPOOL" --slots 2
+start_coordinator 2 --spool "$SPOOL" --slots 2 --rescan 60
 wait_until 30 states_are draining || {
     show_coordinator_log
     fail "rank state of a new run on a drained host: '$(rank_states)'"
@@ -98,11 +99,11 @@ wait_until 30 states_are draining || {
 sleep 1
 assert_state "$third" cur
 assert_exit 0 mps drain --undo "${HOST%%.*}"
-wait_until 10 test -f "$SPOOL/done/$third.json" ||
-    fail "the third task did not run after drain --undo"
+wait_until 20 test -f "$SPOOL/done/$third.json" ||
+    fail "the third task did not run within 20 s of drain --undo"
 grep -q 'rank 1 on .*: draining (no new tasks)' "$TEST_TMP/coordinator.log" ||
     fail "no drain line in the coordinator's log"
 kill -USR1 "$(mpirun_pid "$COORD_PID")"
 wait_coordinator 30
 
-pass "drain stops new tasks on the host within 2 s, running ones finish, --undo resumes"
+pass "drain stops new tasks on the host, running ones finish, --undo resumes"

@@ -1,16 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Regression guard against spinning: an idle `mpirun -np 3 mpispool-run`
-# uses < 5% of one core (all of mpirun's tree), a job renamed into new/
-# starts within 100 ms, and SIGTERM ends it within 10 s. The exact figures
-# are measured by bench/idle_latency.sh.
+# Guards against the pathological, with bounds a heavily loaded machine
+# meets: an idle `mpirun -np 3 mpispool-run` does not spin (under 10% of
+# one core for all of mpirun's tree; about 1% is normal), a job renamed into
+# new/ is noticed at once (inotify: it starts within 10 s although the full
+# rescan comes only every 60 s here; some milliseconds are normal), and
+# SIGTERM ends the run within 10 s. The figures themselves are measured by
+# bench/idle_latency.sh.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup_spool
 T=$TEST_TMP
 cd "$T"
 
-start_coordinator 3 --spool "$SPOOL"
+start_coordinator 3 --spool "$SPOOL" --rescan 60
 wait_until 20 compgen -G "$SPOOL/status/*.json" >/dev/null || {
     show_coordinator_log
     fail "no status file 20 s after starting mpirun -np 3 mpispool-run"
@@ -30,17 +33,17 @@ t1=$(now_us)
 pct=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v us="$((t1 - t0))" \
     'BEGIN { printf "%.2f", 100 * (c / hz) / (us / 1e6) }')
 log "idle CPU of mpirun + 3 ranks: ${pct}% of one core over 10 s"
-assert_lt "$pct" 5 "idle CPU (% of one core)"
+assert_lt "$pct" 10 "idle CPU (% of one core)"
 
 # --- dispatch latency: rename into new/ -> record start -------------------
 echo '{"command": ["true"]}' >"$SPOOL/tmp/latency-1.json"
 renamed=$(rename_us "$SPOOL/tmp/latency-1.json" "$SPOOL/new/latency-1.json")
-wait_until 10 test -e "$(record latency-1 0)" ||
-    fail "no record 10 s after dropping latency-1 into new/"
+wait_until 30 test -e "$(record latency-1 0)" ||
+    fail "no record 30 s after dropping latency-1 into new/"
 started=$(time_us "$(jqf "$(record latency-1 0)" .start)")
 lat_ms=$(awk -v a="$renamed" -v b="$started" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
 log "dispatch latency (rename -> task start): ${lat_ms} ms"
-assert_lt "$lat_ms" 100 "dispatch latency in ms"
+assert_lt "$lat_ms" 10000 "dispatch latency in ms (a rescan would take 60 s)"
 assert_lt -1 "$lat_ms" "dispatch latency (start before the rename?)"
 assert_json "$(record latency-1 0)" .exit_code 0
 

@@ -105,10 +105,8 @@ listed=$("$MPISPOOL" --help | awk '
 checked=0
 for cmd in $(printf '%s\n' $listed init submit status wait report cancel log start drain | sort -u); do
     section=$(man_section "$page" "$cmd")
-    if ! grep -qx "$cmd" <<<"$listed"; then
-        log "$cmd: not a command of this mpispool (not in mpispool --help): skipped"
-        continue
-    fi
+    grep -qx "$cmd" <<<"$listed" ||
+        fail "'$cmd' is not among the commands of mpispool --help: $(paste -sd" " <<<"$listed")"
     [ -n "$section" ] || fail "command '$cmd' is in mpispool --help but mpispool.1 has no '.SS $cmd' section"
     [ "$cmd" = help ] && continue # 'mpispool help --help' is help on '--help'
     opts=$("$MPISPOOL" "$cmd" --help | help_options)
@@ -123,15 +121,14 @@ done
 
 # cmake --install puts them under share/man.
 BUILD_DIR=$(dirname "$MPISPOOL")
-if command -v cmake >/dev/null && [ -f "$BUILD_DIR/cmake_install.cmake" ]; then
-    cmake --install "$BUILD_DIR" --prefix "$TEST_TMP/prefix" >"$TEST_TMP/install.log" 2>&1 ||
-        { cat "$TEST_TMP/install.log" >&2; fail "cmake --install failed"; }
-    for page in "${PAGES[@]}"; do
-        assert_file "$TEST_TMP/prefix/share/man/man${page##*.}/$page" "installed man page"
-    done
-    MANPATH=$TEST_TMP/prefix/share/man man -w mpispool-jobfile >/dev/null ||
-        fail "man does not find the installed mpispool-jobfile page"
-else
-    log "no CMake build directory beside $MPISPOOL: install not checked"
-fi
+[ -f "$BUILD_DIR/cmake_install.cmake" ] ||
+    fail "no CMake build directory beside $MPISPOOL to check the install with"
+command -v cmake >/dev/null || fail "cmake is not installed"
+cmake --install "$BUILD_DIR" --prefix "$TEST_TMP/prefix" >"$TEST_TMP/install.log" 2>&1 ||
+    { cat "$TEST_TMP/install.log" >&2; fail "cmake --install failed"; }
+for page in "${PAGES[@]}"; do
+    assert_file "$TEST_TMP/prefix/share/man/man${page##*.}/$page" "installed man page"
+done
+MANPATH=$TEST_TMP/prefix/share/man man -w mpispool-jobfile >/dev/null ||
+    fail "man does not find the installed mpispool-jobfile page"
 pass "man pages render cleanly and cover $checked commands and mpispool-run"

@@ -3,7 +3,8 @@
 # --metrics-file: Prometheus text-format metrics, written FILE.tmp then
 # renamed, while running and at exit; checked by a strict format checker
 # (promcheck.py) and for their values: running tasks while one runs, task
-# and job totals, the task duration histogram, per-rank busy slots.
+# and job totals (rejected job files too), the task duration histogram,
+# per-rank busy slots.
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { echo "metrics: SKIP: python3 is not installed" >&2; exit 77; }
@@ -20,6 +21,11 @@ metric() { # NAME{LABELS}: its value
 SLOW=$(submit --name slow -- sh -c 'touch '"$TEST_TMP"'/slow.started; sleep 4')
 OK=$(submit --name ok --tasks <(printf 'true\ntrue\nsleep 0.3\n'))
 BAD=$(submit --name bad -- false)
+# Two job files a coordinator must reject (not JSON; an unknown key).
+printf '{"command": ["true"' >"$SPOOL/tmp/broken.json"
+mv "$SPOOL/tmp/broken.json" "$SPOOL/new/broken.json"
+printf '{"comand": ["true"]}' >"$SPOOL/tmp/typo.json"
+mv "$SPOOL/tmp/typo.json" "$SPOOL/new/typo.json"
 start_coordinator 2 --spool "$SPOOL" --until-empty --metrics-file "$M"
 wait_until 30 test -e "$TEST_TMP/slow.started" || fail "the slow task never started"
 running_seen() { [ -f "$M" ] && [ "$(metric mpispool_tasks_running)" = 1 ]; }
@@ -35,6 +41,8 @@ assert_eq 0 "$COORD_RC" "coordinator exit code"
 assert_state "$SLOW" done
 assert_state "$OK" done
 assert_state "$BAD" failed
+assert_state broken rejected
+assert_state typo rejected
 
 python3 "$CHECK" "$M" || { cat "$M" >&2; fail "final metrics are not valid"; }
 assert_no_file "$M.tmp" "metrics temporary file"
@@ -42,6 +50,7 @@ assert_eq 4 "$(metric mpispool_tasks_succeeded_total)" "tasks succeeded"
 assert_eq 1 "$(metric mpispool_tasks_failed_total)" "tasks failed"
 assert_eq 2 "$(metric mpispool_jobs_done_total)" "jobs done"
 assert_eq 1 "$(metric mpispool_jobs_failed_total)" "jobs failed"
+assert_eq 2 "$(metric mpispool_jobs_rejected_total)" "jobs rejected"
 assert_eq 0 "$(metric mpispool_tasks_running)" "running at exit"
 assert_eq 0 "$(metric mpispool_queue_tasks_pending)" "pending at exit"
 assert_eq 5 "$(metric mpispool_task_duration_seconds_count)" "histogram count"

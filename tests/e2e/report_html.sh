@@ -144,38 +144,14 @@ if [ -n "${MPISPOOL_KEEP_PNG:-}" ]; then cp "$html.png" "$MPISPOOL_KEEP_PNG/"; f
 big=20261129-9999
 echo '{"shell": "true"}' >"$SPOOL/failed/$big.json"
 mkdir -p "$SPOOL/out/$big"
-awk -v id="$big" -v n=100000 'BEGIN {
-    printf "{\"job\": \"%s\", \"name\": \"big\", \"state\": \"failed\", ", id
-    printf "\"submitted\": \"2026-11-29T18:00:00.000000Z\", "
-    printf "\"started\": \"2026-11-29T18:00:00.000000Z\", "
-    printf "\"ended\": \"2026-11-29T18:20:00.000000Z\", "
-    printf "\"counts\": {\"tasks\": %d, \"succeeded\": %d, \"failed\": %d, \"cancelled\": 0}, ", n, n - n / 20, n / 20
-    printf "\"tasks\": [\n"
-    for (i = 0; i < n; i++) {
-        r = i % 16; s = int(i / 16) * 0.19 + r * 0.01
-        d = 0.05 + ((i * 7919) % 100) / 700.0; code = (i % 20 == 7) ? 1 : 0
-        e = s + d
-        printf "%s{\"job\": \"%s\", \"task\": %d, \"attempt\": 1, \"host\": \"node%02d\", \"rank\": %d, ", (i ? "," : ""), id, i, int(r / 4), r + 1
-        printf "\"start\": \"2026-11-29T18:%02d:%02d.%06dZ\", ", int(s / 60), int(s) % 60, int((s - int(s)) * 1e6)
-        printf "\"end\": \"2026-11-29T18:%02d:%02d.%06dZ\", \"elapsed\": %.6f, ", int(e / 60), int(e) % 60, int((e - int(e)) * 1e6), d
-        if (i % 1000 == 3)      # ended by a stop of mpispool-run
-            printf "\"exit_code\": null, \"signal\": 15, \"timed_out\": false, \"error\": null, \"interrupted\": true, "
-        else if (i % 1000 == 5) # killed by mpispool cancel
-            printf "\"exit_code\": null, \"signal\": 15, \"timed_out\": false, \"error\": \"cancelled by mpispool cancel\", \"cancelled\": true, "
-        else
-            printf "\"exit_code\": %d, \"signal\": null, \"timed_out\": false, \"error\": null, ", code
-        printf "\"max_rss_kb\": 1000, \"user_s\": 0.01, \"system_s\": 0.0}\n"
-    }
-    print "]}"
-}' >"$SPOOL/out/$big/report.json"
+awk -v id="$big" -v n=100000 -f "$REPO_ROOT/tests/e2e/big_report.awk" \
+    >"$SPOOL/out/$big/report.json"
+# About 1 s (30 s under AddressSanitizer); the time limit only catches a
+# hang or a blow-up. bench/report_html.sh measures it.
 start=$(date +%s%N)
 assert_exit 0 timeout -k 5 100 "$MPISPOOL" --spool "$SPOOL" report --html "$T/big.html" "$big"
 ms=$((($(date +%s%N) - start) / 1000000))
 log "report --html of 100000 attempts: ${ms} ms, $(stat -c %s "$T/big.html") bytes"
-# (about 1 s; 30 s under AddressSanitizer, which slows every malloc)
-limit=20000
-[ -z "${ASAN_OPTIONS:-}" ] || limit=90000
-[ "$ms" -lt "$limit" ] || fail "report --html of 100000 attempts took ${ms} ms"
 size=$(stat -c %s "$T/big.html")
 [ "$size" -lt 8000000 ] || fail "the 100000-task page is $size bytes"
 grep -q '<p class="note" id="capped">The timeline shows [0-9]* of 100000 attempts' "$T/big.html" ||

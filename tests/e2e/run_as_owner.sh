@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then
     echo "$TEST_NAME: SKIP: needs root (it switches tasks to other users)"
     exit 77
 fi
-for prog in useradd userdel groupadd groupdel usermod runuser; do
+for prog in useradd userdel groupadd groupdel usermod runuser setpriv; do
     if ! command -v "$prog" >/dev/null; then
         echo "$TEST_NAME: SKIP: $prog is not installed"
         exit 77
@@ -177,20 +177,16 @@ round 2
 
 # A rank that is root but may not change its uid or gid (no CAP_SETUID,
 # CAP_SETGID) fails the task with the reason, rather than run it as root.
-if command -v setpriv >/dev/null; then
-    nocap=$(as "$USER_A" "$MPISPOOL" --spool "$SPOOL" submit -- id -u) ||
-        fail "submit as $USER_A"
-    rc=0
-    timeout -k 5 60 setpriv --bounding-set -setuid,-setgid "$MPISPOOL_RUN" \
-        --spool "$SPOOL" --until-empty --workdir "$T/work" \
-        >>"$T/coordinator.log" 2>&1 || rc=$?
-    [ "$rc" = 0 ] || fail "mpispool-run without CAP_SETUID exited $rc"
-    assert_state "$nocap" failed
-    assert_json "$(record "$nocap" 0)" .error \
-        "cannot switch to user $uid_a: Operation not permitted"
-    assert_json "$(record "$nocap" 0)" .exit_code null
-    assert_eq "" "$(cat "$(task_out "$nocap" 0)")" "output of the task"
-else
-    log "setpriv missing: not checking a rank that cannot switch users"
-fi
+nocap=$(as "$USER_A" "$MPISPOOL" --spool "$SPOOL" submit -- id -u) ||
+    fail "submit as $USER_A"
+rc=0
+timeout -k 5 60 setpriv --bounding-set -setuid,-setgid "$MPISPOOL_RUN" \
+    --spool "$SPOOL" --until-empty --workdir "$T/work" \
+    >>"$T/coordinator.log" 2>&1 || rc=$?
+[ "$rc" = 0 ] || fail "mpispool-run without CAP_SETUID exited $rc"
+assert_state "$nocap" failed
+assert_json "$(record "$nocap" 0)" .error \
+    "cannot switch to user $uid_a: Operation not permitted"
+assert_json "$(record "$nocap" 0)" .exit_code null
+assert_eq "" "$(cat "$(task_out "$nocap" 0)")" "output of the task"
 pass

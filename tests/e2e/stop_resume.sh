@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Stopping (how Slurm ends an allocation): SIGTERM, SIGINT or SIGUSR1 stop
 # dispatching, end the running tasks (SIGTERM, grace, SIGKILL), record them
-# as interrupted (not failed), write the status, exit 0 within the grace;
-# the next run resumes them with attempt + 1 and never reruns a task that
-# ended.
+# as interrupted (not failed), write the status, exit 0 as soon as they
+# ended (here at once: they trap TERM; the grace of 60 s is not waited
+# out); the next run resumes them with attempt + 1 and never reruns a task
+# that ended. How long a stop takes is measured by bench/control_latency.sh.
 . "$(dirname "$0")/lib.sh"
 
 setup_spool
@@ -29,13 +30,13 @@ stop_run() {
     job=$(make_job)
     : >"$TEST_TMP/coordinator.log"
     if [ "$np" = 1 ]; then
-        "$MPISPOOL_RUN" --spool "$SPOOL" --slots 2 --kill-grace 3 \
+        "$MPISPOOL_RUN" --spool "$SPOOL" --slots 2 --kill-grace 60 \
             >>"$TEST_TMP/coordinator.log" 2>&1 &
         COORD_PID=$!
         BG_PIDS+=("$COORD_PID")
         target=$COORD_PID
     else
-        start_coordinator "$np" --spool "$SPOOL" --slots 1 --kill-grace 3
+        start_coordinator "$np" --spool "$SPOOL" --slots 1 --kill-grace 60
         wait_until 30 mpirun_pid "$COORD_PID" >/dev/null ||
             fail "no mpirun started"
         target=$(mpirun_pid "$COORD_PID")
@@ -46,11 +47,11 @@ stop_run() {
     }
     t0=$(date +%s%N)
     kill -"$how" "$target"
+    # Far below the grace: a stop that waited it out would take 60 s.
     wait_coordinator 30
     t1=$(date +%s%N)
     ms=$(((t1 - t0) / 1000000))
     log "$how to $([ "$np" = 1 ] && echo mpispool-run || echo "mpirun -np $np"): exit $COORD_RC after $ms ms"
-    [ "$ms" -lt 3000 ] || fail "$how: the stop took $ms ms (grace 3 s)"
     if [ "$np" = 1 ] || [ "$how" = USR1 ]; then
         assert_eq 0 "$COORD_RC" "exit status after SIG$how"
     fi

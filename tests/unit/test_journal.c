@@ -140,9 +140,10 @@ static void test_replay(void **state)
     journal_claim(jr, "d");
     journal_cancel(jr, "d");
     journal_close(jr, false);
-    /* A torn last line (the crash came mid-write) is ignored. */
+    /* A torn last line (the crash came mid-write, its time cut short) is
+     * ignored, although what it holds would parse. */
     FILE *f = fopen(path, "a");
-    fputs("E a 0 1 0", f);
+    fputs("E a 1 2 1 17", f);
     fclose(f);
 
     struct replay rp = {0};
