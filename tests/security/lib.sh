@@ -139,6 +139,11 @@ rank0_serving() {
     return 1
 }
 
+# status_has FILTER: jq -e FILTER holds on rank 0's status file.
+status_has() {
+    jq -e "$1" "$STATUS_FILE" >/dev/null 2>&1
+}
+
 # stop_rank0: stop the background rank 0 (SIGTERM, then SIGKILL after a
 # few seconds: a wedged rank 0 may not answer).
 stop_rank0() {
@@ -194,6 +199,8 @@ assert_job_done() {
     if [ "$where" != done ]; then
         [ ! -f "$SPOOL/rejected/$job.error" ] ||
             log "rejected: $(cat "$SPOOL/rejected/$job.error")"
+        [ ! -s "$SPOOL/out/$job/0.err" ] ||
+            log "stderr of its task 0: $(head -c 500 "$SPOOL/out/$job/0.err")"
         show_coordinator_log
         fail "$what: job $job ended in $where/, not done/"
     fi

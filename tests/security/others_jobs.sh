@@ -77,8 +77,7 @@ assert_bobs_own() {
 }
 
 running() {
-    jq -e --arg j "$1" '.jobs[] | select(.job == $j) | .running >= 1' \
-        "$STATUS_FILE" >/dev/null 2>&1
+    status_has "any(.jobs[]; .job == \"$1\" and .running >= 1)"
 }
 
 sc_dup_id_running() {
