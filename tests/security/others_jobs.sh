@@ -94,7 +94,7 @@ sc_dup_id_running() {
 sc_dup_id_waiting() {
     local first job sum
     first=$(submit_as "$BOB" -- sleep 4)
-    job=$(submit_as "$BOB" --after "$first" -- sh -c 'echo bob-output')
+    job=$(submit_json "$BOB" "{\"after\": [\"$first\"], \"shell\": \"echo bob-output\"}")
     sum=$(sha_of "$SPOOL/new/$job.json")
     start_rank0
     wait_until 20 test -e "$SPOOL/cur/$job.json" ||

@@ -16,9 +16,9 @@ next_id() {
     printf '%s-%04d\n' "$(date -u +%Y%m%d)" "$((10#${seq:-0} + 1))"
 }
 
-# Eve predicts bob's next id and keeps renaming a job file of hers into
-# new/ under it: refused (sticky bit) while bob's file is there, taken
-# the moment rank 0 has claimed his.
+# Eve predicts bob's next id, waits for his file and keeps renaming a job
+# file of hers into new/ under it: refused (sticky bit) while bob's file
+# is there, taken the moment rank 0 has claimed his.
 sc_claim_race() {
     local predicted job
     start_rank0
@@ -27,9 +27,10 @@ sc_claim_race() {
         my ($spool, $id) = @ARGV;
         my $tmp = "$spool/tmp/.race.$$";
         my $end = time + 30;
-        # First the file of bob is there (anyone may stat a name in new/).
-        select(undef, undef, undef, 0.001)
-            until -e "$spool/new/$id.json" || time > $end;
+        # First the file of bob is there (anyone may stat a name in new/
+        # and cur/), then it is claimed.
+        1 until -e "$spool/new/$id.json" || -e "$spool/cur/$id.json" ||
+            time > $end;
         while (time < $end) {
             open(my $f, ">", $tmp) or die "$tmp: $!\n";
             print $f "{\"shell\": \"echo eve-was-here\"}\n";
@@ -69,8 +70,7 @@ sc_archive_swap() {
     make_tar "$home/ok.tar" "$T/harmless"
     chown "$EVE:" "$home/ok.tar"
     first=$(submit_as "$EVE" -- sleep 3)
-    second=$(submit_as "$EVE" --after "$first" --archive ok.tar -- \
-        sh -c "cat secret.txt; cp secret.txt '$PUB/swapped'")
+    second=$(submit_json "$EVE" "{\"after\": [\"$first\"], \"archive\": \"ok.tar\", \"shell\": \"cat secret.txt; cp secret.txt '$PUB/swapped'\"}")
     start_rank0
     wait_until 20 test -e "$SPOOL/cur/$second.json" ||
         fail "eve's second job was not claimed"

@@ -51,7 +51,7 @@ sc_fifo_archive_dependency() {
     make_tar "$home/w2.tar" "$T/w2"
     chown "$EVE:" "$home/w2.tar"
     first=$(submit_as "$EVE" -- sleep 3)
-    second=$(submit_as "$EVE" --after "$first" --archive w2.tar -- true)
+    second=$(submit_json "$EVE" "{\"after\": [\"$first\"], \"archive\": \"w2.tar\", \"command\": [\"true\"]}")
     [ -f "$SPOOL/data/$second.archive" ] ||
         fail "no data/$second.archive after submit --archive"
     start_rank0 --slots 4
