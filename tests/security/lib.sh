@@ -173,28 +173,46 @@ peak_rss_mb() {
 
 # ---------------------------------------------------------------- jobs
 
-# job_where JOB: the spool directory holding JOB.json (new cur done failed
-# rejected), or "none".
+# job_where JOB: the spool directories holding JOB.json (new cur done
+# failed rejected), space-separated, or "none".
 job_where() {
-    local d
+    local d where=""
     for d in new cur done failed rejected; do
         if [ -e "$SPOOL/$d/$1.json" ] || [ -L "$SPOOL/$d/$1.json" ]; then
+            where="$where${where:+ }$d"
+        fi
+    done
+    echo "${where:-none}"
+}
+
+# job_final JOB: where JOB ended (done, failed or rejected; the first of
+# them holding JOB.json), or nothing.
+job_final() {
+    local d
+    for d in done failed rejected; do
+        if [ -e "$SPOOL/$d/$1.json" ]; then
             echo "$d"
             return 0
         fi
     done
-    echo none
 }
 
+# job_ended JOB: JOB.json is in done/, failed/ or rejected/, and no
+# coordinator holds a JOB.json in cur/ (a file under the same name left
+# in new/ is another matter).
 job_ended() {
-    case $(job_where "$1") in
-    done | failed | rejected) return 0 ;;
-    *) return 1 ;;
-    esac
+    [ -n "$(job_final "$1")" ] && [ ! -e "$SPOOL/cur/$1.json" ]
 }
 
 # wait_ended JOB SECONDS: wait until JOB has ended; 1 on timeout.
 wait_ended() { wait_until "$2" job_ended "$1"; }
+
+# settle JOB SECONDS: wait for a hostile job to end, which it need not
+# (a job refused for a transient error, e.g. EACCES, may be retried).
+settle() {
+    wait_ended "$1" "$2" ||
+        log "job $1 has not ended after ${2}s (in $(job_where "$1"))"
+}
 
 # assert_job_done JOB SECONDS WHAT: JOB ends in done/ within SECONDS.
 assert_job_done() {
@@ -202,26 +220,34 @@ assert_job_done() {
     if ! wait_ended "$job" "$limit"; then
         show_coordinator_log
         fail "$what: job $job has not ended after ${limit}s (it is in" \
-            "$(job_where "$job")/)"
+            "$(job_where "$job"))"
     fi
-    local where
-    where=$(job_where "$job")
-    if [ "$where" != done ]; then
+    if [ "$(job_final "$job")" != done ]; then
         [ ! -f "$SPOOL/rejected/$job.error" ] ||
             log "rejected: $(cat "$SPOOL/rejected/$job.error")"
         [ ! -s "$SPOOL/out/$job/0.err" ] ||
             log "stderr of its task 0: $(head -c 500 "$SPOOL/out/$job/0.err")"
         show_coordinator_log
-        fail "$what: job $job ended in $where/, not done/"
+        fail "$what: job $job ended in $(job_final "$job")/, not done/"
     fi
 }
 
 # gone_from_queue NAME: NAME.json is neither waiting nor being run.
 gone_from_queue() {
-    case $(job_where "$1") in
-    new | cur) return 1 ;;
-    *) return 0 ;;
-    esac
+    [ ! -e "$SPOOL/new/$1.json" ] && [ ! -L "$SPOOL/new/$1.json" ] &&
+        [ ! -e "$SPOOL/cur/$1.json" ]
+}
+
+# eve_try WHAT CMD...: eve runs CMD; when the spool refuses it (her attack
+# cannot even start), say so and return 1: the scenario goes on, as what
+# it asserts must hold either way.
+eve_try() {
+    local what=$1 err
+    shift
+    err=$(as "$EVE" "$@" 2>&1) && return 0
+    log "eve could not $what (${err:-refused}): that step of the attack is" \
+        "not possible"
+    return 1
 }
 
 # ---------------------------------------------------------------- checks

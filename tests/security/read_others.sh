@@ -14,7 +14,7 @@ leak_job() {
     local name=$1 archive=$2
     drop_as "$EVE" "$name" "{\"shell\": \"cat secret.txt; cp secret.txt '$PUB/$name'\", \"archive\": \"$archive\"}"
     start_rank0
-    wait_ended "$name" 30 || fail "eve's job did not end within 30 s"
+    settle "$name" 20
     assert_not_leaked "$SPOOL/out" "$SPOOL/done" "$SPOOL/failed" \
         "$SPOOL/rejected" "$PUB" "$(home_of "$EVE")"
 }
@@ -36,8 +36,8 @@ sc_archive_other_user() {
 
 # A relative "archive" that is eve's symlink in data/ to the root-only tar.
 sc_archive_symlink_in_data() {
-    as "$EVE" ln -s "$ROOTDIR/secret.tar" "$SPOOL/data/eve-r3.tar" ||
-        fail "eve cannot make a symlink in data/"
+    eve_try "make a symlink in data/" \
+        ln -s "$ROOTDIR/secret.tar" "$SPOOL/data/eve-r3.tar" || true
     leak_job eve-r3 eve-r3.tar
 }
 
@@ -51,8 +51,8 @@ sc_archive_dotdot() {
 
 # A relative "archive" through eve's symlink to a directory, in data/.
 sc_archive_symlinked_dir() {
-    as "$EVE" ln -s "$ROOTDIR" "$SPOOL/data/eve-dir" ||
-        fail "eve cannot make a symlink in data/"
+    eve_try "make a symlink in data/" \
+        ln -s "$ROOTDIR" "$SPOOL/data/eve-dir" || true
     leak_job eve-r5 eve-dir/secret.tar
 }
 

