@@ -20,7 +20,6 @@
 
 . "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 
-SEC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SEC_MOUNTS=()
 SEC_USERS=()
 NP=1
@@ -66,10 +65,12 @@ as() {
 
 # submit_as USER ARGS...: mpispool submit as USER; prints the job id.
 submit_as() {
-    local who=$1 out
+    local who=$1 out rc=0
     shift
-    out=$(as "$who" "$MPISPOOL" --spool "$SPOOL" submit "$@") ||
-        fail "mpispool submit $* as $who exited $?"
+    out=$(as "$who" "$MPISPOOL" --spool "$SPOOL" submit "$@" 2>"$T/submit.err") ||
+        rc=$?
+    [ "$rc" = 0 ] || fail "mpispool submit $* as $who exited $rc:" \
+        "$(head -c 300 "$T/submit.err")"
     [[ "$out" =~ ^[A-Za-z0-9._-]+$ ]] ||
         fail "submit as $who did not print a bare job id: '$out'"
     printf '%s\n' "$out"
@@ -177,7 +178,7 @@ peak_rss_mb() {
 # failed rejected), space-separated, or "none".
 job_where() {
     local d where=""
-    for d in new cur done failed rejected; do
+    for d in new cur 'done' failed rejected; do
         if [ -e "$SPOOL/$d/$1.json" ] || [ -L "$SPOOL/$d/$1.json" ]; then
             where="$where${where:+ }$d"
         fi
@@ -189,7 +190,7 @@ job_where() {
 # them holding JOB.json), or nothing.
 job_final() {
     local d
-    for d in done failed rejected; do
+    for d in 'done' failed rejected; do
         if [ -e "$SPOOL/$d/$1.json" ]; then
             echo "$d"
             return 0
@@ -222,7 +223,7 @@ assert_job_done() {
         fail "$what: job $job has not ended after ${limit}s (it is in" \
             "$(job_where "$job"))"
     fi
-    if [ "$(job_final "$job")" != done ]; then
+    if [ "$(job_final "$job")" != 'done' ]; then
         [ ! -f "$SPOOL/rejected/$job.error" ] ||
             log "rejected: $(cat "$SPOOL/rejected/$job.error")"
         [ ! -s "$SPOOL/out/$job/0.err" ] ||
@@ -381,9 +382,10 @@ sec_setup() {
 sec_main() {
     local scenario=${1:-}
     NP=${2:-1}
-    [ -n "$scenario" ] && declare -F "sc_$scenario" >/dev/null ||
+    if [ -z "$scenario" ] || ! declare -F "sc_$scenario" >/dev/null; then
         fail "usage: $0 SCENARIO [NP] (SCENARIO one of:" \
             "$(declare -F | awk '$3 ~ /^sc_/ { printf " %s", substr($3, 4) }'))"
+    fi
     TEST_NAME=security-$scenario-np$NP
     sec_setup
     "sc_$scenario"

@@ -43,7 +43,7 @@ eve_dup() {
 dup_ended() {
     local want=$1 job before
     case $want in
-    done) job=$(submit_as "$BOB" -- sh -c 'echo bob-output') ;;
+    'done') job=$(submit_as "$BOB" -- sh -c 'echo bob-output') ;;
     failed) job=$(submit_as "$BOB" -- sh -c 'echo bob-output; exit 3') ;;
     rejected) # a job file naming an archive that does not exist
         job=bob-rejected
@@ -61,7 +61,7 @@ dup_ended() {
         "bob's $want job after eve's file under its id"
 }
 
-sc_dup_id_done() { dup_ended done; }
+sc_dup_id_done() { dup_ended 'done'; }
 sc_dup_id_failed() { dup_ended failed; }
 sc_dup_id_rejected() { dup_ended rejected; }
 

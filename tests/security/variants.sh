@@ -204,7 +204,7 @@ sc_huge_deep_json() {
     assert_lt "$rss" 256 "rank 0's peak RSS in MB"
     local j
     for j in eve-huge eve-deep; do
-        assert_ne done "$(job_final "$j")" "where $j ended"
+        assert_ne 'done' "$(job_final "$j")" "where $j ended"
     done
 }
 

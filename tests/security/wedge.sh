@@ -94,7 +94,7 @@ long_tasks() {
 # file of hers, hard-linked 255 times into new/ (names sorted before
 # bob's). Deferred, each is looked at again at every rescan.
 sc_hardlinked_big_job() {
-    local home big i
+    local home big
     home=$(home_of "$EVE")
     long_tasks "$EVE" 400 >/dev/null
     long_tasks "$EVE" 400 >/dev/null
