@@ -342,8 +342,22 @@ sec_cleanup() {
     return 0
 }
 
+# sweep_stale_users: remove the test users of an earlier run that was
+# killed before its cleanup (mps-ana/bob/eve-PID whose PID is gone).
+sweep_stale_users() {
+    local name pid
+    getent passwd | cut -d: -f1 | grep -E '^mps-(ana|bob|eve)-[0-9]+$' |
+        while IFS= read -r name; do
+            pid=${name##*-}
+            kill -0 "$pid" 2>/dev/null && continue
+            kill_user_processes "$name"
+            userdel -r "$name" >/dev/null 2>&1 || true
+        done
+}
+
 sec_setup() {
     sec_require
+    sweep_stale_users
     setup_spool
     T=$TEST_TMP
     chmod 0755 "$T"
