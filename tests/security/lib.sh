@@ -346,13 +346,13 @@ sec_cleanup() {
 # killed before its cleanup (mps-ana/bob/eve-PID whose PID is gone).
 sweep_stale_users() {
     local name pid
-    getent passwd | cut -d: -f1 | grep -E '^mps-(ana|bob|eve)-[0-9]+$' |
-        while IFS= read -r name; do
-            pid=${name##*-}
-            kill -0 "$pid" 2>/dev/null && continue
-            kill_user_processes "$name"
-            userdel -r "$name" >/dev/null 2>&1 || true
-        done
+    for name in $(getent passwd | cut -d: -f1 |
+        grep -E '^mps-(ana|bob|eve)-[0-9]+$' || true); do
+        pid=${name##*-}
+        kill -0 "$pid" 2>/dev/null && continue
+        kill_user_processes "$name"
+        userdel -r "$name" >/dev/null 2>&1 || true
+    done
 }
 
 sec_setup() {
