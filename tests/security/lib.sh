@@ -130,6 +130,7 @@ start_rank0() {
         done
         [ -n "$RANK1_PID" ] || fail "no rank 1 under mpirun -np $NP"
     fi
+    RANK0_BASE_RSS=$(peak_rss_mb "$RANK0_PID")
 }
 
 # rank0_serving: the status file of a rank 0 of ours says "running" and
@@ -170,6 +171,16 @@ rank0_alive() { kill -0 "$RANK0_PID" 2>/dev/null; }
 # peak_rss_mb PID: the peak resident set size of PID so far (VmHWM), MB.
 peak_rss_mb() {
     awk '/^VmHWM:/ { printf "%d\n", $2 / 1024 }' "/proc/$1/status"
+}
+
+# assert_rss_growth MB WHAT: rank 0's peak RSS grew by less than MB since
+# it started serving (a sanitizer build starts higher; the attacks add
+# gigabytes).
+assert_rss_growth() {
+    local now
+    now=$(peak_rss_mb "$RANK0_PID")
+    log "rank 0's peak RSS: $now MB ($RANK0_BASE_RSS MB when it began serving)"
+    assert_lt "$((now - RANK0_BASE_RSS))" "$1" "$2: growth of rank 0's peak RSS in MB"
 }
 
 # ---------------------------------------------------------------- jobs

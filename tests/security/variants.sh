@@ -162,7 +162,7 @@ sc_dir_job_file() {
 # for her held job that is /dev/zero, an archive in data/ that is
 # /dev/zero. Rank 0 reads none of them; bob's job runs. Already so today.
 sc_device_nodes() {
-    local held job rss
+    local held job
     held=$(submit_as "$EVE" -- sleep 30)
     start_rank0 --slots 4
     wait_until 20 test -e "$SPOOL/cur/$held.json" || fail "not claimed"
@@ -178,15 +178,14 @@ sc_device_nodes() {
     settle eve-dev 15
     job=$(submit_as "$BOB" -- sh -c 'echo bob-output')
     assert_job_done "$job" 15 "bob's job"
-    rss=$(peak_rss_mb "$RANK0_PID")
-    assert_lt "$rss" 256 "rank 0's peak RSS in MB"
+    assert_rss_growth 256 "after eve's device nodes"
 }
 
 # A 1 GiB job file (sparse) and one of arrays nested 200,000 deep: each
 # refused, rank 0's memory bounded, bob's job runs. Already so today (the
 # 16 MiB limit is checked first; jansson limits the depth).
 sc_huge_deep_json() {
-    local home job rss
+    local home job
     home=$(home_of "$EVE")
     as "$EVE" truncate -s 1G "$home/huge.json"
     perl -e 'print "{\"tasks\": ", "[" x 200000, "]" x 200000, "}\n"' \
@@ -200,8 +199,7 @@ sc_huge_deep_json() {
     wait_until 20 gone_from_queue eve-deep || log "eve-deep is still queued"
     job=$(submit_as "$BOB" -- sh -c 'echo bob-output')
     assert_job_done "$job" 15 "bob's job"
-    rss=$(peak_rss_mb "$RANK0_PID")
-    assert_lt "$rss" 256 "rank 0's peak RSS in MB"
+    assert_rss_growth 256 "after eve's huge and deep job files"
     local j
     for j in eve-huge eve-deep; do
         assert_ne 'done' "$(job_final "$j")" "where $j ended"
