@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "asuser.h"
 #include "util.h"
 
 /* The regular files seen so far (normalized paths), for hardlinks: an
@@ -423,24 +424,26 @@ static void mask_perm(struct archive_entry *e)
     archive_entry_set_perm(e, perm);
 }
 
-static int walk_archive(struct walk *w)
+/* Read (and with w->out, write) every entry of the archive open at fd,
+ * from its start. */
+static int walk_archive(struct walk *w, int fd)
 {
     struct stat st;
-    if (stat(w->path, &st) < 0) {
-        if (errno == ENOENT)
-            return errprintf(w->err, "archive '%s' not found", w->path);
+    if (fstat(fd, &st) < 0)
         return errprintf(w->err, "cannot read archive '%s': %s", w->path,
                          strerror(errno));
-    }
     if (!S_ISREG(st.st_mode))
         return errprintf(w->err, "archive '%s' is not a regular file", w->path);
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return errprintf(w->err, "cannot read archive '%s': %s", w->path,
+                         strerror(errno));
     w->in = archive_read_new();
     if (!w->in)
         return errprintf(w->err, "out of memory");
     archive_read_support_filter_all(w->in);
     archive_read_support_format_tar(w->in);
     archive_read_support_format_zip(w->in);
-    if (archive_read_open_filename(w->in, w->path, 64 * 1024) != ARCHIVE_OK)
+    if (archive_read_open_fd(w->in, fd, 64 * 1024) != ARCHIVE_OK)
         return read_failed(w);
     for (;;) {
         struct archive_entry *e;
@@ -498,70 +501,122 @@ static void walk_done(struct walk *w)
     free(w->link_targets);
 }
 
+/* Open the archive at path for reading: never blocking on a FIFO or
+ * device (those are refused as not regular files). The descriptor, or -1
+ * with err set. */
+static int open_archive(const char *path, struct mps_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return errprintf(err, "archive '%s' not found", path);
+        return errprintf(err, "cannot read archive '%s': %s", path,
+                         strerror(errno));
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0)
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    return fd;
+}
+
+int archive_check_fd(int fd, const char *name,
+                     const struct archive_limits *limits, struct mps_error *err)
+{
+    struct walk w;
+    walk_init(&w, name, limits, err);
+    int rc = walk_archive(&w, fd);
+    walk_done(&w);
+    return rc;
+}
+
 int archive_check(const char *path, const struct archive_limits *limits,
                   struct mps_error *err)
 {
+    int fd = open_archive(path, err);
+    if (fd < 0)
+        return -1;
+    int rc = archive_check_fd(fd, path, limits, err);
+    close(fd);
+    return rc;
+}
+
+/* Extract from fd into the current directory, as who (NULL: as this
+ * process): everything libarchive writes, and the fix-ups of directory
+ * modes and times it makes when closed. */
+static int extract_here(struct walk *w, int fd, const struct asuser_id *who)
+{
+    w->out = archive_write_disk_new();
+    if (!w->out)
+        return errprintf(w->err, "out of memory");
+    archive_write_disk_set_options(
+        w->out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                    ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+                    ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM);
+    struct mps_error enter_err;
+    if (who && asuser_enter(who, &enter_err) < 0)
+        return errprintf(w->err, "cannot extract archive '%s': %s", w->path,
+                         enter_err.text);
+    int rc = walk_archive(w, fd);
+    /* Closed here also after a failure (else archive_write_free would
+     * close it later, as this process): closing makes the deferred
+     * changes to directories. */
+    int closed = archive_write_close(w->out);
+    if (rc == 0 && closed != ARCHIVE_OK) {
+        const char *why = archive_error_string(w->out);
+        rc = errprintf(w->err, "cannot extract archive '%s': %s", w->path,
+                       why ? why : "unknown error");
+    }
+    if (who)
+        asuser_leave();
+    return rc;
+}
+
+int archive_extract_fd(int fd, const char *name, int dirfd,
+                       const struct asuser_id *who,
+                       const struct archive_limits *limits,
+                       struct mps_error *err)
+{
+    /* libarchive extracts by relative names (the secure flags refuse
+     * absolute ones) from the current directory: dirfd's for the while,
+     * entered and left with this process's own rights (the way back may be
+     * closed to the user). */
+    int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (here < 0)
+        return errprintf(err, "cannot open the current directory: %s",
+                         strerror(errno));
+    if (fchdir(dirfd) < 0) {
+        errprintf(err, "cannot extract archive '%s': %s", name,
+                  strerror(errno));
+        close(here);
+        return -1;
+    }
     struct walk w;
-    walk_init(&w, path, limits, err);
-    int rc = walk_archive(&w);
+    walk_init(&w, name, limits, err);
+    int rc = extract_here(&w, fd, who);
     walk_done(&w);
+    if (fchdir(here) < 0 && rc == 0)
+        rc = errprintf(err, "cannot return to the working directory: %s",
+                       strerror(errno));
+    close(here);
     return rc;
 }
 
 int archive_extract(const char *path, const char *dir,
                     const struct archive_limits *limits, struct mps_error *err)
 {
-    struct walk w;
-    walk_init(&w, path, limits, err);
-    /* Entries are extracted by relative names from inside dir (the secure
-     * flags refuse absolute ones), so the working directory is changed
-     * for the while and restored. */
-    int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (here < 0)
-        return errprintf(err, "cannot open the current directory: %s",
-                         strerror(errno));
+    int fd = open_archive(path, err);
+    if (fd < 0)
+        return -1;
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = -1;
-    char *abs_path = NULL;
-    if (path[0] != '/') {
-        char *cwd = getcwd(NULL, 0);
-        if (!cwd || asprintf(&abs_path, "%s/%s", cwd, path) < 0) {
-            free(cwd);
-            errprintf(err, "out of memory");
-            goto out;
-        }
-        free(cwd);
-    }
-    if (chdir(dir) < 0) {
+    if (dirfd < 0)
         errprintf(err, "cannot extract archive '%s' into '%s': %s", path, dir,
                   strerror(errno));
-        goto out;
-    }
-    w.out = archive_write_disk_new();
-    if (!w.out) {
-        errprintf(err, "out of memory");
-    } else {
-        archive_write_disk_set_options(
-            w.out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                       ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                       ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
-                       ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM);
-        /* A relative archive name is opened by its absolute form: we are
-         * in dir now. */
-        if (abs_path)
-            w.path = abs_path;
-        rc = walk_archive(&w);
-        if (rc == 0 && archive_write_close(w.out) != ARCHIVE_OK) {
-            const char *why = archive_error_string(w.out);
-            rc = errprintf(err, "cannot extract archive '%s': %s", path,
-                           why ? why : "unknown error");
-        }
-    }
-    if (fchdir(here) < 0 && rc == 0)
-        rc = errprintf(err, "cannot return to the working directory: %s",
-                       strerror(errno));
-out:
-    close(here);
-    free(abs_path);
-    walk_done(&w);
+    else
+        rc = archive_extract_fd(fd, path, dirfd, NULL, limits, err);
+    if (dirfd >= 0)
+        close(dirfd);
+    close(fd);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "asuser.h"
 #include "error.h"
 
 #define ARCHIVE_DEFAULT_MAX_ENTRIES 100000ULL
@@ -36,6 +37,12 @@ struct archive_limits {
 int archive_check(const char *path, const struct archive_limits *limits,
                   struct mps_error *err);
 
+/* archive_check of the archive open at fd (read from its start, by
+ * offset; name is the archive in messages). */
+int archive_check_fd(int fd, const char *name,
+                     const struct archive_limits *limits,
+                     struct mps_error *err);
+
 /* Extract the archive at path into the existing directory dir, refusing
  * what archive_check refuses (with the same lines) and enforcing the same
  * limits while writing; libarchive's secure-symlink, no-'..' and
@@ -46,5 +53,17 @@ int archive_check(const char *path, const struct archive_limits *limits,
  * dir). Returns 0 or -1. */
 int archive_extract(const char *path, const char *dir,
                     const struct archive_limits *limits, struct mps_error *err);
+
+/* archive_extract of the archive open at fd (read from its start; name is
+ * the archive in messages) into the directory dirfd, acting as who for
+ * everything it writes (asuser_enter: the files are who's, and who's
+ * permission checks apply, whatever links are there; NULL: as this
+ * process). The archive itself is read through fd, opened by the caller
+ * with whatever rights fit. The process's working directory is dirfd's
+ * meanwhile (and restored), so no other thread may depend on it. */
+int archive_extract_fd(int fd, const char *name, int dirfd,
+                       const struct asuser_id *who,
+                       const struct archive_limits *limits,
+                       struct mps_error *err);
 
 #endif

@@ -367,6 +367,16 @@ int asuser_remove_tree(int dirfd, const char *name)
     return remove_at(dirfd, name, 0);
 }
 
+int asuser_remove_contents(int dirfd)
+{
+    fchmod(dirfd, 0700);
+    /* A description of its own: readdir's position is not the caller's. */
+    int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -1;
+    return remove_contents(dfd, 1);
+}
+
 const char *asuser_describe(const struct asuser_result *r,
                             const struct asuser_id *who, char *buf, size_t len)
 {

@@ -96,6 +96,14 @@ char *asuser_read(int fd, size_t max, size_t *len, const char *name,
  * identity (so as the user after asuser_enter). 0, or -1 with errno. */
 int asuser_remove_tree(int dirfd, const char *name);
 
+/* Remove everything the directory dirfd holds, as asuser_remove_tree does
+ * (so as the user after asuser_enter), leaving the directory itself: for
+ * a user's directory in one only root may write, which the user may
+ * empty but root then removes. The directory is made 0700 first (its
+ * owner's to do), so one its user made unreadable can be emptied. 0, or
+ * -1 with errno. */
+int asuser_remove_contents(int dirfd);
+
 /* At most this many copies per child: their report fits in one pipe
  * write. */
 #define ASUSER_MAX_COPIES 64

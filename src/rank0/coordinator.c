@@ -30,6 +30,7 @@
 #include "journal.h"
 #include "options.h"
 #include "outpattern.h"
+#include "rankdir.h"
 #include "record.h"
 #include "spool.h"
 #include "taskfile.h"
@@ -205,6 +206,7 @@ struct coordinator {
     bool reserve_held;
     int sigfd;
     struct executor *local; /* the lone rank 0 runs tasks itself */
+    struct rankdir rankdir; /* its private directory, with local */
     int bell_listen;        /* doorbell listening socket, or -1 */
     int *bells;             /* per worker index: its doorbell, or -1 */
     struct pollfd *pfds;    /* poll set, room for everything */
@@ -3401,15 +3403,10 @@ static int setup(struct coordinator *co, struct mps_error *err)
     if (!co->ranks)
         return errprintf(err, "out of memory");
     if (co->re->size == 1) {
-        const char *tmp = getenv("TMPDIR");
-        char workdir[4096];
-        snprintf(workdir, sizeof workdir, "%s/mpispool-rank0-%d",
-                 co->opt->workdir ? co->opt->workdir
-                 : tmp && *tmp    ? tmp
-                                  : "/tmp",
-                 (int)getpid());
         struct exec_callbacks cb = {on_local_output, on_local_result, co};
-        co->local = executor_create(co->re->slots, workdir, &cb, err);
+        if (rankdir_create(co->opt->workdir, 0, &co->rankdir, err) < 0)
+            return -1;
+        co->local = executor_create(co->re->slots, co->rankdir.path, &cb, err);
         if (!co->local)
             return -1;
         executor_set_policy(co->local, co->opt->policy);
@@ -3434,6 +3431,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
     co->opt = opt;
     co->re = re;
     co->inotify_fd = co->sigfd = -1;
+    co->rankdir.fd = -1;
     co->bell_listen = re->bell_listen;
     co->started_us = util_now_us();
     struct mps_error err;
@@ -3637,6 +3635,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
     wire_flush();
     copies_destroy(co->copies);
     executor_destroy(co->local);
+    rankdir_remove(&co->rankdir);
     /* Nothing left claimed: the journal has no more use. */
     journal_close(co->journal, co->journal && co->kept_jobs == 0);
     if (co->reserve_path)

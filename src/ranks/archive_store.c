@@ -16,6 +16,7 @@
 
 struct stored {
     char *job;
+    char *name; /* JOBID.archive */
     char *path;
     int fd; /* while chunks are coming */
     uint64_t total, received;
@@ -24,17 +25,19 @@ struct stored {
 };
 
 struct archive_store {
+    int dirfd;
     char *dir;
     struct stored *list;
 };
 
-struct archive_store *archive_store_create(const char *dir)
+struct archive_store *archive_store_create(int dirfd, const char *dir)
 {
     struct archive_store *st = calloc(1, sizeof *st);
     if (!st || !(st->dir = strdup(dir))) {
         free(st);
         return NULL;
     }
+    st->dirfd = dirfd;
     return st;
 }
 
@@ -78,8 +81,10 @@ int archive_store_chunk(struct archive_store *st, const char *job,
             return -1;
         s->fd = -1;
         if (!(s->job = strdup(job)) ||
-            asprintf(&s->path, "%s/%s.archive", st->dir, job) < 0) {
+            asprintf(&s->name, "%s.archive", job) < 0 ||
+            asprintf(&s->path, "%s/%s", st->dir, s->name) < 0) {
             free(s->job);
+            free(s->name);
             free(s);
             return -1;
         }
@@ -94,10 +99,12 @@ int archive_store_chunk(struct archive_store *st, const char *job,
         s->failure = NULL;
         s->total = total;
         s->received = 0;
-        if (util_mkdir_p(st->dir, 0700) < 0 && errno != EEXIST)
-            return set_failure(s, "cannot create '%s': %s", st->dir,
-                               strerror(errno));
-        s->fd = open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        /* A new file each time: what was at the name is never written
+         * through. */
+        unlinkat(st->dirfd, s->name, 0);
+        s->fd =
+            openat(st->dirfd, s->name,
+                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (s->fd < 0)
             return set_failure(s, "cannot create '%s': %s", s->path,
                                strerror(errno));
@@ -151,8 +158,9 @@ void archive_store_destroy(struct archive_store *st)
         st->list = s->next;
         if (s->fd >= 0)
             close(s->fd);
-        unlink(s->path);
+        unlinkat(st->dirfd, s->name, 0);
         free(s->job);
+        free(s->name);
         free(s->path);
         free(s->failure);
         free(s);

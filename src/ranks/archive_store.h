@@ -10,8 +10,11 @@
 
 struct archive_store;
 
-/* Archives go to dir/JOBID.archive (dir is created when first needed). */
-struct archive_store *archive_store_create(const char *dir);
+/* Archives go to JOBID.archive in the directory dirfd (named dir in
+ * messages and paths), the rank's private directory (rankdir.h): each is
+ * created afresh there (O_EXCL, never through a link). dirfd is borrowed:
+ * it must stay open while the store is used. */
+struct archive_store *archive_store_create(int dirfd, const char *dir);
 
 /* Write one chunk (len bytes at offset of an archive of total bytes) of
  * job's archive. A chunk at offset 0 starts the job's archive afresh;

@@ -8,8 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
-#include <ftw.h>
 #include <sched.h>
 #include <limits.h>
 #include <pwd.h>
@@ -65,7 +63,8 @@ struct xtask {
     char *cwd;
     char *submit_dir;
     char **env;
-    char *archive; /* to extract into private_dir first, or NULL */
+    char *archive;     /* to extract into private_dir first, or NULL */
+    bool archive_copy; /* archive is this rank's own copy (exec_task) */
     struct archive_limits archive_limits;
     bool as_user;
     uint32_t uid, gid, ngroups;
@@ -88,7 +87,8 @@ struct xtask {
     bool suspended;       /* SIGSTOPped by executor_suspend */
     int64_t suspended_at; /* monotonic us */
     char *error;
-    char *private_dir;
+    char *private_dir; /* its work directory in the executor's, or NULL */
+    int private_fd;    /* the same, opened when made; -1 with none */
     char *first_error; /* with steps: the first failed step's error */
     char *cores;       /* PU list it was given, or NULL */
     char *cgroup;      /* its memory cgroup, or NULL */
@@ -117,7 +117,8 @@ struct xtask {
 struct executor {
     unsigned slots;
     unsigned busy; /* cpus of running tasks */
-    char *workdir;
+    char *workdir; /* the rank's private directory */
+    int workdir_fd;
     struct exec_callbacks cb;
     int devnull;
     bool paused;
@@ -168,6 +169,8 @@ static void xtask_free(struct xtask *t)
     free(t->groups);
     free(t->error);
     free(t->private_dir);
+    if (t->private_fd >= 0)
+        close(t->private_fd);
     free(t->cores);
     if (t->track != t->cgroup)
         free(t->track);
@@ -185,6 +188,7 @@ struct executor *executor_create(unsigned slots, const char *workdir,
         return NULL;
     }
     ex->slots = slots ? slots : 1;
+    ex->workdir_fd = -1;
     ex->cb = *cb;
     ex->kill_grace_s = 10;
     ex->devnull = -1;
@@ -192,6 +196,13 @@ struct executor *executor_create(unsigned slots, const char *workdir,
     ex->buf = malloc(READ_CHUNK);
     if (!ex->workdir || !ex->buf) {
         errprintf(err, "out of memory");
+        goto error;
+    }
+    ex->workdir_fd =
+        open(workdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (ex->workdir_fd < 0) {
+        errprintf(err, "cannot open work directory '%s': %s", workdir,
+                  strerror(errno));
         goto error;
     }
     /* Orphans of our tasks (a daemon's double fork) become our children
@@ -251,9 +262,8 @@ void executor_destroy(struct executor *ex)
     }
     if (ex->devnull >= 0)
         close(ex->devnull);
-    /* Made only when a task needed a private directory; each task's is
-     * removed when it ends, so this one is empty by now. */
-    rmdir(ex->workdir);
+    if (ex->workdir_fd >= 0)
+        close(ex->workdir_fd);
     placement_destroy(ex->pl);
     free(ex->workdir);
     free(ex->buf);
@@ -609,37 +619,6 @@ static bool is_directory(const char *path)
     return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Remove name in the directory dirfd and all under it, never following a
- * symbolic link: each directory is opened with O_NOFOLLOW and emptied
- * through its descriptor, so a task that owns the tree (and may still run
- * somewhere) cannot turn a directory into a link while we remove it and
- * make us, perhaps root, remove files elsewhere. */
-static void remove_at(int dirfd, const char *name, int depth)
-{
-    if (unlinkat(dirfd, name, 0) == 0 || (errno != EISDIR && errno != EPERM))
-        return;
-    int fd =
-        openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    DIR *d = depth < 128 ? fdopendir(fd) : NULL;
-    if (!d) {
-        close(fd);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            remove_at(fd, de->d_name, depth + 1);
-    closedir(d);
-    unlinkat(dirfd, name, AT_REMOVEDIR);
-}
-
-static void remove_tree(const char *path)
-{
-    remove_at(AT_FDCWD, path, 0);
-}
-
 /* Find the program a task runs the way the child's exec would (argv[0]
  * with a '/' as it is, else the first executable regular file on path;
  * relative names and PATH entries from dir) and canonicalize it into out
@@ -694,6 +673,113 @@ static void set_error(struct xtask *t, const char *fmt, const char *what,
     t->error = strdup(line);
 }
 
+/* Who t runs as, for the privilege boundary (no switch without as_user). */
+static struct asuser_id task_who(const struct xtask *t)
+{
+    return (struct asuser_id){.switch_ids = t->as_user,
+                              .uid = t->uid,
+                              .gid = t->gid,
+                              .ngroups = t->ngroups,
+                              .groups = t->groups,
+                              .umask = 022};
+}
+
+/* Remove t's work directory, its contents as its user (the task owned
+ * them and may have left links or anything), then the emptied directory,
+ * which is in ours. */
+static void remove_private_dir(struct executor *ex, struct xtask *t)
+{
+    if (t->private_fd < 0)
+        return;
+    const struct asuser_id who = task_who(t);
+    struct mps_error err;
+    if (asuser_enter(&who, &err) == 0) {
+        asuser_remove_contents(t->private_fd);
+        asuser_leave();
+    }
+    close(t->private_fd);
+    t->private_fd = -1;
+    unlinkat(ex->workdir_fd, strrchr(t->private_dir, '/') + 1, AT_REMOVEDIR);
+}
+
+/* Make t's private work directory JOB.TASK.ATTEMPT in ours and hand it to
+ * t's user (mode 0700). One left by an earlier attempt of the same name
+ * is emptied first. Returns 0, or -1 with t->error set. */
+static int make_private_dir(struct executor *ex, struct xtask *t)
+{
+    char name[NAME_MAX + 1], path[PATH_MAX];
+    snprintf(name, sizeof name, "%s.%llu.%u", t->job,
+             (unsigned long long)t->task, t->attempt);
+    snprintf(path, sizeof path, "%s/%s", ex->workdir, name);
+    if (!(t->private_dir = strdup(path))) {
+        set_error(t, "cannot start task%s: %s", "", ENOMEM);
+        return -1;
+    }
+    bool existed = false;
+    if (mkdirat(ex->workdir_fd, name, 0700) < 0) {
+        if (errno != EEXIST) {
+            set_error(t, "cannot create work directory '%s': %s", path, errno);
+            return -1;
+        }
+        existed = true;
+    }
+    t->private_fd = openat(ex->workdir_fd, name,
+                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (t->private_fd < 0) {
+        set_error(t, "cannot create work directory '%s': %s", path, errno);
+        return -1;
+    }
+    struct stat st;
+    if (existed && fstat(t->private_fd, &st) == 0) {
+        /* Emptied as whoever it was given to. */
+        const struct asuser_id before = {.switch_ids = st.st_uid != geteuid(),
+                                         .uid = st.st_uid,
+                                         .gid = st.st_gid,
+                                         .umask = 022};
+        struct mps_error err;
+        if (asuser_enter(&before, &err) == 0) {
+            asuser_remove_contents(t->private_fd);
+            asuser_leave();
+        }
+    }
+    if ((t->as_user && fchown(t->private_fd, t->uid, t->gid) < 0) ||
+        fchmod(t->private_fd, 0700) < 0) {
+        set_error(t, "cannot give work directory '%s' to its user: %s", path,
+                  errno);
+        return -1;
+    }
+    return 0;
+}
+
+/* Extract t's archive into its private work directory as its user. A
+ * worker's own copy is opened with the rank's rights (it is in the rank's
+ * directory, where the user may not read); a path from the job file with
+ * the user's, so nothing the user may not read is extracted. Returns 0, or
+ * -1 with t->error set. */
+static int extract_archive(struct xtask *t)
+{
+    static const struct asuser_want regular = {.type = S_IFREG,
+                                               .any_owner = true};
+    const struct asuser_id who = task_who(t);
+    struct mps_error err;
+    int fd = t->archive_copy
+                 ? open(t->archive, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+                 : asuser_open_path(&who, t->archive, &regular, NULL, &err);
+    if (fd < 0 && t->archive_copy)
+        errprintf(&err, "cannot read archive '%s': %s", t->archive,
+                  strerror(errno));
+    int rc = fd < 0 ? -1
+                    : archive_extract_fd(fd, t->archive, t->private_fd, &who,
+                                         &t->archive_limits, &err);
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0) {
+        free(t->error);
+        t->error = strdup(err.text);
+    }
+    return rc;
+}
+
 /* Start t. On failure before fork, t->error says why and t ends at once. */
 static void spawn_command(struct executor *ex, struct xtask *t);
 
@@ -711,39 +797,12 @@ static void start_task(struct executor *ex, struct xtask *t)
     if (!dir && !t->archive && !t->nsteps && is_directory(t->submit_dir))
         dir = t->submit_dir;
     if (!dir || t->archive) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s.%llu.%u", ex->workdir, t->job,
-                 (unsigned long long)t->task, t->attempt);
-        /* A task that runs as a user needs to pass through the rank's
-         * directory (not list it) to reach its own. */
-        mode_t top = t->as_user ? 0711 : 0700;
-        if ((util_mkdir_p(ex->workdir, top) < 0 || mkdir(path, 0700) < 0) &&
-            errno != EEXIST) {
-            set_error(t, "cannot create work directory '%s': %s", path, errno);
+        if (make_private_dir(ex, t) < 0)
             goto failed;
-        }
-        if (t->as_user &&
-            (chmod(ex->workdir, top) < 0 || lchown(path, t->uid, t->gid) < 0)) {
-            set_error(t, "cannot give work directory '%s' to its user: %s",
-                      path, errno);
-            remove_tree(path);
-            goto failed;
-        }
-        t->private_dir = strdup(path);
-        if (!t->private_dir) {
-            set_error(t, "cannot start task%s: %s", "", ENOMEM);
-            goto failed;
-        }
         if (!dir)
             dir = t->private_dir;
-        struct mps_error archive_err;
-        if (t->archive &&
-            archive_extract(t->archive, t->private_dir, &t->archive_limits,
-                            &archive_err) < 0) {
-            free(t->error);
-            t->error = strdup(archive_err.text);
+        if (t->archive && extract_archive(t) < 0)
             goto failed;
-        }
     }
     if (ex->pl) {
         unsigned total = placement_cores(ex->pl);
@@ -1369,8 +1428,7 @@ static void finish_task(struct executor *ex, struct xtask *t)
         *link = t->next;
     ex->nrunning--;
     ex->busy -= t->cpus < ex->busy ? t->cpus : ex->busy;
-    if (t->private_dir)
-        remove_tree(t->private_dir);
+    remove_private_dir(ex, t);
     ex->cb.result(ex->cb.arg, t->dispatch, &res);
     xtask_free(t);
     start_queued(ex);
@@ -1490,6 +1548,8 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     t->submit_dir = strdup_or_null(task->submit_dir);
     t->env = util_strv_dup(task->env);
     t->archive = strdup_or_null(task->archive);
+    t->archive_copy = task->archive_copy;
+    t->private_fd = -1;
     if (task->archive_limits)
         t->archive_limits = *task->archive_limits;
     t->as_user = task->as_user;

@@ -34,6 +34,13 @@ struct exec_task {
      * extracted within archive_limits (NULL: the defaults). */
     const char *archive;
     const struct archive_limits *archive_limits;
+    /* archive is this rank's own copy of the job's archive (a worker's,
+     * in its private directory): opened with this process's rights,
+     * never through a link. Otherwise it is a path of the job file's,
+     * opened with the rights of the task's user (as_user), so that no
+     * file the user may not read is extracted. Either way the archive is
+     * extracted as the task's user: the files are the user's. */
+    bool archive_copy;
     bool as_user;           /* run as uid, gid and groups (needs root) */
     uint32_t uid, gid;      /* with as_user */
     uint32_t ngroups;       /* with as_user: supplementary groups */
@@ -93,9 +100,11 @@ struct exec_callbacks {
 
 struct executor;
 
-/* slots: how many cpus' worth of tasks may run at once. workdir: where
- * private work directories are made (created when first needed, removed by
- * executor_destroy). SIGCHLD must be
+/* slots: how many cpus' worth of tasks may run at once. workdir: the
+ * rank's private directory (rankdir.h), where each task that needs one
+ * gets its private work directory JOB.TASK.ATTEMPT, made by this process,
+ * handed to the task's user and removed as that user when the task ends.
+ * workdir must exist and stay; it is the caller's to remove. SIGCHLD must be
  * blocked by the caller and delivered to executor_reap (e.g. via a
  * signalfd).
  *

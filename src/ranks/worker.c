@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "archive_store.h"
+#include "rankdir.h"
 #include "doorbell.h"
 #include "executor.h"
 #include "idle.h"
@@ -192,6 +193,7 @@ static void run_task(struct worker *w, const struct wire_task *m)
         .line = m->line,
     };
     struct mps_error err;
+    t.archive_copy = true;
     if (m->archive &&
         !(t.archive = archive_store_path(w->archives, m->job, &err))) {
         struct exec_result res = {.exit_code = -1, .error = err.text};
@@ -211,18 +213,15 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
 {
     struct worker w = {.bell = re->bell, .opt = opt};
     struct mps_error err;
-    char workdir[4096];
-    if (opt->workdir) {
-        snprintf(workdir, sizeof workdir, "%s/rank%d-%d", opt->workdir,
-                 re->rank, (int)getpid());
-    } else {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(workdir, sizeof workdir, "%s/mpispool-rank%d-%d",
-                 tmp && *tmp ? tmp : "/tmp", re->rank, (int)getpid());
-    }
+    /* Its tasks' work directories and its copies of job archives. */
+    struct rankdir rd;
     struct exec_callbacks cb = {on_output, on_result, &w};
-    w.ex = executor_create(re->slots, workdir, &cb, &err);
-    w.archives = archive_store_create(workdir);
+    if (rankdir_create(opt->workdir, re->rank, &rd, &err) < 0)
+        ; /* err says why */
+    else if (!(w.archives = archive_store_create(rd.fd, rd.path)))
+        errprintf(&err, "out of memory");
+    else
+        w.ex = executor_create(re->slots, rd.path, &cb, &err);
     if (w.ex) {
         executor_set_policy(w.ex, opt->policy);
         executor_set_kill_grace(w.ex, opt->kill_grace_s);
@@ -381,7 +380,7 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
     wire_flush();
     archive_store_destroy(w.archives);
     executor_destroy(w.ex);
-    rmdir(workdir);
+    rankdir_remove(&rd);
     if (sigfd >= 0)
         close(sigfd);
     if (w.bell >= 0)

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of a worker's archive store: chunks in order make the file,
- * anything else makes the job's archive unusable with a reason. */
+ * anything else makes the job's archive unusable with a reason; what was
+ * at the file's name (a link) is never written through. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,28 +19,46 @@
 
 static char top[] = "/tmp/mpispool-store-XXXXXX";
 static char dir[256];
+static int dirfd_ = -1;
 
 static int setup(void **state)
 {
     (void)state;
     if (!mkdtemp(top))
         return -1;
-    /* Not there yet: the store creates it with the first chunk. */
+    /* The rank's private directory. */
     snprintf(dir, sizeof dir, "%s/rank1", top);
-    return 0;
+    if (mkdir(dir, 0700) < 0)
+        return -1;
+    dirfd_ = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return dirfd_ < 0 ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
+    close(dirfd_);
     rmdir(dir);
     return rmdir(top);
+}
+
+/* The whole content of path (at most 63 bytes), or "" when unreadable. */
+static const char *content(const char *path)
+{
+    static char buf[64];
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (f) {
+        buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+        fclose(f);
+    }
+    return buf;
 }
 
 static void test_chunks(void **state)
 {
     (void)state;
-    struct archive_store *st = archive_store_create(dir);
+    struct archive_store *st = archive_store_create(dirfd_, dir);
     assert_non_null(st);
     struct mps_error err = {""};
     char data[10] = "0123456789";
@@ -91,10 +111,45 @@ static void test_chunks(void **state)
     assert_int_not_equal(stat(want, &sb), 0);
 }
 
+/* A symbolic link or a hard link at a job's archive name (someone who
+ * could write in the directory, or an earlier run's file): the archive is
+ * a new file of its own, the link's target is left as it was. */
+static void test_planted(void **state)
+{
+    (void)state;
+    char target[300], sym[300], hard[300];
+    snprintf(target, sizeof target, "%s/precious", top);
+    snprintf(sym, sizeof sym, "%s/job-s.archive", dir);
+    snprintf(hard, sizeof hard, "%s/job-h.archive", dir);
+    FILE *f = fopen(target, "w");
+    assert_non_null(f);
+    fputs("precious", f);
+    fclose(f);
+    assert_int_equal(symlink(target, sym), 0);
+    assert_int_equal(link(target, hard), 0);
+    struct archive_store *st = archive_store_create(dirfd_, dir);
+    assert_non_null(st);
+    struct mps_error err;
+    assert_int_equal(archive_store_chunk(st, "job-s", 3, 0, "new", 3), 0);
+    assert_int_equal(archive_store_chunk(st, "job-h", 3, 0, "new", 3), 0);
+    assert_string_equal(content(target), "precious");
+    struct stat sb;
+    assert_int_equal(lstat(sym, &sb), 0);
+    assert_true(S_ISREG(sb.st_mode));
+    assert_int_equal(sb.st_nlink, 1);
+    assert_int_equal(sb.st_mode & 07777, 0600);
+    assert_string_equal(content(archive_store_path(st, "job-s", &err)), "new");
+    assert_string_equal(content(archive_store_path(st, "job-h", &err)), "new");
+    archive_store_destroy(st);
+    assert_string_equal(content(target), "precious");
+    unlink(target);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunks),
+        cmocka_unit_test(test_planted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
