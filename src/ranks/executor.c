@@ -1533,6 +1533,7 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     struct xtask *t = calloc(1, sizeof *t);
     if (!t)
         return -1;
+    t->private_fd = -1;
     t->dispatch = task->dispatch;
     t->job = strdup(task->job);
     t->task = task->task;
@@ -1549,7 +1550,6 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     t->env = util_strv_dup(task->env);
     t->archive = strdup_or_null(task->archive);
     t->archive_copy = task->archive_copy;
-    t->private_fd = -1;
     if (task->archive_limits)
         t->archive_limits = *task->archive_limits;
     t->as_user = task->as_user;
