@@ -29,6 +29,7 @@
 #include "jobfile.h"
 #include "journal.h"
 #include "options.h"
+#include "outdir.h"
 #include "outpattern.h"
 #include "rankdir.h"
 #include "record.h"
@@ -95,8 +96,7 @@ struct retry {
 struct job {
     char id[72];
     struct jobspec *spec;
-    char *outdir;
-    unsigned empty_gen; /* out/JOBID/.empty.N that empty outputs link to */
+    struct outdir *out; /* out/JOBID, its files made as the job's owner */
     uint64_t seq;       /* claim order */
     uint64_t ntasks;
     uint64_t next; /* next task never dispatched */
@@ -112,7 +112,6 @@ struct job {
     struct retry *retries;
     uint64_t running, succeeded, failed;
     int64_t claimed_us, started_us;
-    FILE *records;
     char **env; /* prepared once for every task */
     uint32_t envc;
     bool inherit;
@@ -203,14 +202,17 @@ struct coordinator {
     char *status_path;
     int inotify_fd, new_wd, cancel_wd, drain_wd;
     char *reserve_path; /* journal/COORD.reserve, or NULL */
+    int reserve_fd;     /* it, open once held */
     bool reserve_held;
     int sigfd;
     struct executor *local; /* the lone rank 0 runs tasks itself */
     struct rankdir rankdir; /* its private directory, with local */
-    int bell_listen;        /* doorbell listening socket, or -1 */
-    int *bells;             /* per worker index: its doorbell, or -1 */
-    struct pollfd *pfds;    /* poll set, room for everything */
-    int64_t last_ring;      /* monotonic us of the last doorbell ring */
+    int outfd;              /* SPOOL/out/ */
+    char *outpath;
+    int bell_listen;     /* doorbell listening socket, or -1 */
+    int *bells;          /* per worker index: its doorbell, or -1 */
+    struct pollfd *pfds; /* poll set, room for everything */
+    int64_t last_ring;   /* monotonic us of the last doorbell ring */
     struct rank_slot *ranks;
     int nranks; /* ranks that run tasks: 1 alone, else size - 1 workers */
     struct job *jobs;
@@ -298,10 +300,18 @@ static bool attempts_out(const struct coordinator *co)
 static char *task_path(const struct job *job, uint64_t task, const char *ext)
 {
     char *path;
-    if (asprintf(&path, "%s/%llu.%s", job->outdir, (unsigned long long)task,
-                 ext) < 0)
+    if (asprintf(&path, "%s/%llu.%s", outdir_path(job->out),
+                 (unsigned long long)task, ext) < 0)
         return NULL;
     return path;
+}
+
+/* "TASK.EXT", a file's name in out/JOBID. */
+static const char *task_name(uint64_t task, const char *ext, char *buf,
+                             size_t len)
+{
+    snprintf(buf, len, "%llu.%s", (unsigned long long)task, ext);
+    return buf;
 }
 
 static int open_output(struct dispatch *d, int stream)
@@ -309,16 +319,16 @@ static int open_output(struct dispatch *d, int stream)
     int *fd = stream == 1 ? &d->out_fd : &d->err_fd;
     if (*fd >= 0)
         return *fd;
-    char *path = task_path(d->job, d->task, stream == 1 ? "out" : "err");
-    if (!path)
-        return -1;
-    /* Never write through the name: it may be a link to the job's shared
-     * empty file (empty_output), from an earlier attempt. */
-    unlink(path);
-    *fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    char name[40];
+    /* A new file, as the job's owner: never written through the name,
+     * which may be a link to the job's shared empty file (outdir_empty)
+     * from an earlier attempt. Readable too, for the stdout/stderr
+     * copies. */
+    *fd = outdir_create(
+        d->job->out,
+        task_name(d->task, stream == 1 ? "out" : "err", name, sizeof name));
     if (*fd < 0 && !d->write_errno)
         d->write_errno = errno;
-    free(path);
     return *fd;
 }
 
@@ -329,7 +339,10 @@ static void release_reserve(struct coordinator *co)
 {
     if (!co->reserve_held)
         return;
-    unlink(co->reserve_path);
+    /* Through the descriptor: this may run while acting as a job's owner
+     * (outdir_enter), who may not touch journal/. */
+    if (ftruncate(co->reserve_fd, 0) < 0)
+        return;
     co->reserve_held = false;
     logmsg("the spool's file system is full: released the %d MiB reserve "
            "so records, reports and the journal can still be written",
@@ -340,15 +353,15 @@ static void hold_reserve(struct coordinator *co)
 {
     if (co->reserve_held || !co->reserve_path)
         return;
-    int fd = open(co->reserve_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
+    if (co->reserve_fd < 0)
+        co->reserve_fd =
+            open(co->reserve_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (co->reserve_fd < 0)
         return;
-    int rc = posix_fallocate(fd, 0, RESERVE_BYTES);
-    close(fd);
-    if (rc == 0)
+    if (posix_fallocate(co->reserve_fd, 0, RESERVE_BYTES) == 0)
         co->reserve_held = true;
-    else
-        unlink(co->reserve_path);
+    else if (ftruncate(co->reserve_fd, 0) < 0)
+        logmsg("cannot give back '%s': %s", co->reserve_path, strerror(errno));
 }
 
 /* Write a chunk of a task's output, keeping at most --max-output of each
@@ -385,7 +398,7 @@ static void job_free(struct job *job)
     if (!job)
         return;
     jobspec_destroy(job->spec);
-    free(job->outdir);
+    outdir_close(job->out);
     job_archive_destroy(job->archive);
     if (job->tasks)
         taskfile_close(job->tasks);
@@ -397,8 +410,6 @@ static void job_free(struct job *job)
         taskcmd_free(&r->cmd);
         free(r);
     }
-    if (job->records)
-        fclose(job->records);
     for (uint32_t i = 0; i < job->envc; i++)
         free(job->env[i]);
     free(job->env);
@@ -860,46 +871,40 @@ static struct replay_task *replay_lookup(const struct job *job, uint64_t task)
                                                              : NULL;
 }
 
+/* repair_records' look at one line: the replayed attempt it records. */
+struct records_seen {
+    const struct job *job;
+    bool *found; /* by replay entry */
+};
+
+static void record_seen(void *arg, const char *line)
+{
+    struct records_seen *rs = arg;
+    const char *t = strstr(line, "\"task\":");
+    const char *a = strstr(line, "\"attempt\":");
+    if (!t || !a)
+        return;
+    struct replay_task *rt = replay_lookup(rs->job, strtoull(t + 7, NULL, 10));
+    if (rt && rt->attempt == strtoul(a + 10, NULL, 10))
+        rs->found[rt - rs->job->replay] = true;
+}
+
 /* After a crash, records.jsonl may end in a torn line, and the record of
  * an attempt whose end was journaled may never have been written (the
  * journal is synced first). Cut the torn line, and add a record rebuilt
- * from the journal for each missing one, so the report has every task. */
-static void repair_records(struct coordinator *co, struct job *job,
-                           const char *path)
+ * from the journal for each missing one, so the report has every task.
+ * The file is the owner's: read through rank 0's descriptor, bounded. */
+static void repair_records(struct coordinator *co, struct job *job)
 {
-    FILE *f = fopen(path, "re");
-    bool *found = calloc(job->nreplay ? job->nreplay : 1, sizeof *found);
-    if (!f || !found) {
-        if (f)
-            fclose(f);
-        free(found);
+    struct records_seen rs = {
+        job, calloc(job->nreplay ? job->nreplay : 1, sizeof *rs.found)};
+    if (!rs.found)
         return;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    off_t good = 0;
-    while ((got = getline(&line, &cap, f)) > 0) {
-        if (line[got - 1] != '\n')
-            break;
-        good += got;
-        const char *t = strstr(line, "\"task\":");
-        const char *a = strstr(line, "\"attempt\":");
-        if (!t || !a)
-            continue;
-        struct replay_task *rt = replay_lookup(job, strtoull(t + 7, NULL, 10));
-        if (rt && rt->attempt == strtoul(a + 10, NULL, 10))
-            found[rt - job->replay] = true;
-    }
-    free(line);
-    fclose(f);
-    if (truncate(path, good) < 0)
-        logmsg("job %s: cannot repair '%s': %s", job->id, path,
-               strerror(errno));
+    outdir_scan_records(job->out, record_seen, &rs);
     unsigned long rebuilt = 0;
     for (size_t i = 0; i < job->nreplay; i++) {
         const struct replay_task *rt = &job->replay[i];
-        if (found[i] || rt->task >= job->ntasks ||
+        if (rs.found[i] || rt->task >= job->ntasks ||
             (rt->state != JOURNAL_OK && rt->state != JOURNAL_FAILED))
             continue;
         struct task_record rec = {
@@ -919,16 +924,30 @@ static void repair_records(struct coordinator *co, struct job *job,
                         "the attempt's details were lost",
         };
         char *json = record_to_json(&rec);
-        if (json)
-            fprintf(job->records, "%s\n", json);
+        if (json && outdir_append_record(job->out, json) < 0)
+            logmsg("job %s: cannot repair records.jsonl: %s", job->id,
+                   strerror(errno));
         free(json);
         rebuilt++;
     }
-    fflush(job->records);
-    free(found);
+    free(rs.found);
     if (rebuilt)
         logmsg("job %s: %lu record%s rebuilt from the journal", job->id,
                rebuilt, rebuilt == 1 ? "" : "s");
+}
+
+/* Who the job's tasks run as, for the privilege boundary; its files get
+ * the umask it was submitted with. */
+static struct asuser_id job_who(const struct job *job)
+{
+    return (struct asuser_id){
+        .switch_ids = job->as_user,
+        .uid = job->uid,
+        .gid = job->gid,
+        .ngroups = job->ngroups,
+        .groups = job->groups,
+        .umask = job->spec->submit_umask,
+    };
 }
 
 /* The job's stdout/stderr copies, once its tasks are counted: a pattern
@@ -942,13 +961,7 @@ static int job_prepare_copies(struct job *job, struct mps_error *err)
         (s->stderr_path && outpattern_check_tasks("stderr", s->stderr_path,
                                                   job->ntasks, err) < 0))
         return -1;
-    const struct asuser_id who = {
-        .switch_ids = job->as_user,
-        .uid = job->uid,
-        .gid = job->gid,
-        .ngroups = job->ngroups,
-        .groups = job->groups,
-    };
+    const struct asuser_id who = job_who(job);
     return copy_job_create(s, job->id, &who, &job->copy, err);
 }
 
@@ -1016,17 +1029,21 @@ static void take_job(struct coordinator *co, const char *name,
         job_free(job);
         return;
     }
-    job->outdir = spool_file(co->sp, SPOOL_OUT, job->id);
-    char *records = NULL;
-    if (job->outdir && asprintf(&records, "%s/records.jsonl", job->outdir) < 0)
-        records = NULL;
     /* An adopted job keeps the records of the attempts that ended. */
-    if (!records || util_mkdir_p(job->outdir, 0755) < 0 ||
-        !(job->records = fopen(records, rj ? "ae" : "we")) ||
-        job_prepare_env(job) < 0) {
-        snprintf(err.text, sizeof err.text, "cannot set up '%s': %s",
-                 job->outdir ? job->outdir : "out/", strerror(errno));
-        free(records);
+    const struct asuser_id who = job_who(job);
+    if (!(job->out = outdir_open(co->outfd, co->outpath, job->id, &who,
+                                 rj != NULL, &err))) {
+        reject(co, name, err.text);
+        job_free(job);
+        return;
+    }
+    if (job->as_user && !outdir_as_owner(job->out))
+        logmsg("job %s: cannot act as user %u: its output directory is "
+               "made as this process's",
+               job->id, (unsigned)job->uid);
+    if (job_prepare_env(job) < 0) {
+        snprintf(err.text, sizeof err.text, "cannot set up job %s: %s", job->id,
+                 strerror(errno));
         reject(co, name, err.text);
         job_free(job);
         return;
@@ -1035,9 +1052,8 @@ static void take_job(struct coordinator *co, const char *name,
     job->claimed_us = util_now_us();
     if (rj) {
         adopt_replay(co, job, rj);
-        repair_records(co, job, records);
+        repair_records(co, job);
     }
-    free(records);
     job_insert(co, job);
     co->status_dirty = true;
     if (rj)
@@ -2298,11 +2314,9 @@ static void end_attempt(struct coordinator *co, struct ended *e)
 static void copy_output(struct coordinator *co, struct ended *e)
 {
     struct dispatch *d = e->d;
-    char *out = d->out_fd >= 0 ? task_path(d->job, d->task, "out") : NULL;
-    char *err = d->err_fd >= 0 ? task_path(d->job, d->task, "err") : NULL;
-    copies_queue(co->copies, d->job->copy, d->task, out, err, e);
-    free(out);
-    free(err);
+    /* From the files rank 0 holds: the names are in the owner's
+     * directory, where anything may be at them by now. */
+    copies_queue(co->copies, d->job->copy, d->task, d->out_fd, d->err_fd, e);
 }
 
 static void on_copied(void *arg, void *cookie, const char *error)
@@ -2312,39 +2326,26 @@ static void on_copied(void *arg, void *cookie, const char *error)
     end_attempt(arg, e);
 }
 
-/* Make path an empty file for an attempt that wrote nothing on that
- * stream. It becomes a hard link to one empty file per job: creating an
- * inode costs far more than a name on some file systems (an ext4 without
- * a journal skips every inode freed in the last minutes, so after a big
- * clean-up two empty files per task were most of rank 0's time) and on
- * NFS. Where links are refused (or too many), a file of its own. */
-static int empty_output(struct job *job, const char *path)
+/* The size of the output file fd holds, or 0 (none: an empty one). */
+static uint64_t output_bytes(int fd)
 {
-    if (unlink(path) < 0 && errno != ENOENT)
-        return -1;
-    for (int tries = 0; tries < 3; tries++) {
-        char empty[PATH_MAX];
-        snprintf(empty, sizeof empty, "%s/.empty.%u", job->outdir,
-                 job->empty_gen);
-        if (link(empty, path) == 0)
-            return 0;
-        if (errno == ENOENT) {
-            int fd = open(empty, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-            if (fd >= 0)
-                close(fd);
-            else if (errno != EEXIST)
-                break;
-        } else if (errno == EMLINK) {
-            job->empty_gen++;
-        } else {
-            break;
-        }
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Make the files of a stream the attempt wrote nothing on (they always
+ * exist, empty then); a failure is the attempt's write error. */
+static void empty_outputs(struct dispatch *d)
+{
+    char name[40];
+    for (int stream = 1; stream <= 2; stream++) {
+        const char *ext = stream == 1 ? "out" : "err";
+        if ((stream == 1 ? d->out_fd : d->err_fd) < 0 &&
+            outdir_empty(d->job->out,
+                         task_name(d->task, ext, name, sizeof name)) < 0 &&
+            !d->write_errno)
+            d->write_errno = errno;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    return 0;
 }
 
 /* Write the record of one ended attempt and decide what comes next. */
@@ -2374,26 +2375,15 @@ static void record_result(struct coordinator *co, struct ended *e)
     rec.nsteps = res->nsteps;
     rec.stdout_path = task_path(job, d->task, "out");
     rec.stderr_path = task_path(job, d->task, "err");
-    /* The files always exist, empty when the task wrote nothing. */
-    if (d->out_fd < 0 && rec.stdout_path &&
-        empty_output(job, rec.stdout_path) < 0 && !d->write_errno)
-        d->write_errno = errno;
-    if (d->err_fd < 0 && rec.stderr_path &&
-        empty_output(job, rec.stderr_path) < 0 && !d->write_errno)
-        d->write_errno = errno;
-    struct stat st;
-    rec.stdout_bytes = rec.stdout_path && stat(rec.stdout_path, &st) == 0
-                           ? (uint64_t)st.st_size
-                           : 0;
-    rec.stderr_bytes = rec.stderr_path && stat(rec.stderr_path, &st) == 0
-                           ? (uint64_t)st.st_size
-                           : 0;
+    empty_outputs(d);
+    rec.stdout_bytes = output_bytes(d->out_fd);
+    rec.stderr_bytes = output_bytes(d->err_fd);
     char write_error[PATH_MAX + 100];
     rec.error = res->error;
     if (!rec.error && d->write_errno) {
         snprintf(write_error, sizeof write_error,
-                 "cannot write the task's output in '%s': %s", job->outdir,
-                 strerror(d->write_errno));
+                 "cannot write the task's output in '%s': %s",
+                 outdir_path(job->out), strerror(d->write_errno));
         rec.error = write_error;
     }
     if (!rec.error)
@@ -2446,30 +2436,26 @@ static void record_result(struct coordinator *co, struct ended *e)
     }
 
     char *json = record_to_json(&rec);
-    char *json_path = task_path(job, d->task, "json");
+    char json_name[40];
+    task_name(d->task, "json", json_name, sizeof json_name);
     struct mps_error err;
-    int rc = json && json_path
-                 ? util_write_file(json_path, json, strlen(json), 0, &err)
-                 : errprintf(&err, "out of memory");
+    int rc = json ? outdir_write(job->out, json_name, json, strlen(json), &err)
+                  : errprintf(&err, "out of memory");
     if (rc < 0 && errno == ENOSPC && co->reserve_held) {
         release_reserve(co);
-        rc = util_write_file(json_path, json, strlen(json), 0, &err);
+        rc = outdir_write(job->out, json_name, json, strlen(json), &err);
     }
     if (rc < 0)
         logmsg("job %s task %llu: cannot write its record: %s", job->id,
                (unsigned long long)d->task, err.text);
-    if (json && job->records) {
-        fprintf(job->records, "%s\n", json);
-        if (fflush(job->records) != 0) {
-            logmsg("job %s: cannot write records.jsonl: %s", job->id,
-                   strerror(errno));
-            if (errno == ENOSPC)
-                release_reserve(co);
-            clearerr(job->records);
-        }
+    if (json && outdir_append_record(job->out, json) < 0) {
+        int failed = errno;
+        logmsg("job %s: cannot write records.jsonl: %s", job->id,
+               strerror(failed));
+        if (failed == ENOSPC)
+            release_reserve(co);
     }
     free(json);
-    free(json_path);
     free(rec.stdout_path);
     free(rec.stderr_path);
 
@@ -2539,59 +2525,15 @@ static int write_report(struct coordinator *co, struct job *job,
     char *head_text =
         head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(head);
-    char *records_path = NULL, *report_path = NULL, *tmp_path = NULL;
-    FILE *in = NULL, *out = NULL;
-    int rc = -1;
-    if (!head_text ||
-        asprintf(&records_path, "%s/records.jsonl", job->outdir) < 0 ||
-        asprintf(&report_path, "%s/report.json", job->outdir) < 0 ||
-        asprintf(&tmp_path, "%s/.report.json.tmp", job->outdir) < 0)
-        goto out;
-    if (!(in = fopen(records_path, "re")) || !(out = fopen(tmp_path, "we")))
-        goto out;
-    size_t head_len = strlen(head_text);
-    fwrite(head_text, 1, head_len - 1, out); /* without the closing brace */
-    fputs(",\"tasks\":[", out);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    bool first = true;
-    while ((got = getline(&line, &cap, in)) > 0) {
-        if (line[got - 1] == '\n')
-            line[--got] = '\0';
-        if (got == 0)
-            continue;
-        if (!first)
-            fputc(',', out);
-        fputs(line, out);
-        first = false;
-    }
-    free(line);
-    fputs("]}\n", out);
-    if (ferror(out) || fflush(out) != 0)
-        goto out;
-    if (fclose(out) != 0) {
-        out = NULL;
-        goto out;
-    }
-    out = NULL;
-    if (rename(tmp_path, report_path) < 0)
-        goto out;
-    rc = 0;
-out:
-    if (rc < 0)
-        logmsg("job %s: cannot write '%s': %s", job->id,
-               report_path ? report_path : "report.json", strerror(errno));
-    if (in)
-        fclose(in);
-    if (out) {
-        fclose(out);
-        unlink(tmp_path);
+    struct mps_error err;
+    int rc = head_text ? outdir_write_report(job->out, head_text, &err)
+                       : errprintf(&err, "out of memory");
+    if (rc < 0) {
+        int failed = errno;
+        logmsg("job %s: %s", job->id, err.text);
+        errno = failed;
     }
     free(head_text);
-    free(records_path);
-    free(report_path);
-    free(tmp_path);
     return rc;
 }
 
@@ -2630,10 +2572,6 @@ static void finalize_ended_jobs(struct coordinator *co)
         return;
     int64_t now = util_now_us();
     for (struct job *job = finished; job; job = job->next_job) {
-        if (job->records) {
-            fclose(job->records);
-            job->records = NULL;
-        }
         if (write_report(co, job, job_state(job), now) < 0 && errno == ENOSPC &&
             co->reserve_held) {
             release_reserve(co);
@@ -2675,6 +2613,18 @@ static void finalize_ended_jobs(struct coordinator *co)
     }
 }
 
+static void ended_free(struct ended *e)
+{
+    free(e->copy_error);
+    free(e->res.error);
+    free(e->res.cores);
+    free(e->res.gpus);
+    for (uint32_t i = 0; i < e->res.nsteps; i++)
+        free(e->res.steps[i].error);
+    free(e->res.steps);
+    free(e);
+}
+
 /* Make this turn's ends durable in the journal, then act on them. */
 static void process_ended(struct coordinator *co)
 {
@@ -2689,17 +2639,23 @@ static void process_ended(struct coordinator *co)
     if (journal_sync(co->journal, &err) < 0)
         logmsg("journal: %s", err.text);
     while (co->ended_head) {
-        struct ended *e = co->ended_head;
-        co->ended_head = e->next;
-        record_result(co, e);
-        free(e->copy_error);
-        free(e->res.error);
-        free(e->res.cores);
-        free(e->res.gpus);
-        for (uint32_t i = 0; i < e->res.nsteps; i++)
-            free(e->res.steps[i].error);
-        free(e->res.steps);
-        free(e);
+        /* A job's records of this turn are written in one stretch as its
+         * owner: one identity switch for all its files. */
+        struct job *job = co->ended_head->d->job;
+        bool entered = outdir_enter(job->out) == 0;
+        struct ended **link = &co->ended_head;
+        while (*link) {
+            struct ended *e = *link;
+            if (e->d->job != job) {
+                link = &e->next;
+                continue;
+            }
+            *link = e->next;
+            record_result(co, e);
+            ended_free(e);
+        }
+        if (entered)
+            outdir_leave(job->out);
     }
     co->ended_tail = NULL;
 }
@@ -3358,6 +3314,14 @@ static int setup(struct coordinator *co, struct mps_error *err)
         return -1;
     snprintf(file, sizeof file, "%s.reserve", co->name);
     co->reserve_path = spool_file(co->sp, SPOOL_JOURNAL, file);
+    co->outpath = spool_file(co->sp, SPOOL_OUT, NULL);
+    if (!co->outpath)
+        return errprintf(err, "out of memory");
+    co->outfd =
+        open(co->outpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (co->outfd < 0)
+        return errprintf(err, "cannot open '%s': %s", co->outpath,
+                         strerror(errno));
     hold_reserve(co);
     co->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     char *newdir = spool_file(co->sp, SPOOL_NEW, NULL);
@@ -3432,6 +3396,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
     co->re = re;
     co->inotify_fd = co->sigfd = -1;
     co->rankdir.fd = -1;
+    co->reserve_fd = co->outfd = -1;
     co->bell_listen = re->bell_listen;
     co->started_us = util_now_us();
     struct mps_error err;
@@ -3640,7 +3605,12 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
     journal_close(co->journal, co->journal && co->kept_jobs == 0);
     if (co->reserve_path)
         unlink(co->reserve_path);
+    if (co->reserve_fd >= 0)
+        close(co->reserve_fd);
     free(co->reserve_path);
+    if (co->outfd >= 0)
+        close(co->outfd);
+    free(co->outpath);
     spool_close(co->sp);
     free(co->status_path);
     free(co->ranks);

@@ -30,9 +30,9 @@ struct copy_job {
 struct copy_attempt {
     const struct copy_job *cj;
     uint64_t task;
-    char *sources[2]; /* the spool's files; NULL: nothing to copy */
-    char *paths[2];   /* the expanded targets, once started */
-    char *error;      /* why copies failed so far, or NULL */
+    int sources[2]; /* the spool's files (borrowed); -1: nothing to copy */
+    char *paths[2]; /* the expanded targets, once started */
+    char *error;    /* why copies failed so far, or NULL */
     void *cookie;
     struct copy_attempt *next;
 };
@@ -122,10 +122,8 @@ struct copies *copies_create(copies_done_fn *done, void *arg)
 
 static void attempt_free(struct copy_attempt *a)
 {
-    for (int s = 0; s < 2; s++) {
-        free(a->sources[s]);
+    for (int s = 0; s < 2; s++)
         free(a->paths[s]);
-    }
     free(a->error);
     free(a);
 }
@@ -215,11 +213,10 @@ static char *target_path(const struct copy_job *cj, uint64_t task, int s)
     return path;
 }
 
-/* Add attempt a's copies to batch b: its targets, and its sources open in
- * fds[] (-1 for none). A stream that cannot be copied goes into a's
- * error instead. */
+/* Add attempt a's copies to batch b: its targets and its sources. A
+ * stream that cannot be copied goes into a's error instead. */
 static void batch_add(struct copy_batch *b, struct copy_attempt *a,
-                      struct asuser_copy *copies, int *fds)
+                      struct asuser_copy *copies)
 {
     for (int s = 0; s < 2; s++) {
         const char *pattern =
@@ -230,14 +227,7 @@ static void batch_add(struct copy_batch *b, struct copy_attempt *a,
             add_error(a, s, pattern, strerror(errno));
             continue;
         }
-        int fd = -1;
-        if (a->sources[s] &&
-            (fd = open(a->sources[s], O_RDONLY | O_CLOEXEC)) < 0) {
-            add_error(a, s, a->paths[s], strerror(errno));
-            continue;
-        }
-        fds[b->n] = fd;
-        copies[b->n] = (struct asuser_copy){a->paths[s], fd};
+        copies[b->n] = (struct asuser_copy){a->paths[s], a->sources[s]};
         b->attempt[b->n] = a;
         b->stream[b->n++] = s;
     }
@@ -253,7 +243,6 @@ static void batch_start(struct copies *c)
         return; /* left queued: tried again at the next flush */
     const struct copy_job *cj = c->queued->cj;
     struct asuser_copy copies[ASUSER_MAX_COPIES];
-    int fds[ASUSER_MAX_COPIES];
     struct copy_attempt **link = &c->queued, **tail = &b->attempts;
     while (*link && b->n + 2 <= ASUSER_MAX_COPIES) {
         struct copy_attempt *a = *link;
@@ -267,7 +256,7 @@ static void batch_start(struct copies *c)
         *tail = a;
         tail = &a->next;
         b->nattempts++;
-        batch_add(b, a, copies, fds);
+        batch_add(b, a, copies);
     }
     c->queued_tail = &c->queued;
     while (*c->queued_tail)
@@ -275,9 +264,6 @@ static void batch_start(struct copies *c)
     struct mps_error err;
     if (b->n > 0) {
         b->child = asuser_copy_start(&cj->who, copies, b->n, &err);
-        for (size_t i = 0; i < b->n; i++)
-            if (fds[i] >= 0)
-                close(fds[i]); /* the child has its own */
         for (size_t i = 0; !b->child && i < b->n; i++)
             add_error(b->attempt[i], b->stream[i], copies[i].path, err.text);
     }
@@ -310,22 +296,18 @@ void copies_flush(struct copies *c)
 }
 
 void copies_queue(struct copies *c, const struct copy_job *cj, uint64_t task,
-                  const char *out, const char *err, void *cookie)
+                  int out_fd, int err_fd, void *cookie)
 {
     struct copy_attempt *a = calloc(1, sizeof *a);
-    if (a) {
-        a->cj = cj;
-        a->task = task;
-        a->cookie = cookie;
-        a->sources[0] = out ? strdup(out) : NULL;
-        a->sources[1] = err ? strdup(err) : NULL;
-    }
-    if (!a || (out && !a->sources[0]) || (err && !a->sources[1])) {
-        if (a)
-            attempt_free(a);
+    if (!a) {
         c->done(c->arg, cookie, "cannot copy the output: out of memory");
         return;
     }
+    a->cj = cj;
+    a->task = task;
+    a->cookie = cookie;
+    a->sources[0] = out_fd;
+    a->sources[1] = err_fd;
     *c->queued_tail = a;
     c->queued_tail = &a->next;
     c->nqueued++;

@@ -39,13 +39,14 @@ struct copies *copies_create(copies_done_fn *done, void *arg);
 /* Kills the children still at work and waits for them (no callbacks). */
 void copies_destroy(struct copies *c);
 
-/* Copy the output of attempt `task` of job cj: out and err are the
- * spool's files of the attempt's stdout and stderr, NULL when it wrote
- * nothing on that stream. They are opened by copies_flush, and must not
- * be replaced until done(arg, cookie, ...) was called. done may be called
- * from here (out of memory), copies_flush and copies_handle. */
+/* Copy the output of attempt `task` of job cj: out_fd and err_fd hold
+ * the spool's files of the attempt's stdout and stderr, open for reading
+ * (they are read by offset), -1 when it wrote nothing on that stream.
+ * They are borrowed: they must stay open until done(arg, cookie, ...) was
+ * called. done may be called from here (out of memory), copies_flush and
+ * copies_handle. */
 void copies_queue(struct copies *c, const struct copy_job *cj, uint64_t task,
-                  const char *out, const char *err, void *cookie);
+                  int out_fd, int err_fd, void *cookie);
 
 /* Start children for the queued attempts, as many as may run: those of
  * one job that were queued by then share one child (call it once per
