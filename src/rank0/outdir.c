@@ -219,7 +219,7 @@ static uint64_t read_lines(struct outdir *od, uint64_t limit,
             break;
         good += len;
         line[len - 1] = '\0';
-        if (len > 1)
+        if (fn && len > 1)
             fn(arg, line);
         (*nlines)++;
     }

@@ -70,7 +70,8 @@ int outdir_write(struct outdir *od, const char *name, const char *text,
  * since outdir_open) and flush it. 0, or -1 with errno. */
 int outdir_append_record(struct outdir *od, const char *line);
 
-/* Call fn(arg, line) for each line of records.jsonl, from its start, read
+/* Call fn(arg, line) (fn may be NULL) for each line of records.jsonl,
+ * from its start, read
  * through the descriptor held: each at most OUTDIR_MAX_LINE bytes, without
  * its newline. A torn last line (a crash), an over-long one, or a file
  * whose size is mostly holes (not one rank 0 wrote) ends the reading, and
