@@ -119,10 +119,13 @@ assert_contains "giving up: 3 runs in a row finished no job within a minute" \
     "$(cat "$TEST_TMP/start.err")" "giving up"
 assert_state "$stuck" new
 
-# SIGTERM to start: a clean stop of the run (SIGUSR1 to mpirun), exit 0.
+# SIGTERM to start: a clean stop of the run (SIGUSR1 to mpirun), exit 0,
+# without waiting for the running task (it sleeps 120 s; the bound on the
+# stop is a third of that, as a sanitizer build on a loaded machine has
+# taken 21 s).
 LOG=$TEST_TMP/ids.log
 : >"$LOG"
-slow=$(submit -- sh -c "echo start >> $LOG; sleep 30; echo end >> $LOG")
+slow=$(submit -- sh -c "echo start >> $LOG; sleep 120; echo end >> $LOG")
 MPISPOOL_MPIRUN=mpirun "$MPISPOOL" --spool "$SPOOL" start \
     --hostfile "$TEST_TMP/hosts" -- --oversubscribe \
     >"$TEST_TMP/start.out" 2>"$TEST_TMP/start.err" &
@@ -134,13 +137,13 @@ wait_until 30 grep -q start "$LOG" || {
 }
 t0=$(now_us)
 kill -TERM "$START_PID"
-wait_until 30 eval '! kill -0 $START_PID' || fail "start still runs 30 s after SIGTERM"
+wait_until 60 eval '! kill -0 $START_PID' || fail "start still runs 60 s after SIGTERM"
 rc=0
 wait "$START_PID" || rc=$?
 t1=$(now_us)
 log "SIGTERM to mpispool start: exit $rc after $(((t1 - t0) / 1000)) ms"
 assert_eq 0 "$rc" "exit status of start after SIGTERM"
-assert_lt $(((t1 - t0) / 1000)) 15000 "ms from SIGTERM to start's exit"
+assert_lt $(((t1 - t0) / 1000)) 40000 "ms from SIGTERM to start's exit"
 assert_contains "stopping: SIGUSR1 (a clean stop) to mpirun" \
     "$(cat "$TEST_TMP/start.err")" "relay line"
 assert_state "$stuck" "done"
