@@ -208,8 +208,14 @@ static const char *special_kind(mode_t type)
     }
 }
 
+/* Bytes read from the archive's descriptor at a time. */
+#define WALK_CHUNK (64 * 1024)
+
 struct walk {
     const char *path; /* the archive, as named in messages */
+    int fd;           /* the archive, read by offset (pread) */
+    int64_t pos, size;
+    char *chunk;
     struct archive *in;
     struct archive *out; /* NULL: only check */
     uint64_t max_entries, max_bytes;
@@ -423,24 +429,72 @@ static void mask_perm(struct archive_entry *e)
     archive_entry_set_perm(e, perm);
 }
 
+/* libarchive's callbacks: the archive is read from w->fd by offset, so
+ * that a descriptor shared with others (dup, fork) keeps its position and
+ * nothing is opened again by name. */
+static la_ssize_t walk_read(struct archive *a, void *arg, const void **buf)
+{
+    struct walk *w = arg;
+    for (;;) {
+        ssize_t got = pread(w->fd, w->chunk, WALK_CHUNK, (off_t)w->pos);
+        if (got >= 0) {
+            w->pos += got;
+            *buf = w->chunk;
+            return got;
+        }
+        if (errno != EINTR) {
+            archive_set_error(a, errno, "%s", strerror(errno));
+            return -1;
+        }
+    }
+}
+
+static la_int64_t walk_seek(struct archive *a, void *arg, la_int64_t offset,
+                            int whence)
+{
+    struct walk *w = arg;
+    int64_t base = whence == SEEK_SET   ? 0
+                   : whence == SEEK_CUR ? w->pos
+                                        : w->size;
+    if (base + offset < 0) {
+        archive_set_error(a, EINVAL, "seek before the start");
+        return ARCHIVE_FATAL;
+    }
+    w->pos = base + offset;
+    return w->pos;
+}
+
+static la_int64_t walk_skip(struct archive *a, void *arg, la_int64_t request)
+{
+    struct walk *w = arg;
+    (void)a;
+    if (request > w->size - w->pos)
+        request = w->size > w->pos ? w->size - w->pos : 0;
+    w->pos += request;
+    return request;
+}
+
 static int walk_archive(struct walk *w)
 {
     struct stat st;
-    if (stat(w->path, &st) < 0) {
-        if (errno == ENOENT)
-            return errprintf(w->err, "archive '%s' not found", w->path);
+    if (fstat(w->fd, &st) < 0)
         return errprintf(w->err, "cannot read archive '%s': %s", w->path,
                          strerror(errno));
-    }
     if (!S_ISREG(st.st_mode))
         return errprintf(w->err, "archive '%s' is not a regular file", w->path);
+    w->size = st.st_size;
     w->in = archive_read_new();
-    if (!w->in)
+    w->chunk = malloc(WALK_CHUNK);
+    if (!w->in || !w->chunk)
         return errprintf(w->err, "out of memory");
     archive_read_support_filter_all(w->in);
     archive_read_support_format_tar(w->in);
     archive_read_support_format_zip(w->in);
-    if (archive_read_open_filename(w->in, w->path, 64 * 1024) != ARCHIVE_OK)
+    archive_read_set_callback_data(w->in, w);
+    archive_read_set_read_callback(w->in, walk_read);
+    archive_read_set_seek_callback(w->in, walk_seek);
+    archive_read_set_skip_callback(w->in, walk_skip);
+    if (archive_read_open1(w->in) != ARCHIVE_OK)
         return read_failed(w);
     for (;;) {
         struct archive_entry *e;
@@ -466,11 +520,12 @@ static int walk_archive(struct walk *w)
     }
 }
 
-static void walk_init(struct walk *w, const char *path,
+static void walk_init(struct walk *w, int fd, const char *path,
                       const struct archive_limits *limits,
                       struct mps_error *err)
 {
     memset(w, 0, sizeof *w);
+    w->fd = fd;
     w->path = path;
     w->err = err;
     w->max_entries = limits && limits->max_entries
@@ -488,6 +543,7 @@ static void walk_done(struct walk *w)
         archive_read_free(w->in);
     if (w->out)
         archive_write_free(w->out);
+    free(w->chunk);
     name_set_free(&w->files);
     name_set_free(&w->links);
     for (size_t i = 0; i < w->nlinks; i++) {
@@ -498,41 +554,34 @@ static void walk_done(struct walk *w)
     free(w->link_targets);
 }
 
-int archive_check(const char *path, const struct archive_limits *limits,
-                  struct mps_error *err)
+int archive_check_fd(int fd, const char *name,
+                     const struct archive_limits *limits, struct mps_error *err)
 {
     struct walk w;
-    walk_init(&w, path, limits, err);
+    walk_init(&w, fd, name, limits, err);
     int rc = walk_archive(&w);
     walk_done(&w);
     return rc;
 }
 
-int archive_extract(const char *path, const char *dir,
-                    const struct archive_limits *limits, struct mps_error *err)
+int archive_extract_fd(int fd, const char *name, const char *dir,
+                       const struct archive_limits *limits,
+                       struct mps_error *err)
 {
     struct walk w;
-    walk_init(&w, path, limits, err);
+    walk_init(&w, fd, name, limits, err);
     /* Entries are extracted by relative names from inside dir (the secure
      * flags refuse absolute ones), so the working directory is changed
      * for the while and restored. */
     int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (here < 0)
+    if (here < 0) {
+        walk_done(&w);
         return errprintf(err, "cannot open the current directory: %s",
                          strerror(errno));
-    int rc = -1;
-    char *abs_path = NULL;
-    if (path[0] != '/') {
-        char *cwd = getcwd(NULL, 0);
-        if (!cwd || asprintf(&abs_path, "%s/%s", cwd, path) < 0) {
-            free(cwd);
-            errprintf(err, "out of memory");
-            goto out;
-        }
-        free(cwd);
     }
+    int rc = -1;
     if (chdir(dir) < 0) {
-        errprintf(err, "cannot extract archive '%s' into '%s': %s", path, dir,
+        errprintf(err, "cannot extract archive '%s' into '%s': %s", name, dir,
                   strerror(errno));
         goto out;
     }
@@ -545,14 +594,10 @@ int archive_extract(const char *path, const char *dir,
                        ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                        ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
                        ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM);
-        /* A relative archive name is opened by its absolute form: we are
-         * in dir now. */
-        if (abs_path)
-            w.path = abs_path;
         rc = walk_archive(&w);
         if (rc == 0 && archive_write_close(w.out) != ARCHIVE_OK) {
             const char *why = archive_error_string(w.out);
-            rc = errprintf(err, "cannot extract archive '%s': %s", path,
+            rc = errprintf(err, "cannot extract archive '%s': %s", name,
                            why ? why : "unknown error");
         }
     }
@@ -561,7 +606,42 @@ int archive_extract(const char *path, const char *dir,
                        strerror(errno));
 out:
     close(here);
-    free(abs_path);
     walk_done(&w);
+    return rc;
+}
+
+/* Open the archive at path for reading, without blocking on a FIFO or
+ * device: the descriptor, or -1 with err set. */
+static int open_archive_path(const char *path, struct mps_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return errprintf(err, "archive '%s' not found", path);
+        return errprintf(err, "cannot read archive '%s': %s", path,
+                         strerror(errno));
+    }
+    return fd;
+}
+
+int archive_check(const char *path, const struct archive_limits *limits,
+                  struct mps_error *err)
+{
+    int fd = open_archive_path(path, err);
+    if (fd < 0)
+        return -1;
+    int rc = archive_check_fd(fd, path, limits, err);
+    close(fd);
+    return rc;
+}
+
+int archive_extract(const char *path, const char *dir,
+                    const struct archive_limits *limits, struct mps_error *err)
+{
+    int fd = open_archive_path(path, err);
+    if (fd < 0)
+        return -1;
+    int rc = archive_extract_fd(fd, path, dir, limits, err);
+    close(fd);
     return rc;
 }

@@ -47,4 +47,15 @@ int archive_check(const char *path, const struct archive_limits *limits,
 int archive_extract(const char *path, const char *dir,
                     const struct archive_limits *limits, struct mps_error *err);
 
+/* archive_check and archive_extract of the archive open at fd (a regular
+ * file, read by offset: fd's position is left alone and fd may be shared)
+ * rather than of a path; name is the archive in messages. What is checked
+ * is what is extracted: nothing is opened again by name. */
+int archive_check_fd(int fd, const char *name,
+                     const struct archive_limits *limits,
+                     struct mps_error *err);
+int archive_extract_fd(int fd, const char *name, const char *dir,
+                       const struct archive_limits *limits,
+                       struct mps_error *err);
+
 #endif

@@ -66,6 +66,7 @@ struct xtask {
     char *submit_dir;
     char **env;
     char *archive; /* to extract into private_dir first, or NULL */
+    int archive_fd; /* the archive open, or -1: open archive by path */
     struct archive_limits archive_limits;
     bool as_user;
     uint32_t uid, gid, ngroups;
@@ -165,6 +166,8 @@ static void xtask_free(struct xtask *t)
     free(t->submit_dir);
     util_strv_free(t->env);
     free(t->archive);
+    if (t->archive_fd >= 0)
+        close(t->archive_fd);
     free(t->groups);
     free(t->error);
     free(t->private_dir);
@@ -738,8 +741,12 @@ static void start_task(struct executor *ex, struct xtask *t)
             dir = t->private_dir;
         struct mps_error archive_err;
         if (t->archive &&
-            archive_extract(t->archive, t->private_dir, &t->archive_limits,
-                            &archive_err) < 0) {
+            (t->archive_fd >= 0
+                 ? archive_extract_fd(t->archive_fd, t->archive,
+                                      t->private_dir, &t->archive_limits,
+                                      &archive_err)
+                 : archive_extract(t->archive, t->private_dir,
+                                   &t->archive_limits, &archive_err)) < 0) {
             free(t->error);
             t->error = strdup(archive_err.text);
             goto failed;
@@ -1475,6 +1482,7 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     struct xtask *t = calloc(1, sizeof *t);
     if (!t)
         return -1;
+    t->archive_fd = -1;
     t->dispatch = task->dispatch;
     t->job = strdup(task->job);
     t->task = task->task;
@@ -1490,6 +1498,9 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     t->submit_dir = strdup_or_null(task->submit_dir);
     t->env = util_strv_dup(task->env);
     t->archive = strdup_or_null(task->archive);
+    t->archive_fd = task->archive && task->archive_by_fd
+                        ? fcntl(task->archive_fd, F_DUPFD_CLOEXEC, 3)
+                        : -1;
     if (task->archive_limits)
         t->archive_limits = *task->archive_limits;
     t->as_user = task->as_user;
@@ -1529,6 +1540,7 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     t->out_fd = t->err_fd = -1;
     if (!t->job || !t->argv || !t->argv[0] || !t->env ||
         (task->archive && !t->archive) ||
+        (task->archive && task->archive_by_fd && t->archive_fd < 0) ||
         (task->interpreter && !t->interpreter) ||
         (task->as_user && task->ngroups && !t->groups) ||
         (task->cwd && !t->cwd) || (task->submit_dir && !t->submit_dir)) {
