@@ -326,6 +326,20 @@ mode_t spool_private_mode(const struct spool *sp)
     return 0600;
 }
 
+/* On a full file system, the job file matters more than the id's
+ * reservation, which took the last inode or block: drop our own (empty)
+ * ids/ID so the job file can be made; the coordinator reserves the id
+ * when it claims the job. Whether it was dropped. */
+static bool release_reservation(struct spool *sp, const char *jobid)
+{
+    int dirfd = spool_dirfd(sp, SPOOL_IDS);
+    struct stat st;
+    if (dirfd < 0 || fstatat(dirfd, jobid, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        !S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_size != 0)
+        return false;
+    return unlinkat(dirfd, jobid, 0) == 0;
+}
+
 int spool_submit(struct spool *sp, const char *jobid, const char *text,
                  size_t len, mode_t mode, struct mps_error *err)
 {
@@ -334,6 +348,11 @@ int spool_submit(struct spool *sp, const char *jobid, const char *text,
     snprintf(tmp, sizeof tmp, "%s/tmp/.%s.json.XXXXXX", sp->path, jobid);
     snprintf(dst, sizeof dst, "%s/new/%s.json", sp->path, jobid);
     int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0 && (errno == ENOSPC || errno == EDQUOT) &&
+        release_reservation(sp, jobid)) {
+        snprintf(tmp, sizeof tmp, "%s/tmp/.%s.json.XXXXXX", sp->path, jobid);
+        fd = mkostemp(tmp, O_CLOEXEC);
+    }
     if (fd < 0)
         return errprintf(err, "cannot create a file in '%s/tmp': %s", sp->path,
                          strerror(errno));

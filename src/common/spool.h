@@ -84,8 +84,8 @@ int spool_new_jobid(struct spool *sp, char *buf, size_t len,
  * exists. *holder gets the uid that holds the reservation. Returns 0 when
  * it is owner's (made now, or before), 1 when it is another user's (err
  * says so), -1 on error (err and errno). */
-int spool_reserve(struct spool *sp, const char *id, uid_t owner,
-                  uid_t *holder, struct mps_error *err);
+int spool_reserve(struct spool *sp, const char *id, uid_t owner, uid_t *holder,
+                  struct mps_error *err);
 
 /* Where a job with this id is, apart from new/ and cur/: SPOOL_DONE,
  * SPOOL_FAILED, SPOOL_REJECTED (its job file), SPOOL_OUT (only its output
@@ -95,8 +95,10 @@ int spool_id_used(struct spool *sp, const char *id);
 /* Submit: write text to a fresh file in tmp/ (mode mode), fsync, and
  * rename it into new/JOBID.json unless that exists; then fsync new/. A
  * rename, so a coordinator's inotify sees the file only when it is
- * complete. Returns 0, 1 when new/JOBID.json exists (err says so: mint
- * another id), -1 on error. */
+ * complete. On a full file system (ENOSPC, EDQUOT), the caller's own
+ * reservation ids/JOBID is dropped to make room for the job file (its
+ * coordinator reserves the id at claim). Returns 0, 1 when new/JOBID.json
+ * exists (err says so: mint another id), -1 on error. */
 int spool_submit(struct spool *sp, const char *jobid, const char *text,
                  size_t len, mode_t mode, struct mps_error *err);
 

@@ -14,8 +14,8 @@
 #include "transport.h"
 
 struct job_archive {
-    char *path; /* its name in messages */
-    int fd;     /* open since the claim */
+    char *path;    /* its name in messages */
+    int fd;        /* open since the claim */
     uint64_t size; /* as checked */
     int nranks;
     bool *shipped; /* by MPI rank, 1..nranks */

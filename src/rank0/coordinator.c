@@ -212,7 +212,7 @@ struct rank_slot {
 struct pending {
     char name[80]; /* in cur/ */
     char id[72];
-    bool id_checked; /* its id was found free: out/ID may be ours now */
+    bool id_checked;       /* its id was found free: out/ID may be ours now */
     struct replay_job *rj; /* adopted: what a dead journal knew, or NULL */
     unsigned attempts;
     int64_t next_try; /* monotonic us */
@@ -252,8 +252,8 @@ struct coordinator {
     bool scan_again;         /* a scan of new/ stopped at its time budget */
     uid_t intake_after;      /* the owner whose file a scan took last */
     struct intake_announced announced; /* names inotify told of */
-    struct intake_cache *looks; /* what job files left in new/ hold */
-    struct pending *pending;    /* claimed jobs waiting to be set up */
+    struct intake_cache *looks;        /* what job files left in new/ hold */
+    struct pending *pending;           /* claimed jobs waiting to be set up */
     int64_t started_us;
     int64_t next_rescan, last_status;
     bool status_dirty;
@@ -686,8 +686,8 @@ static int job_open_input(struct coordinator *co, const struct job *job,
     struct stat st;
     struct mps_error why;
     int fd;
-    *path = name[0] == '/' ? strdup(name)
-                           : spool_file(co->sp, SPOOL_DATA, name);
+    *path =
+        name[0] == '/' ? strdup(name) : spool_file(co->sp, SPOOL_DATA, name);
     if (!*path) {
         errno = ENOMEM;
         return errprintf(err, "out of memory");
@@ -718,8 +718,9 @@ static int job_open_input(struct coordinator *co, const struct job *job,
         e = EINVAL, errprintf(err, "%s '%s' does not belong to the job's owner",
                               what, *path);
     else if (name[0] != '/' && st.st_nlink != 1)
-        e = EINVAL, errprintf(err, "%s '%s' has %lu links (a hard link is "
-                                   "refused)",
+        e = EINVAL, errprintf(err,
+                              "%s '%s' has %lu links (a hard link is "
+                              "refused)",
                               what, *path, (unsigned long)st.st_nlink);
     else
         return fd;
@@ -1116,8 +1117,9 @@ static enum setup job_read(struct coordinator *co, struct job *job,
         char *text = asuser_read(fd, JOBFILE_MAX_BYTES, &len, name, &why);
         if (!text) {
             bool passing = errno != EINVAL && asuser_transient(errno);
-            errprintf(err, "%s", errno == EINVAL ? "job file is larger than 16 MiB"
-                                                 : why.text);
+            errprintf(err, "%s",
+                      errno == EINVAL ? "job file is larger than 16 MiB"
+                                      : why.text);
             rc = passing ? SETUP_TRANSIENT : SETUP_INVALID;
         } else {
             job->spec = jobfile_parse(text, len, err);
@@ -1214,9 +1216,8 @@ static int job_setup_output(struct coordinator *co, struct job *job,
  * from a coordinator that stopped (its id was checked then). *id_checked
  * tells whether its id was found its own. */
 static enum setup job_setup(struct coordinator *co, struct job *job,
-                            const char *name, bool check_used,
-                            bool adopted, bool *id_checked,
-                            struct mps_error *err)
+                            const char *name, bool check_used, bool adopted,
+                            bool *id_checked, struct mps_error *err)
 {
     size_t len = strlen(name);
     if (len <= 5 || strcmp(name + len - 5, ".json") != 0) {
@@ -1284,8 +1285,7 @@ static void pending_free(struct pending *p)
  * most SETUP_RETRY_MAX_US. */
 static void pending_add(struct coordinator *co, const char *name,
                         const char *id, struct replay_job *rj,
-                        struct pending *p, bool id_checked,
-                        const char *reason)
+                        struct pending *p, bool id_checked, const char *reason)
 {
     if (!p && (p = calloc(1, sizeof *p))) {
         snprintf(p->name, sizeof p->name, "%s", name);
@@ -1553,8 +1553,7 @@ static void scan_new(struct coordinator *co, bool settle)
     struct intake_list l = {0};
     if (newfd < 0 ||
         intake_list_dir(newfd, &co->announced, settle, time(NULL), &l) < 0)
-        logmsg("cannot scan '%s/new': %s", spool_path(co->sp),
-               strerror(errno));
+        logmsg("cannot scan '%s/new': %s", spool_path(co->sp), strerror(errno));
     size_t *order = malloc((l.n ? l.n : 1) * sizeof *order);
     if (!order) {
         intake_list_free(&l);
@@ -3432,10 +3431,9 @@ static void write_status(struct coordinator *co, const char *state)
         json_array_append_new(
             jobs, json_pack("{s:s, s:n, s:s, s:i, s:i, s:i, s:i, s:i, s:i, "
                             "s:s}",
-                            "job", p->id, "name", "state", "queued",
-                            "priority", 0, "tasks", 0, "pending", 0,
-                            "running", 0, "succeeded", 0, "failed", 0,
-                            "waiting", why));
+                            "job", p->id, "name", "state", "queued", "priority",
+                            0, "tasks", 0, "pending", 0, "running", 0,
+                            "succeeded", 0, "failed", 0, "waiting", why));
     }
     json_t *root = json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:{s:i, s:i, s:i}, s:o, s:o, "
@@ -3582,7 +3580,8 @@ static void release_jobs(struct coordinator *co)
         struct pending *p = co->pending;
         co->pending = p->next;
         bool ran = p->rj && p->rj->ntasks;
-        if (!ran && spool_move(co->sp, p->id, SPOOL_CUR, SPOOL_NEW, &err) == 0) {
+        if (!ran &&
+            spool_move(co->sp, p->id, SPOOL_CUR, SPOOL_NEW, &err) == 0) {
             journal_release(co->journal, p->id);
             logmsg("job %s returned to new/", p->id);
         } else {
@@ -3650,8 +3649,7 @@ static void recover(struct coordinator *co)
     char *journal_dir = spool_file(co->sp, SPOOL_JOURNAL, NULL);
     size_t ncur = 0, njournals = 0, ntaken = 0, adopted = 0;
     char **cur = cur_dir ? list_dir(cur_dir, &ncur) : NULL;
-    char **journals =
-        journal_dir ? list_dir(journal_dir, &njournals) : NULL;
+    char **journals = journal_dir ? list_dir(journal_dir, &njournals) : NULL;
     struct taken *taken = calloc(njournals ? njournals : 1, sizeof *taken);
     struct replay dead = {0}, live = {0};
     for (size_t i = 0; taken && i < njournals; i++) {

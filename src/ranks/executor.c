@@ -65,7 +65,7 @@ struct xtask {
     char *cwd;
     char *submit_dir;
     char **env;
-    char *archive; /* to extract into private_dir first, or NULL */
+    char *archive;  /* to extract into private_dir first, or NULL */
     int archive_fd; /* the archive open, or -1: open archive by path */
     struct archive_limits archive_limits;
     bool as_user;
@@ -742,9 +742,8 @@ static void start_task(struct executor *ex, struct xtask *t)
         struct mps_error archive_err;
         if (t->archive &&
             (t->archive_fd >= 0
-                 ? archive_extract_fd(t->archive_fd, t->archive,
-                                      t->private_dir, &t->archive_limits,
-                                      &archive_err)
+                 ? archive_extract_fd(t->archive_fd, t->archive, t->private_dir,
+                                      &t->archive_limits, &archive_err)
                  : archive_extract(t->archive, t->private_dir,
                                    &t->archive_limits, &archive_err)) < 0) {
             free(t->error);
