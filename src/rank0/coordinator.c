@@ -1571,9 +1571,12 @@ static void scan_new(struct coordinator *co, bool settle)
     for (; i < l.n && !co->stopping && util_mono_us() < deadline; i++) {
         const struct intake_entry *e = &l.v[order[i]];
         co->intake_after = e->st.st_uid;
+        bool had_room = room > 0;
         if (take_entry(co, e, &room))
             batch[nbatch++] = e->name;
-        if (nbatch == INTAKE_BATCH) {
+        /* The jobs claimed ahead are held before the rest is looked at:
+         * what outranks them is claimed too. */
+        if (nbatch == INTAKE_BATCH || (had_room && room == 0)) {
             claim_batch(co, batch, nbatch);
             nbatch = 0;
         }
