@@ -192,13 +192,30 @@ void intake_order(const struct intake_list *l, uid_t after, size_t *order)
         first++;
     if (first == owners)
         first = 0;
-    size_t out = 0;
-    for (size_t round = 0; out < l->n; round++)
-        for (size_t k = 0; k < owners; k++) {
-            size_t o = (first + k) % owners;
-            if (start[o] + round < start[o + 1])
-                order[out++] = sorted[start[o] + round];
+    /* The owners still with files, in serving order, compacted each
+     * round: one owner's many files cost no pass over all the others. */
+    size_t *active = malloc(owners * sizeof *active);
+    size_t nactive = owners, out = 0;
+    if (!active) {
+        for (size_t i = 0; i < l->n; i++)
+            order[i] = sorted[i];
+        free(sorted);
+        free(start);
+        return;
+    }
+    for (size_t k = 0; k < owners; k++)
+        active[k] = (first + k) % owners;
+    for (size_t round = 0; nactive > 0; round++) {
+        size_t kept = 0;
+        for (size_t k = 0; k < nactive; k++) {
+            size_t o = active[k];
+            order[out++] = sorted[start[o] + round];
+            if (start[o] + round + 1 < start[o + 1])
+                active[kept++] = o;
         }
+        nactive = kept;
+    }
+    free(active);
     free(sorted);
     free(start);
 }
