@@ -2,6 +2,7 @@
 /* Checking and extracting job input archives with libarchive, refusing
  * path tricks, special files and compression bombs. */
 #include "archive_safe.h"
+#include "asuser.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -13,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "asuser.h"
 #include "util.h"
 
 /* The regular files seen so far (normalized paths), for hardlinks: an
@@ -209,8 +209,14 @@ static const char *special_kind(mode_t type)
     }
 }
 
+/* Bytes read from the archive's descriptor at a time. */
+#define WALK_CHUNK (64 * 1024)
+
 struct walk {
     const char *path; /* the archive, as named in messages */
+    int fd;           /* the archive, read by offset (pread) */
+    int64_t pos, size;
+    char *chunk;
     struct archive *in;
     struct archive *out; /* NULL: only check */
     uint64_t max_entries, max_bytes;
@@ -424,26 +430,72 @@ static void mask_perm(struct archive_entry *e)
     archive_entry_set_perm(e, perm);
 }
 
-/* Read (and with w->out, write) every entry of the archive open at fd,
- * from its start. */
-static int walk_archive(struct walk *w, int fd)
+/* libarchive's callbacks: the archive is read from w->fd by offset, so
+ * that a descriptor shared with others (dup, fork) keeps its position and
+ * nothing is opened again by name. */
+static la_ssize_t walk_read(struct archive *a, void *arg, const void **buf)
+{
+    struct walk *w = arg;
+    for (;;) {
+        ssize_t got = pread(w->fd, w->chunk, WALK_CHUNK, (off_t)w->pos);
+        if (got >= 0) {
+            w->pos += got;
+            *buf = w->chunk;
+            return got;
+        }
+        if (errno != EINTR) {
+            archive_set_error(a, errno, "%s", strerror(errno));
+            return -1;
+        }
+    }
+}
+
+static la_int64_t walk_seek(struct archive *a, void *arg, la_int64_t offset,
+                            int whence)
+{
+    struct walk *w = arg;
+    int64_t base = whence == SEEK_SET   ? 0
+                   : whence == SEEK_CUR ? w->pos
+                                        : w->size;
+    if (base + offset < 0) {
+        archive_set_error(a, EINVAL, "seek before the start");
+        return ARCHIVE_FATAL;
+    }
+    w->pos = base + offset;
+    return w->pos;
+}
+
+static la_int64_t walk_skip(struct archive *a, void *arg, la_int64_t request)
+{
+    struct walk *w = arg;
+    (void)a;
+    if (request > w->size - w->pos)
+        request = w->size > w->pos ? w->size - w->pos : 0;
+    w->pos += request;
+    return request;
+}
+
+static int walk_archive(struct walk *w)
 {
     struct stat st;
-    if (fstat(fd, &st) < 0)
+    if (fstat(w->fd, &st) < 0)
         return errprintf(w->err, "cannot read archive '%s': %s", w->path,
                          strerror(errno));
     if (!S_ISREG(st.st_mode))
         return errprintf(w->err, "archive '%s' is not a regular file", w->path);
-    if (lseek(fd, 0, SEEK_SET) < 0)
-        return errprintf(w->err, "cannot read archive '%s': %s", w->path,
-                         strerror(errno));
+    w->size = st.st_size;
     w->in = archive_read_new();
-    if (!w->in)
+    w->chunk = malloc(WALK_CHUNK);
+    if (!w->in || !w->chunk)
         return errprintf(w->err, "out of memory");
     archive_read_support_filter_all(w->in);
     archive_read_support_format_tar(w->in);
     archive_read_support_format_zip(w->in);
-    if (archive_read_open_fd(w->in, fd, 64 * 1024) != ARCHIVE_OK)
+    archive_read_set_callback_data(w->in, w);
+    archive_read_set_read_callback(w->in, walk_read);
+    archive_read_set_seek_callback(w->in, walk_seek);
+    archive_read_set_skip_callback(w->in, walk_skip);
+    if (archive_read_open1(w->in) != ARCHIVE_OK)
         return read_failed(w);
     for (;;) {
         struct archive_entry *e;
@@ -469,11 +521,12 @@ static int walk_archive(struct walk *w, int fd)
     }
 }
 
-static void walk_init(struct walk *w, const char *path,
+static void walk_init(struct walk *w, int fd, const char *path,
                       const struct archive_limits *limits,
                       struct mps_error *err)
 {
     memset(w, 0, sizeof *w);
+    w->fd = fd;
     w->path = path;
     w->err = err;
     w->max_entries = limits && limits->max_entries
@@ -491,6 +544,7 @@ static void walk_done(struct walk *w)
         archive_read_free(w->in);
     if (w->out)
         archive_write_free(w->out);
+    free(w->chunk);
     name_set_free(&w->files);
     name_set_free(&w->links);
     for (size_t i = 0; i < w->nlinks; i++) {
@@ -501,49 +555,20 @@ static void walk_done(struct walk *w)
     free(w->link_targets);
 }
 
-/* Open the archive at path for reading: never blocking on a FIFO or
- * device (those are refused as not regular files). The descriptor, or -1
- * with err set. */
-static int open_archive(const char *path, struct mps_error *err)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return errprintf(err, "archive '%s' not found", path);
-        return errprintf(err, "cannot read archive '%s': %s", path,
-                         strerror(errno));
-    }
-    int flags = fcntl(fd, F_GETFL);
-    if (flags >= 0)
-        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-    return fd;
-}
-
 int archive_check_fd(int fd, const char *name,
                      const struct archive_limits *limits, struct mps_error *err)
 {
     struct walk w;
-    walk_init(&w, name, limits, err);
-    int rc = walk_archive(&w, fd);
+    walk_init(&w, fd, name, limits, err);
+    int rc = walk_archive(&w);
     walk_done(&w);
     return rc;
 }
 
-int archive_check(const char *path, const struct archive_limits *limits,
-                  struct mps_error *err)
-{
-    int fd = open_archive(path, err);
-    if (fd < 0)
-        return -1;
-    int rc = archive_check_fd(fd, path, limits, err);
-    close(fd);
-    return rc;
-}
-
-/* Extract from fd into the current directory, as who (NULL: as this
+/* Extract w's archive into the current directory, as who (NULL: as this
  * process): everything libarchive writes, and the fix-ups of directory
  * modes and times it makes when closed. */
-static int extract_here(struct walk *w, int fd, const struct asuser_id *who)
+static int extract_here(struct walk *w, const struct asuser_id *who)
 {
     w->out = archive_write_disk_new();
     if (!w->out)
@@ -557,7 +582,7 @@ static int extract_here(struct walk *w, int fd, const struct asuser_id *who)
     if (who && asuser_enter(who, &enter_err) < 0)
         return errprintf(w->err, "cannot extract archive '%s': %s", w->path,
                          enter_err.text);
-    int rc = walk_archive(w, fd);
+    int rc = walk_archive(w);
     /* Closed here also after a failure (else archive_write_free would
      * close it later, as this process): closing makes the deferred
      * changes to directories. */
@@ -592,8 +617,8 @@ int archive_extract_fd(int fd, const char *name, int dirfd,
         return -1;
     }
     struct walk w;
-    walk_init(&w, name, limits, err);
-    int rc = extract_here(&w, fd, who);
+    walk_init(&w, fd, name, limits, err);
+    int rc = extract_here(&w, who);
     walk_done(&w);
     if (fchdir(here) < 0 && rc == 0)
         rc = errprintf(err, "cannot return to the working directory: %s",
@@ -602,10 +627,35 @@ int archive_extract_fd(int fd, const char *name, int dirfd,
     return rc;
 }
 
+/* Open the archive at path for reading, without blocking on a FIFO or
+ * device: the descriptor, or -1 with err set. */
+static int open_archive_path(const char *path, struct mps_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return errprintf(err, "archive '%s' not found", path);
+        return errprintf(err, "cannot read archive '%s': %s", path,
+                         strerror(errno));
+    }
+    return fd;
+}
+
+int archive_check(const char *path, const struct archive_limits *limits,
+                  struct mps_error *err)
+{
+    int fd = open_archive_path(path, err);
+    if (fd < 0)
+        return -1;
+    int rc = archive_check_fd(fd, path, limits, err);
+    close(fd);
+    return rc;
+}
+
 int archive_extract(const char *path, const char *dir,
                     const struct archive_limits *limits, struct mps_error *err)
 {
-    int fd = open_archive(path, err);
+    int fd = open_archive_path(path, err);
     if (fd < 0)
         return -1;
     int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

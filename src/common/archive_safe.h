@@ -37,8 +37,8 @@ struct archive_limits {
 int archive_check(const char *path, const struct archive_limits *limits,
                   struct mps_error *err);
 
-/* archive_check of the archive open at fd (read from its start, by
- * offset; name is the archive in messages). */
+/* archive_check of the archive open at fd (read by offset, from its
+ * start, leaving fd's position alone; name is the archive in messages). */
 int archive_check_fd(int fd, const char *name,
                      const struct archive_limits *limits,
                      struct mps_error *err);
@@ -54,12 +54,14 @@ int archive_check_fd(int fd, const char *name,
 int archive_extract(const char *path, const char *dir,
                     const struct archive_limits *limits, struct mps_error *err);
 
-/* archive_extract of the archive open at fd (read from its start; name is
- * the archive in messages) into the directory dirfd, acting as who for
+/* archive_extract of the archive open at fd (a regular file, read by
+ * offset: fd's position is left alone and fd may be shared; name is the
+ * archive in messages) into the directory dirfd, acting as who for
  * everything it writes (asuser_enter: the files are who's, and who's
  * permission checks apply, whatever links are there; NULL: as this
  * process). The archive itself is read through fd, opened by the caller
- * with whatever rights fit. The process's working directory is dirfd's
+ * with whatever rights fit: what is checked is what is extracted, nothing
+ * is opened again by name. The process's working directory is dirfd's
  * meanwhile (and restored), so no other thread may depend on it. */
 int archive_extract_fd(int fd, const char *name, int dirfd,
                        const struct asuser_id *who,

@@ -18,13 +18,22 @@ struct text {
     size_t len, cap;
 };
 
+/* Bytes read from the stream at a time. */
+#define READ_CHUNK (64 * 1024)
+/* A line is kept up to this many bytes (without its \n): one more than
+ * the limit with a trailing \r, and one more again to tell it is longer. */
+#define LINE_KEEP (TASKFILE_MAX_LINE + 2)
+
 struct taskfile {
     FILE *in;
     bool own_in;
     FILE *copy; /* taskfile_copy_count: the raw bytes also go here */
     char *path; /* the name in messages */
-    char *line; /* the line last read */
+    char *line; /* the line last read (at most LINE_KEEP bytes of it) */
     size_t cap;
+    /* What was read from in and not yet taken into lines. */
+    char *chunk;
+    size_t chunk_pos, chunk_len;
     uint64_t lineno; /* lines read */
     uint64_t count;  /* tasks returned (or counted by taskfile_finish) */
     uint64_t made;   /* tasks the file made so far: the next one's number */
@@ -126,6 +135,7 @@ void taskfile_close(struct taskfile *tf)
         fclose(tf->in);
     free(tf->path);
     free(tf->line);
+    free(tf->chunk);
     free(tf->prefix.data);
     free(tf->suffix.data);
     free(tf->task.data);
@@ -157,30 +167,95 @@ static int line_error(struct taskfile *tf, struct mps_error *err,
                      (unsigned long long)tf->lineno, what);
 }
 
+/* Make sure the chunk has unread bytes: 1, 0 at end of file, -1 on a
+ * read error (errno set). */
+static int fill_chunk(struct taskfile *tf)
+{
+    if (tf->chunk_pos < tf->chunk_len)
+        return 1;
+    if (!tf->chunk && !(tf->chunk = malloc(READ_CHUNK))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    errno = 0;
+    tf->chunk_len = fread(tf->chunk, 1, READ_CHUNK, tf->in);
+    tf->chunk_pos = 0;
+    if (tf->chunk_len > 0)
+        return 1;
+    return ferror(tf->in) ? -1 : 0;
+}
+
+/* Append n bytes to the line, keeping at most LINE_KEEP of them. */
+static int keep_bytes(struct taskfile *tf, size_t *len, const char *p, size_t n)
+{
+    if (n > LINE_KEEP - *len)
+        n = LINE_KEEP - *len;
+    if (*len + n + 1 > tf->cap) {
+        size_t cap = tf->cap ? tf->cap : 256;
+        while (cap < *len + n + 1)
+            cap *= 2;
+        if (cap > LINE_KEEP + 1)
+            cap = LINE_KEEP + 1;
+        char *grown = realloc(tf->line, cap);
+        if (!grown)
+            return -1;
+        tf->line = grown;
+        tf->cap = cap;
+    }
+    memcpy(tf->line + *len, p, n);
+    *len += n;
+    return 0;
+}
+
 /* Read one line without its \n or trailing \r (copying the raw bytes when
- * asked to). Returns its length, -1 at end of file, -2 on error. */
+ * asked to). A line longer than the limit is not read further: what is
+ * kept of it (LINE_KEEP bytes) tells it is too long, so memory stays
+ * bounded however long it is. Returns its length, -1 at end of file, -2
+ * on error. */
 static ssize_t read_line(struct taskfile *tf, struct mps_error *err)
 {
-    errno = 0;
-    ssize_t got = getline(&tf->line, &tf->cap, tf->in);
-    if (got <= 0) {
-        if (!ferror(tf->in))
-            return -1;
-        errprintf(err, "cannot read %s'%s': %s", tf->copy ? "" : "task file ",
-                  tf->path, strerror(errno ? errno : EIO));
-        return -2;
+    size_t len = 0;
+    bool any = false, newline = false;
+    while (!newline && len < LINE_KEEP) {
+        int rc = fill_chunk(tf);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            errprintf(err, "cannot read %s'%s': %s",
+                      tf->copy ? "" : "task file ", tf->path,
+                      strerror(errno ? errno : EIO));
+            return -2;
+        }
+        const char *p = tf->chunk + tf->chunk_pos;
+        size_t avail = tf->chunk_len - tf->chunk_pos;
+        const char *nl = memchr(p, '\n', avail);
+        size_t n = nl ? (size_t)(nl - p) + 1 : avail;
+        if (n - (nl != NULL) > LINE_KEEP - len)
+            n = LINE_KEEP - len; /* too long: stop here */
+        newline = nl && p + n - 1 == nl;
+        if (tf->copy && fwrite(p, 1, n, tf->copy) != n) {
+            errprintf(err, "cannot copy '%s': %s", tf->path,
+                      strerror(errno ? errno : EIO));
+            return -2;
+        }
+        if (keep_bytes(tf, &len, p, n - newline) < 0) {
+            errprintf(err, "out of memory");
+            return -2;
+        }
+        tf->chunk_pos += n;
+        any = true;
     }
-    if (tf->copy && fwrite(tf->line, 1, (size_t)got, tf->copy) != (size_t)got) {
-        errprintf(err, "cannot copy '%s': %s", tf->path,
-                  strerror(errno ? errno : EIO));
+    if (!any)
+        return -1;
+    if (keep_bytes(tf, &len, "", 0) < 0) { /* room for the NUL */
+        errprintf(err, "out of memory");
         return -2;
     }
     tf->lineno++;
-    if (tf->line[got - 1] == '\n')
-        tf->line[--got] = '\0';
-    if (got > 0 && tf->line[got - 1] == '\r')
-        tf->line[--got] = '\0';
-    return got;
+    if (len > 0 && len <= TASKFILE_MAX_LINE + 1 && tf->line[len - 1] == '\r')
+        len--;
+    tf->line[len] = '\0';
+    return (ssize_t)len;
 }
 
 /* "#!PROG" or "#!/usr/bin/env NAME" on line 1: the interpreter. */

@@ -15,7 +15,8 @@
  * whose first non-blank character is '#' is skipped; every other line is one
  * task, numbered from 0 in file order. A NUL byte or a line longer than
  * TASKFILE_MAX_LINE is an error naming the line number. The file is never
- * held in memory whole.
+ * held in memory whole, nor a line longer than the limit: reading stops
+ * a few bytes past it.
  *
  * A first line "#!PROG" (an absolute path) or "#!/usr/bin/env NAME" names
  * the program that runs the tasks (taskfile_interpreter); an interpreter

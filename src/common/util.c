@@ -206,6 +206,21 @@ int util_write_file(const char *path, const void *buf, size_t len, int flags,
     return 0;
 }
 
+int util_rename_noreplace(int from_dirfd, const char *from, int to_dirfd,
+                          const char *to)
+{
+    if (renameat2(from_dirfd, from, to_dirfd, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    struct stat st;
+    if (fstatat(to_dirfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        errno = EEXIST;
+        return -1;
+    }
+    return renameat(from_dirfd, from, to_dirfd, to);
+}
+
 int util_mkdir_p(const char *path, mode_t mode)
 {
     char buf[PATH_MAX];

@@ -39,6 +39,13 @@ char *util_read_file(const char *path, size_t max, size_t *len,
 int util_write_file(const char *path, const void *buf, size_t len, int flags,
                     struct mps_error *err);
 
+/* renameat(2) that never replaces a file: renameat2 RENAME_NOREPLACE, or
+ * where the file system has no such thing, a look first (use it where
+ * only the caller, or the sticky bit, keeps names from appearing). -1
+ * with errno EEXIST when to exists. */
+int util_rename_noreplace(int from_dirfd, const char *from, int to_dirfd,
+                          const char *to);
+
 /* fsync a directory by path. */
 int util_fsync_dir(const char *path);
 

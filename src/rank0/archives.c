@@ -1,21 +1,22 @@
 /* SPDX-License-Identifier: MIT */
-/* Job archives on rank 0: resolve and check at claim, ship to workers. */
+/* Job archives on rank 0: open and check at claim, ship to workers. */
 #include "archives.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool.h"
 #include "transport.h"
-#include "util.h"
 
 struct job_archive {
-    char *path;
+    char *path;    /* its name in messages */
+    int fd;        /* open since the claim */
+    uint64_t size; /* as checked */
     int nranks;
     bool *shipped; /* by MPI rank, 1..nranks */
 };
@@ -24,42 +25,78 @@ void job_archive_destroy(struct job_archive *ja)
 {
     if (!ja)
         return;
+    if (ja->fd >= 0)
+        close(ja->fd);
     free(ja->path);
     free(ja->shipped);
     free(ja);
 }
 
-struct job_archive *job_archive_claim(const struct spool *sp,
-                                      const char *archive,
+struct job_archive *job_archive_claim(int fd, const char *path,
                                       const struct archive_limits *limits,
                                       int nranks, struct mps_error *err)
 {
     struct job_archive *ja = calloc(1, sizeof *ja);
-    if (!ja) {
+    struct stat st;
+    if (ja)
+        ja->fd = -1;
+    if (!ja || !(ja->path = strdup(path)) ||
+        !(ja->shipped = calloc((size_t)nranks + 1, sizeof *ja->shipped))) {
         errprintf(err, "out of memory");
-        return NULL;
+        errno = ENOMEM;
+        goto error;
     }
+    ja->fd = fd;
+    fd = -1;
     ja->nranks = nranks;
-    ja->shipped = calloc((size_t)nranks + 1, sizeof *ja->shipped);
-    if (archive[0] == '/')
-        ja->path = strdup(archive);
-    else
-        ja->path = spool_file(sp, SPOOL_DATA, archive);
-    if (!ja->path || !ja->shipped) {
-        errprintf(err, "out of memory");
+    if (fstat(ja->fd, &st) < 0) {
+        errprintf(err, "cannot read archive '%s': %s", path, strerror(errno));
         goto error;
     }
-    if (archive_check(ja->path, limits, err) < 0)
+    if (archive_check_fd(ja->fd, path, limits, err) < 0) {
+        errno = EINVAL;
         goto error;
+    }
+    ja->size = (uint64_t)st.st_size;
     return ja;
-error:
+error:;
+    int saved = errno;
+    if (fd >= 0)
+        close(fd);
     job_archive_destroy(ja);
+    errno = saved;
     return NULL;
 }
 
 const char *job_archive_path(const struct job_archive *ja)
 {
     return ja->path;
+}
+
+int job_archive_fd(const struct job_archive *ja)
+{
+    return ja->fd;
+}
+
+/* Read len bytes at offset of the archive into buf; -1 with errno (0 for
+ * an archive that became shorter). */
+static int read_at(const struct job_archive *ja, char *buf, size_t len,
+                   uint64_t offset)
+{
+    while (len > 0) {
+        ssize_t got = pread(ja->fd, buf, len, (off_t)offset);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            if (got == 0)
+                errno = 0;
+            return -1;
+        }
+        buf += got;
+        len -= (size_t)got;
+        offset += (uint64_t)got;
+    }
+    return 0;
 }
 
 int job_archive_ship(struct job_archive *ja, int rank, const char *job,
@@ -70,32 +107,20 @@ int job_archive_ship(struct job_archive *ja, int rank, const char *job,
                          ja->path);
     if (ja->shipped[rank])
         return 0;
-    int fd = open(ja->path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        errprintf(err, "cannot read archive '%s': %s", ja->path,
-                  strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
     char *chunk = malloc(WIRE_ARCHIVE_CHUNK);
-    if (!chunk) {
-        close(fd);
+    if (!chunk)
         return errprintf(err, "out of memory");
-    }
-    /* The size read now is what the worker expects: a file that changes
-     * size meanwhile fails the send rather than arriving half. */
-    uint64_t total = (uint64_t)st.st_size, offset = 0;
+    /* The size checked at claim is what the worker expects: a file that
+     * changed size since fails the send rather than arriving half. */
+    uint64_t total = ja->size, offset = 0;
     int rc = 0;
     do {
         size_t want = total - offset < WIRE_ARCHIVE_CHUNK
                           ? (size_t)(total - offset)
                           : WIRE_ARCHIVE_CHUNK;
-        ssize_t got = util_read_all(fd, chunk, want);
-        if (got < 0 || (size_t)got != want) {
+        if (read_at(ja, chunk, want, offset) < 0) {
             rc = errprintf(err, "cannot read archive '%s': %s", ja->path,
-                           got < 0 ? strerror(errno) : "it became shorter");
+                           errno ? strerror(errno) : "it became shorter");
             break;
         }
         struct wire_buf buf = {0};
@@ -110,7 +135,6 @@ int job_archive_ship(struct job_archive *ja, int rank, const char *job,
         offset += want;
     } while (offset < total);
     free(chunk);
-    close(fd);
     if (rc == 0)
         ja->shipped[rank] = true;
     return rc;

@@ -1,27 +1,35 @@
 /* SPDX-License-Identifier: MIT */
-/* Rank 0's side of job archives: find and check a job's archive at claim,
- * ship it to each worker rank once before that rank's first task. */
+/* Rank 0's side of job archives: check a job's archive at claim, hold it
+ * open, and ship it to each worker rank once before that rank's first
+ * task. */
 #ifndef MPISPOOL_RANK0_ARCHIVES_H
 #define MPISPOOL_RANK0_ARCHIVES_H
+
+#include <stdint.h>
 
 #include "archive_safe.h"
 #include "error.h"
 
-struct spool;
 struct job_archive;
 
-/* Resolve a job's "archive" (a bare name or relative path is in
- * SPOOL/data/, an absolute path is used as it is) and check it with
- * archive_check and limits. nranks: how many ranks it may be shipped to.
- * Returns the job's archive, or NULL with the one line that rejects the
- * job in err. */
-struct job_archive *job_archive_claim(const struct spool *sp,
-                                      const char *archive,
+/* Take over fd, a job's archive opened at claim (as its owner: see the
+ * coordinator's job_open_input), and check it with archive_check_fd and
+ * limits. path is its name in messages. nranks: how many ranks it may be
+ * shipped to. The archive stays open: whatever later happens to its name
+ * changes nothing. Returns the job's archive, or NULL (fd closed) with
+ * the one line that refuses the job in err and errno EINVAL (ENOMEM when
+ * out of memory). */
+struct job_archive *job_archive_claim(int fd, const char *path,
                                       const struct archive_limits *limits,
                                       int nranks, struct mps_error *err);
 
-/* The archive's path on rank 0's file system. */
+/* The archive's name in messages (its path when it was opened). */
 const char *job_archive_path(const struct job_archive *ja);
+
+/* The archive, open for reading (a regular file): read it by offset
+ * (pread, archive_extract_fd), as others share the descriptor. It stays
+ * open until job_archive_destroy. */
+int job_archive_fd(const struct job_archive *ja);
 
 /* Send the archive to MPI rank `rank` (1..nranks) in WIRE_ARCHIVE chunks,
  * unless it was sent there already; call before sending the rank a TASK

@@ -22,10 +22,12 @@
 #include <unistd.h>
 
 #include "archives.h"
+#include "asuser.h"
 #include "copies.h"
 #include "doorbell.h"
 #include "executor.h"
 #include "idle.h"
+#include "intake.h"
 #include "jobfile.h"
 #include "journal.h"
 #include "options.h"
@@ -64,6 +66,17 @@ static const double duration_buckets[] = {0.1, 0.5, 1,   5,    10,    30,
  * jobs have tasks not yet handed out, so that several coordinators on one
  * spool share its queue instead of the first one hoarding it. */
 #define CLAIM_AHEAD 2
+/* A scan of new/ works on files (takes, looks at, rejects them) for at
+ * most this long, then lets the loop turn and goes on in the next turn:
+ * a flood of files keeps nothing else waiting. */
+#define INTAKE_SCAN_US 200000
+/* Claims journaled with one sync. */
+#define INTAKE_BATCH 16
+/* Looks at job files left in new/ remembered (intake_cache). */
+#define INTAKE_LOOKS (1 << 14)
+/* A job that could not be set up for a passing reason is tried again
+ * after 1 s, then after twice as long each time, up to this. */
+#define SETUP_RETRY_MAX_US (30 * 1000000LL)
 /* At most this many messages per loop turn, so files and signals are
  * looked at while a flood of output arrives. */
 #define RECV_BATCH 256
@@ -193,6 +206,20 @@ struct rank_slot {
     bool draining;          /* SPOOL/drain/HOST: no new tasks (scan_drain) */
 };
 
+/* A claimed job (in cur/) that could not be set up for a passing reason
+ * (asuser_transient: a read-only or full file system, a quota, out of
+ * descriptors): tried again with backoff, never rejected for it. */
+struct pending {
+    char name[80]; /* in cur/ */
+    char id[72];
+    bool id_checked;       /* its id was found free: out/ID may be ours now */
+    struct replay_job *rj; /* adopted: what a dead journal knew, or NULL */
+    unsigned attempts;
+    int64_t next_try; /* monotonic us */
+    char reason[256];
+    struct pending *next;
+};
+
 struct coordinator {
     const struct run_options *opt;
     const struct rank_env *re;
@@ -226,6 +253,11 @@ struct coordinator {
     bool stopping;
     unsigned long kept_jobs; /* left claimed in cur/ by a stop */
     bool claims_deferred;    /* new/ has jobs we left for later */
+    bool scan_again;         /* a scan of new/ stopped at its time budget */
+    uid_t intake_after;      /* the owner whose file a scan took last */
+    struct intake_announced announced; /* names inotify told of */
+    struct intake_cache *looks;        /* what job files left in new/ hold */
+    struct pending *pending;           /* claimed jobs waiting to be set up */
     int64_t started_us;
     int64_t next_rescan, last_status;
     bool status_dirty;
@@ -586,10 +618,43 @@ static void reject(struct coordinator *co, const char *name, const char *reason)
     char id[72];
     job_id_of(name, id);
     journal_job(co->journal, id, "rejected");
-    if (spool_reject(co->sp, name, reason, &err) < 0)
+    if (spool_reject(co->sp, SPOOL_CUR, name, reason, false, &err) < 0)
         logmsg("cannot reject '%s' (%s): %s", name, reason, err.text);
     else
         logmsg("rejected job file '%s': %s", name, reason);
+    co->jobs_rejected++;
+    co->status_dirty = true;
+}
+
+/* Move a file that may not have its name out of from/ (new/, or cur/
+ * after our claim) into rejected/ under a fresh name, with its reason:
+ * the job that has that id, or the user it is reserved for, is left
+ * alone, its files and journal lines too. */
+static void refuse(struct coordinator *co, enum spool_dir from,
+                   const char *name, const char *reason)
+{
+    struct mps_error err;
+    if (spool_reject(co->sp, from, name, reason, true, &err) < 0)
+        logmsg("cannot refuse '%s' (%s): %s", name, reason, err.text);
+    else
+        logmsg("refused job file '%s': %s", name, reason);
+    co->jobs_rejected++;
+    co->status_dirty = true;
+}
+
+/* What is in new/ but is no job file at all (a link, a directory, a
+ * device, an empty file, a bad name): moved to rejected/ with its reason
+ * as it is, without a claim. */
+static void dispose(struct coordinator *co, const char *name,
+                    const char *reason)
+{
+    struct mps_error err;
+    if (spool_reject(co->sp, SPOOL_NEW, name, reason, false, &err) < 0) {
+        if (errno != ENOENT) /* else another coordinator took it */
+            logmsg("cannot reject '%s' (%s): %s", name, reason, err.text);
+        return;
+    }
+    logmsg("rejected job file '%s': %s", name, reason);
     co->jobs_rejected++;
     co->status_dirty = true;
 }
@@ -605,28 +670,86 @@ static void job_insert(struct coordinator *co, struct job *job)
     *link = job;
 }
 
-/* Open a job's task file at path for reading: a regular file, and for a
- * job that runs as a user (read here as root) one that user owns, checked
- * on the open file so that no link swapped in can name another's. Returns
- * the descriptor, or -1 with err set. */
-static int open_task_file(const struct job *job, const char *path,
-                          struct mps_error *err)
+/* Who the job's files are opened and made as, and its tasks run as (see
+ * job_owner); its files get the umask it was submitted with. */
+static struct asuser_id job_who(const struct job *job)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    return (struct asuser_id){
+        .switch_ids = job->as_user,
+        .uid = job->uid,
+        .gid = job->gid,
+        .ngroups = job->ngroups,
+        .groups = job->groups,
+        .umask = job->spec ? job->spec->submit_umask : 022,
+    };
+}
+
+/* Open one of the job's inputs (what: "task file" or "archive"), named
+ * name in its job file, as the job's owner: a relative name beneath data/
+ * (no link, no "..", one link, the owner's), an absolute path with the
+ * owner's rights (with owned, only a file the owner owns). Never a FIFO
+ * or device. *path gets its path for messages. Returns the descriptor,
+ * or -1 with err and errno: EINVAL for a file that is not what it must
+ * be, else the open's (job_input_failure tells what that means). */
+static int job_open_input(struct coordinator *co, const struct job *job,
+                          const char *what, const char *name, bool owned,
+                          char **path, struct mps_error *err)
+{
+    struct asuser_id who = job_who(job);
+    struct asuser_want want = {.type = S_IFREG, .any_owner = true};
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        errprintf(err, "cannot open task file '%s': %s", path, strerror(errno));
-    } else if (!S_ISREG(st.st_mode)) {
-        errprintf(err, "task file '%s' is not a regular file", path);
-    } else if (job->as_user && st.st_uid != (uid_t)job->uid) {
-        errprintf(err, "task file '%s' does not belong to the job's owner",
-                  path);
-    } else {
-        return fd;
+    struct mps_error why;
+    int fd;
+    *path =
+        name[0] == '/' ? strdup(name) : spool_file(co->sp, SPOOL_DATA, name);
+    if (!*path) {
+        errno = ENOMEM;
+        return errprintf(err, "out of memory");
     }
+    if (name[0] == '/') {
+        fd = asuser_open_path(&who, name, &want, &st, &why);
+    } else if (asuser_enter(&who, &why) < 0) {
+        fd = -1;
+    } else {
+        fd = asuser_openat(spool_dirfd(co->sp, SPOOL_DATA), name, O_RDONLY, 0,
+                           &want, &st, *path, &why);
+        int saved = errno;
+        asuser_leave();
+        errno = saved;
+    }
+    int e = errno;
+    if (fd < 0 && e == ENOENT && strcmp(what, "archive") == 0)
+        errprintf(err, "archive '%s' not found", *path);
+    else if (fd < 0 && (e == ELOOP || e == EINVAL))
+        errprintf(err, "%s %s", what, why.text); /* "'x' is not ..." */
+    else if (fd < 0 && e == EXDEV)
+        errprintf(err, "%s '%s' is not in '%s/data'", what, name,
+                  spool_path(co->sp));
+    else if (fd < 0)
+        errprintf(err, "cannot open %s '%s': %s", what, *path, strerror(e));
+    else if ((owned || name[0] != '/') && job->as_user &&
+             st.st_uid != (uid_t)job->uid)
+        e = EINVAL, errprintf(err, "%s '%s' does not belong to the job's owner",
+                              what, *path);
+    else if (name[0] != '/' && st.st_nlink != 1)
+        e = EINVAL, errprintf(err,
+                              "%s '%s' has %lu links (a hard link is "
+                              "refused)",
+                              what, *path, (unsigned long)st.st_nlink);
+    else
+        return fd;
     if (fd >= 0)
         close(fd);
+    errno = e;
     return -1;
+}
+
+/* Whether the failure errno e of opening or reading a job's input may
+ * pass by itself. A file its owner may not read (EACCES, EPERM) is the
+ * job's mistake, not the system's: the job is invalid. */
+static bool job_input_transient(int e)
+{
+    return asuser_transient(e) && e != EACCES && e != EPERM;
 }
 
 static struct job *find_job(struct coordinator *co, const char *id)
@@ -673,30 +796,29 @@ static struct taskfile *job_task_reader(const struct job *job, int fd,
     return tf;
 }
 
-/* Open the job's task file and count its tasks (it is streamed again as
- * tasks are dispatched, never held whole). */
+/* Open the job's task file (as its owner, job_open_input: it is held
+ * open from now on, never opened by name again) and count its tasks (it
+ * is streamed again as tasks are dispatched, never held whole). -1 with
+ * err and errno (EINVAL: the task file is not valid). */
 static int job_open_tasks(struct coordinator *co, struct job *job,
                           struct mps_error *err)
 {
     char *path;
-    if (job->spec->task_file[0] == '/')
-        path = strdup(job->spec->task_file);
-    else
-        path = spool_file(co->sp, SPOOL_DATA, job->spec->task_file);
-    if (!path)
-        return errprintf(err, "out of memory");
-    int fd = open_task_file(job, path, err);
-    int again = fd >= 0 ? dup(fd) : -1;
+    int fd = job_open_input(co, job, "task file", job->spec->task_file, true,
+                            &path, err);
+    int again = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
     if (fd >= 0 && again < 0)
         errprintf(err, "cannot open task file '%s': %s", path, strerror(errno));
     struct taskfile *tf =
         again >= 0 ? job_task_reader(job, fd, path, err) : NULL;
     if (!tf) {
+        int saved = fd >= 0 ? EINVAL : errno;
         if (fd >= 0 && again < 0)
             close(fd);
         if (again >= 0)
             close(again);
         free(path);
+        errno = saved;
         return -1;
     }
     int rc = taskfile_finish(tf, err);
@@ -707,9 +829,10 @@ static int job_open_tasks(struct coordinator *co, struct job *job,
     if (rc < 0 || count == 0) {
         close(again);
         free(path);
-        return rc < 0 ? -1
-                      : errprintf(err, "task file '%s' has no tasks",
-                                  job->spec->task_file);
+        if (rc == 0)
+            errprintf(err, "task file '%s' has no tasks", job->spec->task_file);
+        errno = EINVAL;
+        return -1;
     }
     /* The same file again, from its start. */
     if (lseek(again, 0, SEEK_SET) < 0) {
@@ -720,38 +843,32 @@ static int job_open_tasks(struct coordinator *co, struct job *job,
     }
     job->tasks = job_task_reader(job, again, path, err);
     free(path);
-    if (!job->tasks)
+    if (!job->tasks) {
+        errno = ENOMEM;
         return -1;
+    }
     job->ntasks = count;
     return 0;
 }
 
-/* Who job's tasks run as: the owner of its job file at path (in cur/).
- * The file must be a regular file with one link, so nobody can make a job
- * of another user's file by linking it into new/. Run as root, tasks of a
- * file not owned by root run as its owner: uid, the primary group of the
- * password entry and its supplementary groups (getgrouplist), or, for a
- * uid without an entry, the file's gid and no supplementary groups.
- * Otherwise tasks run as this process. Returns 0 or -1 with err set. */
-static int job_owner(struct job *job, const char *path, struct mps_error *err)
+/* Who job's tasks run as: the owner of its job file (st, the fstat of
+ * the file taken out of new/). Run as root, tasks of a file not owned by
+ * root run as its owner: uid, the primary group of the password entry and
+ * its supplementary groups (getgrouplist), or, for a uid without an entry,
+ * the file's gid and no supplementary groups. Otherwise tasks run as this
+ * process. Returns 0 or -1 with err set (the user database could not be
+ * read: it may pass). */
+static int job_owner(struct job *job, const struct stat *st,
+                     struct mps_error *err)
 {
-    struct stat st;
-    if (lstat(path, &st) < 0)
-        return errprintf(err, "cannot stat job file: %s", strerror(errno));
-    if (S_ISLNK(st.st_mode))
-        return errprintf(err, "job file is a symbolic link: refused");
-    if (!S_ISREG(st.st_mode))
-        return errprintf(err, "job file is not a regular file: refused");
-    if (st.st_nlink != 1)
-        return errprintf(err, "job file is a hard link: refused");
-    if (geteuid() != 0 || st.st_uid == 0)
+    if (geteuid() != 0 || st->st_uid == 0)
         return 0;
     job->as_user = true;
-    job->uid = (uint32_t)st.st_uid;
-    job->gid = (uint32_t)st.st_gid;
+    job->uid = (uint32_t)st->st_uid;
+    job->gid = (uint32_t)st->st_gid;
     char buf[16384];
     struct passwd pw, *found = NULL;
-    if (getpwuid_r(st.st_uid, &pw, buf, sizeof buf, &found) != 0 || !found)
+    if (getpwuid_r(st->st_uid, &pw, buf, sizeof buf, &found) != 0 || !found)
         return 0;
     job->gid = (uint32_t)pw.pw_gid;
     int n = 64;
@@ -770,6 +887,7 @@ static int job_owner(struct job *job, const char *path, struct mps_error *err)
             break;
         n = got;
     }
+    errno = EAGAIN;
     return errprintf(err, "cannot find the groups of user '%s'", pw.pw_name);
 }
 
@@ -936,20 +1054,6 @@ static void repair_records(struct coordinator *co, struct job *job)
                rebuilt, rebuilt == 1 ? "" : "s");
 }
 
-/* Who the job's tasks run as, for the privilege boundary; its files get
- * the umask it was submitted with. */
-static struct asuser_id job_who(const struct job *job)
-{
-    return (struct asuser_id){
-        .switch_ids = job->as_user,
-        .uid = job->uid,
-        .gid = job->gid,
-        .ngroups = job->ngroups,
-        .groups = job->groups,
-        .umask = job->spec->submit_umask,
-    };
-}
-
 /* The job's stdout/stderr copies, once its tasks are counted: a pattern
  * without a task number cannot serve a task file of several tasks (a job
  * file's own tasks were checked when it was parsed). */
@@ -965,95 +1069,294 @@ static int job_prepare_copies(struct job *job, struct mps_error *err)
     return copy_job_create(s, job->id, &who, &job->copy, err);
 }
 
-/* Validate the job file cur/NAME and queue it (or reject it). rj is what
- * a dead coordinator's journal knew of it when it is adopted, else NULL. */
-static void take_job(struct coordinator *co, const char *name,
-                     struct replay_job *rj)
+/* How setting a claimed job up went (job_setup). */
+enum setup {
+    SETUP_OK,
+    SETUP_INVALID,   /* the job itself is not valid: it is rejected */
+    SETUP_REFUSED,   /* its id is another job's or another user's */
+    SETUP_TRANSIENT, /* a failure that may pass: tried again later */
+    SETUP_GONE,      /* its file is no longer in cur/ */
+};
+
+/* Open the job file cur/NAME (no link; a regular file with one link, at
+ * most JOBFILE_MAX_BYTES, checked on the descriptor before a byte is
+ * read), take its owner from that descriptor (job_owner; *owner), read and
+ * parse it. */
+static enum setup job_read(struct coordinator *co, struct job *job,
+                           const char *name, uid_t *owner,
+                           struct mps_error *err)
 {
-    struct mps_error err;
-    size_t len = strlen(name);
-    if (len <= 5 || strcmp(name + len - 5, ".json") != 0) {
-        reject(co, name, "job file name must end in '.json'");
-        return;
-    }
-    struct job *job = calloc(1, sizeof *job);
-    if (!job) {
-        reject(co, name, "out of memory");
-        return;
-    }
-    snprintf(job->id, sizeof job->id, "%.*s", (int)(len - 5), name);
-    if (!jobfile_valid_id(job->id)) {
-        reject(co, name,
-               "job id must be 1 to 64 characters of "
-               "A-Z a-z 0-9 . _ - (not starting with '.')");
-        job_free(job);
-        return;
-    }
-    char *path = spool_file(co->sp, SPOOL_CUR, name);
-    job->spec = path && job_owner(job, path, &err) == 0
-                    ? jobfile_load(path, &err)
-                    : NULL;
-    free(path);
-    if (!job->spec) {
-        reject(co, name, err.text);
-        job_free(job);
-        return;
-    }
-    if (has_dependencies(job->spec) &&
-        check_dependency_ids(co, job, &err) < 0) {
-        reject(co, name, err.text);
-        job_free(job);
-        return;
-    }
-    job->deps_pending = has_dependencies(job->spec);
-    co->check_deps = true;
-    if (job->spec->archive &&
-        !(job->archive =
-              job_archive_claim(co->sp, job->spec->archive,
-                                &co->opt->archive_limits, co->nranks, &err))) {
-        reject(co, name, err.text);
-        job_free(job);
-        return;
-    }
-    if (job->spec->task_file) {
-        if (job_open_tasks(co, job, &err) < 0) {
-            reject(co, name, err.text);
-            job_free(job);
-            return;
+    /* Either type: a directory is refused below in the words for it. */
+    struct asuser_want want = {.any_owner = true};
+    struct stat st;
+    struct mps_error why;
+    int fd = asuser_openat(spool_dirfd(co->sp, SPOOL_CUR), name, O_RDONLY, 0,
+                           &want, &st, name, &why);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ELOOP || e == EINVAL) {
+            errprintf(err, "job file is %s: refused",
+                      e == ELOOP ? "a symbolic link" : "not a regular file");
+            return SETUP_INVALID;
         }
+        errprintf(err, "cannot open job file: %s", strerror(e));
+        return e == ENOENT           ? SETUP_GONE
+               : asuser_transient(e) ? SETUP_TRANSIENT
+                                     : SETUP_INVALID;
+    }
+    enum setup rc = SETUP_INVALID;
+    *owner = st.st_uid;
+    if (!S_ISREG(st.st_mode)) {
+        errprintf(err, "job file is not a regular file: refused");
+    } else if (st.st_nlink != 1) {
+        errprintf(err, "job file is a hard link: refused");
+    } else if (st.st_size > JOBFILE_MAX_BYTES) {
+        errprintf(err, "job file is larger than 16 MiB");
+    } else if (job_owner(job, &st, err) < 0) {
+        rc = SETUP_TRANSIENT;
     } else {
-        job->ntasks = job->spec->ntasks;
+        size_t len;
+        char *text = asuser_read(fd, JOBFILE_MAX_BYTES, &len, name, &why);
+        if (!text) {
+            bool passing = errno != EINVAL && asuser_transient(errno);
+            errprintf(err, "%s",
+                      errno == EINVAL ? "job file is larger than 16 MiB"
+                                      : why.text);
+            rc = passing ? SETUP_TRANSIENT : SETUP_INVALID;
+        } else {
+            job->spec = jobfile_parse(text, len, err);
+            rc = job->spec ? SETUP_OK : SETUP_INVALID;
+            free(text);
+        }
     }
-    if (job_prepare_copies(job, &err) < 0) {
-        reject(co, name, err.text);
-        job_free(job);
-        return;
+    close(fd);
+    return rc;
+}
+
+/* Make sure the job's id is its own: reserved for nobody else (ids/),
+ * and on a fresh claim (check_used) the id of no job in any state (its
+ * files are not touched). A job file made by hand has its reservation
+ * made now, as its owner. */
+static enum setup job_check_id(struct coordinator *co, struct job *job,
+                               uid_t owner, bool check_used,
+                               struct mps_error *err)
+{
+    int where = check_used ? spool_id_used(co->sp, job->id) : -1;
+    if (where == SPOOL_OUT) {
+        errprintf(err, "job id '%s' is already used (out/%s exists): refused",
+                  job->id, job->id);
+        return SETUP_REFUSED;
     }
-    /* An adopted job keeps the records of the attempts that ended. */
+    if (where >= 0) {
+        errprintf(err, "job id '%s' is already used by a job in %s/: refused",
+                  job->id, spool_dir_name((enum spool_dir)where));
+        return SETUP_REFUSED;
+    }
+    struct asuser_id who = job_who(job);
+    uid_t holder = owner;
+    if (asuser_enter(&who, err) < 0)
+        return SETUP_TRANSIENT;
+    int rc = spool_reserve(co->sp, job->id, owner, &holder, err);
+    int saved = errno;
+    asuser_leave();
+    /* A rank 0 that cannot act as others made the reservations of their
+     * hand-made job files itself; a spool without ids/ has none. */
+    if ((rc > 0 && !job->as_user && holder == geteuid()) ||
+        (rc < 0 && saved == ENOENT))
+        return SETUP_OK;
+    if (rc > 0)
+        return SETUP_REFUSED;
+    errno = saved;
+    return rc < 0 ? SETUP_TRANSIENT : SETUP_OK;
+}
+
+/* Open and check the job's archive (as its owner), held open from now on:
+ * what is checked is what is shipped and extracted. */
+static enum setup job_open_archive(struct coordinator *co, struct job *job,
+                                   struct mps_error *err)
+{
+    char *path;
+    int fd = job_open_input(co, job, "archive", job->spec->archive, false,
+                            &path, err);
+    if (fd >= 0)
+        job->archive = job_archive_claim(fd, path, &co->opt->archive_limits,
+                                         co->nranks, err);
+    int e = errno;
+    free(path);
+    if (job->archive)
+        return SETUP_OK;
+    return job_input_transient(e) ? SETUP_TRANSIENT : SETUP_INVALID;
+}
+
+/* The job's output directory out/ID, made for the job's owner (an
+ * adopted job keeps the records of the attempts that ended). -1 with err
+ * and errno. */
+static int job_setup_output(struct coordinator *co, struct job *job,
+                            bool adopted, struct mps_error *err)
+{
     const struct asuser_id who = job_who(job);
-    if (!(job->out = outdir_open(co->outfd, co->outpath, job->id, &who,
-                                 rj != NULL, &err))) {
-        reject(co, name, err.text);
-        job_free(job);
-        return;
-    }
+    if (!(job->out =
+              outdir_open(co->outfd, co->outpath, job->id, &who, adopted, err)))
+        return -1;
     if (job->as_user && !outdir_as_owner(job->out))
         logmsg("job %s: cannot act as user %u: its output directory is "
                "made as this process's",
                job->id, (unsigned)job->uid);
+    return 0;
+}
+
+/* Set up the claimed job file cur/NAME as job: its file, owner, id,
+ * dependencies, archive, task file, copies, output. adopted: taken over
+ * from a coordinator that stopped (its id was checked then). *id_checked
+ * tells whether its id was found its own. */
+static enum setup job_setup(struct coordinator *co, struct job *job,
+                            const char *name, bool check_used, bool adopted,
+                            bool *id_checked, struct mps_error *err)
+{
+    size_t len = strlen(name);
+    if (len <= 5 || strcmp(name + len - 5, ".json") != 0) {
+        errprintf(err, "job file name must end in '.json'");
+        return SETUP_INVALID;
+    }
+    snprintf(job->id, sizeof job->id, "%.*s", (int)(len - 5), name);
+    if (!jobfile_valid_id(job->id)) {
+        errprintf(err, "job id must be 1 to 64 characters of "
+                       "A-Z a-z 0-9 . _ - (not starting with '.')");
+        return SETUP_INVALID;
+    }
+    uid_t owner = 0;
+    enum setup rc = job_read(co, job, name, &owner, err);
+    if (rc == SETUP_OK)
+        rc = job_check_id(co, job, owner, check_used, err);
+    if (rc != SETUP_OK)
+        return rc;
+    *id_checked = true;
+    if (has_dependencies(job->spec) && check_dependency_ids(co, job, err) < 0)
+        return SETUP_INVALID;
+    job->deps_pending = has_dependencies(job->spec);
+    if (job->spec->archive && (rc = job_open_archive(co, job, err)) != SETUP_OK)
+        return rc;
+    if (!job->spec->task_file)
+        job->ntasks = job->spec->ntasks;
+    else if (job_open_tasks(co, job, err) < 0)
+        return job_input_transient(errno) ? SETUP_TRANSIENT : SETUP_INVALID;
+    if (job_prepare_copies(job, err) < 0)
+        return SETUP_INVALID;
+    if (job_setup_output(co, job, adopted, err) < 0)
+        return asuser_transient(errno) ? SETUP_TRANSIENT : SETUP_INVALID;
     if (job_prepare_env(job) < 0) {
-        snprintf(err.text, sizeof err.text, "cannot set up job %s: %s", job->id,
-                 strerror(errno));
-        reject(co, name, err.text);
-        job_free(job);
+        errprintf(err, "out of memory");
+        return SETUP_TRANSIENT;
+    }
+    return SETUP_OK;
+}
+
+static struct pending *pending_find(struct coordinator *co, const char *id)
+{
+    for (struct pending *p = co->pending; p; p = p->next)
+        if (strcmp(p->id, id) == 0)
+            return p;
+    return NULL;
+}
+
+/* Whether we hold a job of this id (set up, or waiting to be). */
+static bool holds_job(struct coordinator *co, const char *id)
+{
+    return find_job(co, id) || pending_find(co, id);
+}
+
+static void pending_free(struct pending *p)
+{
+    if (p->rj)
+        free(p->rj->tasks);
+    free(p->rj);
+    free(p);
+}
+
+/* Keep cur/NAME claimed and try to set it up again later (p: the entry of
+ * the attempt that failed again, or NULL for a first failure, rj what a
+ * dead journal knew of it): after 1 s, then twice as long each time, at
+ * most SETUP_RETRY_MAX_US. */
+static void pending_add(struct coordinator *co, const char *name,
+                        const char *id, struct replay_job *rj,
+                        struct pending *p, bool id_checked, const char *reason)
+{
+    if (!p && (p = calloc(1, sizeof *p))) {
+        snprintf(p->name, sizeof p->name, "%s", name);
+        snprintf(p->id, sizeof p->id, "%s", id);
+        if (rj && (p->rj = malloc(sizeof *p->rj))) {
+            *p->rj = *rj; /* its tasks are ours now */
+            rj->tasks = NULL;
+            rj->ntasks = rj->cap = 0;
+        }
+    }
+    if (!p) {
+        logmsg("job %s cannot be set up (%s), nor kept for later: out of "
+               "memory; it stays in cur/ until the next coordinator",
+               id, reason);
         return;
     }
+    p->id_checked = p->id_checked || id_checked;
+    int64_t delay = 1000000LL << (p->attempts < 5 ? p->attempts : 5);
+    if (delay > SETUP_RETRY_MAX_US)
+        delay = SETUP_RETRY_MAX_US;
+    p->attempts++;
+    p->next_try = util_mono_us() + delay;
+    size_t n = 0;
+    for (const char *c = reason; *c && n < sizeof p->reason - 1; c++)
+        p->reason[n++] = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+    p->reason[n] = '\0';
+    p->next = co->pending;
+    co->pending = p;
+    co->status_dirty = true;
+    logmsg("job %s cannot be set up yet (%s): trying again in %lld s", id,
+           p->reason, (long long)(delay / 1000000));
+}
+
+/* Set up the job file cur/NAME and queue it (or reject it, refuse it,
+ * keep it for later). rj is what a dead coordinator's journal knew of it
+ * when it is adopted, else NULL; again its entry when it is tried again
+ * (taken over). */
+static void take_job(struct coordinator *co, const char *name,
+                     struct replay_job *rj, struct pending *again)
+{
+    struct mps_error err = {"out of memory"};
+    char id[72];
+    job_id_of(name, id);
+    bool id_checked = again && again->id_checked;
+    if (again)
+        rj = again->rj;
+    struct job *job = calloc(1, sizeof *job);
+    enum setup rc = job ? job_setup(co, job, name, !rj && !id_checked,
+                                    rj != NULL, &id_checked, &err)
+                        : SETUP_TRANSIENT;
+    if (rc == SETUP_INVALID) {
+        reject(co, name, err.text);
+    } else if (rc == SETUP_REFUSED || rc == SETUP_GONE) {
+        journal_release(co->journal, id);
+        if (rc == SETUP_REFUSED)
+            refuse(co, SPOOL_CUR, name, err.text);
+        else
+            logmsg("job %s is gone from cur/: %s", id, err.text);
+    } else if (rc == SETUP_TRANSIENT) {
+        pending_add(co, name, id, rj, again, id_checked, err.text);
+        again = NULL; /* kept */
+    }
+    if (rc != SETUP_OK) {
+        job_free(job);
+        if (again)
+            pending_free(again);
+        return;
+    }
+    co->check_deps = true;
     job->seq = ++co->claim_seq;
     job->claimed_us = util_now_us();
     if (rj) {
         adopt_replay(co, job, rj);
         repair_records(co, job);
     }
+    if (again)
+        pending_free(again);
     job_insert(co, job);
     co->status_dirty = true;
     if (rj)
@@ -1065,9 +1368,37 @@ static void take_job(struct coordinator *co, const char *name,
                (unsigned long long)job->ntasks, job->ntasks == 1 ? "" : "s");
 }
 
-/* Claim new/NAME... for each name: the claims are journaled and synced
- * first (one fdatasync for the batch), then each file is renamed into cur/,
- * so a job in cur/ always has a claim in some coordinator's journal. */
+/* Try again the jobs kept for later whose time has come. */
+static void retry_pending(struct coordinator *co)
+{
+    int64_t now = util_mono_us();
+    struct pending *list = co->pending;
+    co->pending = NULL;
+    while (list) {
+        struct pending *p = list;
+        list = p->next;
+        if (p->next_try <= now && !co->stopping) {
+            take_job(co, p->name, NULL, p);
+            continue;
+        }
+        p->next = co->pending;
+        co->pending = p;
+    }
+}
+
+/* Milliseconds until the next job kept for later is tried again, or -1. */
+static int pending_wait_ms(const struct coordinator *co, int64_t now)
+{
+    int64_t next = -1;
+    for (const struct pending *p = co->pending; p; p = p->next)
+        if (next < 0 || p->next_try < next)
+            next = p->next_try;
+    if (next < 0)
+        return -1;
+    int64_t ms = (next - now + 999) / 1000;
+    return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
 /* Claimed jobs with tasks not yet handed out, but for those held back
  * (allocation end) or waiting for their dependencies: these must not keep
  * us from claiming the jobs they wait for. */
@@ -1091,24 +1422,46 @@ static int lowest_waiting_priority(const struct coordinator *co)
     return lowest;
 }
 
-/* Whether new/NAME should be claimed although enough work is in hand: it
- * outranks a job we hold, or it is not a valid job file (claimed, it is
- * rejected at once rather than left lying in new/). */
-static bool claim_anyway(struct coordinator *co, const char *name)
+/* What new/NAME holds, looked at without claiming it (opened as
+ * asuser_openat does, cached by device, inode, size and mtime: a file
+ * left in new/ is read once, however often it is looked at). */
+enum look { LOOK_GONE, LOOK_INVALID, LOOK_VALID };
+
+static enum look look_at(struct coordinator *co, const char *name,
+                         int *priority)
 {
-    char *path = spool_file(co->sp, SPOOL_NEW, name);
+    struct asuser_want want = {.type = S_IFREG,
+                               .any_owner = true,
+                               .one_link = true,
+                               .max_size = JOBFILE_MAX_BYTES};
+    struct stat st;
     struct mps_error err;
-    struct jobspec *spec = path ? jobfile_load(path, &err) : NULL;
-    bool claim = !spec || (spec->priority > lowest_waiting_priority(co));
-    if (!spec && path && access(path, F_OK) < 0)
-        claim = false; /* gone: another coordinator took it */
-    jobspec_destroy(spec);
-    free(path);
-    return claim;
+    int fd = asuser_openat(spool_dirfd(co->sp, SPOOL_NEW), name, O_RDONLY, 0,
+                           &want, &st, name, &err);
+    if (fd < 0) /* swapped for what is no job file: claimed, rejected */
+        return errno == ENOENT ? LOOK_GONE : LOOK_INVALID;
+    const struct intake_look *seen = intake_cache_get(co->looks, &st);
+    struct intake_look look = {false, 0};
+    if (seen) {
+        look = *seen;
+    } else {
+        size_t len;
+        char *text = asuser_read(fd, JOBFILE_MAX_BYTES, &len, name, &err);
+        struct jobspec *spec = text ? jobfile_parse(text, len, &err) : NULL;
+        look = (struct intake_look){spec != NULL, spec ? spec->priority : 0};
+        if (text)
+            intake_cache_put(co->looks, &st, &look);
+        jobspec_destroy(spec);
+        free(text);
+    }
+    close(fd);
+    *priority = look.priority;
+    return look.valid ? LOOK_VALID : LOOK_INVALID;
 }
 
 /* Journal the claims of names (one sync for all), then rename each into
- * cur/ and take it; a name lost to another coordinator is released. */
+ * cur/ and take it; a name lost to another coordinator is released, one
+ * whose id another coordinator holds in cur/ is refused. */
 static void claim_batch(struct coordinator *co, char **names, size_t n)
 {
     struct mps_error err;
@@ -1122,62 +1475,110 @@ static void claim_batch(struct coordinator *co, char **names, size_t n)
     for (size_t i = 0; i < n; i++) {
         int rc = spool_claim(co->sp, names[i], &err);
         if (rc == 0) {
-            take_job(co, names[i], NULL);
+            take_job(co, names[i], NULL, NULL);
             continue;
         }
-        if (rc < 0)
-            logmsg("cannot claim '%s': %s", names[i], err.text);
         job_id_of(names[i], id);
         journal_release(co->journal, id);
+        if (rc == 2) {
+            char why[160];
+            snprintf(why, sizeof why,
+                     "job id '%s' is already used by a claimed job: refused",
+                     id);
+            refuse(co, SPOOL_NEW, names[i], why);
+        } else if (rc < 0) {
+            logmsg("cannot claim '%s': %s", names[i], err.text);
+        }
     }
 }
 
-/* Claim new/NAME... for each name: the claims are journaled and synced
- * first, then each file is renamed into cur/, so a job in cur/ always has
- * a claim in some coordinator's journal. Only CLAIM_AHEAD jobs are claimed
- * ahead of what can be handed out; of the rest, those that outrank a job
- * in hand (or are not valid job files) are claimed too, the others are
- * left in new/ for later or for another coordinator. */
-static void claim_names(struct coordinator *co, char **names, size_t n)
+/* Decide on new/NAME (e, as listed): true to claim it now; else it was
+ * dealt with, or left for later. Only *room jobs are claimed ahead of
+ * what can be handed out; of the rest, those that outrank a job in hand
+ * (or are not valid job files) are claimed too, the others are left in
+ * new/ for later or for another coordinator. */
+static bool take_entry(struct coordinator *co, const struct intake_entry *e,
+                       size_t *room)
 {
-    struct mps_error err;
-    char **now = malloc((n ? n : 1) * sizeof *now);
-    char **later = malloc((n ? n : 1) * sizeof *later);
-    if (!now || !later) {
-        free(now);
-        free(later);
+    char buf[256], id[72];
+    const char *junk = intake_junk(e->name, &e->st, buf, sizeof buf);
+    if (junk) {
+        dispose(co, e->name, junk);
+        return false;
+    }
+    job_id_of(e->name, id);
+    if (holds_job(co, id)) {
+        snprintf(buf, sizeof buf,
+                 "job id '%s' is already used by a claimed job: refused", id);
+        refuse(co, SPOOL_NEW, e->name, buf);
+        return false;
+    }
+    if (*room > 0) {
+        (*room)--;
+        return true;
+    }
+    int priority = 0;
+    enum look look = look_at(co, e->name, &priority);
+    if (look == LOOK_INVALID ||
+        (look == LOOK_VALID && priority > lowest_waiting_priority(co)))
+        return true;
+    if (look == LOOK_VALID)
+        co->claims_deferred = true;
+    return false;
+}
+
+/* Take in what new/ holds: round-robin between the files' owners (one
+ * file of each per round, each one's in name order, which is submission
+ * order for ids from mpispool submit), for at most INTAKE_SCAN_US, the
+ * rest in the next loop turn (scan_again). What is no job file at all is
+ * rejected without a claim. With settle, files changed within the last
+ * two seconds are left for later unless inotify announced them, in case a
+ * writer is still filling them. So one user's flood of files, however
+ * many or large, delays another user's file by one scan at most: it comes
+ * in the first round of the next one. */
+static void scan_new(struct coordinator *co, bool settle)
+{
+    co->claims_deferred = false;
+    co->scan_again = false;
+    int newfd = spool_dirfd(co->sp, SPOOL_NEW);
+    struct intake_list l = {0};
+    if (newfd < 0 ||
+        intake_list_dir(newfd, &co->announced, settle, time(NULL), &l) < 0)
+        logmsg("cannot scan '%s/new': %s", spool_path(co->sp), strerror(errno));
+    size_t *order = malloc((l.n ? l.n : 1) * sizeof *order);
+    if (!order) {
+        intake_list_free(&l);
+        co->scan_again = true;
         return;
     }
-    size_t nnow = 0, nlater = 0;
-    size_t room =
-        CLAIM_AHEAD -
-        (jobs_waiting(co) < CLAIM_AHEAD ? jobs_waiting(co) : CLAIM_AHEAD);
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(names[i]);
-        if (names[i][0] == '.') /* an editor's or a copier's temporary */
-            continue;
-        if (len >= 70) {
-            if (spool_claim(co->sp, names[i], &err) == 0)
-                reject(co, names[i], "job file name is too long");
-        } else if (nnow < room) {
-            now[nnow++] = names[i];
-        } else {
-            later[nlater++] = names[i];
+    intake_order(&l, co->intake_after, order);
+    for (size_t i = 0; i < l.n; i++)
+        intake_cache_mark(co->looks, &l.v[i].st);
+    size_t waiting = jobs_waiting(co);
+    size_t room = waiting < CLAIM_AHEAD ? CLAIM_AHEAD - waiting : 0;
+    char *batch[INTAKE_BATCH];
+    size_t nbatch = 0, i = 0;
+    int64_t deadline = util_mono_us() + INTAKE_SCAN_US;
+    for (; i < l.n && !co->stopping && util_mono_us() < deadline; i++) {
+        const struct intake_entry *e = &l.v[order[i]];
+        co->intake_after = e->st.st_uid;
+        bool had_room = room > 0;
+        if (take_entry(co, e, &room))
+            batch[nbatch++] = e->name;
+        /* The jobs claimed ahead are held before the rest is looked at:
+         * what outranks them is claimed too. */
+        if (nbatch == INTAKE_BATCH || (had_room && room == 0)) {
+            claim_batch(co, batch, nbatch);
+            nbatch = 0;
         }
     }
-    claim_batch(co, now, nnow);
-    /* The rest: only what outranks the jobs in hand now (a bounded number
-     * of looks per batch). */
-    size_t nforce = 0;
-    for (size_t i = 0; i < nlater; i++) {
-        if (i < 256 && claim_anyway(co, later[i]))
-            now[nforce++] = later[i];
-        else
-            co->claims_deferred = true;
-    }
-    claim_batch(co, now, nforce);
-    free(now);
-    free(later);
+    claim_batch(co, batch, nbatch);
+    if (i < l.n && !co->stopping)
+        co->scan_again = true;
+    else
+        intake_announced_clear(&co->announced);
+    intake_list_free(&l);
+    free(order);
     /* A cancel may have come while the job waited in new/. */
     scan_cancel(co);
 }
@@ -1187,22 +1588,16 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names in directory path but dot files, sorted; with settle, not
- * those changed within the last two seconds. NULL (and *count 0) when it
- * cannot be read. */
-static char **list_dir(const char *path, size_t *count, bool settle)
+/* The names in directory path (one of rank 0's own) but dot files,
+ * sorted. NULL (and *count 0) when it cannot be read. */
+static char **list_dir(const char *path, size_t *count)
 {
     DIR *dir = opendir(path);
     char **names = NULL;
     size_t n = 0, cap = 0;
-    time_t now = time(NULL);
     struct dirent *de;
     while (dir && (de = readdir(dir))) {
-        struct stat st;
-        if (de->d_name[0] == '.' ||
-            (settle &&
-             fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-             st.st_mtime >= now - 2))
+        if (de->d_name[0] == '.')
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
@@ -1228,25 +1623,6 @@ static void free_names(char **names, size_t n)
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
-}
-
-/* Claim every job file in new/ (in name order, which is submission order
- * for ids from mpispool submit). With settle, files changed within the last
- * two seconds are left for their inotify event or the next scan, in case a
- * writer is still filling them. */
-static void scan_new(struct coordinator *co, bool settle)
-{
-    co->claims_deferred = false;
-    char *dirpath = spool_file(co->sp, SPOOL_NEW, NULL);
-    size_t n = 0;
-    char **names = dirpath ? list_dir(dirpath, &n, settle) : NULL;
-    if (!names && (!dirpath || access(dirpath, R_OK | X_OK) < 0))
-        logmsg("cannot scan '%s': %s", dirpath ? dirpath : "new/",
-               strerror(errno));
-    free(dirpath);
-    if (!co->stopping)
-        claim_names(co, names, n);
-    free_names(names, n);
 }
 
 /* ---- drain ---- */
@@ -1297,16 +1673,18 @@ static void scan_drain(struct coordinator *co)
         check_drain(co, r);
 }
 
+/* What inotify says: names that came to new/ (taken in by one scan, which
+ * is fair between their owners, whatever order they came in), cancel
+ * requests, drains. At most a few buffers a turn, so a flood of events
+ * keeps nothing else waiting. */
 static void read_inotify(struct coordinator *co)
 {
     char buf[64 * 1024] __attribute__((aligned(8)));
-    char *names[512];
-    for (;;) {
+    bool arrived = false, overflow = false, cancels = false, drains = false;
+    for (int reads = 0; reads < 16; reads++) {
         ssize_t got = read(co->inotify_fd, buf, sizeof buf);
         if (got <= 0)
-            return;
-        size_t n = 0;
-        bool overflow = false, cancels = false, drains = false;
+            break;
         for (char *p = buf; p < buf + got;) {
             struct inotify_event *ev = (struct inotify_event *)p;
             if (ev->mask & IN_Q_OVERFLOW)
@@ -1315,20 +1693,20 @@ static void read_inotify(struct coordinator *co)
                 cancels = true;
             else if (ev->wd == co->drain_wd)
                 drains = true;
-            else if (ev->len > 0 && !co->stopping && n < 512)
-                names[n++] = ev->name; /* points into buf */
-            else if (ev->len > 0 && !co->stopping)
-                overflow = true;
+            else if (ev->len > 0 && ev->wd == co->new_wd)
+                intake_announce(&co->announced, ev->name);
+            arrived = arrived || (ev->len > 0 && ev->wd == co->new_wd);
             p += sizeof *ev + ev->len;
         }
-        claim_names(co, names, n);
-        if (overflow)
-            scan_new(co, false);
-        if (cancels || overflow)
-            scan_cancel(co);
-        if (drains || overflow)
-            scan_drain(co);
     }
+    if (overflow)
+        co->announced.all = true;
+    if ((arrived || overflow) && !co->stopping)
+        scan_new(co, true);
+    if (cancels || overflow)
+        scan_cancel(co);
+    if (drains || overflow)
+        scan_drain(co);
 }
 
 /* ---- dispatching ---- */
@@ -1608,6 +1986,8 @@ static void send_task(struct coordinator *co, struct job *job, int r,
             .submit_dir = s->submit_dir,
             .env = env,
             .archive = job->archive ? job_archive_path(job->archive) : NULL,
+            .archive_by_fd = job->archive != NULL,
+            .archive_fd = job->archive ? job_archive_fd(job->archive) : -1,
             .archive_limits = &co->opt->archive_limits,
             .as_user = job->as_user,
             .uid = job->uid,
@@ -1837,7 +2217,7 @@ static const char *dependency_state(struct coordinator *co, const char *id,
         return "queued";
     struct job *dep = find_job(co, id);
     if (!dep)
-        return "running elsewhere";
+        return pending_find(co, id) ? "queued" : "running elsewhere";
     if (dep->running || dep->started_us)
         return "running";
     return dep->deps_pending ? "waiting" : "queued";
@@ -2976,6 +3356,19 @@ static void write_status(struct coordinator *co, const char *state)
             json_object_set_new(entry, "reason", json_string(job->reason));
         json_array_append_new(jobs, entry);
     }
+    int64_t now_mono = util_mono_us();
+    for (const struct pending *p = co->pending; p; p = p->next) {
+        char why[400];
+        int64_t left = (p->next_try - now_mono + 999999) / 1000000;
+        snprintf(why, sizeof why, "waiting to be set up, again in %lld s: %s",
+                 (long long)(left > 0 ? left : 0), p->reason);
+        json_array_append_new(
+            jobs, json_pack("{s:s, s:n, s:s, s:i, s:i, s:i, s:i, s:i, s:i, "
+                            "s:s}",
+                            "job", p->id, "name", "state", "queued", "priority",
+                            0, "tasks", 0, "pending", 0, "running", 0,
+                            "succeeded", 0, "failed", 0, "waiting", why));
+    }
     json_t *root = json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:{s:i, s:i, s:i}, s:o, s:o, "
         "s:{s:i, s:i, s:i, s:I, s:I}}",
@@ -3117,6 +3510,22 @@ static void send_shutdown(struct coordinator *co)
 static void release_jobs(struct coordinator *co)
 {
     struct mps_error err;
+    while (co->pending) {
+        struct pending *p = co->pending;
+        co->pending = p->next;
+        bool ran = p->rj && p->rj->ntasks;
+        if (!ran &&
+            spool_move(co->sp, p->id, SPOOL_CUR, SPOOL_NEW, &err) == 0) {
+            journal_release(co->journal, p->id);
+            logmsg("job %s returned to new/", p->id);
+        } else {
+            co->kept_jobs++;
+            logmsg("job %s stays in cur/; the next run on this spool tries to "
+                   "set it up again",
+                   p->id);
+        }
+        pending_free(p);
+    }
     while (co->jobs) {
         struct job *job = co->jobs;
         co->jobs = job->next_job;
@@ -3173,9 +3582,8 @@ static void recover(struct coordinator *co)
     char *cur_dir = spool_file(co->sp, SPOOL_CUR, NULL);
     char *journal_dir = spool_file(co->sp, SPOOL_JOURNAL, NULL);
     size_t ncur = 0, njournals = 0, ntaken = 0, adopted = 0;
-    char **cur = cur_dir ? list_dir(cur_dir, &ncur, false) : NULL;
-    char **journals =
-        journal_dir ? list_dir(journal_dir, &njournals, false) : NULL;
+    char **cur = cur_dir ? list_dir(cur_dir, &ncur) : NULL;
+    char **journals = journal_dir ? list_dir(journal_dir, &njournals) : NULL;
     struct taken *taken = calloc(njournals ? njournals : 1, sizeof *taken);
     struct replay dead = {0}, live = {0};
     for (size_t i = 0; taken && i < njournals; i++) {
@@ -3212,7 +3620,7 @@ static void recover(struct coordinator *co)
         job_id_of(cur[i], id);
         struct replay_job *lj = journal_replay_find(&live, id);
         struct replay_job *dj = journal_replay_find(&dead, id);
-        if ((lj && lj->claimed) || (lj && !dj) || find_job(co, id))
+        if ((lj && lj->claimed) || (lj && !dj) || holds_job(co, id))
             continue; /* a live coordinator's, or on its way */
         if (dj && dj->ended[0] && strcmp(dj->ended, "rejected") != 0) {
             /* It ended; the crash came before its file moved. */
@@ -3224,7 +3632,7 @@ static void recover(struct coordinator *co)
         }
         journal_claim(co->journal, id);
         memset(&orphan, 0, sizeof orphan);
-        take_job(co, cur[i], dj && !dj->ended[0] ? dj : &orphan);
+        take_job(co, cur[i], dj && !dj->ended[0] ? dj : &orphan, NULL);
         adopted++;
     }
     if (journal_sync(co->journal, &err) < 0)
@@ -3268,7 +3676,7 @@ static bool dead_journal_exists(struct coordinator *co)
 {
     char *journal_dir = spool_file(co->sp, SPOOL_JOURNAL, NULL);
     size_t n = 0;
-    char **names = journal_dir ? list_dir(journal_dir, &n, false) : NULL;
+    char **names = journal_dir ? list_dir(journal_dir, &n) : NULL;
     bool dead = false;
     for (size_t i = 0; i < n; i++) {
         char base[300];
@@ -3359,7 +3767,8 @@ static int setup(struct coordinator *co, struct mps_error *err)
         calloc((size_t)(3 + co->nranks + MAX_TASK_FDS + COPIES_MAX_RUNNING),
                sizeof *co->pfds);
     co->copies = copies_create(on_copied, co);
-    if (!co->bells || !co->pfds || !co->copies)
+    co->looks = intake_cache_create(INTAKE_LOOKS);
+    if (!co->bells || !co->pfds || !co->copies || !co->looks)
         return errprintf(err, "out of memory");
     for (int r = 0; r < co->nranks; r++)
         co->bells[r] = -1;
@@ -3435,9 +3844,12 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         if (co->sp) {
             check_local_idle(co);
             dispatch(co);
-            /* Jobs left in new/ while we had enough: claim them now. */
-            if (co->claims_deferred && !co->stopping &&
-                jobs_waiting(co) < CLAIM_AHEAD) {
+            retry_pending(co);
+            /* Jobs left in new/ while we had enough, or a scan that ran
+             * out of time: go on now. */
+            if (!co->stopping &&
+                (co->scan_again ||
+                 (co->claims_deferred && jobs_waiting(co) < CLAIM_AHEAD))) {
                 scan_new(co, false);
                 dispatch(co);
             }
@@ -3494,6 +3906,9 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
             int rescan = (int)((co->next_rescan - now) / 1000);
             timeout = min_timeout(timeout, rescan < 0 ? 0 : rescan);
             timeout = min_timeout(timeout, retry_wait_ms(co, now));
+            timeout = min_timeout(timeout, pending_wait_ms(co, now));
+            if (co->scan_again && !co->stopping)
+                timeout = 0;
             if (co->status_dirty) {
                 int64_t due = co->last_status + STATUS_INTERVAL_US - now;
                 timeout = min_timeout(timeout, due < 0 ? 0 : (int)(due / 1000));
@@ -3599,6 +4014,8 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
     }
     wire_flush();
     copies_destroy(co->copies);
+    intake_cache_destroy(co->looks);
+    intake_announced_clear(&co->announced);
     executor_destroy(co->local);
     rankdir_remove(&co->rankdir);
     /* Nothing left claimed: the journal has no more use. */

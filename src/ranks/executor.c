@@ -65,6 +65,7 @@ struct xtask {
     char **env;
     char *archive;     /* to extract into private_dir first, or NULL */
     bool archive_copy; /* archive is this rank's own copy (exec_task) */
+    int archive_fd;    /* the archive open (rank 0's), or -1: by path */
     struct archive_limits archive_limits;
     bool as_user;
     uint32_t uid, gid, ngroups;
@@ -166,6 +167,8 @@ static void xtask_free(struct xtask *t)
     free(t->submit_dir);
     util_strv_free(t->env);
     free(t->archive);
+    if (t->archive_fd >= 0)
+        close(t->archive_fd);
     free(t->groups);
     free(t->error);
     free(t->private_dir);
@@ -762,7 +765,10 @@ static int extract_archive(struct xtask *t)
                                                .any_owner = true};
     const struct asuser_id who = task_who(t);
     struct mps_error err;
-    int fd = t->archive_copy
+    /* Rank 0's descriptor (held since the claim, opened with the owner's
+     * rights), this rank's own copy, or a path opened as the user. */
+    int fd = t->archive_fd >= 0 ? t->archive_fd
+             : t->archive_copy
                  ? open(t->archive, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
                  : asuser_open_path(&who, t->archive, &regular, NULL, &err);
     if (fd < 0 && t->archive_copy)
@@ -771,7 +777,7 @@ static int extract_archive(struct xtask *t)
     int rc = fd < 0 ? -1
                     : archive_extract_fd(fd, t->archive, t->private_fd, &who,
                                          &t->archive_limits, &err);
-    if (fd >= 0)
+    if (fd >= 0 && fd != t->archive_fd)
         close(fd);
     if (rc < 0) {
         free(t->error);
@@ -1534,6 +1540,7 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     if (!t)
         return -1;
     t->private_fd = -1;
+    t->archive_fd = -1;
     t->dispatch = task->dispatch;
     t->job = strdup(task->job);
     t->task = task->task;
@@ -1550,6 +1557,9 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     t->env = util_strv_dup(task->env);
     t->archive = strdup_or_null(task->archive);
     t->archive_copy = task->archive_copy;
+    t->archive_fd = task->archive && task->archive_by_fd
+                        ? fcntl(task->archive_fd, F_DUPFD_CLOEXEC, 3)
+                        : -1;
     if (task->archive_limits)
         t->archive_limits = *task->archive_limits;
     t->as_user = task->as_user;
@@ -1589,6 +1599,7 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     t->out_fd = t->err_fd = -1;
     if (!t->job || !t->argv || !t->argv[0] || !t->env ||
         (task->archive && !t->archive) ||
+        (task->archive && task->archive_by_fd && t->archive_fd < 0) ||
         (task->interpreter && !t->interpreter) ||
         (task->as_user && task->ngroups && !t->groups) ||
         (task->cwd && !t->cwd) || (task->submit_dir && !t->submit_dir)) {

@@ -33,6 +33,11 @@ struct exec_task {
      * it starts (the task then runs there unless cwd is given), or NULL;
      * extracted within archive_limits (NULL: the defaults). */
     const char *archive;
+    /* With archive_by_fd, the archive is read from archive_fd (rank 0's
+     * descriptor, held since the job was claimed; the executor keeps a
+     * duplicate) and archive is only its name in messages. */
+    bool archive_by_fd;
+    int archive_fd;
     const struct archive_limits *archive_limits;
     /* archive is this rank's own copy of the job's archive (a worker's,
      * in its private directory): opened with this process's rights,

@@ -872,6 +872,68 @@ static json_t *task_file_name(const char *tasks_opt, json_t *job)
     return json_string(slash && slash[1] ? slash + 1 : given);
 }
 
+/* Start a copy for data/JOBID.EXT: a fresh file data/JOBID.EXT.XXXXXX of
+ * mode (spool_private_mode: the copies hold the submitter's inputs),
+ * whose name goes to *tmp. The descriptor, or -1 after a message. */
+static int data_copy_start(struct spool *sp, const char *jobid, const char *ext,
+                           char **tmp)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s.%s.XXXXXX", jobid, ext);
+    *tmp = spool_file(sp, SPOOL_DATA, name);
+    if (!*tmp) {
+        error_msg("out of memory");
+        return -1;
+    }
+    int fd = mkostemp(*tmp, O_CLOEXEC);
+    if (fd < 0 || fchmod(fd, spool_private_mode(sp)) < 0) {
+        error_msg("cannot create '%s': %s", *tmp, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(*tmp);
+        }
+        free(*tmp);
+        *tmp = NULL;
+        return -1;
+    }
+    return fd;
+}
+
+/* The copy at tmp is complete: name it data/JOBID.EXT, or where someone
+ * took that name, keep tmp's (the job file names the copy, whatever its
+ * name). *data_path gets the path; tmp is taken over. 0, or -1 after a
+ * message. */
+static int data_copy_finish(struct spool *sp, const char *jobid,
+                            const char *ext, char *tmp, char **data_path)
+{
+    char stem[128];
+    snprintf(stem, sizeof stem, "%s.%s", jobid, ext);
+    char *dst = spool_file(sp, SPOOL_DATA, stem);
+    char *dir = spool_file(sp, SPOOL_DATA, NULL);
+    int rc = 0;
+    if (!dst || !dir) {
+        error_msg("out of memory");
+        rc = -1;
+    } else if (util_rename_noreplace(AT_FDCWD, tmp, AT_FDCWD, dst) == 0) {
+        *data_path = dst;
+        dst = NULL;
+    } else if (errno == EEXIST) {
+        *data_path = tmp;
+        tmp = NULL;
+    } else {
+        error_msg("cannot rename '%s' to '%s': %s", tmp, dst, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0)
+        util_fsync_dir(dir);
+    if (tmp)
+        unlink(tmp);
+    free(tmp);
+    free(dst);
+    free(dir);
+    return rc;
+}
+
 /* Copy the task file src ("-": stdin) to data/JOBID.tasks; *data_path
  * gets the copy's path, *ntasks its number of tasks. Returns 0 or -1 with
  * a message. */
@@ -879,31 +941,16 @@ static int copy_task_file(struct spool *sp, const char *jobid, FILE *in,
                           const char *src, char **data_path, uint64_t *ntasks)
 {
     const char *name = strcmp(src, "-") == 0 ? "standard input" : src;
-    char stem[128], tmpname[160];
-    snprintf(stem, sizeof stem, "%s.tasks", jobid);
-    snprintf(tmpname, sizeof tmpname, "%s.tasks.tmp", jobid);
-    char *tmp = spool_file(sp, SPOOL_DATA, tmpname);
-    char *dst = spool_file(sp, SPOOL_DATA, stem);
-    char *dir = spool_file(sp, SPOOL_DATA, NULL);
-    FILE *out = NULL;
+    char *tmp = NULL;
     char *outbuf = NULL;
-    int rc = -1;
-    if (!tmp || !dst || !dir) {
-        error_msg("out of memory");
-        goto out;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        error_msg("cannot create '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    fchmod(fd, 0644); /* whatever the umask: the coordinator reads it */
-    out = fdopen(fd, "w");
+    int fd = data_copy_start(sp, jobid, "tasks", &tmp);
+    if (fd < 0)
+        return -1;
+    FILE *out = fdopen(fd, "w");
     if (!out) {
         error_msg("cannot create '%s': %s", tmp, strerror(errno));
         close(fd);
-        unlink(tmp);
-        goto out;
+        goto fail;
     }
     outbuf = malloc(1 << 20);
     if (outbuf)
@@ -923,30 +970,21 @@ static int copy_task_file(struct spool *sp, const char *jobid, FILE *in,
     }
     int closed = fclose(out);
     out = NULL;
+    free(outbuf);
     if (closed != 0) {
         error_msg("cannot write '%s': %s", tmp, strerror(errno));
-        goto fail;
+        unlink(tmp);
+        free(tmp);
+        return -1;
     }
-    if (rename(tmp, dst) < 0) {
-        error_msg("cannot rename '%s' to '%s': %s", tmp, dst, strerror(errno));
-        goto fail;
-    }
-    util_fsync_dir(dir);
-    *data_path = dst;
-    dst = NULL;
-    rc = 0;
-    goto out;
+    return data_copy_finish(sp, jobid, "tasks", tmp, data_path);
 fail:
     if (out)
         fclose(out);
-    out = NULL;
-    unlink(tmp);
-out:
     free(outbuf);
+    unlink(tmp);
     free(tmp);
-    free(dst);
-    free(dir);
-    return rc;
+    return -1;
 }
 
 /* A task file of ntasks tasks cannot copy every task's output to one
@@ -972,24 +1010,15 @@ static int check_output_tasks(json_t *job, uint64_t ntasks)
 static int copy_archive(struct spool *sp, const char *jobid, int in_fd,
                         const char *src, char **data_path)
 {
-    char stem[128], tmpname[160];
-    snprintf(stem, sizeof stem, "%s.archive", jobid);
-    snprintf(tmpname, sizeof tmpname, "%s.archive.tmp", jobid);
-    char *tmp = spool_file(sp, SPOOL_DATA, tmpname);
-    char *dst = spool_file(sp, SPOOL_DATA, stem);
-    char *dir = spool_file(sp, SPOOL_DATA, NULL);
+    char *tmp = NULL;
     char *buf = malloc(1 << 20);
-    int fd = -1, rc = -1;
-    if (!tmp || !dst || !dir || !buf) {
+    int fd = buf ? data_copy_start(sp, jobid, "archive", &tmp) : -1;
+    if (!buf)
         error_msg("out of memory");
-        goto out;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
-        error_msg("cannot create '%s': %s", tmp, strerror(errno));
-        goto out;
+        free(buf);
+        return -1;
     }
-    fchmod(fd, 0644); /* whatever the umask: the coordinator reads it */
     for (;;) {
         ssize_t got = util_read_all(in_fd, buf, 1 << 20);
         if (got < 0) {
@@ -1003,6 +1032,8 @@ static int copy_archive(struct spool *sp, const char *jobid, int in_fd,
             goto fail;
         }
     }
+    free(buf);
+    buf = NULL;
     if (fsync(fd) < 0) {
         error_msg("cannot write '%s': %s", tmp, strerror(errno));
         goto fail;
@@ -1013,26 +1044,14 @@ static int copy_archive(struct spool *sp, const char *jobid, int in_fd,
         error_msg("cannot write '%s': %s", tmp, strerror(errno));
         goto fail;
     }
-    if (rename(tmp, dst) < 0) {
-        error_msg("cannot rename '%s' to '%s': %s", tmp, dst, strerror(errno));
-        goto fail;
-    }
-    util_fsync_dir(dir);
-    *data_path = dst;
-    dst = NULL;
-    rc = 0;
-    goto out;
+    return data_copy_finish(sp, jobid, "archive", tmp, data_path);
 fail:
     if (fd >= 0)
         close(fd);
-    fd = -1;
-    unlink(tmp);
-out:
     free(buf);
+    unlink(tmp);
     free(tmp);
-    free(dst);
-    free(dir);
-    return rc;
+    return -1;
 }
 
 /* Open an archive to submit; a missing one is a clear error. Returns the
@@ -1442,6 +1461,25 @@ static json_t *submit_build(struct cmdline *cl, struct submit_args *args,
     return job;
 }
 
+/* Put the job file text into new/ under jobid; when someone took that
+ * name first (the id was reserved, but anyone may drop a file in new/),
+ * under a new id (jobid, len bytes, gets it). 0, or -1 after a message. */
+static int submit_text(struct spool *sp, char *jobid, size_t len,
+                       const char *text, size_t text_len)
+{
+    struct mps_error err;
+    for (int tries = 0; tries < 16; tries++) {
+        int rc = spool_submit(sp, jobid, text, text_len, spool_private_mode(sp),
+                              &err);
+        if (rc == 0)
+            return 0;
+        if (rc < 0 || spool_new_jobid(sp, jobid, len, &err) < 0)
+            break;
+    }
+    error_msg("%s", err.text);
+    return -1;
+}
+
 int cmd_submit(int argc, char **argv, const char *spool)
 {
     struct cmdline cl;
@@ -1553,28 +1591,24 @@ int cmd_submit(int argc, char **argv, const char *spool)
                       made, copied);
             goto out;
         }
-        char name[80];
-        snprintf(name, sizeof name, "%s.tasks", jobid);
-        json_object_set_new(job, "task_file", json_string(name));
+        json_object_set_new(job, "task_file",
+                            json_string(strrchr(data_path, '/') + 1));
         if (validate_job(job, job_path) < 0)
             goto out;
     }
     if (archive_src) {
         if (copy_archive(sp, jobid, archive_fd, archive_src, &archive_path) < 0)
             goto out;
-        char name[80];
-        snprintf(name, sizeof name, "%s.archive", jobid);
-        json_object_set_new(job, "archive", json_string(name));
+        json_object_set_new(job, "archive",
+                            json_string(strrchr(archive_path, '/') + 1));
     }
     size_t len;
     if (!(text = job_text(job, &len))) {
         error_msg("out of memory");
         goto out;
     }
-    if (spool_submit(sp, jobid, text, len, &err) < 0) {
-        error_msg("%s", err.text);
+    if (submit_text(sp, jobid, sizeof jobid, text, len) < 0)
         goto out;
-    }
     free(data_path); /* submitted: the copies stay */
     data_path = NULL;
     free(archive_path);

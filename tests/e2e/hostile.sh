@@ -208,7 +208,7 @@ assert_eq "$ok" "$(ls "$SPOOL/out")" "directories in out/"
 assert_eq $((2 * ${#IDS[@]})) "$(ls -A "$SPOOL/rejected" | wc -l)" \
     "files in rejected/ (a job file and an .error per case)"
 unexpected=$(cd "$SPOOL" && ls -A | grep -vxE \
-    'tmp|new|cur|done|failed|rejected|cancel|out|journal|status|data|drain|seq' || true)
+    'tmp|new|cur|done|failed|rejected|cancel|out|journal|status|data|drain|ids|seq' || true)
 [ -z "$unexpected" ] || fail "unexpected files in the spool: $unexpected"
 
 pass "${#IDS[@]} hostile files rejected ($ncorpus from the corpus), coordinator still serving"

@@ -20,7 +20,8 @@ assert_json "$jobfile" .cpus 2
 assert_json "$jobfile" 'has("command")' false
 assert_eq "convert a.jpg a.png
 convert 'b c.jpg' 'b c'.png" "$(cat "$SPOOL/data/$job.tasks")" "task file"
-assert_eq 644 "$(stat -c %a "$SPOOL/data/$job.tasks")" "mode of the task file"
+# Private: it holds the submitter's input (the coordinator reads it as them).
+assert_eq 600 "$(stat -c %a "$SPOOL/data/$job.tasks")" "mode of the task file"
 # Only the copy is left in data/: the file the lines were made in is gone.
 assert_eq "$job.tasks" "$(ls -A "$SPOOL/data")" "files in data/"
 

@@ -4,6 +4,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -234,6 +235,44 @@ static void test_good_zip(void **state)
     assert_string_equal(slurp(path), "two\n");
 }
 
+/* From a descriptor: what was opened is what is checked and extracted,
+ * whatever the name comes to mean later (here a FIFO), and the
+ * descriptor's position is left as it was (a zip is read by seeking). */
+static void test_from_descriptor(void **state)
+{
+    (void)state;
+    static const enum fmt fmts[] = {TAR_GZ, ZIP};
+    for (size_t i = 0; i < 2; i++) {
+        fresh(NULL);
+        static const struct item items[] = {
+            {"kept.txt", AE_IFREG, "the first\n", NULL, false, 0},
+        };
+        make_archive(fmts[i], items, 1);
+        int fd = open(arc, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(lseek(fd, 3, SEEK_SET), 3);
+        run("rm -f '%s' && mkfifo '%s'", arc, arc);
+        struct mps_error err = {""};
+        int dirfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(dirfd >= 0);
+        if (archive_check_fd(fd, "the job's", NULL, &err) < 0 ||
+            archive_extract_fd(fd, "the job's", dirfd, NULL, NULL, &err) < 0)
+            fail_msg("%s", err.text);
+        close(dirfd);
+        assert_int_equal(lseek(fd, 0, SEEK_CUR), 3);
+        char path[512];
+        snprintf(path, sizeof path, "%s/kept.txt", dest);
+        assert_string_equal(slurp(path), "the first\n");
+        close(fd);
+    }
+    /* Not a regular file: refused without a read that could block. */
+    int fd = open(arc, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct mps_error err = {""};
+    assert_int_equal(archive_check_fd(fd, "fifo", NULL, &err), -1);
+    assert_string_equal(err.text, "archive 'fifo' is not a regular file");
+    close(fd);
+}
+
 struct hostile {
     const char *what;
     struct item items[3];
@@ -455,9 +494,13 @@ static void test_ratio(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_formats), cmocka_unit_test(test_good_zip),
-        cmocka_unit_test(test_hostile),      cmocka_unit_test(test_not_found),
-        cmocka_unit_test(test_limits),       cmocka_unit_test(test_ratio),
+        cmocka_unit_test(test_good_formats),
+        cmocka_unit_test(test_good_zip),
+        cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_not_found),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_ratio),
+        cmocka_unit_test(test_from_descriptor),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

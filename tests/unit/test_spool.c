@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of spool operations: init, ids, submit, claim, move, reject. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -9,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,7 +61,8 @@ static void test_init(void **state)
         const char *name = spool_dir_name((enum spool_dir)d);
         bool dropbox = strcmp(name, "tmp") == 0 || strcmp(name, "new") == 0 ||
                        strcmp(name, "cancel") == 0 ||
-                       strcmp(name, "data") == 0 || strcmp(name, "drain") == 0;
+                       strcmp(name, "data") == 0 ||
+                       strcmp(name, "drain") == 0 || strcmp(name, "ids") == 0;
         assert_int_equal(mode_of(name), dropbox ? 01733 : 0755);
     }
     /* Idempotent, and it repairs a mode. */
@@ -159,31 +164,157 @@ static void test_jobids(void **state)
     spool_close(sp);
 }
 
+/* write_at DIR NAME TEXT: a file SPOOL/DIR/NAME holding TEXT. */
+static void write_at(const char *dir, const char *name, const char *text)
+{
+    char path[256];
+    struct mps_error err;
+    snprintf(path, sizeof path, "%s/%s/%s", spool_dir, dir, name);
+    assert_int_equal(util_write_file(path, text, strlen(text), 0, &err), 0);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s/%s", spool_dir, dir, name);
+    return lstat(path, &st) == 0;
+}
+
+/* The next id the hint in seq points to (what anyone can predict). */
+static void predicted(int ahead, char *id, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/seq", spool_dir);
+    FILE *f = fopen(path, "r");
+    unsigned long long seq = 0;
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%llu", &seq), 1);
+    fclose(f);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char date[16];
+    strftime(date, sizeof date, "%Y%m%d", &tm);
+    snprintf(id, len, "%s-%04llu", date, seq + (unsigned long long)ahead);
+}
+
+/* Ids are reserved in ids/ for whoever minted them; seq is only a hint:
+ * reset, garbage or locked, it never hands out an id again nor makes
+ * anyone wait; ids squatted ahead (in new/, in ids/) are skipped. */
+static void test_id_reservations(void **state)
+{
+    (void)state;
+    struct mps_error err;
+    struct spool *sp = spool_open(spool_dir, &err);
+    assert_non_null(sp);
+    char first[64], id[64], squat[4][64];
+    assert_int_equal(spool_new_jobid(sp, first, sizeof first, &err), 0);
+    assert_true(exists("ids", first));
+    uid_t holder = 1;
+    assert_int_equal(spool_reserve(sp, first, geteuid(), &holder, &err), 0);
+    assert_int_equal(holder, geteuid());
+    assert_int_equal(spool_reserve(sp, first, geteuid() + 1, &holder, &err), 1);
+    assert_int_equal(holder, geteuid());
+    assert_non_null(strstr(err.text, "is reserved by another user"));
+    /* Handmade ids are reserved for their owner on demand. */
+    assert_int_equal(spool_reserve(sp, "handmade", geteuid(), &holder, &err),
+                     0);
+    assert_true(exists("ids", "handmade"));
+
+    write_at(".", "seq", "0\n"); /* reset */
+    assert_int_equal(spool_new_jobid(sp, id, sizeof id, &err), 0);
+    assert_true(strcmp(id, first) != 0);
+    write_at(".", "seq", "99999999999999999999 garbage\n");
+    assert_int_equal(spool_new_jobid(sp, id, sizeof id, &err), 0);
+    assert_true(strcmp(id, first) != 0);
+
+    /* Squatted: a file and a directory in new/, a reservation in ids/,
+     * an output directory; all ahead of the hint. */
+    for (int i = 0; i < 4; i++)
+        predicted(i + 1, squat[i], sizeof squat[i]);
+    char name[256];
+    snprintf(name, sizeof name, "%s.json", squat[0]);
+    write_at("new", name, "{}");
+    snprintf(name, sizeof name, "%s/new/%s.json", spool_dir, squat[1]);
+    assert_int_equal(mkdir(name, 0755), 0);
+    write_at("ids", squat[2], "");
+    snprintf(name, sizeof name, "%s/out/%s", spool_dir, squat[3]);
+    assert_int_equal(mkdir(name, 0755), 0);
+    assert_int_equal(spool_new_jobid(sp, id, sizeof id, &err), 0);
+    for (int i = 0; i < 4; i++)
+        assert_string_not_equal(id, squat[i]);
+    /* The ids it passed over are left to those who hold them. */
+    assert_false(exists("ids", squat[0]));
+
+    /* A lock held on seq makes nobody wait. */
+    char seq[256];
+    snprintf(seq, sizeof seq, "%s/seq", spool_dir);
+    int fd = open(seq, O_RDWR);
+    assert_true(fd >= 0);
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t locker = fork();
+    if (locker == 0) {
+        struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        fcntl(fd, F_SETLK, &lock);
+        flock(fd, LOCK_EX);
+        (void)!write(ready[1], "x", 1);
+        pause();
+        _exit(0);
+    }
+    char c;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    alarm(10);
+    assert_int_equal(spool_new_jobid(sp, id, sizeof id, &err), 0);
+    alarm(0);
+    kill(locker, SIGKILL);
+    waitpid(locker, NULL, 0);
+    close(fd);
+    close(ready[0]);
+    close(ready[1]);
+    spool_close(sp);
+}
+
 static void test_lifecycle(void **state)
 {
     (void)state;
     struct mps_error err;
     struct spool *sp = spool_open(spool_dir, &err);
     assert_non_null(sp);
-    assert_int_equal(spool_submit(sp, "job-1", "{}", 2, &err), 0);
+    assert_int_equal(spool_submit(sp, "job-1", "{}", 2, 0600, &err), 0);
     assert_int_equal(spool_locate(sp, "job-1"), SPOOL_NEW);
-    assert_int_equal(spool_submit(sp, "job-1", "{}", 2, &err), -1);
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/new/job-1.json", spool_dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(spool_submit(sp, "job-1", "{}", 2, 0600, &err), 1);
     assert_string_equal(err.text, "job 'job-1' already exists");
     assert_int_equal(spool_claim(sp, "job-1.json", &err), 0);
     assert_int_equal(spool_locate(sp, "job-1"), SPOOL_CUR);
     /* A second coordinator finds it gone. */
     assert_int_equal(spool_claim(sp, "job-1.json", &err), 1);
+    /* Another file under a claimed job's name never replaces it. */
+    write_at("new", "job-1.json", "not job 1");
+    assert_int_equal(spool_claim(sp, "job-1.json", &err), 2);
+    assert_int_equal(
+        spool_reject(sp, SPOOL_NEW, "job-1.json", "taken", true, &err), 0);
+    assert_false(exists("new", "job-1.json"));
+    assert_false(exists("rejected", "job-1.json"));
     assert_int_equal(spool_move(sp, "job-1", SPOOL_CUR, SPOOL_DONE, &err), 0);
     assert_int_equal(spool_locate(sp, "job-1"), SPOOL_DONE);
+    assert_int_equal(spool_id_used(sp, "job-1"), SPOOL_DONE);
     assert_int_equal(spool_locate(sp, "nothing"), -1);
+    assert_int_equal(spool_id_used(sp, "nothing"), -1);
 
-    assert_int_equal(spool_submit(sp, "job-2", "x", 1, &err), 0);
+    assert_int_equal(spool_submit(sp, "job-2", "x", 1, 0600, &err), 0);
     assert_int_equal(spool_claim(sp, "job-2.json", &err), 0);
-    assert_int_equal(spool_reject(sp, "job-2.json",
-                                  "unknown key 'x\033[31m'\nsecond\t!", &err),
+    assert_int_equal(spool_reject(sp, SPOOL_CUR, "job-2.json",
+                                  "unknown key 'x\033[31m'\nsecond\t!", false,
+                                  &err),
                      0);
     assert_int_equal(spool_locate(sp, "job-2"), SPOOL_REJECTED);
-    char path[256];
     snprintf(path, sizeof path, "%s/rejected/job-2.error", spool_dir);
     size_t len;
     char *text = util_read_file(path, 4096, &len, &err);
@@ -192,18 +323,33 @@ static void test_lifecycle(void **state)
      * terminal of whoever reads the error: shown as '?'. */
     assert_string_equal(text, "unknown key 'x?[31m' second?!\n");
     free(text);
+    /* The same name rejected again: the first one stays as it was. */
+    write_at("cur", "job-2.json", "again");
+    assert_int_equal(
+        spool_reject(sp, SPOOL_CUR, "job-2.json", "other", false, &err), 0);
+    text = util_read_file(path, 4096, &len, &err);
+    assert_string_equal(text, "unknown key 'x?[31m' second?!\n");
+    free(text);
+    snprintf(path, sizeof path, "%s/rejected/job-2.json", spool_dir);
+    text = util_read_file(path, 4096, &len, &err);
+    assert_string_equal(text, "x");
+    free(text);
     /* Nothing left behind in tmp/. */
-    snprintf(path, sizeof path, "%s/tmp/job-1.json", spool_dir);
-    assert_int_equal(access(path, F_OK), -1);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s/tmp')\"", spool_dir);
+    assert_int_equal(system(cmd), 0);
     spool_close(sp);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_init),      cmocka_unit_test(test_ensure_dir),
-        cmocka_unit_test(test_open),      cmocka_unit_test(test_jobids),
+        cmocka_unit_test(test_init),
+        cmocka_unit_test(test_ensure_dir),
+        cmocka_unit_test(test_open),
+        cmocka_unit_test(test_jobids),
         cmocka_unit_test(test_lifecycle),
+        cmocka_unit_test(test_id_reservations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

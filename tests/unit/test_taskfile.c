@@ -411,6 +411,58 @@ static void test_directive_errors(void **state)
     taskfile_close(tf);
 }
 
+/* A stream of 'a' bytes without a newline, counting what is read of it. */
+struct endless {
+    size_t given, limit;
+};
+
+static ssize_t endless_read(void *cookie, char *buf, size_t size)
+{
+    struct endless *e = cookie;
+    size_t n = e->limit - e->given < size ? e->limit - e->given : size;
+    memset(buf, 'a', n);
+    e->given += n;
+    return (ssize_t)n;
+}
+
+/* Lines at the limit pass (with a trailing \r too), one byte more is
+ * refused; a line of any length is refused after reading a bounded
+ * amount of it, never held whole. */
+static void test_line_limit(void **state)
+{
+    (void)state;
+    size_t max = TASKFILE_MAX_LINE;
+    char *text = malloc(2 * max + 16);
+    assert_non_null(text);
+    memset(text, 'x', max);
+    memcpy(text + max, "\r\n", 2);
+    memset(text + max + 2, 'y', max + 1);
+    text[2 * max + 3] = '\n';
+    write_tasks(text, 2 * max + 4);
+    struct mps_error err;
+    struct taskfile *tf = taskfile_open(path, &err);
+    const char *line;
+    assert_int_equal(taskfile_next(tf, &line, &err), 1);
+    assert_int_equal(strlen(line), max);
+    assert_int_equal(line[max - 1], 'x');
+    assert_int_equal(taskfile_next(tf, &line, &err), -1);
+    assert_string_equal(strchr(err.text, ':'),
+                        ": line 2: longer than 1048576 bytes");
+    taskfile_close(tf);
+    free(text);
+
+    struct endless e = {0, (size_t)64 << 20};
+    cookie_io_functions_t io = {.read = endless_read};
+    FILE *in = fopencookie(&e, "r", io);
+    assert_non_null(in);
+    uint64_t n;
+    assert_int_equal(taskfile_copy_count(in, NULL, "endless", &n, &err), -1);
+    assert_string_equal(err.text, "endless: line 1: longer than 1048576 bytes");
+    print_message("read %zu bytes of a %zu-byte line\n", e.given, e.limit);
+    assert_true(e.given < max + (1 << 20));
+    fclose(in);
+}
+
 /* A first line "#!PROG" names the interpreter; options are refused. */
 static void test_interpreter_line(void **state)
 {
@@ -507,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_directive_errors),
         cmocka_unit_test(test_interpreter_line),
         cmocka_unit_test(test_select_and_finish),
+        cmocka_unit_test(test_line_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
