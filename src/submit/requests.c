@@ -391,6 +391,28 @@ static bool may_drain(const struct spool *sp)
     return false;
 }
 
+/* Make the drain file path (one there already counts when it is root's
+ * or the administrator's; anyone else's, left in a drain/ of mode 1733
+ * by an older mpispool, is replaced). 0, or -1 with errno. */
+static int make_drain_file(const struct spool *sp, const char *path)
+{
+    for (int tries = 0; tries < 2; tries++) {
+        int fd = open(
+            path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd >= 0)
+            return close(fd);
+        struct stat st;
+        if (errno != EEXIST || lstat(path, &st) < 0)
+            return -1;
+        if (spool_drain_honoured(&st, spool_admin(sp)))
+            return 0;
+        if (unlink(path) < 0 && errno != ENOENT)
+            return -1;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
 /* Drain host, or undo its drain. Returns 0, or 1 (said why). */
 static int drain_host(struct spool *sp, const char *host, bool undo)
 {
@@ -408,17 +430,11 @@ static int drain_host(struct spool *sp, const char *host, bool undo)
             error_msg("cannot remove '%s': %s", path, strerror(errno));
             rc = 1;
         }
+    } else if (make_drain_file(sp, path) == 0) {
+        printf("host %s: draining (no new tasks; running ones finish)\n", host);
+        rc = 0;
     } else {
-        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd >= 0 || errno == EEXIST) {
-            if (fd >= 0)
-                close(fd);
-            printf("host %s: draining (no new tasks; running ones finish)\n",
-                   host);
-            rc = 0;
-        } else {
-            error_msg("cannot create '%s': %s", path, strerror(errno));
-        }
+        error_msg("cannot create '%s': %s", path, strerror(errno));
     }
     free(path);
     return rc;
