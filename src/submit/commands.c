@@ -2723,8 +2723,11 @@ int cmd_wait(int argc, char **argv, const char *spool)
     /* Watch before the first scan, so no change slips in between. */
     ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (ifd >= 0) {
+        /* cancel/: a queued job its owner withdraws ends there (a user
+         * who may not read cancel/ sees it at the next rescan). */
         static const enum spool_dir watched[] = {SPOOL_DONE, SPOOL_FAILED,
-                                                 SPOOL_REJECTED, SPOOL_STATUS};
+                                                 SPOOL_REJECTED, SPOOL_CANCEL,
+                                                 SPOOL_STATUS};
         for (size_t i = 0; i < sizeof watched / sizeof *watched; i++) {
             char *dir = spool_file(w.sp, watched[i], NULL);
             int wd =

@@ -78,8 +78,8 @@ static bool may_cancel(const struct spool *sp, const char *id)
     if (asuser_may_act((uint32_t)geteuid(), owner, spool_admin(sp)))
         return true;
     char name[64];
-    error_msg("job '%s' is not yours (it belongs to %s): only its owner, root "
-              "or the spool's administrator may cancel it",
+    error_msg("job %s is not yours (it is %s's): only its owner, root or the "
+              "spool's administrator may cancel it",
               id, user_name(owner, name, sizeof name));
     return false;
 }
@@ -385,9 +385,12 @@ static bool may_drain(const struct spool *sp)
     if (asuser_may_act((uint32_t)geteuid(), admin, admin))
         return true;
     char name[64];
-    error_msg("only root and the spool's administrator (%s, the owner of "
-              "'%s') may drain hosts",
-              user_name(admin, name, sizeof name), spool_path(sp));
+    if (admin == 0)
+        error_msg("only the spool's administrator (root) may drain");
+    else
+        error_msg("only the spool's administrator may drain (root, or %s: "
+                  "the owner of '%s')",
+                  user_name(admin, name, sizeof name), spool_path(sp));
     return false;
 }
 
