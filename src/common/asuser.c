@@ -116,6 +116,11 @@ void asuser_leave(void)
 
 /* ---- opening what a user controls ---- */
 
+bool asuser_may_act(uint32_t requester, uint32_t owner, uint32_t admin)
+{
+    return requester == 0 || requester == owner || requester == admin;
+}
+
 bool asuser_transient(int e)
 {
     switch (e) {

@@ -71,6 +71,13 @@ int asuser_openat(int dirfd, const char *path, int flags, mode_t mode,
                   const struct asuser_want *want, struct stat *st,
                   const char *name, struct mps_error *err);
 
+/* Whether a request made by uid requester (the owner of the request file
+ * rank 0 holds open, or the user running mpispool) may act on something
+ * owner owns, e.g. cancel owner's job: requester is owner, root or admin
+ * (the spool's administrator: rank 0's own uid, the owner of the spool
+ * directory). A drain concerns everyone's jobs: owner is admin. */
+bool asuser_may_act(uint32_t requester, uint32_t owner, uint32_t admin);
+
 /* Whether errno value e, from a failed open, read or write of a user's
  * file or directory, may pass by itself (no permission, a read-only or
  * full file system, over quota, out of descriptors or memory, I/O error):

@@ -18,6 +18,7 @@
 struct spool {
     char *path;
     int dirfd[SPOOL_NDIRS]; /* held descriptors (spool_dirfd), or -1 */
+    uint32_t admin;         /* the owner of the spool directory */
 };
 
 static const char *const dir_names[SPOOL_NDIRS] = {
@@ -30,11 +31,12 @@ const char *spool_dir_name(enum spool_dir dir)
     return dir >= 0 && dir < SPOOL_NDIRS ? dir_names[dir] : "?";
 }
 
-/* Directories anyone may drop a file into, but not list (like cron's). */
+/* Directories anyone may drop a file into, but not list (like cron's);
+ * the sticky bit lets only a file's owner rename or remove it. */
 static bool is_dropbox(enum spool_dir dir)
 {
     return dir == SPOOL_TMP || dir == SPOOL_NEW || dir == SPOOL_CANCEL ||
-           dir == SPOOL_DATA || dir == SPOOL_DRAIN || dir == SPOOL_IDS;
+           dir == SPOOL_DATA || dir == SPOOL_IDS;
 }
 
 int spool_init(const char *path, struct mps_error *err)
@@ -89,7 +91,8 @@ struct spool *spool_open(const char *path, struct mps_error *err)
     char sub[PATH_MAX + 8];
     struct stat st;
     snprintf(sub, sizeof sub, "%s/new", real);
-    if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode)) {
+    struct stat top;
+    if (stat(real, &top) < 0 || stat(sub, &st) < 0 || !S_ISDIR(st.st_mode)) {
         errprintf(err,
                   "'%s' is not a spool (no new/): run 'mpispool init "
                   "%s'",
@@ -104,6 +107,7 @@ struct spool *spool_open(const char *path, struct mps_error *err)
     }
     for (int d = 0; d < SPOOL_NDIRS; d++)
         sp->dirfd[d] = -1;
+    sp->admin = (uint32_t)top.st_uid;
     return sp;
 }
 
@@ -162,6 +166,11 @@ int spool_ensure_dir(const struct spool *sp, enum spool_dir dir,
 const char *spool_path(const struct spool *sp)
 {
     return sp->path;
+}
+
+uint32_t spool_admin(const struct spool *sp)
+{
+    return sp->admin;
 }
 
 char *spool_file(const struct spool *sp, enum spool_dir dir, const char *name)
@@ -455,17 +464,97 @@ int spool_reject(struct spool *sp, enum spool_dir from, const char *name,
     return util_write_file(errpath, line, n, 0, err);
 }
 
+/* lstat SPOOL/DIR/NAME into *st: whether it is there. */
+static bool lstat_in(const struct spool *sp, enum spool_dir dir,
+                     const char *name, struct stat *st)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s/%s", sp->path, dir_names[dir], name);
+    return lstat(path, st) == 0;
+}
+
+bool spool_is_withdrawal(const struct stat *file,
+                         const struct stat *reservation)
+{
+    return S_ISREG(file->st_mode) && file->st_nlink == 1 && reservation &&
+           file->st_uid == reservation->st_uid;
+}
+
+/* spool_locate; *cancel_st gets the lstat of cancel/JOBID.json when it is
+ * a withdrawal. */
+static int locate(const struct spool *sp, const char *jobid,
+                  struct stat *cancel_st)
+{
+    static const enum spool_dir later[] = {SPOOL_CUR, SPOOL_DONE, SPOOL_FAILED,
+                                           SPOOL_REJECTED};
+    char name[128];
+    snprintf(name, sizeof name, "%s.json", jobid);
+    struct stat st, res;
+    if (lstat_in(sp, SPOOL_NEW, name, &st))
+        return SPOOL_NEW;
+    bool in_cancel = lstat_in(sp, SPOOL_CANCEL, name, cancel_st);
+    for (size_t i = 0; i < sizeof later / sizeof *later; i++)
+        if (lstat_in(sp, later[i], name, &st))
+            return (int)later[i];
+    /* Only there: a withdrawal, unless someone else put it there. */
+    bool reserved = lstat_in(sp, SPOOL_IDS, jobid, &res);
+    if (in_cancel && spool_is_withdrawal(cancel_st, reserved ? &res : NULL))
+        return SPOOL_CANCEL;
+    return -1;
+}
+
 int spool_locate(const struct spool *sp, const char *jobid)
 {
-    static const enum spool_dir order[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_DONE,
-                                           SPOOL_FAILED, SPOOL_REJECTED};
-    char path[PATH_MAX];
     struct stat st;
-    for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
-        snprintf(path, sizeof path, "%s/%s/%s.json", sp->path,
-                 dir_names[order[i]], jobid);
-        if (lstat(path, &st) == 0)
-            return (int)order[i];
+    return locate(sp, jobid, &st);
+}
+
+bool spool_withdrawn(const struct spool *sp, const char *jobid, struct stat *st)
+{
+    struct stat own;
+    return locate(sp, jobid, st ? st : &own) == SPOOL_CANCEL;
+}
+
+bool spool_ended(int where)
+{
+    return where == SPOOL_DONE || where == SPOOL_FAILED ||
+           where == SPOOL_REJECTED || where == SPOOL_CANCEL;
+}
+
+const char *spool_state_name(int where)
+{
+    switch (where) {
+    case SPOOL_NEW:
+        return "queued";
+    case SPOOL_CUR:
+        return "running";
+    case SPOOL_DONE:
+        return "done";
+    case SPOOL_FAILED:
+        return "failed";
+    case SPOOL_REJECTED:
+        return "rejected";
+    case SPOOL_CANCEL:
+        return "cancelled";
+    default:
+        return "gone";
     }
-    return -1;
+}
+
+int spool_job_owner(const struct spool *sp, const char *jobid, uint32_t *owner)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.json", jobid);
+    struct stat st;
+    if (!lstat_in(sp, SPOOL_NEW, name, &st) &&
+        !lstat_in(sp, SPOOL_CUR, name, &st))
+        return -1;
+    *owner = (uint32_t)st.st_uid;
+    return 0;
+}
+
+bool spool_drain_honoured(const struct stat *st, uint32_t admin)
+{
+    return S_ISREG(st->st_mode) &&
+           (st->st_uid == 0 || st->st_uid == (uid_t)admin);
 }

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -12,10 +14,12 @@
 /* SPOOL/ subdirectories (see DESIGN.md). data/ holds what submit copies
  * into the spool beside a job file: data/JOBID.tasks (a task file) and
  * data/JOBID.archive (the job's input archive). drain/HOST (an empty file
- * of mpispool drain) asks every coordinator to send no new task to the
- * ranks on HOST. ids/JOBID reserves a job id for the user who owns it
- * (spool_reserve). Spools made before drain/ or ids/ existed get them on
- * demand (spool_ensure_dir). */
+ * of mpispool drain, made by root or the spool's administrator) asks every
+ * coordinator to send no new task to the ranks on HOST. cancel/ holds
+ * cancel requests (cancel/JOBID+ANYTHING) and the job files of queued jobs
+ * their owners withdrew (cancel/JOBID.json). ids/JOBID reserves a job id
+ * for the user who owns it (spool_reserve). Spools made before drain/ or
+ * ids/ existed get them on demand (spool_ensure_dir). */
 enum spool_dir {
     SPOOL_TMP,
     SPOOL_NEW,
@@ -39,9 +43,10 @@ const char *spool_dir_name(enum spool_dir dir);
 struct spool;
 
 /* Create the spool tree at path (and path itself); existing parts are kept,
- * so it is idempotent. tmp/, new/, cancel/, data/, drain/ and ids/ get
- * mode 1733 (anyone may drop a file, nobody may list), the rest 0755; a
- * file "seq" (0666) holds a hint for the next job id. */
+ * so it is idempotent. tmp/, new/, cancel/, data/ and ids/ get mode 1733
+ * (anyone may drop a file, nobody may list, only a file's owner may rename
+ * or remove it), the rest (drain/ too: only the administrator drains)
+ * 0755; a file "seq" (0666) holds a hint for the next job id. */
 int spool_init(const char *path, struct mps_error *err);
 
 /* Open an existing spool; fails with a clear message if path is not a
@@ -56,6 +61,10 @@ int spool_ensure_dir(const struct spool *sp, enum spool_dir dir,
 
 /* The absolute path of the spool. */
 const char *spool_path(const struct spool *sp);
+
+/* The spool's administrator: the owner of the spool directory (who ran
+ * mpispool init; root for a shared spool). */
+uint32_t spool_admin(const struct spool *sp);
 
 /* malloc'd "SPOOL/DIR/name" (name may be NULL for the directory itself). */
 char *spool_file(const struct spool *sp, enum spool_dir dir, const char *name);
@@ -130,7 +139,41 @@ int spool_reject(struct spool *sp, enum spool_dir from, const char *name,
                  const char *reason, bool fresh, struct mps_error *err);
 
 /* Where the job file JOBID.json is now: SPOOL_NEW, SPOOL_CUR, SPOOL_DONE,
- * SPOOL_FAILED or SPOOL_REJECTED; -1 if nowhere. */
+ * SPOOL_FAILED or SPOOL_REJECTED; SPOOL_CANCEL when its owner withdrew it
+ * while it was queued (it is then cancelled: see spool_withdrawn); -1 if
+ * nowhere. Looked for in the order jobs move (new/, cancel/, cur/, done/,
+ * failed/, rejected/), so a job is found even while it moves. */
 int spool_locate(const struct spool *sp, const char *jobid);
+
+/* Whether where (from spool_locate) is a state a job never leaves: done,
+ * failed, rejected or withdrawn. */
+bool spool_ended(int where);
+
+/* A job's state as users are told it, for where (from spool_locate):
+ * "queued", "running", "done", "failed", "rejected", "cancelled" (a
+ * withdrawn job), or "gone". */
+const char *spool_state_name(int where);
+
+/* Whether cancel/JOBID.json, as lstat saw it (file), withdraws the queued
+ * job JOBID whose reservation ids/JOBID lstat saw as reservation (NULL:
+ * there is none): a regular file with one link, owned by the user who
+ * reserved the id. (The job must also be in no other state: see
+ * spool_withdrawn.) */
+bool spool_is_withdrawal(const struct stat *file,
+                         const struct stat *reservation);
+
+/* Whether cancel/JOBID.json withdraws job JOBID now: spool_is_withdrawal,
+ * and JOBID.json in no other state directory. *st (if not NULL) gets the
+ * lstat of the file in cancel/. */
+bool spool_withdrawn(const struct spool *sp, const char *jobid,
+                     struct stat *st);
+
+/* The owner (uid) of the job file of a job waiting in new/ or held in
+ * cur/: the user the job is run for. -1 when it is in neither. */
+int spool_job_owner(const struct spool *sp, const char *jobid, uint32_t *owner);
+
+/* Whether drain/NAME, as lstat saw it, is a drain to honour: a regular
+ * file made by root or by admin (spool_admin, or rank 0's own uid). */
+bool spool_drain_honoured(const struct stat *st, uint32_t admin);
 
 #endif

@@ -35,6 +35,7 @@
 #include "outpattern.h"
 #include "rankdir.h"
 #include "record.h"
+#include "requests.h"
 #include "spool.h"
 #include "taskfile.h"
 #include "transport.h"
@@ -228,8 +229,9 @@ struct coordinator {
     char name[300];
     char *status_path;
     int inotify_fd, new_wd, cancel_wd, drain_wd;
-    char *reserve_path; /* journal/COORD.reserve, or NULL */
-    int reserve_fd;     /* it, open once held */
+    struct requests *requests; /* cancel/ and drain/ */
+    char *reserve_path;        /* journal/COORD.reserve, or NULL */
+    int reserve_fd;            /* it, open once held */
     bool reserve_held;
     int sigfd;
     struct executor *local; /* the lone rank 0 runs tasks itself */
@@ -1627,37 +1629,16 @@ static void free_names(char **names, size_t n)
 
 /* ---- drain ---- */
 
-/* mpispool drain HOST leaves an empty file SPOOL/drain/HOST: the ranks on
- * HOST get no new tasks (their running ones finish) until it is removed.
- * HOST is a rank's host name as it said in HELLO, or its short form (up
- * to the first '.'). */
-static bool host_drained(const struct coordinator *co, const char *host)
-{
-    if (!host[0] || host[0] == '.' || strchr(host, '/'))
-        return false;
-    char name[256];
-    snprintf(name, sizeof name, "%s", host);
-    for (int pass = 0; pass < 2; pass++) {
-        char *path = spool_file(co->sp, SPOOL_DRAIN, name);
-        struct stat st;
-        bool found = path && lstat(path, &st) == 0;
-        free(path);
-        if (found)
-            return true;
-        char *dot = strchr(name, '.');
-        if (!dot)
-            break;
-        *dot = '\0';
-    }
-    return false;
-}
-
 /* Mark rank index r draining or not, as drain/ says now; pick_rank skips
  * a draining rank. */
 static void check_drain(struct coordinator *co, int r)
 {
     struct rank_slot *rs = &co->ranks[r];
-    bool drained = rs->hello && host_drained(co, rs->host);
+    /* mpispool drain HOST (SPOOL/drain/HOST, made by root or the spool's
+     * administrator): the ranks on HOST get no new tasks, their running
+     * ones finish, until it is removed. */
+    bool drained = rs->hello && co->requests &&
+                   requests_host_drained(co->requests, rs->host);
     if (drained == rs->draining)
         return;
     rs->draining = drained;
@@ -2229,11 +2210,12 @@ static int after_state(int where, const char *id, char *reason, size_t len)
 {
     if (where == SPOOL_DONE)
         return 0;
-    if (where != SPOOL_FAILED && where != SPOOL_REJECTED && where >= 0)
+    if (!spool_ended(where) && where >= 0)
         return 1;
     snprintf(reason, len, "dependency %s %s", id,
              where == SPOOL_FAILED     ? "failed"
              : where == SPOOL_REJECTED ? "was rejected"
+             : where == SPOOL_CANCEL   ? "was cancelled"
                                        : "is gone from the spool");
     return -1;
 }
@@ -2548,73 +2530,40 @@ static void cancel_job(struct coordinator *co, struct job *job,
         job->ended = true;
 }
 
-/* Act on cancel/NAME: NAME is JOBID, or JOBID+ANYTHING; the file holds
- * task numbers (none: the whole job). A request for a job another
- * coordinator holds, or one still in new/, is left for later. */
-static void apply_cancel_file(struct coordinator *co, const char *name)
+/* requests_ops: whether we hold job id. */
+static bool request_held(void *arg, const char *id)
 {
-    size_t len = strcspn(name, "+");
-    if (name[0] == '.' || len == 0 || len >= 72)
-        return;
-    char id[72];
-    snprintf(id, sizeof id, "%.*s", (int)len, name);
-    char *path = spool_file(co->sp, SPOOL_CANCEL, name);
-    if (!path)
-        return;
-    struct job *job = find_job(co, id);
-    if (!job) {
-        int where = spool_locate(co->sp, id);
-        if (where != SPOOL_NEW && where != SPOOL_CUR)
-            unlink(path); /* the job ended, or never existed */
-        free(path);
-        return;
-    }
-    size_t size;
-    struct mps_error err;
-    char *text = util_read_file(path, 16 << 20, &size, &err);
-    uint64_t *tasks = NULL;
-    size_t n = 0, cap = 0;
-    for (char *p = text; p && *p;) {
-        char *end;
-        unsigned long long t = strtoull(p, &end, 10);
-        if (end == p) {
-            p++;
-            continue;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            uint64_t *grown = realloc(tasks, cap * sizeof *grown);
-            if (!grown)
-                break;
-            tasks = grown;
-        }
-        tasks[n++] = t;
-        p = end;
-    }
-    if (text)
-        cancel_job(co, job, tasks, n);
-    else
-        logmsg("cannot read '%s': %s", path, err.text);
-    if (journal_sync(co->journal, &err) < 0)
-        logmsg("journal: %s", err.text);
-    unlink(path);
-    free(tasks);
-    free(text);
-    free(path);
+    return find_job(arg, id) != NULL;
 }
 
+/* requests_ops: mpispool cancel of a job we hold. */
+static void request_cancel(void *arg, const char *id, const uint64_t *tasks,
+                           size_t n)
+{
+    struct coordinator *co = arg;
+    struct job *job = find_job(co, id);
+    if (!job)
+        return;
+    cancel_job(co, job, tasks, n);
+    struct mps_error err;
+    if (journal_sync(co->journal, &err) < 0)
+        logmsg("journal: %s", err.text);
+}
+
+static void request_log(void *arg, const char *line)
+{
+    (void)arg;
+    logmsg("%s", line);
+}
+
+static const struct requests_ops request_ops = {request_held, request_cancel,
+                                                request_log};
+
+/* Act on the cancel requests and withdrawn jobs in cancel/. */
 static void scan_cancel(struct coordinator *co)
 {
-    char *dirpath = spool_file(co->sp, SPOOL_CANCEL, NULL);
-    DIR *dir = dirpath ? opendir(dirpath) : NULL;
-    free(dirpath);
-    if (!dir)
-        return;
-    struct dirent *de;
-    while ((de = readdir(dir)))
-        if (de->d_name[0] != '.')
-            apply_cancel_file(co, de->d_name);
-    closedir(dir);
+    if (co->requests)
+        requests_scan_cancel(co->requests);
 }
 
 /* ---- results ---- */
@@ -3747,11 +3696,17 @@ static int setup(struct coordinator *co, struct mps_error *err)
                                             IN_MOVED_TO | IN_CLOSE_WRITE)
                         : -1;
     free(canceldir);
-    /* drain/ may be missing in a spool made before it existed. */
+    /* drain/ and ids/ may be missing in a spool made before they existed. */
     struct mps_error drain_err;
     char *draindir = spool_file(co->sp, SPOOL_DRAIN, NULL);
-    if (spool_ensure_dir(co->sp, SPOOL_DRAIN, &drain_err) < 0)
+    if (spool_ensure_dir(co->sp, SPOOL_DRAIN, &drain_err) < 0 ||
+        spool_ensure_dir(co->sp, SPOOL_IDS, &drain_err) < 0)
         logmsg("%s", drain_err.text);
+    co->requests = requests_create(co->sp, &request_ops, co, err);
+    if (!co->requests) {
+        free(draindir);
+        return -1;
+    }
     co->drain_wd = co->inotify_fd >= 0 && draindir
                        ? inotify_add_watch(co->inotify_fd, draindir,
                                            IN_CREATE | IN_DELETE | IN_MOVED_TO |
@@ -3816,6 +3771,8 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         co->stopping = true;
         journal_close(co->journal, false);
         co->journal = NULL;
+        requests_destroy(co->requests);
+        co->requests = NULL;
         spool_close(co->sp);
         co->sp = NULL;
     } else {
@@ -4028,6 +3985,7 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
     if (co->outfd >= 0)
         close(co->outfd);
     free(co->outpath);
+    requests_destroy(co->requests);
     spool_close(co->sp);
     free(co->status_path);
     free(co->ranks);

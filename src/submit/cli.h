@@ -62,6 +62,10 @@ char *record_result(json_t *rec);
 long count_json(const struct spool *sp, enum spool_dir dir);
 /* The spool's status files as an array of objects (NULL: no memory). */
 json_t *load_status_files(const struct spool *sp);
+/* The hosts drained (drain/HOST made by root or the spool's
+ * administrator), sorted, as a JSON array; NULL when drain/ cannot be
+ * listed. A spool without drain/ has none. */
+json_t *drained_hosts(const struct spool *sp);
 /* SPOOL/out/JOBID/report.json (malloc'd). */
 char *report_path(const struct spool *sp, const char *jobid);
 

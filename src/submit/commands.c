@@ -20,13 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "argtasks.h"
+#include "asuser.h"
 #include "error.h"
 #include "jobfile.h"
+#include "jobreport.h"
 #include "outpattern.h"
 #include "resume.h"
 #include "progress.h"
@@ -450,10 +453,13 @@ static const char init_usage[] =
     "\n"
     "Create a spool directory: DIR (or --spool DIR, or $MPISPOOL_SPOOL) and\n"
     "its subdirectories tmp/ new/ cur/ done/ failed/ rejected/ cancel/ out/\n"
-    "journal/ status/ data/. Parents are created as needed. tmp/, new/,\n"
-    "cancel/ and data/ get mode 1733 (anyone may drop a file in, nobody may\n"
-    "list them), like cron's spool. Running init on an existing spool is\n"
-    "safe: what is there is kept and missing parts are added.\n"
+    "journal/ status/ data/ drain/ ids/, owned by you (the spool's\n"
+    "administrator; root for a spool shared by a lab). Parents are created\n"
+    "as needed. tmp/, new/, cancel/, data/ and ids/ get mode 1733 (anyone\n"
+    "may drop a file in, nobody may list them, only a file's owner may\n"
+    "rename or remove it), like cron's spool; the others, drain/ too (only\n"
+    "the administrator drains), 0755. Running init on an existing spool is\n"
+    "safe: what is there is kept, missing parts are added and modes set.\n"
     "\n"
     "Options:\n"
     "      --spool DIR       the spool, when DIR is not given\n"
@@ -1867,25 +1873,29 @@ static void print_coordinator(json_t *st, int64_t now)
     }
 }
 
-/* The hosts named in drain/, sorted, as a JSON array; NULL when drain/
- * cannot be listed (mode 1733: only its owner and root may). A spool
- * without drain/ has none. */
-static json_t *drained_hosts(const struct spool *sp)
+json_t *drained_hosts(const struct spool *sp)
 {
     char *dir = spool_file(sp, SPOOL_DRAIN, NULL);
     struct dirent **names = NULL;
     int n = dir ? scandir(dir, &names, NULL, alphasort) : -1;
     bool missing = n < 0 && errno == ENOENT;
-    free(dir);
-    if (n < 0)
+    if (n < 0) {
+        free(dir);
         return missing ? json_array() : NULL;
+    }
     json_t *hosts = json_array();
     for (int i = 0; i < n; i++) {
-        if (hosts && names[i]->d_name[0] != '.')
+        char *path = NULL;
+        struct stat st;
+        if (hosts && names[i]->d_name[0] != '.' &&
+            asprintf(&path, "%s/%s", dir, names[i]->d_name) >= 0 &&
+            lstat(path, &st) == 0 && spool_drain_honoured(&st, spool_admin(sp)))
             json_array_append_new(hosts, json_string(names[i]->d_name));
+        free(path);
         free(names[i]);
     }
     free(names);
+    free(dir);
     return hosts;
 }
 
@@ -2474,8 +2484,10 @@ static const char wait_usage[] =
     "Usage: mpispool wait [--timeout SECONDS] [--quiet] JOBID...\n"
     "\n"
     "Block until every JOBID has ended: its job file is in done/, failed/\n"
-    "or rejected/. wait sleeps on inotify events of the spool and rescans\n"
-    "every 2 seconds (for NFS, where inotify sees no other host's changes).\n"
+    "or rejected/, or its owner withdrew it while it was queued (it is\n"
+    "then cancelled). wait sleeps on inotify events of the spool and\n"
+    "rescans every 2 seconds (for NFS, where inotify sees no other host's\n"
+    "changes).\n"
     "\n"
     "A progress bar on stderr shows the tasks done (succeeded or failed),\n"
     "failed and running, the jobs ended (of several), tasks per second\n"
@@ -2483,8 +2495,8 @@ static const char wait_usage[] =
     "line 'progress: 12/40 tasks, 1 failed, 4 running, 2.0 tasks/s, ETA\n"
     "14s' when the counts change, at most one a second, and one at the\n"
     "end. Each job that ends gets a line on\n"
-    "stderr: 'JOBID done', 'JOBID failed: 3 of 10 tasks failed' or\n"
-    "'JOBID rejected: REASON'.\n"
+    "stderr: 'JOBID done', 'JOBID failed: 3 of 10 tasks failed',\n"
+    "'JOBID cancelled before it started' or 'JOBID rejected: REASON'.\n"
     "\n"
     "Options:\n"
     "      --timeout SECONDS give up after SECONDS (exit 1)\n"
@@ -2492,8 +2504,9 @@ static const char wait_usage[] =
     "      --spool DIR       the spool (default: $MPISPOOL_SPOOL)\n"
     "  -h, --help            show this help and exit\n"
     "\n"
-    "Exit status: 0 every job succeeded (is in done/); 1 a job failed or\n"
-    "was rejected, a job is unknown, or the timeout passed; 2 usage error.\n"
+    "Exit status: 0 every job succeeded (is in done/); 1 a job failed, was\n"
+    "cancelled or rejected, a job is unknown, or the timeout passed; 2\n"
+    "usage error.\n"
     "\n"
     "Examples:\n"
     "  mpispool wait 20261124-0007\n"
@@ -2575,7 +2588,9 @@ static void job_ended(struct waiter *w, struct waited *job)
     job->ended = true;
     w->nended++;
     char *reason = NULL;
-    if (job->where != SPOOL_REJECTED) {
+    if (job->where == SPOOL_CANCEL) {
+        /* withdrawn by its owner before it started: no report yet */
+    } else if (job->where != SPOOL_REJECTED) {
         char *path = report_path(w->sp, job->id);
         struct report rep;
         struct mps_error err;
@@ -2598,6 +2613,8 @@ static void job_ended(struct waiter *w, struct waited *job)
         else if (job->where == SPOOL_REJECTED)
             fprintf(stderr, "%s rejected: %s\n", job->id,
                     reason ? reason : "(no reason given)");
+        else if (job->where == SPOOL_CANCEL)
+            fprintf(stderr, "%s cancelled before it started\n", job->id);
         else if (job->counted)
             fprintf(stderr, "%s failed: %lld of %lld tasks failed\n", job->id,
                     job->failed, job->tasks);
@@ -2620,8 +2637,7 @@ static int wait_scan(struct waiter *w)
         job->where = spool_locate(w->sp, job->id);
         for (int again = 0; job->where < 0 && again < 3; again++)
             job->where = spool_locate(w->sp, job->id);
-        if (job->where == SPOOL_DONE || job->where == SPOOL_FAILED ||
-            job->where == SPOOL_REJECTED) {
+        if (spool_ended(job->where)) {
             job_ended(w, job);
         } else if (job->where < 0) {
             progress_clear(w);
@@ -2744,8 +2760,11 @@ int cmd_wait(int argc, char **argv, const char *spool)
     /* Watch before the first scan, so no change slips in between. */
     ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (ifd >= 0) {
+        /* cancel/: a queued job its owner withdraws ends there (a user
+         * who may not read cancel/ sees it at the next rescan). */
         static const enum spool_dir watched[] = {SPOOL_DONE, SPOOL_FAILED,
-                                                 SPOOL_REJECTED, SPOOL_STATUS};
+                                                 SPOOL_REJECTED, SPOOL_CANCEL,
+                                                 SPOOL_STATUS};
         for (size_t i = 0; i < sizeof watched / sizeof *watched; i++) {
             char *dir = spool_file(w.sp, watched[i], NULL);
             int wd =
@@ -2833,6 +2852,9 @@ static const char report_usage[] =
     "attempts (exit code, signal or error, and the file holding the task's\n"
     "stderr), at most 20 rows. Each task's output is in\n"
     "SPOOL/out/JOBID/TASK.out and TASK.err, its record in TASK.json.\n"
+    "A job its owner cancelled while it was queued has, until a coordinator\n"
+    "files it, a report made from its job file in SPOOL/cancel/: state\n"
+    "\"cancelled\", no task run.\n"
     "\n"
     "Options:\n"
     "      --json            copy report.json to stdout, byte for byte\n"
@@ -2953,6 +2975,47 @@ static void print_report(const struct report *rep)
                (unsigned long long)(rep->nfailed - rep->nrows));
 }
 
+/* The report of job id, which its owner withdrew while it was queued
+ * (cancel/JOBID.json), made from its job file (as far as this user may
+ * read it) and held in memory: a malloc'd path to read it from. */
+static char *withdrawn_report(const struct spool *sp, const char *id)
+{
+    char name[80];
+    snprintf(name, sizeof name, "%s.json", id);
+    char *dir = spool_file(sp, SPOOL_CANCEL, NULL);
+    int dirfd = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    free(dir);
+    const struct asuser_want want = {.type = S_IFREG,
+                                     .any_owner = true,
+                                     .one_link = true,
+                                     .max_size = JOBFILE_MAX_BYTES};
+    struct mps_error err;
+    struct stat st;
+    int fd = dirfd >= 0 ? asuser_openat(dirfd, name, O_RDONLY, 0, &want, &st,
+                                        name, &err)
+                        : -1;
+    if (dirfd >= 0)
+        close(dirfd);
+    if (fd < 0 && !spool_withdrawn(sp, id, &st))
+        return NULL;
+    json_t *rep = jobreport_cancelled(sp, id, fd, &st);
+    if (fd >= 0)
+        close(fd);
+    int mem = memfd_create("report.json", MFD_CLOEXEC);
+    bool ok =
+        rep && mem >= 0 &&
+        json_dumpfd(rep, mem, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
+        write(mem, "\n", 1) == 1;
+    json_decref(rep);
+    char *path = NULL;
+    if (!ok || asprintf(&path, "/proc/self/fd/%d", mem) < 0) {
+        if (mem >= 0)
+            close(mem);
+        return NULL;
+    }
+    return path; /* mem stays open until the command ends */
+}
+
 int cmd_report(int argc, char **argv, const char *spool)
 {
     struct cmdline cl;
@@ -2989,13 +3052,16 @@ int cmd_report(int argc, char **argv, const char *spool)
         goto out;
     case SPOOL_DONE:
     case SPOOL_FAILED:
+    case SPOOL_CANCEL:
         break;
     default:
         error_msg("no job '%s' in spool '%s'", id, spool_path(sp));
         goto out;
     }
-    if (!(path = report_path(sp, id))) {
-        error_msg("out of memory");
+    if (!(path = where == SPOOL_CANCEL ? withdrawn_report(sp, id)
+                                       : report_path(sp, id))) {
+        error_msg("cannot make the report of job '%s': %s", id,
+                  strerror(errno));
         goto out;
     }
     if (as_json && more.html) {
@@ -3022,404 +3088,6 @@ int cmd_report(int argc, char **argv, const char *spool)
 out:
     free(path);
     free(reason);
-    spool_close(sp);
-    cmdline_free(&cl);
-    return rc;
-}
-
-/* ------------------------------------------------------------ cancel */
-
-static const char cancel_usage[] =
-    "Usage: mpispool cancel [OPTIONS] JOBID [TASK...]\n"
-    "\n"
-    "Cancel a job, or only the given tasks of it (numbers from 0, as in\n"
-    "its records). Tasks that have not started are dropped; running ones\n"
-    "are killed (SIGTERM, then SIGKILL within a second). The job then ends\n"
-    "in state \"cancelled\": its file moves to SPOOL/failed/ and its report\n"
-    "counts the cancelled tasks.\n"
-    "\n"
-    "A job still waiting in SPOOL/new/ is cancelled at once, with or\n"
-    "without a coordinator running (unless only some tasks are named: that\n"
-    "request waits for the coordinator that claims the job). For a running\n"
-    "job the request is a file in SPOOL/cancel/ that its coordinator acts\n"
-    "on within milliseconds.\n"
-    "\n"
-    "Options:\n"
-    "      --wait            return only when the job has ended\n"
-    "      --spool DIR       the spool (default: $MPISPOOL_SPOOL)\n"
-    "  -h, --help            show this help and exit\n"
-    "\n"
-    "Exit status: 0 cancelled or request filed, 1 no such job or it has\n"
-    "already ended, 2 usage error.\n"
-    "\n"
-    "Examples:\n"
-    "  mpispool cancel 20261123-0007\n"
-    "  mpispool cancel 20261123-0007 3 17     # only tasks 3 and 17\n";
-
-/* Tasks of a job file, counted the way the coordinator counts them. */
-static long long job_task_count(const struct spool *sp, const char *path)
-{
-    struct mps_error err;
-    struct jobspec *spec = jobfile_load(path, &err);
-    if (!spec)
-        return -1;
-    long long n = (long long)spec->ntasks;
-    if (spec->task_file) {
-        char *tf = spec->task_file[0] == '/'
-                       ? strdup(spec->task_file)
-                       : spool_file(sp, SPOOL_DATA, spec->task_file);
-        struct taskfile *t = tf ? taskfile_open(tf, &err) : NULL;
-        n = -1;
-        if (t && (!spec->file_tasks ||
-                  taskfile_select(t, spec->file_tasks, spec->nfile_tasks,
-                                  &err) == 0)) {
-            taskfile_finish(t, &err); /* as far as it can be read */
-            n = (long long)taskfile_count(t);
-        }
-        if (t)
-            taskfile_close(t);
-        free(tf);
-    }
-    jobspec_destroy(spec);
-    return n;
-}
-
-/* A job cancelled before any coordinator claimed it: its report. */
-static void write_cancelled_report(struct spool *sp, const char *id,
-                                   const char *path)
-{
-    struct mps_error err;
-    struct jobspec *spec = jobfile_load(path, &err);
-    long long ntasks = job_task_count(sp, path);
-    char now[UTIL_TIME_LEN];
-    util_format_time(util_now_us(), now);
-    json_t *rep = json_pack(
-        "{s:s, s:s?, s:s, s:s?, s:n, s:s, s:{s:I, s:i, s:i, s:I}, s:[]}", "job",
-        id, "name", spec ? spec->name : NULL, "state", "cancelled", "submitted",
-        spec ? spec->submit_time : NULL, "started", "ended", now, "counts",
-        "tasks", (json_int_t)(ntasks > 0 ? ntasks : 0), "succeeded", 0,
-        "failed", 0, "cancelled", (json_int_t)(ntasks > 0 ? ntasks : 0),
-        "tasks");
-    jobspec_destroy(spec);
-    char *dir = spool_file(sp, SPOOL_OUT, id);
-    char *file = NULL;
-    char *text =
-        rep ? json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(rep);
-    if (!dir || !text || util_mkdir_p(dir, 0755) < 0 ||
-        asprintf(&file, "%s/report.json", dir) < 0 ||
-        util_write_file(file, text, strlen(text), UTIL_FSYNC, &err) < 0)
-        error_msg("job '%s' is cancelled, but its report could not be "
-                  "written in '%s': %s",
-                  id, dir ? dir : "out/", strerror(errno));
-    free(text);
-    free(file);
-    free(dir);
-}
-
-/* Drop a request in cancel/: written under a dot name, then renamed, so
- * the coordinator never reads half of it. */
-static int file_cancel_request(struct spool *sp, const char *id,
-                               char *const *tasks, int ntasks)
-{
-    char name[128], tmpname[140];
-    snprintf(name, sizeof name, "%s+%d-%lld", id, (int)getpid(),
-             (long long)util_now_us());
-    snprintf(tmpname, sizeof tmpname, ".%s.tmp", name);
-    char *tmp = spool_file(sp, SPOOL_CANCEL, tmpname);
-    char *dst = spool_file(sp, SPOOL_CANCEL, name);
-    size_t len = 0, cap = 1;
-    for (int i = 0; i < ntasks; i++)
-        cap += strlen(tasks[i]) + 1;
-    char *text = malloc(cap);
-    int rc = -1;
-    if (!tmp || !dst || !text) {
-        error_msg("out of memory");
-        goto out;
-    }
-    text[0] = '\0';
-    for (int i = 0; i < ntasks; i++)
-        len += (size_t)sprintf(text + len, "%s\n", tasks[i]);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0 || util_write_all(fd, text, len) < 0 || fsync(fd) < 0) {
-        error_msg("cannot write '%s': %s", tmp, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        goto out;
-    }
-    close(fd);
-    if (rename(tmp, dst) < 0) {
-        error_msg("cannot rename '%s': %s", tmp, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    rc = 0;
-out:
-    free(text);
-    free(tmp);
-    free(dst);
-    return rc;
-}
-
-int cmd_cancel(int argc, char **argv, const char *spool)
-{
-    enum { OPT_WAIT = 1000 };
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"spool", required_argument, NULL, OPT_SPOOL},
-        {"wait", no_argument, NULL, OPT_WAIT},
-        {NULL, 0, NULL, 0},
-    };
-    struct cmdline cl;
-    if (cmdline_init(&cl, "cancel", argc, argv, "+:h", longopts, spool) < 0)
-        return 1;
-    bool wait_end = false;
-    int c, rc = 0;
-    struct spool *sp = NULL;
-    char *path = NULL;
-    while ((c = cmdline_next(&cl)) != -1) {
-        switch (c) {
-        case 'h':
-            cmdline_free(&cl);
-            return print_usage(cancel_usage);
-        case OPT_SPOOL:
-            cl.spool = optarg;
-            break;
-        case OPT_WAIT:
-            wait_end = true;
-            break;
-        default:
-            rc = cmdline_error(&cl, c);
-            cmdline_free(&cl);
-            return rc;
-        }
-    }
-    if (cl.noperands == 0) {
-        rc = usage_error("cancel", "no job given: mpispool cancel JOBID "
-                                   "[TASK...]");
-        goto out;
-    }
-    for (int i = 1; i < cl.noperands; i++) {
-        const char *t = cl.operands[i];
-        if (!*t || strspn(t, "0123456789") != strlen(t) || strlen(t) > 18) {
-            rc = usage_error("cancel", "'%s' is not a task number", t);
-            goto out;
-        }
-    }
-    if ((rc = open_spool(&cl, &sp)) != 0)
-        goto out;
-    rc = 1;
-    const char *id = cl.operands[0];
-    int where = jobfile_valid_id(id) ? spool_locate(sp, id) : -1;
-    if (where < 0) {
-        error_msg("no job '%s' in spool '%s'", id, spool_path(sp));
-        goto out;
-    }
-    if (where == SPOOL_DONE || where == SPOOL_FAILED ||
-        where == SPOOL_REJECTED) {
-        error_msg("job '%s' has already ended (%s)", id,
-                  spool_dir_name((enum spool_dir)where));
-        goto out;
-    }
-    if (where == SPOOL_NEW && cl.noperands == 1) {
-        /* Take it before any coordinator does: the rename decides. */
-        char name[80];
-        snprintf(name, sizeof name, "%s.json", id);
-        char *from = spool_file(sp, SPOOL_NEW, name);
-        path = spool_file(sp, SPOOL_FAILED, name);
-        if (from && path && rename(from, path) == 0) {
-            free(from);
-            write_cancelled_report(sp, id, path);
-            printf("cancelled job %s (it had not started)\n", id);
-            rc = 0;
-            goto out;
-        }
-        free(from);
-    }
-    if (file_cancel_request(sp, id, cl.operands + 1, cl.noperands - 1) < 0)
-        goto out;
-    if (!wait_end) {
-        printf("cancel requested for job %s\n", id);
-        rc = 0;
-        goto out;
-    }
-    for (;;) {
-        where = spool_locate(sp, id);
-        if (where == SPOOL_DONE || where == SPOOL_FAILED ||
-            where == SPOOL_REJECTED)
-            break;
-        usleep(50000);
-    }
-    printf("job %s ended (%s)\n", id, spool_dir_name((enum spool_dir)where));
-    rc = 0;
-out:
-    free(path);
-    spool_close(sp);
-    cmdline_free(&cl);
-    return rc;
-}
-
-/* ------------------------------------------------------------ drain */
-
-static const char drain_usage[] =
-    "Usage: mpispool drain [OPTIONS] HOST...\n"
-    "       mpispool drain --undo HOST...\n"
-    "       mpispool drain\n"
-    "\n"
-    "Stop sending new tasks to the ranks on HOST: tasks running there\n"
-    "finish, and every coordinator serving the spool gives its other\n"
-    "ranks the rest of the work. Use it before you switch a lab PC off, or\n"
-    "when its user comes back. The ranks stay in the run, shown as\n"
-    "\"draining\" by 'mpispool status', until 'mpispool drain --undo HOST'\n"
-    "gives them work again. A drain holds for later runs too, until undone.\n"
-    "\n"
-    "HOST is the host name a rank reports (the HOST column of 'mpispool\n"
-    "status'), or its short form: 'pc07' also drains 'pc07.lab.example'.\n"
-    "The request is an empty file SPOOL/drain/HOST; coordinators see it at\n"
-    "once (inotify) or at their next rescan. Without HOST, the drained\n"
-    "hosts are listed.\n"
-    "\n"
-    "Options:\n"
-    "      --undo            give HOST new tasks again\n"
-    "      --spool DIR       the spool (default: $MPISPOOL_SPOOL)\n"
-    "  -h, --help            show this help and exit\n"
-    "\n"
-    "Exit status: 0 done, 1 the request could not be filed or removed, 2\n"
-    "usage error.\n"
-    "\n"
-    "Examples:\n"
-    "  mpispool drain pc07            # before switching pc07 off\n"
-    "  mpispool drain --undo pc07\n";
-
-/* A host name a drain file may have: no '/', not '.' first, printable. */
-static bool valid_drain_host(const char *host)
-{
-    size_t len = strlen(host);
-    if (len == 0 || len > 253 || host[0] == '.')
-        return false;
-    for (const char *p = host; *p; p++)
-        if (*p == '/' || (unsigned char)*p <= ' ' || *p == 0x7f)
-            return false;
-    return true;
-}
-
-/* Print the drained hosts, one a line. */
-static int list_drained(struct spool *sp)
-{
-    char *dir = spool_file(sp, SPOOL_DRAIN, NULL);
-    struct dirent **names = NULL;
-    int n = dir ? scandir(dir, &names, NULL, alphasort) : -1;
-    if (n < 0) {
-        if (errno == ENOENT) {
-            free(dir);
-            return 0; /* an older spool: nothing was ever drained */
-        }
-        error_msg("cannot list '%s': %s", dir ? dir : "drain/",
-                  strerror(errno));
-        free(dir);
-        return 1;
-    }
-    for (int i = 0; i < n; i++) {
-        if (names[i]->d_name[0] != '.')
-            puts(names[i]->d_name);
-        free(names[i]);
-    }
-    free(names);
-    free(dir);
-    return 0;
-}
-
-int cmd_drain(int argc, char **argv, const char *spool)
-{
-    enum { OPT_UNDO = 1000 };
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"spool", required_argument, NULL, OPT_SPOOL},
-        {"undo", no_argument, NULL, OPT_UNDO},
-        {NULL, 0, NULL, 0},
-    };
-    struct cmdline cl;
-    if (cmdline_init(&cl, "drain", argc, argv, "+:h", longopts, spool) < 0)
-        return 1;
-    bool undo = false;
-    int c, rc = 0;
-    struct spool *sp = NULL;
-    while ((c = cmdline_next(&cl)) != -1) {
-        switch (c) {
-        case 'h':
-            cmdline_free(&cl);
-            return print_usage(drain_usage);
-        case OPT_SPOOL:
-            cl.spool = optarg;
-            break;
-        case OPT_UNDO:
-            undo = true;
-            break;
-        default:
-            rc = cmdline_error(&cl, c);
-            cmdline_free(&cl);
-            return rc;
-        }
-    }
-    if (undo && cl.noperands == 0) {
-        rc = usage_error("drain", "no host given: mpispool drain --undo "
-                                  "HOST...");
-        goto out;
-    }
-    for (int i = 0; i < cl.noperands; i++)
-        if (!valid_drain_host(cl.operands[i])) {
-            rc =
-                usage_error("drain", "'%s' is not a host name", cl.operands[i]);
-            goto out;
-        }
-    if ((rc = open_spool(&cl, &sp)) != 0)
-        goto out;
-    if (cl.noperands == 0) {
-        rc = list_drained(sp);
-        goto out;
-    }
-    struct mps_error err;
-    if (!undo && spool_ensure_dir(sp, SPOOL_DRAIN, &err) < 0) {
-        error_msg("%s", err.text);
-        rc = 1;
-        goto out;
-    }
-    for (int i = 0; i < cl.noperands; i++) {
-        const char *host = cl.operands[i];
-        char *path = spool_file(sp, SPOOL_DRAIN, host);
-        if (!path) {
-            error_msg("out of memory");
-            rc = 1;
-            break;
-        }
-        if (undo) {
-            if (unlink(path) == 0)
-                printf("host %s: no longer draining\n", host);
-            else if (errno == ENOENT)
-                printf("host %s was not draining\n", host);
-            else {
-                error_msg("cannot remove '%s': %s", path, strerror(errno));
-                rc = 1;
-            }
-        } else {
-            int fd =
-                open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-            if (fd >= 0 || errno == EEXIST) {
-                if (fd >= 0)
-                    close(fd);
-                printf("host %s: draining (no new tasks; running ones "
-                       "finish)\n",
-                       host);
-            } else {
-                error_msg("cannot create '%s': %s", path, strerror(errno));
-                rc = 1;
-            }
-        }
-        free(path);
-    }
-out:
     spool_close(sp);
     cmdline_free(&cl);
     return rc;

@@ -340,6 +340,13 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
                      old_id);
         return 1;
     }
+    if (where == SPOOL_CANCEL) {
+        resume_error("--resume-failed: job '%s' was cancelled before it "
+                     "started, and no coordinator has filed it yet: try again "
+                     "once one has (mpispool wait %s)",
+                     old_id, old_id);
+        return 1;
+    }
     int rc = 1;
     struct mps_error err;
     struct job_attempt *attempts = NULL;

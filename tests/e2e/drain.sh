@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # mpispool drain HOST: no new task goes to the ranks on HOST, running ones
 # finish; the ranks show "draining" in the status file and in mpispool
-# status; drain --undo gives them work again. The ranks of this test run
+# status; drain --undo gives them work again; only root's and the spool
+# administrator's drain files count. The ranks of this test run
 # on this machine, so their host is its hostname. The coordinator's full
 # rescan comes only every 60 s here, so the bounds below (generous, for a
 # loaded machine) see that drain/ is watched; how fast a drain takes
@@ -20,10 +21,12 @@ assert_exit 2 mps drain ../etc
 assert_exit 2 mps drain .hidden
 assert_exit 0 mps drain
 assert_eq "" "$(cat "$TEST_TMP/last.out")" "drained hosts of a fresh spool"
-# A spool made before drain/ existed gets it on demand, mode 1733.
+# A spool made before drain/ existed gets it on demand, mode 0755: only
+# the administrator drains.
+assert_eq 755 "$(stat -c %a "$SPOOL/drain")" "mode of drain/ after init"
 rmdir "$SPOOL/drain"
 assert_exit 0 mps drain otherpc
-assert_eq 1733 "$(stat -c %a "$SPOOL/drain")" "mode of drain/"
+assert_eq 755 "$(stat -c %a "$SPOOL/drain")" "mode of drain/"
 assert_file "$SPOOL/drain/otherpc" "drain request"
 assert_exit 0 mps drain
 assert_eq otherpc "$(cat "$TEST_TMP/last.out")" "drained hosts"
@@ -45,6 +48,19 @@ wait_until 30 states_are idle || {
     show_coordinator_log
     fail "the worker rank never became idle: '$(rank_states)'"
 }
+
+# A drain file of another user (a spool whose drain/ is still mode 1733
+# from an older mpispool) drains nothing and is not listed.
+: >"$TEST_TMP/drain-file"
+chown 65534 "$TEST_TMP/drain-file"
+mv "$TEST_TMP/drain-file" "$SPOOL/drain/$HOST"
+assert_exit 0 mps drain
+assert_eq "" "$(cat "$TEST_TMP/last.out")" "drained hosts with another's file"
+first=$(submit -- true)
+wait_until 20 test -f "$SPOOL/done/$first.json" ||
+    fail "another user's drain file kept a task from running"
+wait_until 10 states_are idle || fail "rank state with another's drain file: '$(rank_states)'"
+rm "$SPOOL/drain/$HOST"
 
 # A task that runs when the host is drained finishes, and succeeds.
 long=$(submit -- sh -c "echo start long >> $LOG; sleep 2; echo end long >> $LOG")

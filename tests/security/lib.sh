@@ -6,7 +6,7 @@
 # with `sec_main "$@"`; it is run as `bash SCRIPT NAME [NP]` (one ctest
 # entry per scenario, tests/CMakeLists.txt). sec_main makes, as root:
 #   - a spool set up as the README says for a shared one (`mpispool init`
-#     as root: tmp/ new/ cancel/ data/ drain/ mode 1733, the rest 0755);
+#     as root: tmp/ new/ cancel/ data/ ids/ mode 1733, the rest 0755);
 #   - three unprivileged test users: $ANA and $BOB (honest) and $EVE
 #     (hostile), each with a home directory, removed at exit;
 #   - copies of the programs the users may run ($T/bin), a world-writable

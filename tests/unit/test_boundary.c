@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of the privilege boundary's opening, reading and removing
- * (asuser_openat, asuser_read, asuser_remove_tree); run with --root, this
+ * (asuser_openat, asuser_read, asuser_remove_tree) and of who may act on
+ * another's job (asuser_may_act); run with --root, this
  * thread's file system identity becomes another user's (asuser_enter), a
  * ctest entry of its own, skipped unless root. */
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -307,6 +309,31 @@ static void test_open_path_as_user(void **state)
     close(fd);
 }
 
+/* Who may act on what another owns (cancel a job, drain a host): its
+ * owner, root and the administrator, nobody else. */
+static void test_may_act(void **state)
+{
+    (void)state;
+    const struct {
+        uint32_t requester, owner, admin;
+        bool may;
+    } cases[] = {
+        {1001, 1001, 0, true},    /* the owner */
+        {0, 1001, 0, true},       /* root */
+        {1002, 1001, 0, false},   /* another user */
+        {500, 1001, 500, true},   /* the administrator (rank 0's uid) */
+        {1002, 1001, 500, false}, /* another user, rank 0 not root */
+        {0, 1001, 500, true},     /* root, rank 0 not root */
+        {1001, 500, 500, false},  /* a drain: not the administrator */
+        {500, 500, 500, true},    /* a drain by the administrator */
+        {0, 500, 500, true},      /* a drain by root */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        assert_int_equal(
+            asuser_may_act(cases[i].requester, cases[i].owner, cases[i].admin),
+            cases[i].may);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +341,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_wanted),
         cmocka_unit_test(test_read_bounded),
         cmocka_unit_test(test_remove_tree),
+        cmocka_unit_test(test_may_act),
     };
     const struct CMUnitTest root_tests[] = {
         cmocka_unit_test(test_enter_leave),

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of spool operations: init, ids, submit, claim, move, reject. */
+/* Unit tests of spool operations: init, ids, submit, claim, move, reject,
+ * and where a job is (withdrawn jobs too); whose drains count. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -61,16 +62,20 @@ static void test_init(void **state)
         const char *name = spool_dir_name((enum spool_dir)d);
         bool dropbox = strcmp(name, "tmp") == 0 || strcmp(name, "new") == 0 ||
                        strcmp(name, "cancel") == 0 ||
-                       strcmp(name, "data") == 0 ||
-                       strcmp(name, "drain") == 0 || strcmp(name, "ids") == 0;
+                       strcmp(name, "data") == 0 || strcmp(name, "ids") == 0;
         assert_int_equal(mode_of(name), dropbox ? 01733 : 0755);
     }
-    /* Idempotent, and it repairs a mode. */
-    char newdir[256];
+    /* Only the administrator drains: drain/ is no drop box. */
+    assert_int_equal(mode_of("drain"), 0755);
+    /* Idempotent, and it repairs a mode (a drain/ of an older spool). */
+    char newdir[256], draindir[256];
     snprintf(newdir, sizeof newdir, "%s/new", spool_dir);
+    snprintf(draindir, sizeof draindir, "%s/drain", spool_dir);
     chmod(newdir, 0700);
+    chmod(draindir, 01733);
     assert_int_equal(spool_init(spool_dir, &err), 0);
     assert_int_equal(mode_of("new"), 01733);
+    assert_int_equal(mode_of("drain"), 0755);
     /* A file in the way. */
     char file[256];
     snprintf(file, sizeof file, "%s/plain", root);
@@ -82,21 +87,26 @@ static void test_init(void **state)
     assert_string_equal(err.text, want);
 }
 
-/* A spool made before drain/ existed gets it, with its mode, on demand. */
+/* A spool made before drain/ and ids/ existed gets them, with their
+ * modes, on demand. */
 static void test_ensure_dir(void **state)
 {
     (void)state;
     struct mps_error err;
     assert_int_equal(spool_init(spool_dir, &err), 0);
-    char drain[256];
+    char drain[256], ids[256];
     snprintf(drain, sizeof drain, "%s/drain", spool_dir);
+    snprintf(ids, sizeof ids, "%s/ids", spool_dir);
     assert_int_equal(rmdir(drain), 0);
+    assert_int_equal(rmdir(ids), 0);
     struct spool *sp = spool_open(spool_dir, &err);
     assert_non_null(sp);
-    mode_t old = umask(022);
+    mode_t old = umask(077);
     assert_int_equal(spool_ensure_dir(sp, SPOOL_DRAIN, &err), 0);
+    assert_int_equal(spool_ensure_dir(sp, SPOOL_IDS, &err), 0);
     umask(old);
-    assert_int_equal(mode_of("drain"), 01733);
+    assert_int_equal(mode_of("drain"), 0755);
+    assert_int_equal(mode_of("ids"), 01733);
     assert_int_equal(spool_ensure_dir(sp, SPOOL_DRAIN, &err), 0);
     spool_close(sp);
 }
@@ -118,6 +128,8 @@ static void test_open(void **state)
     struct spool *sp = spool_open(spool_dir, &err);
     assert_non_null(sp);
     assert_string_equal(spool_path(sp), spool_dir);
+    /* Its administrator: who made it. */
+    assert_int_equal(spool_admin(sp), geteuid());
     char *path = spool_file(sp, SPOOL_OUT, "j1");
     char want_path[256];
     snprintf(want_path, sizeof want_path, "%s/out/j1", spool_dir);
@@ -341,6 +353,141 @@ static void test_lifecycle(void **state)
     spool_close(sp);
 }
 
+/* A struct stat of a file of type mode, owner uid, nlink links. */
+static struct stat stat_of(mode_t type, uid_t uid, nlink_t nlink)
+{
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    st.st_mode = type | 0644;
+    st.st_uid = uid;
+    st.st_nlink = nlink;
+    return st;
+}
+
+/* What withdraws a job: its owner's regular file, one link, and the
+ * owner reserved the id. */
+static void test_is_withdrawal(void **state)
+{
+    (void)state;
+    const struct stat res = stat_of(S_IFREG, 1001, 1);
+    const struct {
+        struct stat file;
+        bool reserved;
+        bool withdraws;
+    } cases[] = {
+        {stat_of(S_IFREG, 1001, 1), true, true},
+        {stat_of(S_IFREG, 1002, 1), true, false},  /* someone else's */
+        {stat_of(S_IFREG, 0, 1), true, false},     /* even root's */
+        {stat_of(S_IFREG, 1001, 1), false, false}, /* no reservation */
+        {stat_of(S_IFREG, 1001, 2), true, false},  /* a hard link */
+        {stat_of(S_IFIFO, 1001, 1), true, false},
+        {stat_of(S_IFLNK, 1001, 1), true, false},
+        {stat_of(S_IFDIR, 1001, 1), true, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        assert_int_equal(spool_is_withdrawal(&cases[i].file,
+                                             cases[i].reserved ? &res : NULL),
+                         cases[i].withdraws);
+}
+
+/* Only root's and the administrator's regular files drain. */
+static void test_drain_honoured(void **state)
+{
+    (void)state;
+    struct stat st = stat_of(S_IFREG, 0, 1);
+    assert_true(spool_drain_honoured(&st, 500));
+    st = stat_of(S_IFREG, 500, 1);
+    assert_true(spool_drain_honoured(&st, 500));
+    st = stat_of(S_IFREG, 1001, 1);
+    assert_false(spool_drain_honoured(&st, 500));
+    st = stat_of(S_IFLNK, 500, 1);
+    assert_false(spool_drain_honoured(&st, 500));
+    st = stat_of(S_IFIFO, 0, 1);
+    assert_false(spool_drain_honoured(&st, 500));
+}
+
+/* "SPOOL/DIR/NAME" into buf. */
+static const char *in_spool(char *buf, size_t len, const char *dir,
+                            const char *name)
+{
+    snprintf(buf, len, "%s/%s/%s", spool_dir, dir, name);
+    return buf;
+}
+
+/* A job its owner renamed from new/ into cancel/ is cancelled for every
+ * reader, unless it is in another state too or the id is not reserved by
+ * the file's owner. */
+static void test_locate_withdrawn(void **state)
+{
+    (void)state;
+    struct mps_error err;
+    assert_int_equal(spool_init(spool_dir, &err), 0);
+    struct spool *sp = spool_open(spool_dir, &err);
+    assert_non_null(sp);
+    char a[256], b[256], res[256];
+    assert_int_equal(spool_submit(sp, "w-1", "{}", 2, 0600, &err), 0);
+    uint32_t owner = 99;
+    assert_int_equal(spool_job_owner(sp, "w-1", &owner), 0);
+    assert_int_equal(owner, geteuid());
+    assert_int_equal(rename(in_spool(a, sizeof a, "new", "w-1.json"),
+                            in_spool(b, sizeof b, "cancel", "w-1.json")),
+                     0);
+    /* Not reserved: not a withdrawal (anyone may drop a file there). */
+    assert_int_equal(spool_locate(sp, "w-1"), -1);
+    assert_int_equal(spool_job_owner(sp, "w-1", &owner), -1);
+    assert_int_equal(util_write_file(in_spool(res, sizeof res, "ids", "w-1"),
+                                     "", 0, 0, &err),
+                     0);
+    struct stat st;
+    assert_true(spool_withdrawn(sp, "w-1", &st));
+    assert_int_equal(st.st_uid, geteuid());
+    assert_int_equal(spool_locate(sp, "w-1"), SPOOL_CANCEL);
+    assert_true(spool_ended(SPOOL_CANCEL));
+    assert_string_equal(spool_state_name(SPOOL_CANCEL), "cancelled");
+    /* A job of that id elsewhere: the file in cancel/ is no withdrawal. */
+    assert_int_equal(util_write_file(in_spool(a, sizeof a, "cur", "w-1.json"),
+                                     "{}", 2, 0, &err),
+                     0);
+    assert_int_equal(spool_locate(sp, "w-1"), SPOOL_CUR);
+    assert_false(spool_withdrawn(sp, "w-1", NULL));
+    assert_int_equal(unlink(a), 0);
+    assert_int_equal(util_write_file(in_spool(a, sizeof a, "done", "w-1.json"),
+                                     "{}", 2, 0, &err),
+                     0);
+    assert_int_equal(spool_locate(sp, "w-1"), SPOOL_DONE);
+    assert_int_equal(unlink(a), 0);
+    /* Queued again under its name: queued, not withdrawn. */
+    assert_int_equal(util_write_file(in_spool(a, sizeof a, "new", "w-1.json"),
+                                     "{}", 2, 0, &err),
+                     0);
+    assert_int_equal(spool_locate(sp, "w-1"), SPOOL_NEW);
+    assert_int_equal(unlink(a), 0);
+    assert_int_equal(spool_locate(sp, "w-1"), SPOOL_CANCEL);
+    /* A FIFO or a directory there withdraws nothing. */
+    assert_int_equal(unlink(b), 0);
+    assert_int_equal(mkfifo(b, 0644), 0);
+    assert_int_equal(spool_locate(sp, "w-1"), -1);
+    assert_int_equal(unlink(b), 0);
+    assert_int_equal(mkdir(b, 0755), 0);
+    assert_int_equal(spool_locate(sp, "w-1"), -1);
+    spool_close(sp);
+}
+
+static void test_state_names(void **state)
+{
+    (void)state;
+    const char *const want[] = {"queued", "running",  "done",
+                                "failed", "rejected", "cancelled"};
+    const int where[] = {SPOOL_NEW,    SPOOL_CUR,      SPOOL_DONE,
+                         SPOOL_FAILED, SPOOL_REJECTED, SPOOL_CANCEL};
+    for (size_t i = 0; i < sizeof where / sizeof *where; i++) {
+        assert_string_equal(spool_state_name(where[i]), want[i]);
+        assert_int_equal(spool_ended(where[i]), i >= 2);
+    }
+    assert_string_equal(spool_state_name(-1), "gone");
+    assert_false(spool_ended(-1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +497,10 @@ int main(void)
         cmocka_unit_test(test_jobids),
         cmocka_unit_test(test_lifecycle),
         cmocka_unit_test(test_id_reservations),
+        cmocka_unit_test(test_is_withdrawal),
+        cmocka_unit_test(test_drain_honoured),
+        cmocka_unit_test(test_locate_withdrawn),
+        cmocka_unit_test(test_state_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
