@@ -1315,6 +1315,17 @@ static void pending_add(struct coordinator *co, const char *name,
            p->reason, (long long)(delay / 1000000));
 }
 
+/* Remove the output directory made for job, which never started (set up
+ * and then returned to new/, or not set up after all): out/ID would make
+ * the next claim of its job file refuse the id as used. */
+static void job_drop_output(struct coordinator *co, struct job *job)
+{
+    if (job->out && outdir_discard(job->out, co->outfd, job->id) < 0)
+        logmsg("job %s: cannot remove its output directory: %s", job->id,
+               strerror(errno));
+    job->out = NULL;
+}
+
 /* Set up the job file cur/NAME and queue it (or reject it, refuse it,
  * keep it for later). rj is what a dead coordinator's journal knew of it
  * when it is adopted, else NULL; again its entry when it is tried again
@@ -1345,6 +1356,8 @@ static void take_job(struct coordinator *co, const char *name,
         again = NULL; /* kept */
     }
     if (rc != SETUP_OK) {
+        if (job && !rj)
+            job_drop_output(co, job);
         job_free(job);
         if (again)
             pending_free(again);
@@ -3481,6 +3494,7 @@ static void release_jobs(struct coordinator *co)
         if (!job->started_us && !job->nreplay && !job->cancelled &&
             spool_move(co->sp, job->id, SPOOL_CUR, SPOOL_NEW, &err) == 0) {
             journal_release(co->journal, job->id);
+            job_drop_output(co, job);
             logmsg("job %s returned to new/", job->id);
         } else {
             co->kept_jobs++;

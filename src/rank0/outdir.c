@@ -424,6 +424,29 @@ void outdir_close(struct outdir *od)
     free(od);
 }
 
+int outdir_discard(struct outdir *od, int outfd, const char *id)
+{
+    if (!od)
+        return 0;
+    if (od->records) {
+        fclose(od->records);
+        od->records = NULL;
+    }
+    int rc = outdir_enter(od);
+    if (rc == 0) {
+        rc = asuser_remove_contents(od->fd);
+        int saved = errno;
+        outdir_leave(od);
+        errno = saved;
+    }
+    if (rc == 0)
+        rc = unlinkat(outfd, id, AT_REMOVEDIR);
+    int saved = errno;
+    outdir_close(od);
+    errno = saved;
+    return rc;
+}
+
 const char *outdir_path(const struct outdir *od)
 {
     return od->path;

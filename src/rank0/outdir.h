@@ -37,6 +37,12 @@ struct outdir *outdir_open(int outfd, const char *out_path, const char *id,
                            struct mps_error *err);
 void outdir_close(struct outdir *od);
 
+/* Remove the output directory of a job that never started (it goes back
+ * to new/, and its id must look unused to the next claim): emptied as its
+ * owner, then removed from out/ (outfd) by this process, and closed. 0, or
+ * -1 with errno (closed all the same). */
+int outdir_discard(struct outdir *od, int outfd, const char *id);
+
 /* "SPOOL/out/ID". */
 const char *outdir_path(const struct outdir *od);
 

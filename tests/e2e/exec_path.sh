@@ -36,8 +36,10 @@ cat >"$T/job.json" <<JSON
  "env": {"PATH": "$T/closed:$T/bin:/usr/bin:/bin"}}
 JSON
 job=$(submit "$T/job.json")
-# new/ is sticky: only the job file's owner may claim it.
-[ ${#run_as[@]} -eq 0 ] || chown 65534:65534 "$SPOOL/new/$job.json"
+# new/ is sticky: only the job file's owner may claim it; its id is
+# reserved (ids/) for that owner too, as if nobody had submitted it.
+[ ${#run_as[@]} -eq 0 ] ||
+    chown 65534:65534 "$SPOOL/new/$job.json" "$SPOOL/ids/$job"
 rc=0
 TMPDIR=$T/tmp timeout -k 5 60 "${run_as[@]}" "$MPISPOOL_RUN" --spool "$SPOOL" \
     --until-empty >"$T/run.log" 2>&1 || rc=$?
