@@ -146,7 +146,10 @@ for i in "${!cases[@]}"; do
 done
 elapsed_ms=$((($(now_us) - t0) / 1000))
 log "all ${#cases[@]} hostile jobs rejected in ${elapsed_ms} ms"
-assert_lt "$elapsed_ms" 30000 "ms to refuse every hostile archive"
+# A guard against unbounded work (a bomb decompressed, a million entries
+# walked to the end), not a speed figure: a sanitizer build on a loaded
+# 2-core machine has taken 39 s.
+assert_lt "$elapsed_ms" 90000 "ms to refuse every hostile archive"
 
 # The coordinator is still up and runs a valid job.
 mkdir -p "$T/good"
