@@ -151,8 +151,10 @@ sc_seq_lock() {
     wait_until 10 test -s "$T/locker.out" || fail "the locker did not start"
     log "eve's locker: $(cat "$T/locker.out")"
     local rc=0 job
-    job=$(timeout 10 runuser -u "$ANA" -- "$MPISPOOL" --spool "$SPOOL" \
-        submit -- true) || rc=$?
+    # From her home, as every user submits (the job runs where it was
+    # submitted, and the test's own directory may be closed to her).
+    job=$(cd "$(home_of "$ANA")" && timeout 10 runuser -u "$ANA" -- \
+        "$MPISPOOL" --spool "$SPOOL" submit -- true) || rc=$?
     [ "$rc" = 0 ] || fail "ana's submit did not finish within 10 s while" \
         "eve held a lock (exit $rc)"
     start_rank0
