@@ -194,6 +194,29 @@ static void test_cancel(void **state)
     evloop_destroy(loop);
 }
 
+static void rearm_now(struct evloop *loop, struct evloop_timer *t, void *arg)
+{
+    (*(int *)arg)++;
+    assert_int_equal(evloop_timer_arm(loop, t, 0, 0), 0);
+}
+
+/* A timer armed for now by a callback fires on the next turn, not in a
+ * loop within this one. */
+static void test_rearm_now(void **state)
+{
+    (void)state;
+    struct fake f;
+    struct evloop *loop = fake_loop(&f, 0);
+    int calls = 0;
+    struct evloop_timer *t = evloop_timer_create(loop, rearm_now, &calls);
+    evloop_timer_arm(loop, t, 0, 0);
+    assert_int_equal(evloop_run_once(loop, -1), 1);
+    assert_int_equal(evloop_run_once(loop, -1), 1);
+    assert_int_equal(calls, 2);
+    assert_int_equal(f.timeouts[1], 0);
+    evloop_destroy(loop);
+}
+
 struct pipe_watch {
     int fds[2];
     int calls;
@@ -391,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_many_in_order),
         cmocka_unit_test(test_periodic),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_rearm_now),
         cmocka_unit_test(test_fd_readiness),
         cmocka_unit_test(test_remove_in_callback),
         cmocka_unit_test(test_poll_timeout),
