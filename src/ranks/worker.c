@@ -13,6 +13,7 @@
 #include "archive_store.h"
 #include "rankdir.h"
 #include "doorbell.h"
+#include "evloop.h"
 #include "executor.h"
 #include "idle.h"
 #include "options.h"
@@ -32,14 +33,27 @@
 /* Backpressure: stop reading task output while this much is unsent. */
 #define OUTPUT_HIGH_WATER (16u << 20)
 #define OUTPUT_LOW_WATER (4u << 20)
+/* At most this many task pipes are watched at once (two a task). */
+#define MAX_TASK_PIPES 512
 
 struct worker {
     struct executor *ex;
     const struct run_options *opt;
+    const struct rank_env *re;
     struct archive_store *archives; /* job archives rank 0 sent */
     int bell;                       /* doorbell to rank 0, or -1 */
     bool failed_send;
     struct idle_monitor idle; /* with --idle-policy */
+
+    struct evloop *loop;
+    struct evloop_timer *heartbeat;    /* every HEARTBEAT_US */
+    struct evloop_timer *idle_check;   /* every IDLE_CHECK_US */
+    struct evloop_timer *executor_due; /* the executor's next deadline */
+    int pipes[MAX_TASK_PIPES];         /* the executor's, watched */
+    int npipes;
+    int64_t last_activity; /* monotonic: a message, a task, a ring */
+    bool shutting_down;    /* rank 0 said SHUTDOWN */
+    bool terminating;      /* SIGTERM/SIGINT: tasks ended, none taken */
 };
 
 static void send_or_note(struct worker *w, enum wire_type type,
@@ -209,175 +223,283 @@ static void run_task(struct worker *w, const struct wire_task *m)
     }
 }
 
+/* The executor's pipes are watched as it lists them; the list changes only
+ * when a task starts or ends, or output is paused. */
+static void on_task_pipe(struct evloop *loop, int fd, short revents, void *arg)
+{
+    (void)loop;
+    struct worker *w = arg;
+    struct pollfd ready = {.fd = fd, .events = POLLIN, .revents = revents};
+    executor_handle(w->ex, &ready, 1);
+}
+
+static void watch_task_pipes(struct worker *w)
+{
+    struct pollfd now[MAX_TASK_PIPES];
+    int n = executor_pollfds(w->ex, now, MAX_TASK_PIPES);
+    bool same = n == w->npipes;
+    for (int i = 0; same && i < n; i++)
+        same = now[i].fd == w->pipes[i];
+    if (same)
+        return;
+    for (int i = 0; i < w->npipes; i++) {
+        int j = 0;
+        while (j < n && now[j].fd != w->pipes[i])
+            j++;
+        if (j == n)
+            evloop_fd_remove(w->loop, w->pipes[i]);
+    }
+    w->npipes = 0;
+    for (int i = 0; i < n; i++) {
+        if (!evloop_fd_watched(w->loop, now[i].fd) &&
+            evloop_fd_add(w->loop, now[i].fd, EVLOOP_IN, on_task_pipe, w) < 0)
+            continue; /* out of memory: not read this turn, tried again */
+        w->pipes[w->npipes++] = now[i].fd;
+    }
+}
+
+/* Before each poll: the executor's pipes and its next deadline (a task's
+ * timeout, kill grace or drain) as the loop's. */
+static void before_poll(struct evloop *loop, void *arg)
+{
+    struct worker *w = arg;
+    if (!w->ex)
+        return;
+    watch_task_pipes(w);
+    int ms = executor_timers(w->ex);
+    if (ms < 0)
+        evloop_timer_disarm(loop, w->executor_due);
+    else
+        evloop_timer_arm(loop, w->executor_due, (int64_t)ms * 1000, 0);
+}
+
+static void on_executor_due(struct evloop *loop, struct evloop_timer *t,
+                            void *arg)
+{
+    (void)loop, (void)t;
+    struct worker *w = arg;
+    executor_timers(w->ex);
+}
+
+static void on_bell(struct evloop *loop, int fd, short revents, void *arg)
+{
+    (void)revents;
+    struct worker *w = arg;
+    w->last_activity = util_mono_us();
+    if (doorbell_drain(fd) < 0) {
+        evloop_fd_remove(loop, fd);
+        close(fd);
+        w->bell = -1;
+    }
+}
+
+static void on_signal(struct evloop *loop, int fd, short revents, void *arg)
+{
+    (void)revents;
+    struct worker *w = arg;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+            if (w->ex)
+                executor_reap(w->ex);
+        } else if (!w->terminating && w->ex) {
+            /* mpirun passes on SIGTERM/SIGINT: end our tasks and let rank
+             * 0 decide what they mean. mpirun kills us soon after, so the
+             * grace is at most 2 s here. No more idle checks. */
+            w->terminating = true;
+            evloop_timer_disarm(loop, w->idle_check);
+            executor_cancel(w->ex, 0, w->opt->kill_grace_s);
+        }
+    }
+}
+
+static void on_heartbeat(struct evloop *loop, struct evloop_timer *t, void *arg)
+{
+    (void)loop, (void)t;
+    send_heartbeat(arg);
+}
+
+/* A change of the owner's state is announced at once (send_heartbeat), and
+ * the next heartbeat counts from then. */
+static void idle_check(struct worker *w)
+{
+    if (run_idle_check(w->opt->idle, &w->idle, w->ex, w->re->rank, w->re->host,
+                       w->opt->kill_grace_s, send_heartbeat, w))
+        evloop_timer_arm(w->loop, w->heartbeat, HEARTBEAT_US, HEARTBEAT_US);
+}
+
+static void on_idle_check(struct evloop *loop, struct evloop_timer *t,
+                          void *arg)
+{
+    (void)loop, (void)t;
+    idle_check(arg);
+}
+
+/* The loop, its watchers and its timers: the doorbell, the signalfd, the
+ * heartbeat every HEARTBEAT_US, with --idle-policy an idle check every
+ * IDLE_CHECK_US (the first one now), and the executor's deadlines. */
+static int worker_loop_create(struct worker *w, int sigfd)
+{
+    struct evloop *loop = w->loop = evloop_create();
+    if (!loop || !(w->heartbeat = evloop_timer_create(loop, on_heartbeat, w)) ||
+        !(w->idle_check = evloop_timer_create(loop, on_idle_check, w)) ||
+        !(w->executor_due = evloop_timer_create(loop, on_executor_due, w)) ||
+        (w->bell >= 0 && evloop_fd_add(loop, w->bell, EVLOOP_IN, on_bell, w)) ||
+        (sigfd >= 0 && evloop_fd_add(loop, sigfd, EVLOOP_IN, on_signal, w)))
+        return -1;
+    evloop_set_before_poll(loop, before_poll, w);
+    if (w->opt->idle &&
+        evloop_timer_arm(loop, w->idle_check, IDLE_CHECK_US, IDLE_CHECK_US))
+        return -1;
+    /* Tell rank 0 at once whether the owner is here. */
+    if (w->opt->idle) {
+        if (!run_idle_check(w->opt->idle, &w->idle, w->ex, w->re->rank,
+                            w->re->host, w->opt->kill_grace_s, send_heartbeat,
+                            w))
+            send_heartbeat(w);
+    }
+    return evloop_timer_arm(loop, w->heartbeat, HEARTBEAT_US, HEARTBEAT_US);
+}
+
+/* How long a turn may wait without looking at MPI: rank 0's messages ring
+ * no descriptor without a doorbell, and one may be in flight shortly after
+ * any activity. */
+static int poll_cap_ms(struct worker *w)
+{
+    /* Suspended tasks (--idle-policy) make no output: while the owner
+     * uses the PC the rank stays as quiet as an idle one. */
+    bool busy = w->ex && !executor_suspended(w->ex) &&
+                (executor_running(w->ex) || executor_queued(w->ex));
+    if (busy || wire_pending_bytes())
+        w->last_activity = util_mono_us();
+    return util_mono_us() - w->last_activity < LINGER_US ? BUSY_POLL_MS
+           : w->bell >= 0                                ? BELL_IDLE_POLL_MS
+                                                         : IDLE_POLL_MS;
+}
+
+static void receive_messages(struct worker *w)
+{
+    struct wire_msg msg;
+    while (wire_recv(&msg) == 1) {
+        w->last_activity = util_mono_us();
+        if (msg.type == WIRE_TASK && w->ex && !w->terminating)
+            run_task(w, &msg.u.task);
+        else if (msg.type == WIRE_TASK)
+            on_result(
+                w, msg.u.task.dispatch,
+                &(struct exec_result){.exit_code = -1,
+                                      .error = "the worker is shutting down"});
+        else if (msg.type == WIRE_ARCHIVE && w->archives)
+            archive_store_chunk(w->archives, msg.u.archive.job,
+                                msg.u.archive.total, msg.u.archive.offset,
+                                msg.u.archive.data, msg.u.archive.len);
+        else if (msg.type == WIRE_CANCEL && w->ex)
+            executor_cancel(w->ex, msg.u.cancel.dispatch, msg.u.cancel.grace);
+        else if (msg.type == WIRE_SHUTDOWN)
+            w->shutting_down = true;
+        wire_msg_clear(&msg);
+    }
+}
+
+/* Turns until rank 0 said SHUTDOWN and no task is left. */
+static void worker_run(struct worker *w)
+{
+    w->last_activity = util_mono_us();
+    for (;;) {
+        if (evloop_run_once(w->loop, poll_cap_ms(w)) < 0)
+            break;
+        wire_progress();
+        if (w->ex) {
+            size_t pending = wire_pending_bytes();
+            if (pending > OUTPUT_HIGH_WATER)
+                executor_pause_output(w->ex, true);
+            else if (pending < OUTPUT_LOW_WATER)
+                executor_pause_output(w->ex, false);
+        }
+        receive_messages(w);
+        if (w->shutting_down &&
+            (!w->ex || (!executor_running(w->ex) && !executor_queued(w->ex))))
+            break;
+    }
+}
+
+/* Test hook (tests/mpi/malformed.sh): messages rank 0 must log and drop:
+ * bad magic, unknown version, a tag of no type, a length that disagrees
+ * with the payload. */
+static void send_garbage(void)
+{
+    char bad_magic[8] = "XX", bad_version[8] = "MS\x7f\1";
+    char no_type[8] = "MS", bad_length[11] = "MS";
+    bad_magic[2] = no_type[2] = bad_length[2] = WIRE_VERSION;
+    bad_magic[3] = (char)WIRE_HELLO;
+    no_type[3] = 0x63;
+    bad_length[3] = (char)WIRE_HEARTBEAT;
+    bad_length[4] = (char)0xff;
+    wire_send_raw(0, WIRE_TAG_BASE + WIRE_HELLO, bad_magic, 8);
+    wire_send_raw(0, WIRE_TAG_BASE + WIRE_HEARTBEAT, bad_version, 8);
+    wire_send_raw(0, 999, no_type, 8);
+    wire_send_raw(0, WIRE_TAG_BASE + WIRE_HEARTBEAT, bad_length, 11);
+}
+
+static void send_hello(struct worker *w)
+{
+    struct wire_hello hello = {
+        .host = (char *)w->re->host,
+        .slots = w->ex ? executor_slots(w->ex) : 0,
+        .gpus = w->ex ? executor_gpus(w->ex) : 0,
+        .mem_total = w->re->mem_total,
+        .local_rank = (uint32_t)w->re->local_rank,
+        .pid = (uint32_t)getpid(),
+    };
+    struct wire_buf buf = {0};
+    send_or_note(w, WIRE_HELLO, &buf, wire_encode_hello(&buf, &hello));
+    if (getenv("MPISPOOL_TEST_SEND_GARBAGE"))
+        send_garbage();
+}
+
+/* Its tasks' work directories, its copies of job archives, its executor.
+ * On failure w->ex stays NULL and err says why. */
+static void worker_setup(struct worker *w, struct rankdir *rd,
+                         struct mps_error *err)
+{
+    struct exec_callbacks cb = {on_output, on_result, w}; /* copied */
+    if (rankdir_create(w->opt->workdir, w->re->rank, rd, err) < 0)
+        return;
+    if (!(w->archives = archive_store_create(rd->fd, rd->path))) {
+        errprintf(err, "out of memory");
+        return;
+    }
+    w->ex = executor_create(w->re->slots, rd->path, &cb, err);
+    if (w->ex) {
+        executor_set_policy(w->ex, w->opt->policy);
+        executor_set_kill_grace(w->ex, w->opt->kill_grace_s);
+        executor_set_max_output(w->ex, w->opt->max_output);
+        run_place_tasks(w->ex, w->opt, w->re);
+    }
+}
+
 int worker_main(const struct run_options *opt, const struct rank_env *re)
 {
-    struct worker w = {.bell = re->bell, .opt = opt};
+    struct worker w = {.bell = re->bell, .opt = opt, .re = re};
     struct mps_error err;
-    /* Its tasks' work directories and its copies of job archives. */
-    struct rankdir rd;
-    struct exec_callbacks cb = {on_output, on_result, &w};
-    if (rankdir_create(opt->workdir, re->rank, &rd, &err) < 0)
-        ; /* err says why */
-    else if (!(w.archives = archive_store_create(rd.fd, rd.path)))
-        errprintf(&err, "out of memory");
-    else
-        w.ex = executor_create(re->slots, rd.path, &cb, &err);
-    if (w.ex) {
-        executor_set_policy(w.ex, opt->policy);
-        executor_set_kill_grace(w.ex, opt->kill_grace_s);
-        executor_set_max_output(w.ex, opt->max_output);
-        run_place_tasks(w.ex, opt, re);
-    }
+    struct rankdir rd = {.fd = -1};
+    worker_setup(&w, &rd, &err);
     int sigfd = run_signalfd();
     if (!w.ex || sigfd < 0) {
         fprintf(stderr, "mpispool-run: rank %d: %s\n", re->rank,
                 w.ex ? "cannot create a signalfd" : err.text);
         /* Still take part: rank 0 waits for every rank's HELLO and BYE. */
     }
-
-    struct wire_hello hello = {
-        .host = (char *)re->host,
-        .slots = w.ex ? executor_slots(w.ex) : 0,
-        .gpus = w.ex ? executor_gpus(w.ex) : 0,
-        .mem_total = re->mem_total,
-        .local_rank = (uint32_t)re->local_rank,
-        .pid = (uint32_t)getpid(),
-    };
+    send_hello(&w);
+    if (worker_loop_create(&w, sigfd) < 0)
+        fprintf(stderr, "mpispool-run: rank %d: cannot set up its loop: %s\n",
+                re->rank, strerror(errno));
+    else
+        worker_run(&w);
     struct wire_buf buf = {0};
-    send_or_note(&w, WIRE_HELLO, &buf, wire_encode_hello(&buf, &hello));
-    /* Test hook (tests/mpi/malformed.sh): messages rank 0 must log and
-     * drop: bad magic, unknown version, a tag of no type, a length that
-     * disagrees with the payload. */
-    if (getenv("MPISPOOL_TEST_SEND_GARBAGE")) {
-        char bad_magic[8] = "XX", bad_version[8] = "MS\x7f\1";
-        char no_type[8] = "MS", bad_length[11] = "MS";
-        bad_magic[2] = no_type[2] = bad_length[2] = WIRE_VERSION;
-        bad_magic[3] = (char)WIRE_HELLO;
-        no_type[3] = 0x63;
-        bad_length[3] = (char)WIRE_HEARTBEAT;
-        bad_length[4] = (char)0xff;
-        wire_send_raw(0, WIRE_TAG_BASE + WIRE_HELLO, bad_magic, 8);
-        wire_send_raw(0, WIRE_TAG_BASE + WIRE_HEARTBEAT, bad_version, 8);
-        wire_send_raw(0, 999, no_type, 8);
-        wire_send_raw(0, WIRE_TAG_BASE + WIRE_HEARTBEAT, bad_length, 11);
-    }
-    /* Tell rank 0 at once whether the owner is here. */
-    int64_t next_idle_check = util_mono_us() + IDLE_CHECK_US;
-    if (opt->idle) {
-        if (!run_idle_check(opt->idle, &w.idle, w.ex, re->rank, re->host,
-                            opt->kill_grace_s, send_heartbeat, &w))
-            send_heartbeat(&w);
-    }
-
-    bool shutting_down = false, terminating = false;
-    int64_t last_activity = util_mono_us();
-    int64_t next_heartbeat = util_mono_us() + HEARTBEAT_US;
-    struct pollfd fds[1 + 512];
-    for (;;) {
-        int n = 0;
-        if (sigfd >= 0)
-            fds[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
-        int bell_i = -1;
-        if (w.bell >= 0) {
-            bell_i = n;
-            fds[n++] = (struct pollfd){.fd = w.bell, .events = POLLIN};
-        }
-        int nfixed = n;
-        if (w.ex)
-            n += executor_pollfds(w.ex, fds + n,
-                                  (int)(sizeof fds / sizeof *fds) - n);
-        /* Suspended tasks (--idle-policy) make no output: while the
-         * owner uses the PC the rank stays as quiet as an idle one. */
-        bool busy = w.ex && !executor_suspended(w.ex) &&
-                    (executor_running(w.ex) || executor_queued(w.ex));
-        if (busy || wire_pending_bytes())
-            last_activity = util_mono_us();
-        int timeout = util_mono_us() - last_activity < LINGER_US ? BUSY_POLL_MS
-                      : w.bell >= 0 ? BELL_IDLE_POLL_MS
-                                    : IDLE_POLL_MS;
-        int timer = w.ex ? executor_timers(w.ex) : -1;
-        if (timer >= 0 && timer < timeout)
-            timeout = timer;
-        if (opt->idle) {
-            int64_t due = (next_idle_check - util_mono_us()) / 1000;
-            if (due < timeout)
-                timeout = due < 0 ? 0 : (int)due;
-        }
-        if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR)
-            break;
-        if (bell_i >= 0 && fds[bell_i].revents) {
-            last_activity = util_mono_us();
-            if (doorbell_drain(w.bell) < 0) {
-                close(w.bell);
-                w.bell = -1;
-            }
-        }
-        if (sigfd >= 0 && (fds[0].revents & POLLIN)) {
-            struct signalfd_siginfo si;
-            while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                if (si.ssi_signo == SIGCHLD) {
-                    if (w.ex)
-                        executor_reap(w.ex);
-                } else if (!terminating && w.ex) {
-                    /* mpirun passes on SIGTERM/SIGINT: end our tasks and
-                     * let rank 0 decide what they mean. mpirun kills us
-                     * soon after, so the grace is at most 2 s here. */
-                    terminating = true;
-                    executor_cancel(w.ex, 0, opt->kill_grace_s);
-                }
-            }
-        }
-        if (w.ex) {
-            executor_handle(w.ex, fds + nfixed, n - nfixed);
-            executor_timers(w.ex);
-        }
-        wire_progress();
-        if (w.ex) {
-            size_t pending = wire_pending_bytes();
-            if (pending > OUTPUT_HIGH_WATER)
-                executor_pause_output(w.ex, true);
-            else if (pending < OUTPUT_LOW_WATER)
-                executor_pause_output(w.ex, false);
-        }
-        if (opt->idle && !terminating && util_mono_us() >= next_idle_check) {
-            /* A change is announced at once (send_heartbeat). */
-            if (run_idle_check(opt->idle, &w.idle, w.ex, re->rank, re->host,
-                               opt->kill_grace_s, send_heartbeat, &w))
-                next_heartbeat = util_mono_us() + HEARTBEAT_US;
-            next_idle_check = util_mono_us() + IDLE_CHECK_US;
-        }
-        if (util_mono_us() >= next_heartbeat) {
-            send_heartbeat(&w);
-            next_heartbeat = util_mono_us() + HEARTBEAT_US;
-        }
-        struct wire_msg msg;
-        while (wire_recv(&msg) == 1) {
-            last_activity = util_mono_us();
-            if (msg.type == WIRE_TASK && w.ex && !terminating)
-                run_task(&w, &msg.u.task);
-            else if (msg.type == WIRE_TASK)
-                on_result(&w, msg.u.task.dispatch,
-                          &(struct exec_result){
-                              .exit_code = -1,
-                              .error = "the worker is shutting down"});
-            else if (msg.type == WIRE_ARCHIVE && w.archives)
-                archive_store_chunk(w.archives, msg.u.archive.job,
-                                    msg.u.archive.total, msg.u.archive.offset,
-                                    msg.u.archive.data, msg.u.archive.len);
-            else if (msg.type == WIRE_CANCEL && w.ex)
-                executor_cancel(w.ex, msg.u.cancel.dispatch,
-                                msg.u.cancel.grace);
-            else if (msg.type == WIRE_SHUTDOWN)
-                shutting_down = true;
-            wire_msg_clear(&msg);
-        }
-        if (shutting_down &&
-            (!w.ex || (!executor_running(w.ex) && !executor_queued(w.ex))))
-            break;
-    }
-    buf = (struct wire_buf){0};
     send_or_note(&w, WIRE_BYE, &buf, wire_encode_empty(&buf, WIRE_BYE));
     wire_flush();
+    evloop_destroy(w.loop);
     archive_store_destroy(w.archives);
     executor_destroy(w.ex);
     rankdir_remove(&rd);
