@@ -14,9 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "html.h"
+
 #include "cli.h"
 #include "error.h"
+#include "format.h"
+#include "reportread.h"
 #include "spool.h"
 #include "util.h"
 
@@ -164,10 +167,10 @@ static int view_from_json(json_t *rec, struct rec_view *v)
     json_t *error = json_object_get(rec, "error");
     json_t *elapsed = json_object_get(rec, "elapsed");
     *v = (struct rec_view){
-        .task = member_int(rec, "task"),
-        .attempt = member_int(rec, "attempt"),
-        .rank = member_int(rec, "rank"),
-        .max_rss_kb = member_int(rec, "max_rss_kb"),
+        .task = fmt_member_int(rec, "task"),
+        .attempt = fmt_member_int(rec, "attempt"),
+        .rank = fmt_member_int(rec, "rank"),
+        .max_rss_kb = fmt_member_int(rec, "max_rss_kb"),
         .host = json_string_value(json_object_get(rec, "host")),
         .start = json_string_value(json_object_get(rec, "start")),
         .end = json_string_value(json_object_get(rec, "end")),
@@ -613,7 +616,7 @@ static void put_summary(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
     char b1[64], b2[64];
     json_t *h = pg->head;
     json_t *counts = json_object_get(h, "counts");
-    const char *state = member_text(h, "state", b1, sizeof b1);
+    const char *state = fmt_member_text(h, "state", b1, sizeof b1);
     fputs("<table class=\"sum\">\n<tr><th>state</th><td><span class=\"badge "
           "st-",
           f);
@@ -624,12 +627,12 @@ static void put_summary(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
     put_esc(f, state);
     fputs("</span></td></tr>\n", f);
     fprintf(f, "<tr><th>tasks</th><td>%lld: %lld succeeded, %lld failed",
-            (long long)member_int(counts, "tasks"),
-            (long long)member_int(counts, "succeeded"),
-            (long long)member_int(counts, "failed"));
-    if (member_int(counts, "cancelled"))
+            (long long)fmt_member_int(counts, "tasks"),
+            (long long)fmt_member_int(counts, "succeeded"),
+            (long long)fmt_member_int(counts, "failed"));
+    if (fmt_member_int(counts, "cancelled"))
         fprintf(f, ", %lld cancelled",
-                (long long)member_int(counts, "cancelled"));
+                (long long)fmt_member_int(counts, "cancelled"));
     fputs("</td></tr>\n", f);
     fprintf(f, "<tr><th>attempts</th><td>%zu", pg->n);
     for (int o = 0; o < OUT_N; o++)
@@ -650,12 +653,12 @@ static void put_summary(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
     }
     if (t1 > t0)
         fprintf(f, "<tr><th>duration</th><td>%s</td></tr>\n",
-                format_duration((double)(t1 - t0) / 1e6, b2, sizeof b2));
+                fmt_duration((double)(t1 - t0) / 1e6, b2, sizeof b2));
     fprintf(f,
             "<tr><th>cpu time</th><td>%s (user %.2fs + system %.2fs)"
             "</td></tr>\n",
-            format_duration(pg->user_s + pg->system_s, b2, sizeof b2),
-            pg->user_s, pg->system_s);
+            fmt_duration(pg->user_s + pg->system_s, b2, sizeof b2), pg->user_s,
+            pg->system_s);
     if (pg->n)
         fprintf(f, "<tr><th>max rss</th><td>%.1f MiB</td></tr>\n",
                 (double)pg->max_rss_kb / 1024);
@@ -824,7 +827,7 @@ static void put_timeline(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
         fprintf(f, "\n+%.3fs to +%.3fs (%s)</title></rect>\n",
                 (double)(a->start_us - t0) / 1e6,
                 (double)(a->end_us - t0) / 1e6,
-                format_duration(a->elapsed, b2, sizeof b2));
+                fmt_duration(a->elapsed, b2, sizeof b2));
     }
     (void)b3;
     fputs("</svg>\n", f);
@@ -991,7 +994,7 @@ static void put_failed(FILE *f, struct spool *sp, const char *id,
                 outcome_class[a->outcome]);
         put_result(f, pg, a);
         fprintf(f, "</td><td>%s</td><td>",
-                format_duration(a->elapsed, b1, sizeof b1));
+                fmt_duration(a->elapsed, b1, sizeof b1));
         char name[200];
         snprintf(name, sizeof name, "%s/%lld.err", id, a->task);
         char *path = spool_file(sp, SPOOL_OUT, name);
@@ -1079,7 +1082,7 @@ int report_html(struct spool *sp, const char *id, const char *path,
     struct page pg;
     struct mps_error err;
     if (page_load(&pg, path, &err) < 0) {
-        error_msg("%s", err.text);
+        cli_error("%s", err.text);
         return 1;
     }
     bool to_stdout = strcmp(file, "-") == 0;
@@ -1089,11 +1092,11 @@ int report_html(struct spool *sp, const char *id, const char *path,
     if (!to_stdout) {
         if (asprintf(&tmp, "%s.tmp%d", file, (int)getpid()) < 0) {
             tmp = NULL;
-            error_msg("out of memory");
+            cli_error("out of memory");
             goto out;
         }
         if (!(f = fopen(tmp, "we"))) {
-            error_msg("cannot create '%s': %s", tmp, strerror(errno));
+            cli_error("cannot create '%s': %s", tmp, strerror(errno));
             goto out;
         }
     }
@@ -1104,17 +1107,17 @@ int report_html(struct spool *sp, const char *id, const char *path,
     if (to_stdout) {
         rc = fflush(f) == 0 && !ferror(f) ? 0 : 1;
         if (rc)
-            error_msg("cannot write to standard output: %s", strerror(errno));
+            cli_error("cannot write to standard output: %s", strerror(errno));
         goto out;
     }
     bool bad = ferror(f) != 0;
     if (fclose(f) != 0 || bad) {
-        error_msg("cannot write '%s': %s", tmp, strerror(errno));
+        cli_error("cannot write '%s': %s", tmp, strerror(errno));
         unlink(tmp);
         goto out;
     }
     if (rename(tmp, file) < 0) {
-        error_msg("cannot rename '%s' to '%s': %s", tmp, file, strerror(errno));
+        cli_error("cannot rename '%s' to '%s': %s", tmp, file, strerror(errno));
         unlink(tmp);
         goto out;
     }

@@ -3,6 +3,7 @@
  * those who may (a job's owner, root, the spool's administrator). */
 #include "cli.h"
 #include "commands.h"
+#include "statusmodel.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +22,7 @@
 #include "spool.h"
 #include "util.h"
 
-enum { OPT_SPOOL = 256, OPT_WAIT, OPT_UNDO };
+enum { OPT_WAIT = 1300, OPT_UNDO };
 
 /* The name of user uid ("uid N" without a password entry). */
 static const char *user_name(uint32_t uid, char *buf, size_t len)
@@ -78,7 +79,7 @@ static bool may_cancel(const struct spool *sp, const char *id)
     if (asuser_may_act((uint32_t)geteuid(), owner, spool_admin(sp)))
         return true;
     char name[64];
-    error_msg("job %s is not yours (it is %s's): only its owner, root or the "
+    cli_error("job %s is not yours (it is %s's): only its owner, root or the "
               "spool's administrator may cancel it",
               id, user_name(owner, name, sizeof name));
     return false;
@@ -109,12 +110,12 @@ static int file_cancelled(struct spool *sp, const char *id)
     char *to = spool_file(sp, SPOOL_FAILED, name);
     int rc = -1;
     if (!from || !to) {
-        error_msg("out of memory");
+        cli_error("out of memory");
     } else if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0) {
         if (errno == ENOENT)
             rc = 1;
         else
-            error_msg("cannot move '%s' to failed/: %s", from, strerror(errno));
+            cli_error("cannot move '%s' to failed/: %s", from, strerror(errno));
     } else {
         rc = 0;
         struct mps_error err = {.text = "out of memory"};
@@ -123,7 +124,7 @@ static int file_cancelled(struct spool *sp, const char *id)
         if (fd < 0 || fstat(fd, &st) < 0)
             errprintf(&err, "cannot open '%s': %s", to, strerror(errno));
         if (fd < 0 || jobreport_write_cancelled(sp, id, fd, &st, &err) < 0)
-            error_msg("job '%s' is cancelled, but its report could not be "
+            cli_error("job '%s' is cancelled, but its report could not be "
                       "written: %s",
                       id, err.text);
         if (fd >= 0)
@@ -170,7 +171,7 @@ static int withdraw(struct spool *sp, const char *id)
         if (spool_withdrawn(sp, id, NULL))
             rc = 0;
         else if (renameat2(AT_FDCWD, to, AT_FDCWD, from, RENAME_NOREPLACE) < 0)
-            error_msg("cannot put '%s' back into new/: %s", to,
+            cli_error("cannot put '%s' back into new/: %s", to,
                       strerror(errno));
     }
     free(res);
@@ -196,7 +197,7 @@ static int file_cancel_request(struct spool *sp, const char *id,
     char *text = malloc(cap);
     int rc = -1;
     if (!tmp || !dst || !text) {
-        error_msg("out of memory");
+        cli_error("out of memory");
         goto out;
     }
     text[0] = '\0';
@@ -205,7 +206,7 @@ static int file_cancel_request(struct spool *sp, const char *id,
     int fd =
         open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0 || util_write_all(fd, text, len) < 0 || fsync(fd) < 0) {
-        error_msg("cannot write '%s': %s", tmp, strerror(errno));
+        cli_error("cannot write '%s': %s", tmp, strerror(errno));
         if (fd >= 0) {
             close(fd);
             unlink(tmp);
@@ -214,7 +215,7 @@ static int file_cancel_request(struct spool *sp, const char *id,
     }
     close(fd);
     if (rename(tmp, dst) < 0) {
-        error_msg("cannot rename '%s': %s", tmp, strerror(errno));
+        cli_error("cannot rename '%s': %s", tmp, strerror(errno));
         unlink(tmp);
         goto out;
     }
@@ -256,62 +257,62 @@ int cmd_cancel(int argc, char **argv, const char *spool)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
-        {"spool", required_argument, NULL, OPT_SPOOL},
+        {"spool", required_argument, NULL, CLI_OPT_SPOOL},
         {"wait", no_argument, NULL, OPT_WAIT},
         {NULL, 0, NULL, 0},
     };
-    struct cmdline cl;
-    if (cmdline_init(&cl, "cancel", argc, argv, "+:h", longopts, spool) < 0)
+    struct cli_cmdline cl;
+    if (cli_cmdline_init(&cl, "cancel", argc, argv, "+:h", longopts, spool) < 0)
         return 1;
     bool wait_end = false;
     int c, rc = 0;
     struct spool *sp = NULL;
-    while ((c = cmdline_next(&cl)) != -1) {
+    while ((c = cli_cmdline_next(&cl)) != -1) {
         switch (c) {
         case 'h':
-            cmdline_free(&cl);
+            cli_cmdline_free(&cl);
             fputs(cancel_usage, stdout);
             return 0;
-        case OPT_SPOOL:
+        case CLI_OPT_SPOOL:
             cl.spool = optarg;
             break;
         case OPT_WAIT:
             wait_end = true;
             break;
         default:
-            rc = cmdline_error(&cl, c);
-            cmdline_free(&cl);
+            rc = cli_cmdline_error(&cl, c);
+            cli_cmdline_free(&cl);
             return rc;
         }
     }
     if (cl.noperands == 0) {
-        rc = usage_error("cancel", "no job given: mpispool cancel JOBID "
-                                   "[TASK...]");
+        rc = cli_usage_error("cancel", "no job given: mpispool cancel JOBID "
+                                       "[TASK...]");
         goto out;
     }
     for (int i = 1; i < cl.noperands; i++) {
         const char *t = cl.operands[i];
         if (!*t || strspn(t, "0123456789") != strlen(t) || strlen(t) > 18) {
-            rc = usage_error("cancel", "'%s' is not a task number", t);
+            rc = cli_usage_error("cancel", "'%s' is not a task number", t);
             goto out;
         }
     }
-    if ((rc = open_spool(&cl, &sp)) != 0)
+    if ((rc = cli_open_spool(&cl, &sp)) != 0)
         goto out;
     rc = 1;
     const char *id = cl.operands[0];
     int where = jobfile_valid_id(id) ? spool_locate(sp, id) : -1;
     if (where < 0)
-        error_msg("no job '%s' in spool '%s'", id, spool_path(sp));
+        cli_error("no job '%s' in spool '%s'", id, spool_path(sp));
     else if (spool_ended(where))
-        error_msg("job '%s' has already ended (%s)", id,
+        cli_error("job '%s' has already ended (%s)", id,
                   spool_state_name(where));
     else if (may_cancel(sp, id))
         rc = cancel_job(sp, id, where, cl.operands + 1, cl.noperands - 1,
                         wait_end);
 out:
     spool_close(sp);
-    cmdline_free(&cl);
+    cli_cmdline_free(&cl);
     return rc;
 }
 
@@ -364,9 +365,9 @@ static bool valid_drain_host(const char *host)
 /* Print the drained hosts, one a line. */
 static int list_drained(struct spool *sp)
 {
-    json_t *hosts = drained_hosts(sp);
+    json_t *hosts = status_drained_hosts(sp);
     if (!hosts) {
-        error_msg("cannot list '%s/drain': %s", spool_path(sp),
+        cli_error("cannot list '%s/drain': %s", spool_path(sp),
                   strerror(errno));
         return 1;
     }
@@ -386,9 +387,9 @@ static bool may_drain(const struct spool *sp)
         return true;
     char name[64];
     if (admin == 0)
-        error_msg("only the spool's administrator (root) may drain");
+        cli_error("only the spool's administrator (root) may drain");
     else
-        error_msg("only the spool's administrator may drain (root, or %s: "
+        cli_error("only the spool's administrator may drain (root, or %s: "
                   "the owner of '%s')",
                   user_name(admin, name, sizeof name), spool_path(sp));
     return false;
@@ -422,7 +423,7 @@ static int drain_host(struct spool *sp, const char *host, bool undo)
     char *path = spool_file(sp, SPOOL_DRAIN, host);
     int rc = 1;
     if (!path) {
-        error_msg("out of memory");
+        cli_error("out of memory");
     } else if (undo) {
         rc = 0;
         if (unlink(path) == 0)
@@ -430,14 +431,14 @@ static int drain_host(struct spool *sp, const char *host, bool undo)
         else if (errno == ENOENT)
             printf("host %s was not draining\n", host);
         else {
-            error_msg("cannot remove '%s': %s", path, strerror(errno));
+            cli_error("cannot remove '%s': %s", path, strerror(errno));
             rc = 1;
         }
     } else if (make_drain_file(sp, path) == 0) {
         printf("host %s: draining (no new tasks; running ones finish)\n", host);
         rc = 0;
     } else {
-        error_msg("cannot create '%s': %s", path, strerror(errno));
+        cli_error("cannot create '%s': %s", path, strerror(errno));
     }
     free(path);
     return rc;
@@ -447,46 +448,46 @@ int cmd_drain(int argc, char **argv, const char *spool)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
-        {"spool", required_argument, NULL, OPT_SPOOL},
+        {"spool", required_argument, NULL, CLI_OPT_SPOOL},
         {"undo", no_argument, NULL, OPT_UNDO},
         {NULL, 0, NULL, 0},
     };
-    struct cmdline cl;
-    if (cmdline_init(&cl, "drain", argc, argv, "+:h", longopts, spool) < 0)
+    struct cli_cmdline cl;
+    if (cli_cmdline_init(&cl, "drain", argc, argv, "+:h", longopts, spool) < 0)
         return 1;
     bool undo = false;
     int c, rc = 0;
     struct spool *sp = NULL;
-    while ((c = cmdline_next(&cl)) != -1) {
+    while ((c = cli_cmdline_next(&cl)) != -1) {
         switch (c) {
         case 'h':
-            cmdline_free(&cl);
+            cli_cmdline_free(&cl);
             fputs(drain_usage, stdout);
             return 0;
-        case OPT_SPOOL:
+        case CLI_OPT_SPOOL:
             cl.spool = optarg;
             break;
         case OPT_UNDO:
             undo = true;
             break;
         default:
-            rc = cmdline_error(&cl, c);
-            cmdline_free(&cl);
+            rc = cli_cmdline_error(&cl, c);
+            cli_cmdline_free(&cl);
             return rc;
         }
     }
     if (undo && cl.noperands == 0) {
-        rc = usage_error("drain", "no host given: mpispool drain --undo "
-                                  "HOST...");
+        rc = cli_usage_error("drain", "no host given: mpispool drain --undo "
+                                      "HOST...");
         goto out;
     }
     for (int i = 0; i < cl.noperands; i++)
         if (!valid_drain_host(cl.operands[i])) {
-            rc =
-                usage_error("drain", "'%s' is not a host name", cl.operands[i]);
+            rc = cli_usage_error("drain", "'%s' is not a host name",
+                                 cl.operands[i]);
             goto out;
         }
-    if ((rc = open_spool(&cl, &sp)) != 0)
+    if ((rc = cli_open_spool(&cl, &sp)) != 0)
         goto out;
     if (cl.noperands == 0) {
         rc = list_drained(sp);
@@ -497,7 +498,7 @@ int cmd_drain(int argc, char **argv, const char *spool)
     if (!may_drain(sp))
         goto out;
     if (!undo && spool_ensure_dir(sp, SPOOL_DRAIN, &err) < 0) {
-        error_msg("%s", err.text);
+        cli_error("%s", err.text);
         goto out;
     }
     rc = 0;
@@ -506,6 +507,6 @@ int cmd_drain(int argc, char **argv, const char *spool)
             rc = 1;
 out:
     spool_close(sp);
-    cmdline_free(&cl);
+    cli_cmdline_free(&cl);
     return rc;
 }
