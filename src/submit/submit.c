@@ -263,6 +263,63 @@ static int output_option(struct submit_args *args, const char *key)
     return 0;
 }
 
+/* --env KEY=VALUE (optarg): added to the job's env; 0 or an exit code. */
+static int env_option(struct submit_args *args)
+{
+    const char *eq = strchr(optarg, '=');
+    if (!eq || eq == optarg)
+        return cli_usage_error("submit", "--env needs KEY=VALUE, not '%s'",
+                               optarg);
+    if (!submitjob_valid_env_name(optarg, (size_t)(eq - optarg)))
+        return cli_usage_error("submit",
+                               "--env: '%.*s' is not a valid variable "
+                               "name",
+                               (int)(eq - optarg), optarg);
+    json_t *v = json_string(eq + 1);
+    char *name = strndup(optarg, (size_t)(eq - optarg));
+    if (!v || !name) {
+        json_decref(v);
+        free(name);
+        return cli_usage_error("submit",
+                               "--env: the value of '%.*s' is not valid "
+                               "UTF-8",
+                               (int)(eq - optarg), optarg);
+    }
+    if (!args->env)
+        args->env = json_object();
+    json_object_set_new(args->env, name, v);
+    free(name);
+    return 0;
+}
+
+/* --cwd DIR (optarg), made absolute; 0 or an exit code. */
+static int cwd_option(struct submit_args *args)
+{
+    char *abs = NULL;
+    if (!*optarg)
+        return cli_usage_error("submit", "--cwd needs a directory");
+    if (optarg[0] == '/') {
+        abs = strdup(optarg);
+    } else {
+        char *here = getcwd(NULL, 0);
+        if (!here) {
+            cli_error("cannot get the current directory: %s", strerror(errno));
+            return 1;
+        }
+        if (asprintf(&abs, "%s/%s", here, optarg) < 0)
+            abs = NULL;
+        free(here);
+    }
+    if (abs)
+        normalize_path(abs);
+    json_t *v = abs ? json_string(abs) : NULL;
+    free(abs);
+    if (!v)
+        return cli_usage_error("submit", "--cwd is not valid UTF-8");
+    json_object_set_new(args->overrides, "cwd", v);
+    return 0;
+}
+
 /* The dependency options of submit. */
 enum {
     OPT_FAIL_FAST = 1200,
@@ -360,57 +417,11 @@ static int submit_options(struct cli_cmdline *cl, struct submit_args *args)
                                        optarg);
             json_object_set_new(args->overrides, "timeout", seconds_json(secs));
             break;
-        case CLI_OPT_ENV: {
-            const char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg)
-                return cli_usage_error(
-                    "submit", "--env needs KEY=VALUE, not '%s'", optarg);
-            if (!submitjob_valid_env_name(optarg, (size_t)(eq - optarg)))
-                return cli_usage_error("submit",
-                                       "--env: '%.*s' is not a valid variable "
-                                       "name",
-                                       (int)(eq - optarg), optarg);
-            json_t *v = json_string(eq + 1);
-            char *name = strndup(optarg, (size_t)(eq - optarg));
-            if (!v || !name) {
-                json_decref(v);
-                free(name);
-                return cli_usage_error(
-                    "submit",
-                    "--env: the value of '%.*s' is not valid "
-                    "UTF-8",
-                    (int)(eq - optarg), optarg);
-            }
-            if (!args->env)
-                args->env = json_object();
-            json_object_set_new(args->env, name, v);
-            free(name);
-            break;
-        }
+        case CLI_OPT_ENV:
         case CLI_OPT_CWD: {
-            char *abs = NULL;
-            if (!*optarg)
-                return cli_usage_error("submit", "--cwd needs a directory");
-            if (optarg[0] == '/') {
-                abs = strdup(optarg);
-            } else {
-                char *here = getcwd(NULL, 0);
-                if (!here) {
-                    cli_error("cannot get the current directory: %s",
-                              strerror(errno));
-                    return 1;
-                }
-                if (asprintf(&abs, "%s/%s", here, optarg) < 0)
-                    abs = NULL;
-                free(here);
-            }
-            if (abs)
-                normalize_path(abs);
-            json_t *v = abs ? json_string(abs) : NULL;
-            free(abs);
-            if (!v)
-                return cli_usage_error("submit", "--cwd is not valid UTF-8");
-            json_object_set_new(args->overrides, "cwd", v);
+            int rc = c == CLI_OPT_ENV ? env_option(args) : cwd_option(args);
+            if (rc)
+                return rc;
             break;
         }
         case CLI_OPT_TASKS:
@@ -558,164 +569,209 @@ static int submit_text(struct spool *sp, char *jobid, size_t len,
     return -1;
 }
 
+/* One submission on its way into the spool: what cmd_submit opens and
+ * makes, freed in one place (submission_free). */
+struct submission {
+    struct submit_args args;
+    struct spool *sp;
+    json_t *job;
+    const char *job_path;             /* the job file given, or NULL */
+    FILE *tasks_in;                   /* the task file to copy, or NULL */
+    char *tasks_src;                  /* its name for messages */
+    uint64_t made;                    /* lines made from ':::' */
+    char *data_path;                  /* the task file's copy in data/ */
+    char *archive_src, *archive_path; /* the archive and its copy */
+    int archive_fd;
+    json_t *tasks_name;
+    struct resume_plan resume;
+};
+
+/* A task file: from --tasks, the command lines made from ':::', or the
+ * job file's task_file; validated with a stand-in first (refuse a bad
+ * job before copying a large task file), then opened. 0 or -1. */
+static int open_task_source(struct submission *s)
+{
+    json_t *job = s->job;
+    json_t *tf = json_object_get(job, "task_file");
+    bool has_tasks = s->args.tasks || s->args.at ||
+                     (json_is_string(tf) && json_string_length(tf) > 0);
+    if (s->args.at)
+        s->tasks_src = strdup("the command lines made from ':::'");
+    else if (s->args.tasks)
+        s->tasks_src = strdup(s->args.tasks);
+    else if (has_tasks)
+        s->tasks_src = submitjob_relpath(s->job_path, json_string_value(tf));
+    if (has_tasks && !s->tasks_src) {
+        cli_error("out of memory");
+        return -1;
+    }
+    if (s->tasks_src && s->tasks_name &&
+        !json_object_get(job, "task_file_name"))
+        json_object_set(job, "task_file_name", s->tasks_name);
+    if (!s->tasks_src)
+        return 0;
+    json_object_set_new(job, "task_file", json_string("JOBID.tasks"));
+    if (submitjob_validate(job, s->job_path) < 0)
+        return -1;
+    if (s->args.at) {
+        char *dir = spool_file(s->sp, SPOOL_DATA, NULL);
+        s->tasks_in = dir ? argtasks_write(s->args.at, dir, &s->made) : NULL;
+        free(dir);
+        return s->tasks_in ? 0 : -1;
+    }
+    if (strcmp(s->tasks_src, "-") == 0) {
+        s->tasks_in = stdin;
+    } else if (!(s->tasks_in = fopen(s->tasks_src, "re"))) {
+        cli_error("cannot open task file '%s': %s", s->tasks_src,
+                  strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* An archive: from --archive (relative to the current directory), or the
+ * job file's archive (relative to the job file's directory, like
+ * task_file); validated with a stand-in, then opened. 0 or -1. */
+static int open_archive_source(struct submission *s)
+{
+    json_t *ar = json_object_get(s->job, "archive");
+    bool in_job = json_is_string(ar) && json_string_length(ar) > 0;
+    if (s->args.archive)
+        s->archive_src = strdup(s->args.archive);
+    else if (in_job)
+        s->archive_src = submitjob_relpath(s->job_path ? s->job_path : "-",
+                                           json_string_value(ar));
+    if ((s->args.archive || in_job) && !s->archive_src) {
+        cli_error("out of memory");
+        return -1;
+    }
+    if (!s->archive_src)
+        return 0;
+    json_object_set_new(s->job, "archive", json_string("JOBID.archive"));
+    if (submitjob_validate(s->job, s->job_path) < 0 ||
+        (s->archive_fd = submitjob_open_archive(s->archive_src)) < 0)
+        return -1;
+    return 0;
+}
+
+/* Copy the task file and the archive into data/ under jobid and name the
+ * copies in the job. 0 or -1. */
+static int copy_inputs(struct submission *s, const char *jobid)
+{
+    if (s->tasks_src) {
+        static char inbuf[1 << 20];
+        uint64_t copied = 0;
+        setvbuf(s->tasks_in, inbuf, _IOFBF, sizeof inbuf);
+        if (submitjob_copy_tasks(s->sp, jobid, s->tasks_in, s->tasks_src,
+                                 &s->data_path, &copied) < 0 ||
+            submitjob_check_outputs(s->job, copied) < 0)
+            return -1;
+        if (s->args.at && copied != s->made) {
+            cli_error("%" PRIu64 " command lines were made, but their task "
+                      "file reads as %" PRIu64 " tasks",
+                      s->made, copied);
+            return -1;
+        }
+        json_object_set_new(s->job, "task_file",
+                            json_string(strrchr(s->data_path, '/') + 1));
+        if (submitjob_validate(s->job, s->job_path) < 0)
+            return -1;
+    }
+    if (s->archive_src) {
+        if (submitjob_copy_archive(s->sp, jobid, s->archive_fd, s->archive_src,
+                                   &s->archive_path) < 0)
+            return -1;
+        json_object_set_new(s->job, "archive",
+                            json_string(strrchr(s->archive_path, '/') + 1));
+    }
+    return 0;
+}
+
+/* Validate, copy the inputs, queue the job and print its id. 0 or -1. */
+static int submit_queue(struct submission *s)
+{
+    struct mps_error err;
+    char jobid[64];
+    if (submitjob_validate(s->job, s->job_path) < 0 ||
+        depends_check(s->sp, s->job) != 0)
+        return -1;
+    if (spool_new_jobid(s->sp, jobid, sizeof jobid, &err) < 0) {
+        cli_error("%s", err.text);
+        return -1;
+    }
+    if (copy_inputs(s, jobid) < 0)
+        return -1;
+    size_t len;
+    char *text = submitjob_text(s->job, &len);
+    if (!text) {
+        cli_error("out of memory");
+        return -1;
+    }
+    int rc = submit_text(s->sp, jobid, sizeof jobid, text, len);
+    free(text);
+    if (rc < 0)
+        return -1;
+    free(s->data_path); /* submitted: the copies stay */
+    s->data_path = NULL;
+    free(s->archive_path);
+    s->archive_path = NULL;
+    printf("%s\n", jobid);
+    return 0;
+}
+
+/* Free what s holds; copies in data/ that were not submitted go. */
+static void submission_free(struct submission *s)
+{
+    if (s->data_path)
+        unlink(s->data_path);
+    if (s->archive_path)
+        unlink(s->archive_path);
+    free(s->archive_path);
+    free(s->archive_src);
+    if (s->archive_fd >= 0)
+        close(s->archive_fd);
+    if (s->tasks_in && s->tasks_in != stdin)
+        fclose(s->tasks_in);
+    free(s->data_path);
+    free(s->tasks_src);
+    json_decref(s->job);
+    json_decref(s->tasks_name);
+    json_decref(s->args.overrides);
+    json_decref(s->args.deps);
+    json_decref(s->args.env);
+    argtasks_free(s->args.at);
+    resume_plan_free(&s->resume);
+    spool_close(s->sp);
+}
+
 int cmd_submit(int argc, char **argv, const char *spool)
 {
     struct cli_cmdline cl;
     if (cli_cmdline_init(&cl, "submit", argc, argv, "+:ho:e:", NULL, spool) < 0)
         return 1;
-    struct submit_args args = {.overrides = json_object(),
-                               .deps = json_object()};
-    struct spool *sp = NULL;
-    json_t *job = NULL;
-    FILE *tasks_in = NULL;
-    char *tasks_src = NULL, *data_path = NULL, *text = NULL;
-    char *archive_src = NULL, *archive_path = NULL;
-    int archive_fd = -1;
-    const char *job_path = NULL;
-    json_t *tasks_name = NULL;
-    struct resume_plan resume = {0};
-    int rc = submit_options(&cl, &args);
+    struct submission s = {
+        .args = {.overrides = json_object(), .deps = json_object()},
+        .archive_fd = -1};
+    int rc = submit_options(&cl, &s.args);
     if (rc >= 0)
         goto out;
-    if ((rc = cli_open_spool(&cl, &sp)) != 0)
+    if ((rc = cli_open_spool(&cl, &s.sp)) != 0)
         goto out;
-    if (!(job = submit_build(&cl, &args, &job_path, &rc)))
-        goto out;
-    rc = 1;
-    tasks_name = submitjob_task_file_name(args.tasks, job);
-    if (args.resume &&
-        (rc = resume_failed_prepare(sp, args.resume, job, job_path, &args.tasks,
-                                    &args.archive, &resume)))
+    if (!(s.job = submit_build(&cl, &s.args, &s.job_path, &rc)))
         goto out;
     rc = 1;
-
-    /* A task file: from --tasks, or the job file's task_file. */
-    json_t *tf = json_object_get(job, "task_file");
-    bool has_tasks = args.tasks || args.at ||
-                     (json_is_string(tf) && json_string_length(tf) > 0);
-    uint64_t made = 0, copied = 0;
-    if (args.at)
-        tasks_src = strdup("the command lines made from ':::'");
-    else if (args.tasks)
-        tasks_src = strdup(args.tasks);
-    else if (has_tasks)
-        tasks_src = submitjob_relpath(job_path, json_string_value(tf));
-    if (has_tasks && !tasks_src) {
-        cli_error("out of memory");
+    s.tasks_name = submitjob_task_file_name(s.args.tasks, s.job);
+    if (s.args.resume &&
+        (rc = resume_failed_prepare(s.sp, s.args.resume, s.job, s.job_path,
+                                    &s.args.tasks, &s.args.archive, &s.resume)))
         goto out;
-    }
-    if (tasks_src && tasks_name && !json_object_get(job, "task_file_name"))
-        json_object_set(job, "task_file_name", tasks_name);
-    if (tasks_src) {
-        /* Validate with a stand-in first: refuse a bad job before copying
-         * a large task file. */
-        json_object_set_new(job, "task_file", json_string("JOBID.tasks"));
-        if (submitjob_validate(job, job_path) < 0)
-            goto out;
-        if (args.at) {
-            char *dir = spool_file(sp, SPOOL_DATA, NULL);
-            tasks_in = dir ? argtasks_write(args.at, dir, &made) : NULL;
-            free(dir);
-            if (!tasks_in)
-                goto out;
-        } else if (strcmp(tasks_src, "-") == 0) {
-            tasks_in = stdin;
-        } else if (!(tasks_in = fopen(tasks_src, "re"))) {
-            cli_error("cannot open task file '%s': %s", tasks_src,
-                      strerror(errno));
-            goto out;
-        }
-    }
-
-    /* An archive: from --archive (relative to the current directory), or
-     * the job file's archive (relative to the job file's directory, like
-     * task_file). */
-    json_t *ar = json_object_get(job, "archive");
-    if (args.archive)
-        archive_src = strdup(args.archive);
-    else if (json_is_string(ar) && json_string_length(ar) > 0)
-        archive_src =
-            submitjob_relpath(job_path ? job_path : "-", json_string_value(ar));
-    if ((args.archive || (json_is_string(ar) && json_string_length(ar))) &&
-        !archive_src) {
-        cli_error("out of memory");
+    rc = 1;
+    if (open_task_source(&s) < 0 || open_archive_source(&s) < 0 ||
+        submit_queue(&s) < 0)
         goto out;
-    }
-    if (archive_src) {
-        json_object_set_new(job, "archive", json_string("JOBID.archive"));
-        if (submitjob_validate(job, job_path) < 0 ||
-            (archive_fd = submitjob_open_archive(archive_src)) < 0)
-            goto out;
-    }
-
-    struct mps_error err;
-    char jobid[64];
-    if (submitjob_validate(job, job_path) < 0 || depends_check(sp, job) != 0)
-        goto out;
-    if (spool_new_jobid(sp, jobid, sizeof jobid, &err) < 0) {
-        cli_error("%s", err.text);
-        goto out;
-    }
-    if (tasks_src) {
-        static char inbuf[1 << 20];
-        setvbuf(tasks_in, inbuf, _IOFBF, sizeof inbuf);
-        if (submitjob_copy_tasks(sp, jobid, tasks_in, tasks_src, &data_path,
-                                 &copied) < 0 ||
-            submitjob_check_outputs(job, copied) < 0)
-            goto out;
-        if (args.at && copied != made) {
-            cli_error("%" PRIu64 " command lines were made, but their task "
-                      "file reads as %" PRIu64 " tasks",
-                      made, copied);
-            goto out;
-        }
-        json_object_set_new(job, "task_file",
-                            json_string(strrchr(data_path, '/') + 1));
-        if (submitjob_validate(job, job_path) < 0)
-            goto out;
-    }
-    if (archive_src) {
-        if (submitjob_copy_archive(sp, jobid, archive_fd, archive_src,
-                                   &archive_path) < 0)
-            goto out;
-        json_object_set_new(job, "archive",
-                            json_string(strrchr(archive_path, '/') + 1));
-    }
-    size_t len;
-    if (!(text = submitjob_text(job, &len))) {
-        cli_error("out of memory");
-        goto out;
-    }
-    if (submit_text(sp, jobid, sizeof jobid, text, len) < 0)
-        goto out;
-    free(data_path); /* submitted: the copies stay */
-    data_path = NULL;
-    free(archive_path);
-    archive_path = NULL;
-    printf("%s\n", jobid);
     rc = 0;
 out:
-    if (data_path)
-        unlink(data_path);
-    if (archive_path)
-        unlink(archive_path);
-    free(archive_path);
-    free(archive_src);
-    if (archive_fd >= 0)
-        close(archive_fd);
-    if (tasks_in && tasks_in != stdin)
-        fclose(tasks_in);
-    free(data_path);
-    free(tasks_src);
-    free(text);
-    json_decref(job);
-    json_decref(tasks_name);
-    json_decref(args.overrides);
-    json_decref(args.deps);
-    json_decref(args.env);
-    argtasks_free(args.at);
-    resume_plan_free(&resume);
-    spool_close(sp);
+    submission_free(&s);
     cli_cmdline_free(&cl);
     return rc;
 }

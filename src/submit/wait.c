@@ -232,118 +232,115 @@ static void print_timeout(const struct waiter *w, double timeout)
     fputc('\n', stderr);
 }
 
-int cmd_wait(int argc, char **argv, const char *spool)
+/* wait's options into cl, *quiet and *timeout (-1: none); -1 to go on,
+ * else the exit code (cl freed). */
+static int wait_options(struct cli_cmdline *cl, bool *quiet, double *timeout)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"spool", required_argument, NULL, CLI_OPT_SPOOL},
-        {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
-        {"quiet", no_argument, NULL, 'q'},
-        {NULL, 0, NULL, 0},
-    };
-    struct cli_cmdline cl;
-    if (cli_cmdline_init(&cl, "wait", argc, argv, "+:hq", longopts, spool) < 0)
-        return 1;
-    struct waiter w = {0};
-    double timeout = -1;
-    int c, rc = 0, ifd = -1, status_wd = -1;
-    while ((c = cli_cmdline_next(&cl)) != -1) {
+    int c, rc;
+    while ((c = cli_cmdline_next(cl)) != -1) {
         switch (c) {
         case 'h':
-            cli_cmdline_free(&cl);
+            cli_cmdline_free(cl);
             return cli_print_usage(wait_usage);
         case CLI_OPT_SPOOL:
-            cl.spool = optarg;
+            cl->spool = optarg;
             break;
         case CLI_OPT_TIMEOUT:
-            if (cli_parse_seconds(optarg, &timeout) < 0 || timeout < 0) {
+            if (cli_parse_seconds(optarg, timeout) < 0 || *timeout < 0) {
                 rc = cli_usage_error("wait",
-                                     "--timeout needs a number of seconds, not "
-                                     "'%s'",
+                                     "--timeout needs a number of seconds, "
+                                     "not '%s'",
                                      optarg);
-                cli_cmdline_free(&cl);
+                cli_cmdline_free(cl);
                 return rc;
             }
             break;
         case 'q':
-            w.quiet = true;
+            *quiet = true;
             break;
         default:
-            rc = cli_cmdline_error(&cl, c);
-            cli_cmdline_free(&cl);
+            rc = cli_cmdline_error(cl, c);
+            cli_cmdline_free(cl);
             return rc;
         }
     }
-    if (cl.noperands == 0) {
-        rc = cli_usage_error("wait", "no job given: mpispool wait JOBID...");
-        goto out;
-    }
-    if ((rc = cli_open_spool(&cl, &w.sp)) != 0)
-        goto out;
-    rc = 1;
-    if (!(w.jobs = calloc((size_t)cl.noperands, sizeof *w.jobs))) {
+    return -1;
+}
+
+/* The jobs of the operands (each once); 0, or -1 after a message. */
+static int wait_add_jobs(struct waiter *w, const struct cli_cmdline *cl)
+{
+    if (!(w->jobs = calloc((size_t)cl->noperands, sizeof *w->jobs))) {
         cli_error("out of memory");
-        goto out;
+        return -1;
     }
-    for (int i = 0; i < cl.noperands; i++) {
-        const char *id = cl.operands[i];
+    for (int i = 0; i < cl->noperands; i++) {
+        const char *id = cl->operands[i];
         bool seen = false;
-        for (size_t j = 0; j < w.njobs && !seen; j++)
-            seen = strcmp(w.jobs[j].id, id) == 0;
+        for (size_t j = 0; j < w->njobs && !seen; j++)
+            seen = strcmp(w->jobs[j].id, id) == 0;
         if (seen)
             continue;
-        int where = jobfile_valid_id(id) ? spool_locate(w.sp, id) : -1;
+        int where = jobfile_valid_id(id) ? spool_locate(w->sp, id) : -1;
         if (where < 0) {
-            cli_error("no job '%s' in spool '%s'", id, spool_path(w.sp));
-            goto out;
+            cli_error("no job '%s' in spool '%s'", id, spool_path(w->sp));
+            return -1;
         }
-        w.jobs[w.njobs++] = (struct waited){.id = id, .where = where};
+        w->jobs[w->njobs++] = (struct waited){.id = id, .where = where};
     }
-    w.progress = !w.quiet;
-    pbar_init(&w.bar, stderr, isatty(STDERR_FILENO));
+    return 0;
+}
 
-    /* Watch before the first scan, so no change slips in between. */
-    ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (ifd >= 0) {
-        /* cancel/: a queued job its owner withdraws ends there (a user
-         * who may not read cancel/ sees it at the next rescan). */
-        static const enum spool_dir watched[] = {SPOOL_DONE, SPOOL_FAILED,
-                                                 SPOOL_REJECTED, SPOOL_CANCEL,
-                                                 SPOOL_STATUS};
-        for (size_t i = 0; i < sizeof watched / sizeof *watched; i++) {
-            char *dir = spool_file(w.sp, watched[i], NULL);
-            int wd =
-                dir ? inotify_add_watch(
-                          ifd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
-                    : -1;
-            if (watched[i] == SPOOL_STATUS)
-                status_wd = wd;
-            free(dir);
-        }
+/* An inotify descriptor watching where jobs end (and status/, whose
+ * watch goes to *status_wd), or -1: then wait rescans. */
+static int wait_watch(struct waiter *w, int *status_wd)
+{
+    int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (ifd < 0)
+        return -1;
+    /* cancel/: a queued job its owner withdraws ends there (a user who
+     * may not read cancel/ sees it at the next rescan). */
+    static const enum spool_dir watched[] = {
+        SPOOL_DONE, SPOOL_FAILED, SPOOL_REJECTED, SPOOL_CANCEL, SPOOL_STATUS};
+    for (size_t i = 0; i < sizeof watched / sizeof *watched; i++) {
+        char *dir = spool_file(w->sp, watched[i], NULL);
+        int wd = dir ? inotify_add_watch(
+                           ifd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
+                     : -1;
+        if (watched[i] == SPOOL_STATUS)
+            *status_wd = wd;
+        free(dir);
     }
+    return ifd;
+}
+
+/* Wait until every job has ended (0) or the timeout passed or a job
+ * vanished (-1, after a message). */
+static int wait_loop(struct waiter *w, double timeout, int ifd, int status_wd)
+{
     int64_t deadline =
         timeout >= 0 ? util_mono_us() + (int64_t)(timeout * 1e6) : -1;
     bool status_changed = true;
     for (;;) {
-        if (wait_scan(&w) < 0)
-            goto out;
-        if (w.nended == w.njobs)
-            break;
-        if (w.progress) {
-            if (status_changed || !w.status) {
-                json_decref(w.status);
-                w.status = status_load_files(w.sp);
+        if (wait_scan(w) < 0)
+            return -1;
+        if (w->nended == w->njobs)
+            return 0;
+        if (w->progress) {
+            if (status_changed || !w->status) {
+                json_decref(w->status);
+                w->status = status_load_files(w->sp);
             }
-            progress_show(&w, false);
+            progress_show(w, false);
         }
         /* redraw (rate, ETA) or print a held-back line within a second */
-        int wait_ms = w.progress ? 1000 : WAIT_RESCAN_MS;
+        int wait_ms = w->progress ? 1000 : WAIT_RESCAN_MS;
         if (deadline >= 0) {
             int64_t left = deadline - util_mono_us();
             if (left <= 0) {
-                progress_clear(&w);
-                print_timeout(&w, timeout);
-                goto out;
+                progress_clear(w);
+                print_timeout(w, timeout);
+                return -1;
             }
             if (left / 1000 + 1 < wait_ms)
                 wait_ms = (int)(left / 1000 + 1);
@@ -358,13 +355,48 @@ int cmd_wait(int argc, char **argv, const char *spool)
         int n = poll(&pfd, 1, wait_ms);
         if (n < 0 && errno != EINTR) {
             cli_error("cannot wait for the spool: %s", strerror(errno));
-            goto out;
+            return -1;
         }
         if (n > 0)
             status_changed = drain_events(ifd, status_wd);
         else
             status_changed = n == 0; /* rescan: NFS shows no events */
     }
+}
+
+int cmd_wait(int argc, char **argv, const char *spool)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"spool", required_argument, NULL, CLI_OPT_SPOOL},
+        {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
+        {"quiet", no_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0},
+    };
+    struct cli_cmdline cl;
+    if (cli_cmdline_init(&cl, "wait", argc, argv, "+:hq", longopts, spool) < 0)
+        return 1;
+    struct waiter w = {0};
+    double timeout = -1;
+    int rc = wait_options(&cl, &w.quiet, &timeout);
+    if (rc >= 0)
+        return rc;
+    int ifd = -1, status_wd = -1;
+    if (cl.noperands == 0) {
+        rc = cli_usage_error("wait", "no job given: mpispool wait JOBID...");
+        goto out;
+    }
+    if ((rc = cli_open_spool(&cl, &w.sp)) != 0)
+        goto out;
+    rc = 1;
+    if (wait_add_jobs(&w, &cl) < 0)
+        goto out;
+    w.progress = !w.quiet;
+    pbar_init(&w.bar, stderr, isatty(STDERR_FILENO));
+    /* Watch before the first scan, so no change slips in between. */
+    ifd = wait_watch(&w, &status_wd);
+    if (wait_loop(&w, timeout, ifd, status_wd) < 0)
+        goto out;
     if (w.progress) {
         json_decref(w.status);
         w.status = json_array();
