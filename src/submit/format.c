@@ -3,6 +3,7 @@
  * task attempt's result. */
 #include "format.h"
 
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -92,4 +93,16 @@ char *fmt_record_result(json_t *rec)
         rc = asprintf(&out, "%s", timed_out ? "timed out" : "did not run");
     }
     return rc < 0 ? NULL : out;
+}
+
+/* The name of user uid ("uid N" without a password entry). */
+const char *fmt_user_name(uint32_t uid, char *buf, size_t len)
+{
+    char pwbuf[4096];
+    struct passwd pw, *found = NULL;
+    if (getpwuid_r((uid_t)uid, &pw, pwbuf, sizeof pwbuf, &found) == 0 && found)
+        snprintf(buf, len, "%s", pw.pw_name);
+    else
+        snprintf(buf, len, "uid %u", (unsigned)uid);
+    return buf;
 }

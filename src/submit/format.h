@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A duration: "4.20s", "3m 07s", "2h 05m 09s", "3d 04h 05m". */
 const char *fmt_duration(double secs, char *buf, size_t len);
@@ -19,5 +20,7 @@ const char *fmt_member_text(json_t *obj, const char *key, char *buf,
 json_int_t fmt_member_int(json_t *obj, const char *key);
 /* "exit 3", "signal 9 (Killed), timed out", "error: ..." (malloc'd). */
 char *fmt_record_result(json_t *rec);
+/* The name of user uid ("uid N" without a password entry). */
+const char *fmt_user_name(uint32_t uid, char *buf, size_t len);
 
 #endif

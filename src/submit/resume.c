@@ -305,41 +305,120 @@ static void inherit_keys(json_t *job, json_t *old)
     }
 }
 
-int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
-                          const char *job_path, const char **tasks_src,
-                          const char **archive_src, struct resume_plan *plan)
+/* Where the ended job old_id is, or -1 after a message. */
+static int ended_job_dir(struct spool *sp, const char *old_id)
 {
-    *plan = (struct resume_plan){0};
     int where = jobfile_valid_id(old_id) ? spool_locate(sp, old_id) : -1;
     if (where < 0) {
         cli_error("--resume-failed: no job '%s' in spool '%s'", old_id,
                   spool_path(sp));
-        return 1;
+        return -1;
     }
     if (where == SPOOL_NEW || where == SPOOL_CUR) {
         cli_error("--resume-failed: job '%s' has not ended yet (wait for "
                   "it: mpispool wait %s)",
                   old_id, old_id);
-        return 1;
+        return -1;
     }
     if (where == SPOOL_REJECTED) {
         cli_error("--resume-failed: job '%s' was rejected: it ran nothing",
                   old_id);
-        return 1;
+        return -1;
     }
     if (where == SPOOL_CANCEL) {
         cli_error("--resume-failed: job '%s' was cancelled before it "
                   "started, and no coordinator has filed it yet: try again "
                   "once one has (mpispool wait %s)",
                   old_id, old_id);
-        return 1;
+        return -1;
     }
-    int rc = 1;
+    return where;
+}
+
+/* The tasks of job old_id (ntasks of them) that did not succeed: no
+ * record, or a last attempt that failed; *chosen (malloc'd) gets a flag
+ * per task. Their numbers as a JSON array, or NULL after a message. */
+static json_t *unsucceeded(struct spool *sp, const char *old_id,
+                           long long ntasks, bool **chosen)
+{
     struct mps_error err;
     struct job_attempt *attempts = NULL;
     size_t nattempts = 0;
+    json_t *numbers = NULL;
+    if (jobrecords_load(sp, old_id, true, &attempts, &nattempts, &err) < 0) {
+        cli_error("--resume-failed: %s", err.text);
+        return NULL;
+    }
+    if (!(*chosen =
+              malloc((size_t)(ntasks > 0 ? ntasks : 1) * sizeof **chosen))) {
+        cli_error("out of memory");
+        goto out;
+    }
+    for (long long i = 0; i < ntasks; i++)
+        (*chosen)[i] = true;
+    for (size_t i = 0; i < nattempts; i++) {
+        bool last =
+            i + 1 == nattempts || attempts[i + 1].task != attempts[i].task;
+        long long t = attempts[i].task;
+        if (last && t >= 0 && t < ntasks)
+            (*chosen)[t] = !jobrecords_ok(attempts[i].rec);
+    }
+    numbers = json_array();
+    for (long long i = 0; i < ntasks; i++)
+        if ((*chosen)[i])
+            json_array_append_new(numbers, json_integer(i));
+    if (json_array_size(numbers) == 0) {
+        cli_error("--resume-failed: every task of job '%s' succeeded: "
+                  "nothing to submit",
+                  old_id);
+        json_decref(numbers);
+        numbers = NULL;
+    }
+out:
+    jobrecords_free(attempts, nattempts);
+    return numbers;
+}
+
+/* The job's tasks become those of source (the job's own, or the earlier
+ * job's) whose numbers are in numbers; 0, or -1 after a message. */
+static int pick_tasks(json_t *job, json_t *source, json_t *numbers,
+                      long long ntasks, const char *old_id)
+{
+    if (!source) {
+        cli_error("out of memory");
+        return -1;
+    }
+    if ((long long)json_array_size(source) != ntasks) {
+        cli_error("--resume-failed: the job has %zu tasks, job %s "
+                  "had %lld: give the same tasks",
+                  json_array_size(source), old_id, ntasks);
+        return -1;
+    }
+    json_t *picked = json_array();
+    size_t i;
+    json_t *n;
+    json_array_foreach(numbers, i, n)
+    {
+        json_array_append(
+            picked, json_array_get(source, (size_t)json_integer_value(n)));
+    }
+    for (size_t k = 0; k < sizeof array_keys / sizeof *array_keys; k++)
+        json_object_del(job, array_keys[k]);
+    json_object_set_new(job, "tasks", picked);
+    return 0;
+}
+
+int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
+                          const char *job_path, const char **tasks_src,
+                          const char **archive_src, struct resume_plan *plan)
+{
+    *plan = (struct resume_plan){0};
+    int where = ended_job_dir(sp, old_id);
+    if (where < 0)
+        return 1;
+    int rc = 1;
     bool *chosen = NULL;
-    json_t *old = NULL, *old_array = NULL, *source = NULL, *picked = NULL;
+    json_t *old = NULL, *old_array = NULL, *source = NULL;
     json_t *numbers = NULL, *file_tasks = NULL;
     uint64_t *file_of = NULL;
     char *old_tasks = NULL, *src_path = NULL;
@@ -370,35 +449,8 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
         cli_error("--resume-failed: job '%s' has no tasks", old_id);
         goto out;
     }
-    /* Which did not succeed: no record, or a last attempt that failed. */
-    if (jobrecords_load(sp, old_id, true, &attempts, &nattempts, &err) < 0) {
-        cli_error("--resume-failed: %s", err.text);
+    if (!(numbers = unsucceeded(sp, old_id, ntasks, &chosen)))
         goto out;
-    }
-    if (!(chosen =
-              malloc((size_t)(ntasks > 0 ? ntasks : 1) * sizeof *chosen))) {
-        cli_error("out of memory");
-        goto out;
-    }
-    for (long long i = 0; i < ntasks; i++)
-        chosen[i] = true;
-    for (size_t i = 0; i < nattempts; i++) {
-        bool last =
-            i + 1 == nattempts || attempts[i + 1].task != attempts[i].task;
-        long long t = attempts[i].task;
-        if (last && t >= 0 && t < ntasks)
-            chosen[t] = !jobrecords_ok(attempts[i].rec);
-    }
-    numbers = json_array();
-    for (long long i = 0; i < ntasks; i++)
-        if (chosen[i])
-            json_array_append_new(numbers, json_integer(i));
-    if (json_array_size(numbers) == 0) {
-        cli_error("--resume-failed: every task of job '%s' succeeded: "
-                  "nothing to submit",
-                  old_id);
-        goto out;
-    }
 
     /* Where the tasks come from. */
     json_t *job_tf = json_object_get(job, "task_file");
@@ -434,27 +486,8 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
         json_object_del(job, "task_file");
         *tasks_src = plan->tasks_path;
     } else {
-        if (!source) {
-            cli_error("out of memory");
+        if (pick_tasks(job, source, numbers, ntasks, old_id) < 0)
             goto out;
-        }
-        if ((long long)json_array_size(source) != ntasks) {
-            cli_error("--resume-failed: the job has %zu tasks, job %s "
-                      "had %lld: give the same tasks",
-                      json_array_size(source), old_id, ntasks);
-            goto out;
-        }
-        picked = json_array();
-        size_t i;
-        json_t *n;
-        json_array_foreach(numbers, i, n)
-        {
-            json_array_append(
-                picked, json_array_get(source, (size_t)json_integer_value(n)));
-        }
-        for (size_t k = 0; k < sizeof array_keys / sizeof *array_keys; k++)
-            json_object_del(job, array_keys[k]);
-        json_object_set(job, "tasks", picked);
     }
     json_t *from = json_pack("{s:s, s:O}", "job", old_id, "tasks", numbers);
     if (from && file_tasks)
@@ -466,7 +499,6 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
 out:
     if (rc != 0)
         resume_plan_free(plan);
-    jobrecords_free(attempts, nattempts);
     free(chosen);
     free(file_of);
     json_decref(file_tasks);
@@ -476,7 +508,6 @@ out:
     json_decref(old_array);
     json_decref(old);
     json_decref(source);
-    json_decref(picked);
     json_decref(numbers);
     return rc;
 }

@@ -718,6 +718,97 @@ static int parse_start(struct start *st, int argc, char **argv,
     return -1;
 }
 
+/* Run mpirun on the hosts that answer, again and again while work is
+ * left and runs make progress, until a stop signal; the exit code. */
+static int supervise(struct start *st, const char *hostfile)
+{
+    int failures = 0, run_no = 0, rc = 1;
+    for (;;) {
+        long queued = count_jobs(st->spool, "new");
+        long claimed = count_jobs(st->spool, "cur");
+        if (!st->serve && queued == 0 && claimed == 0) {
+            say(run_no ? "the spool is empty: done"
+                       : "the spool is empty: nothing to do");
+            rc = 0;
+            return rc;
+        }
+        int answering = check_hosts(st);
+        if (st->stop_count > 0) {
+            say("stopped before a run");
+            rc = 0;
+            return rc;
+        }
+        for (int i = 0; i < st->nhosts; i++)
+            if (!st->hosts[i].answers)
+                say("%s does not answer: %s", st->hosts[i].name,
+                    st->hosts[i].why);
+        say("%d of %d hosts answer", answering, st->nhosts);
+        int np = answering ? write_mpi_hostfile(st, hostfile) : 0;
+        if (answering && np < 0) {
+            cli_error("cannot write '%s': %s", hostfile, strerror(errno));
+            return rc;
+        }
+        long ended_before = ended_jobs(st->spool);
+        int64_t t0 = util_mono_us();
+        int status = np > 0 ? run_mpirun(st, hostfile, np, ++run_no) : -1;
+        if (np > 0 && status < 0)
+            return rc;
+        if (np > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+            cli_error("mpirun could not be executed (set "
+                      "MPISPOOL_MPIRUN?)");
+            return rc;
+        }
+        char how[64] = "not run";
+        if (np > 0)
+            describe_status(status, how, sizeof how);
+        if (st->stop_count > 0) {
+            say("run %d stopped (mpirun: %s)", run_no, how);
+            rc = np > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+                         st->stop_count == 1
+                     ? 0
+                     : 1;
+            return rc;
+        }
+        long ended = ended_jobs(st->spool) - ended_before;
+        queued = count_jobs(st->spool, "new");
+        claimed = count_jobs(st->spool, "cur");
+        if (np > 0)
+            say("run %d ended after %.0f s (mpirun: %s): %ld job%s ended, "
+                "%ld waiting in new/, %ld claimed in cur/",
+                run_no, (double)(util_mono_us() - t0) / 1e6, how, ended,
+                ended == 1 ? "" : "s", queued, claimed);
+        if (!st->serve && queued == 0 && claimed == 0) {
+            say("the spool is empty: done");
+            rc = 0;
+            return rc;
+        }
+        /* A run that ended a job, or lasted a while (a big job can run for
+         * hours before a PC vanishes), made progress. */
+        bool progress = ended > 0 || util_mono_us() - t0 >= PROGRESS_RUN_US;
+        failures = progress ? 0 : failures + 1;
+        if (failures > st->retries) {
+            say("giving up: %d run%s in a row finished no job within a "
+                "minute",
+                failures, failures == 1 ? "" : "s");
+            return rc;
+        }
+        say("work is left: starting again in %g s on the hosts that "
+            "answer (%d of at most %d restarts without progress)",
+            st->pause_s, failures, st->retries);
+        /* Pause, but a stop signal ends the wait at once. */
+        int64_t until = util_mono_us() + (int64_t)(st->pause_s * 1e6);
+        int64_t left;
+        while (st->stop_count == 0 && (left = until - util_mono_us()) > 0)
+            next_signal(st, (long)(left / 1000) + 1);
+        if (st->stop_count > 0) {
+            say("stopped while pausing");
+            rc = 0;
+            return rc;
+        }
+    }
+    return rc;
+}
+
 int cmd_start(int argc, char **argv, const char *spool)
 {
     struct start st;
@@ -772,91 +863,8 @@ int cmd_start(int argc, char **argv, const char *spool)
     }
     close(fd);
 
-    int failures = 0, run_no = 0;
-    rc = 1;
-    for (;;) {
-        long queued = count_jobs(st.spool, "new");
-        long claimed = count_jobs(st.spool, "cur");
-        if (!st.serve && queued == 0 && claimed == 0) {
-            say(run_no ? "the spool is empty: done"
-                       : "the spool is empty: nothing to do");
-            rc = 0;
-            break;
-        }
-        int answering = check_hosts(&st);
-        if (st.stop_count > 0) {
-            say("stopped before a run");
-            rc = 0;
-            break;
-        }
-        for (int i = 0; i < st.nhosts; i++)
-            if (!st.hosts[i].answers)
-                say("%s does not answer: %s", st.hosts[i].name,
-                    st.hosts[i].why);
-        say("%d of %d hosts answer", answering, st.nhosts);
-        int np = answering ? write_mpi_hostfile(&st, hostfile) : 0;
-        if (answering && np < 0) {
-            cli_error("cannot write '%s': %s", hostfile, strerror(errno));
-            break;
-        }
-        long ended_before = ended_jobs(st.spool);
-        int64_t t0 = util_mono_us();
-        int status = np > 0 ? run_mpirun(&st, hostfile, np, ++run_no) : -1;
-        if (np > 0 && status < 0)
-            break;
-        if (np > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-            cli_error("mpirun could not be executed (set "
-                      "MPISPOOL_MPIRUN?)");
-            break;
-        }
-        char how[64] = "not run";
-        if (np > 0)
-            describe_status(status, how, sizeof how);
-        if (st.stop_count > 0) {
-            say("run %d stopped (mpirun: %s)", run_no, how);
-            rc = np > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-                         st.stop_count == 1
-                     ? 0
-                     : 1;
-            break;
-        }
-        long ended = ended_jobs(st.spool) - ended_before;
-        queued = count_jobs(st.spool, "new");
-        claimed = count_jobs(st.spool, "cur");
-        if (np > 0)
-            say("run %d ended after %.0f s (mpirun: %s): %ld job%s ended, "
-                "%ld waiting in new/, %ld claimed in cur/",
-                run_no, (double)(util_mono_us() - t0) / 1e6, how, ended,
-                ended == 1 ? "" : "s", queued, claimed);
-        if (!st.serve && queued == 0 && claimed == 0) {
-            say("the spool is empty: done");
-            rc = 0;
-            break;
-        }
-        /* A run that ended a job, or lasted a while (a big job can run for
-         * hours before a PC vanishes), made progress. */
-        bool progress = ended > 0 || util_mono_us() - t0 >= PROGRESS_RUN_US;
-        failures = progress ? 0 : failures + 1;
-        if (failures > st.retries) {
-            say("giving up: %d run%s in a row finished no job within a "
-                "minute",
-                failures, failures == 1 ? "" : "s");
-            break;
-        }
-        say("work is left: starting again in %g s on the hosts that "
-            "answer (%d of at most %d restarts without progress)",
-            st.pause_s, failures, st.retries);
-        /* Pause, but a stop signal ends the wait at once. */
-        int64_t until = util_mono_us() + (int64_t)(st.pause_s * 1e6);
-        int64_t left;
-        while (st.stop_count == 0 && (left = until - util_mono_us()) > 0)
-            next_signal(&st, (long)(left / 1000) + 1);
-        if (st.stop_count > 0) {
-            say("stopped while pausing");
-            rc = 0;
-            break;
-        }
-    }
+    rc = supervise(&st, hostfile);
+
 out:
     if (hostfile[0])
         unlink(hostfile);
