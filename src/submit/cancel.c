@@ -251,26 +251,11 @@ int cmd_cancel(int argc, char **argv, const char *spool)
     if (cli_cmdline_init(&cl, "cancel", argc, argv, "+:h", longopts, spool) < 0)
         return 1;
     bool wait_end = false;
-    int c, rc = 0;
     struct spool *sp = NULL;
-    while ((c = cli_cmdline_next(&cl)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_cmdline_free(&cl);
-            fputs(cancel_usage, stdout);
-            return 0;
-        case CLI_OPT_SPOOL:
-            cl.spool = optarg;
-            break;
-        case OPT_WAIT:
-            wait_end = true;
-            break;
-        default:
-            rc = cli_cmdline_error(&cl, c);
-            cli_cmdline_free(&cl);
-            return rc;
-        }
-    }
+    int rc;
+    if ((rc = cli_scan_options(&cl, cancel_usage, OPT_WAIT, &wait_end)) >= 0)
+        return rc;
+    rc = 0;
     if (cl.noperands == 0) {
         rc = cli_usage_error("cancel", "no job given: mpispool cancel JOBID "
                                        "[TASK...]");

@@ -180,6 +180,28 @@ int cli_parse_seconds(const char *text, double *out)
     return 0;
 }
 
+int cli_scan_options(struct cli_cmdline *cl, const char *usage, int flag_opt,
+                     bool *flag)
+{
+    int c, rc;
+    while ((c = cli_cmdline_next(cl)) != -1) {
+        if (c == 'h') {
+            cli_cmdline_free(cl);
+            return cli_print_usage(usage);
+        }
+        if (c == CLI_OPT_SPOOL) {
+            cl->spool = optarg;
+        } else if (flag_opt && c == flag_opt) {
+            *flag = true;
+        } else {
+            rc = cli_cmdline_error(cl, c);
+            cli_cmdline_free(cl);
+            return rc;
+        }
+    }
+    return -1;
+}
+
 /* The options of status and report: --help, --spool DIR, --json, and
  * those of more->allow (--html FILE; --watch[=SECONDS], --until-idle).
  * Returns -1 to go on with cl filled (and *as_json, *more), else the exit

@@ -78,6 +78,12 @@ int cli_parse_int(const char *cmd, const char *opt, const char *text,
 /* Seconds (an integer or a decimal number); 0 or -1. */
 int cli_parse_seconds(const char *text, double *out);
 
+/* Scan the options of a command that takes -h/--help, --spool DIR and
+ * at most one flag (flag_opt, which sets *flag; 0: none). Returns -1 to go
+ * on with cl filled, else the exit code (cl freed). */
+int cli_scan_options(struct cli_cmdline *cl, const char *usage, int flag_opt,
+                     bool *flag);
+
 /* Options that only some commands of cli_parse_json_options take. */
 enum { CLI_MORE_HTML = 1, CLI_MORE_WATCH = 2 };
 

@@ -162,26 +162,11 @@ int cmd_drain(int argc, char **argv, const char *spool)
     if (cli_cmdline_init(&cl, "drain", argc, argv, "+:h", longopts, spool) < 0)
         return 1;
     bool undo = false;
-    int c, rc = 0;
     struct spool *sp = NULL;
-    while ((c = cli_cmdline_next(&cl)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_cmdline_free(&cl);
-            fputs(drain_usage, stdout);
-            return 0;
-        case CLI_OPT_SPOOL:
-            cl.spool = optarg;
-            break;
-        case OPT_UNDO:
-            undo = true;
-            break;
-        default:
-            rc = cli_cmdline_error(&cl, c);
-            cli_cmdline_free(&cl);
-            return rc;
-        }
-    }
+    int rc;
+    if ((rc = cli_scan_options(&cl, drain_usage, OPT_UNDO, &undo)) >= 0)
+        return rc;
+    rc = 0;
     if (undo && cl.noperands == 0) {
         rc = cli_usage_error("drain", "no host given: mpispool drain --undo "
                                       "HOST...");

@@ -46,21 +46,10 @@ int cmd_init(int argc, char **argv, const char *spool)
     struct cli_cmdline cl;
     if (cli_cmdline_init(&cl, "init", argc, argv, "+:h", longopts, spool) < 0)
         return 1;
-    int c, rc = 0;
-    while ((c = cli_cmdline_next(&cl)) != -1) {
-        switch (c) {
-        case 'h':
-            cli_cmdline_free(&cl);
-            return cli_print_usage(init_usage);
-        case CLI_OPT_SPOOL:
-            cl.spool = optarg;
-            break;
-        default:
-            rc = cli_cmdline_error(&cl, c);
-            cli_cmdline_free(&cl);
-            return rc;
-        }
-    }
+    int rc;
+    if ((rc = cli_scan_options(&cl, init_usage, 0, NULL)) >= 0)
+        return rc;
+    rc = 0;
     const char *path = NULL;
     if (cl.noperands > 1) {
         rc = cli_usage_error("init", "too many arguments: give one directory");

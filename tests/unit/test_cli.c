@@ -163,28 +163,25 @@ static char *first_option_error(char **argv, int argc, int *rc)
 static void test_cmdline_errors(void **state)
 {
     (void)state;
-    int rc;
-    char *unknown_long[] = {"wait", "--frob", NULL};
-    char *text = first_option_error(unknown_long, 2, &rc);
-    assert_int_equal(rc, 2);
-    assert_string_equal(text, "mpispool: unknown option '--frob'\n"
-                              "Try 'mpispool wait --help'.\n");
-    free(text);
-    char *unknown_short[] = {"wait", "-z", NULL};
-    text = first_option_error(unknown_short, 2, &rc);
-    assert_string_equal(text, "mpispool: unknown option '-z'\n"
-                              "Try 'mpispool wait --help'.\n");
-    free(text);
-    char *no_value[] = {"wait", "--timeout", NULL};
-    text = first_option_error(no_value, 2, &rc);
-    assert_string_equal(text, "mpispool: option '--timeout' needs a value\n"
-                              "Try 'mpispool wait --help'.\n");
-    free(text);
-    char *extra_value[] = {"wait", "--quiet=yes", NULL};
-    text = first_option_error(extra_value, 2, &rc);
-    assert_string_equal(text, "mpispool: option '--quiet' takes no value\n"
-                              "Try 'mpispool wait --help'.\n");
-    free(text);
+    static const struct {
+        const char *arg, *message;
+    } cases[] = {
+        {"--frob", "mpispool: unknown option '--frob'\n"},
+        {"-z", "mpispool: unknown option '-z'\n"},
+        {"--timeout", "mpispool: option '--timeout' needs a value\n"},
+        {"--quiet=yes", "mpispool: option '--quiet' takes no value\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *argv[] = {"wait", (char *)cases[i].arg, NULL};
+        int rc;
+        char *text = first_option_error(argv, 2, &rc);
+        char want[128];
+        snprintf(want, sizeof want, "%sTry 'mpispool wait --help'.\n",
+                 cases[i].message);
+        assert_int_equal(rc, 2);
+        assert_string_equal(text, want);
+        free(text);
+    }
 }
 
 static void test_spool_arg_env(void **state)
