@@ -42,10 +42,10 @@
 #define PLOT_W (PAGE_W - LABEL_W - 20.0)
 #define AXIS_H 22.0
 
-static const char *const outcome_class[OUT_N] = {"ok", "failed", "timeout",
-                                                 "cancelled", "interrupted"};
-static const char *const outcome_label[OUT_N] = {"ok", "failed", "timed out",
-                                                 "cancelled", "interrupted"};
+static const char *const outcome_class[PAGE_N] = {"ok", "failed", "timeout",
+                                                  "cancelled", "interrupted"};
+static const char *const outcome_label[PAGE_N] = {"ok", "failed", "timed out",
+                                                  "cancelled", "interrupted"};
 
 /* ------------------------------------------------------------ output */
 
@@ -145,7 +145,8 @@ static double tick_step(double span)
 
 /* What an attempt ended with: "exit 3", "signal 9 (Killed), timed out",
  * "error: ...". */
-static void put_result(FILE *f, const struct page *pg, const struct attempt *a)
+static void put_result(FILE *f, const struct page *pg,
+                       const struct page_attempt *a)
 {
     if (a->error) {
         fputs("error: ", f);
@@ -238,7 +239,7 @@ static void put_summary(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
                 (long long)fmt_member_int(counts, "cancelled"));
     fputs("</td></tr>\n", f);
     fprintf(f, "<tr><th>attempts</th><td>%zu", pg->n);
-    for (int o = 0; o < OUT_N; o++)
+    for (int o = 0; o < PAGE_N; o++)
         if (pg->count[o])
             fprintf(f, "%s %zu %s", o == 0 ? ":" : ",", pg->count[o],
                     outcome_label[o]);
@@ -273,8 +274,8 @@ static const struct page *sort_page;
 
 static int row_cmp(const void *x, const void *y)
 {
-    const struct row *a = &sort_page->rows[*(const int *)x];
-    const struct row *b = &sort_page->rows[*(const int *)y];
+    const struct page_row *a = &sort_page->rows[*(const int *)x];
+    const struct page_row *b = &sort_page->rows[*(const int *)y];
     if (a->rank != b->rank)
         return a->rank < b->rank ? -1 : 1;
     return strcmp(a->host, b->host);
@@ -292,7 +293,7 @@ static uint64_t sample_hash(uint64_t x)
 static void put_legend(FILE *f)
 {
     fputs("<div class=\"legend\">", f);
-    for (int o = 0; o < OUT_N; o++)
+    for (int o = 0; o < PAGE_N; o++)
         fprintf(f, "<span><i class=\"sw %s\"></i>%s</span>", outcome_class[o],
                 outcome_label[o]);
     fputs("</div>\n", f);
@@ -306,7 +307,7 @@ static unsigned char *pick_bars(FILE *f, const struct page *pg, size_t *drawn)
      * of the successful ones: each with the same chance, by a hash of its
      * index (an every-k-th sample would miss whole ranks when tasks go
      * round the ranks in a pattern). */
-    size_t nok = pg->count[OUT_OK], nbad = pg->n - nok;
+    size_t nok = pg->count[PAGE_OK], nbad = pg->n - nok;
     size_t bad_drawn = nbad < HTML_MAX_BARS ? nbad : HTML_MAX_BARS;
     size_t ok_room = HTML_MAX_BARS - bad_drawn;
     uint64_t threshold =
@@ -316,7 +317,7 @@ static unsigned char *pick_bars(FILE *f, const struct page *pg, size_t *drawn)
     unsigned char *pick = calloc(pg->n + 1, 1);
     size_t ok_drawn = 0, bad_seen = 0;
     for (size_t i = 0; i < pg->n && pick; i++) {
-        if (pg->a[i].outcome != OUT_OK)
+        if (pg->a[i].outcome != PAGE_OK)
             pick[i] = bad_seen++ < bad_drawn;
         else if (ok_drawn < ok_room && sample_hash(i) <= threshold)
             pick[i] = 1, ok_drawn++;
@@ -347,7 +348,7 @@ static void put_row_labels(FILE *f, const struct page *pg, const int *order,
                            double rh)
 {
     for (size_t i = 0; i < pg->nrows; i++) {
-        const struct row *r = &pg->rows[order[i]];
+        const struct page_row *r = &pg->rows[order[i]];
         double y = AXIS_H + rh * (double)i;
         if (i % 2 == 0)
             fprintf(f,
@@ -425,14 +426,14 @@ static void put_timeline(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
     double bh = rh > 4 ? rh - 2 : rh - 0.5;
     for (size_t k = 0; k < 2 * pg->n && pick; k++) {
         size_t i = k % pg->n;
-        const struct attempt *a = &pg->a[i];
-        if (!pick[i] || (a->outcome == OUT_OK) != (k < pg->n))
+        const struct page_attempt *a = &pg->a[i];
+        if (!pick[i] || (a->outcome == PAGE_OK) != (k < pg->n))
             continue;
         double x = LABEL_W + (double)(a->start_us - t0) / 1e6 / span * PLOT_W;
         double w = (double)(a->end_us - a->start_us) / 1e6 / span * PLOT_W;
         if (w < 0.5)
             w = 0.5;
-        const struct row *r = &pg->rows[a->row];
+        const struct page_row *r = &pg->rows[a->row];
         fprintf(f,
                 "<rect class=\"bar %s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                 "height=\"%.1f\"><title>task %lld attempt %d on ",
@@ -569,8 +570,8 @@ static const struct page *cmp_page;
 
 static int attempt_cmp(const void *x, const void *y)
 {
-    const struct attempt *a = &cmp_page->a[*(const size_t *)x];
-    const struct attempt *b = &cmp_page->a[*(const size_t *)y];
+    const struct page_attempt *a = &cmp_page->a[*(const size_t *)x];
+    const struct page_attempt *b = &cmp_page->a[*(const size_t *)y];
     if (a->task != b->task)
         return a->task < b->task ? -1 : 1;
     return (a->number > b->number) - (a->number < b->number);
@@ -589,9 +590,9 @@ static void put_failed(FILE *f, struct spool *sp, const char *id,
     qsort(idx, pg->n, sizeof *idx, attempt_cmp);
     size_t nfailed = 0, shown = 0;
     for (size_t i = 0; i < pg->n; i++) {
-        const struct attempt *a = &pg->a[idx[i]];
+        const struct page_attempt *a = &pg->a[idx[i]];
         bool last = i + 1 == pg->n || pg->a[idx[i + 1]].task != a->task;
-        if (!last || a->outcome == OUT_OK)
+        if (!last || a->outcome == PAGE_OK)
             continue;
         if (nfailed++ == 0)
             fputs("<table class=\"ftab\" id=\"failed\">\n<tr><th>task</th>"
@@ -604,7 +605,7 @@ static void put_failed(FILE *f, struct spool *sp, const char *id,
         size_t first = i;
         while (first > 0 && pg->a[idx[first - 1]].task == a->task)
             first--;
-        const struct row *r = &pg->rows[a->row];
+        const struct page_row *r = &pg->rows[a->row];
         fprintf(f, "<tr class=\"frow\"><td>%lld</td><td>%zu</td><td>", a->task,
                 i - first + 1);
         put_esc(f, r->host);

@@ -30,7 +30,7 @@ static unsigned row_hash(const char *host, long long rank)
     for (const char *p = host; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
     h = (h ^ (unsigned)rank) * 16777619u;
-    return h % ROW_BUCKETS;
+    return h % PAGE_ROW_BUCKETS;
 }
 
 /* The row of host:rank, added when new; -1 when out of memory. */
@@ -42,7 +42,7 @@ static int row_of(struct page *pg, const char *host, long long rank)
             return i;
     if (pg->nrows == pg->rcap) {
         size_t cap = pg->rcap ? pg->rcap * 2 : 16;
-        struct row *rows = realloc(pg->rows, cap * sizeof *rows);
+        struct page_row *rows = realloc(pg->rows, cap * sizeof *rows);
         if (!rows)
             return -1;
         pg->rows = rows;
@@ -52,8 +52,8 @@ static int row_of(struct page *pg, const char *host, long long rank)
     if (!copy)
         return -1;
     int i = (int)pg->nrows++;
-    pg->rows[i] =
-        (struct row){.host = copy, .rank = rank, .next = pg->bucket[b] - 1};
+    pg->rows[i] = (struct page_row){
+        .host = copy, .rank = rank, .next = pg->bucket[b] - 1};
     pg->bucket[b] = i + 1;
     return i;
 }
@@ -305,13 +305,13 @@ static int page_add_record(struct page *pg, char *text, size_t len)
     int rc = -1;
     if (pg->n == pg->cap) {
         size_t cap = pg->cap ? pg->cap * 2 : 1024;
-        struct attempt *a = realloc(pg->a, cap * sizeof *a);
+        struct page_attempt *a = realloc(pg->a, cap * sizeof *a);
         if (!a)
             goto out;
         pg->a = a;
         pg->cap = cap;
     }
-    struct attempt *at = &pg->a[pg->n];
+    struct page_attempt *at = &pg->a[pg->n];
     memset(at, 0, sizeof *at);
     at->row = row_of(pg, v.host ? v.host : "?", v.rank);
     if (at->row < 0)
@@ -332,7 +332,7 @@ static int page_add_record(struct page *pg, char *text, size_t len)
     at->exit_code = v.exit_code;
     at->signal = v.signal;
     at->timed_out = v.timed_out;
-    if (v.error && pg->nerrors < HTML_MAX_ERRORS) {
+    if (v.error && pg->nerrors < PAGE_MAX_ERRORS) {
         if (pg->nerrors == pg->ecap) {
             size_t cap = pg->ecap ? pg->ecap * 2 : 64;
             char **errors = realloc(pg->errors, cap * sizeof *errors);
@@ -348,15 +348,15 @@ static int page_add_record(struct page *pg, char *text, size_t len)
     bool ok =
         at->has_exit && at->exit_code == 0 && at->signal == 0 && !v.has_error;
     if (v.interrupted)
-        at->outcome = OUT_INTERRUPTED;
+        at->outcome = PAGE_INTERRUPTED;
     else if (v.cancelled)
-        at->outcome = OUT_CANCELLED;
+        at->outcome = PAGE_CANCELLED;
     else if (ok)
-        at->outcome = OUT_OK;
+        at->outcome = PAGE_OK;
     else if (at->timed_out)
-        at->outcome = OUT_TIMEOUT;
+        at->outcome = PAGE_TIMEOUT;
     else
-        at->outcome = OUT_FAILED;
+        at->outcome = PAGE_FAILED;
     pg->count[at->outcome]++;
     pg->user_s += isfinite(v.user_s) ? v.user_s : 0;
     pg->system_s += isfinite(v.system_s) ? v.system_s : 0;

@@ -13,19 +13,19 @@
 #include "error.h"
 
 /* Error texts kept (a failed attempt beyond them shows exit or signal). */
-#define HTML_MAX_ERRORS 10000
+#define PAGE_MAX_ERRORS 10000
 
-enum outcome {
-    OUT_OK,
-    OUT_FAILED,
-    OUT_TIMEOUT,
-    OUT_CANCELLED,
-    OUT_INTERRUPTED,
-    OUT_N
+enum page_outcome {
+    PAGE_OK,
+    PAGE_FAILED,
+    PAGE_TIMEOUT,
+    PAGE_CANCELLED,
+    PAGE_INTERRUPTED,
+    PAGE_N
 };
 
 /* One task attempt, as much of its record as the page shows. */
-struct attempt {
+struct page_attempt {
     int64_t start_us, end_us;
     double elapsed;
     long long task;
@@ -39,26 +39,26 @@ struct attempt {
 };
 
 /* One row of the timeline: a rank on a host. */
-struct row {
+struct page_row {
     char *host;
     long long rank;
     int next; /* hash chain */
 };
 
-#define ROW_BUCKETS 1024
+#define PAGE_ROW_BUCKETS 1024
 
 struct page {
     json_t *head; /* every member of report.json but "tasks" */
-    struct attempt *a;
+    struct page_attempt *a;
     size_t n, cap;
-    struct row *rows;
+    struct page_row *rows;
     size_t nrows, rcap;
-    int bucket[ROW_BUCKETS]; /* 1 + row index, 0: empty */
+    int bucket[PAGE_ROW_BUCKETS]; /* 1 + row index, 0: empty */
     char **errors;
     size_t nerrors, ecap;
     double user_s, system_s;
     long long max_rss_kb;
-    size_t count[OUT_N];
+    size_t count[PAGE_N];
     bool slow; /* MPISPOOL_HTML_SLOW_PARSE: jansson for every record */
 };
 

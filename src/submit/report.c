@@ -148,7 +148,7 @@ static void print_report(const struct report *rep)
     struct table t;
     table_init(&t, 4, heads, 0x3);
     for (size_t i = 0; i < rep->nrows; i++) {
-        const struct failed_row *row = &rep->rows[i];
+        const struct report_row *row = &rep->rows[i];
         snprintf(b1, sizeof b1, "%lld", row->task);
         snprintf(b2, sizeof b2, "%lld", row->attempt);
         const char *cells[] = {b1, b2, row->result, row->stderr_path};

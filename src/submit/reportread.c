@@ -244,7 +244,7 @@ static int report_add_record(struct report *rep, const char *text, size_t len)
             rec = json_loadb(text, len, 0, NULL);
     }
     if (!ok && rep->nrows < REPORT_MAX_ROWS && json_is_object(rec)) {
-        struct failed_row *row = &rep->rows[rep->nrows];
+        struct report_row *row = &rep->rows[rep->nrows];
         row->task = fmt_member_int(rec, "task");
         row->attempt = fmt_member_int(rec, "attempt");
         row->result = fmt_record_result(rec);

@@ -14,7 +14,7 @@
 
 #define REPORT_MAX_ROWS 20
 
-struct failed_row {
+struct report_row {
     long long task, attempt;
     char *result; /* "exit 3", "signal 9 (Killed), timed out", "error: ..." */
     char *stderr_path;
@@ -26,7 +26,7 @@ struct report {
     uint64_t nrecords;
     double user_s, system_s;
     long long max_rss_kb, max_rss_task;
-    struct failed_row rows[REPORT_MAX_ROWS];
+    struct report_row rows[REPORT_MAX_ROWS];
     size_t nrows;
     uint64_t nfailed; /* failed attempts, rows or not */
 };
