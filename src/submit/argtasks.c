@@ -33,18 +33,18 @@ struct argtasks *argtasks_parse(char *const *words, size_t nwords)
     struct mps_error err;
     struct argtasks *at = calloc(1, sizeof *at);
     if (!at) {
-        error_msg("out of memory");
+        cli_error("out of memory");
         return NULL;
     }
     if (argsubst_cmdline_parse(words, nwords, &at->cl, &err) < 0 ||
         !(at->template = argsubst_template_parse(
               at->cl.command, at->cl.ncommand, at->cl.norigins, &err))) {
-        usage_error("submit", "%s", err.text);
+        cli_usage_error("submit", "%s", err.text);
         argtasks_free(at);
         return NULL;
     }
     if (!(at->sources = calloc(at->cl.norigins, sizeof *at->sources))) {
-        error_msg("out of memory");
+        cli_error("out of memory");
         argtasks_free(at);
         return NULL;
     }
@@ -73,7 +73,7 @@ static int read_arg_file(const char *path, struct argsubst_source *src,
     const char *name = is_stdin ? "standard input" : path;
     FILE *in = is_stdin ? stdin : fopen(path, "re");
     if (!in) {
-        error_msg("cannot open argument file '%s': %s", path, strerror(errno));
+        cli_error("cannot open argument file '%s': %s", path, strerror(errno));
         return -1;
     }
     char *line = NULL;
@@ -86,7 +86,7 @@ static int read_arg_file(const char *path, struct argsubst_source *src,
         ssize_t got = getline(&line, &cap, in);
         if (got <= 0) {
             if (ferror(in)) {
-                error_msg("cannot read argument file '%s': %s", name,
+                cli_error("cannot read argument file '%s': %s", name,
                           strerror(errno ? errno : EIO));
                 rc = -1;
             }
@@ -95,13 +95,13 @@ static int read_arg_file(const char *path, struct argsubst_source *src,
         lineno++;
         size_t len = (size_t)got - (line[got - 1] == '\n');
         if (memchr(line, '\0', len)) {
-            error_msg("argument file '%s': line %" PRIu64 ": NUL byte", name,
+            cli_error("argument file '%s': line %" PRIu64 ": NUL byte", name,
                       lineno);
             rc = -1;
             break;
         }
         if (len > *budget) {
-            error_msg("the argument files hold more than %llu MiB: split "
+            cli_error("the argument files hold more than %llu MiB: split "
                       "them into several jobs",
                       ARGTASKS_MAX_ARG_BYTES >> 20);
             rc = -1;
@@ -109,14 +109,14 @@ static int read_arg_file(const char *path, struct argsubst_source *src,
         }
         *budget -= len;
         if (argsubst_source_add(src, line, len, &err) < 0) {
-            error_msg("%s", err.text);
+            cli_error("%s", err.text);
             rc = -1;
             break;
         }
     }
     free(line);
     if (rc == 0 && src->nargs == 0) {
-        error_msg("argument file '%s' is empty", name);
+        cli_error("argument file '%s' is empty", name);
         rc = -1;
     }
     if (!is_stdin)
@@ -140,7 +140,7 @@ static int read_sources(struct argtasks *at)
         }
         for (size_t w = 0; w < o->nwords; w++) {
             if (argsubst_source_add_word(src, o->words[w], &err) < 0) {
-                error_msg("%s", err.text);
+                cli_error("%s", err.text);
                 return -1;
             }
         }
@@ -159,18 +159,18 @@ static int write_lines(struct argsubst_gen *gen, FILE *out, const char *path)
     while ((rc = argsubst_next(gen, &line, &len, &err)) == 1) {
         bytes += len + 1;
         if (bytes > ARGTASKS_MAX_TASK_BYTES) {
-            error_msg("the command lines made from the arguments exceed %llu "
+            cli_error("the command lines made from the arguments exceed %llu "
                       "MiB: split them into several jobs",
                       ARGTASKS_MAX_TASK_BYTES >> 20);
             return -1;
         }
         if (fwrite(line, 1, len, out) != len || putc('\n', out) == EOF) {
-            error_msg("cannot write '%s': %s", path, strerror(errno));
+            cli_error("cannot write '%s': %s", path, strerror(errno));
             return -1;
         }
     }
     if (rc < 0) {
-        error_msg("%s", err.text);
+        cli_error("%s", err.text);
         return -1;
     }
     return 0;
@@ -187,18 +187,18 @@ FILE *argtasks_write(struct argtasks *at, const char *dir, uint64_t *nlines)
         return NULL;
     if (!(gen = argsubst_start(at->template, at->sources, at->cl.norigins,
                                ARGSUBST_MAX_LINES, &err))) {
-        error_msg("%s", err.text);
+        cli_error("%s", err.text);
         return NULL;
     }
     if (asprintf(&path, "%s/.args-XXXXXX", dir) < 0) {
         path = NULL;
-        error_msg("out of memory");
+        cli_error("out of memory");
         goto out;
     }
     int wfd = mkostemp(path, O_CLOEXEC);
     if (wfd < 0 || (rfd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
         !(out = fdopen(wfd, "w"))) {
-        error_msg("cannot create '%s': %s", path, strerror(errno));
+        cli_error("cannot create '%s': %s", path, strerror(errno));
         if (wfd >= 0) {
             unlink(path);
             close(wfd);
@@ -208,11 +208,11 @@ FILE *argtasks_write(struct argtasks *at, const char *dir, uint64_t *nlines)
     unlink(path); /* rfd keeps it until the copy is made */
     int rc = write_lines(gen, out, path);
     if (fclose(out) != 0 && rc == 0) {
-        error_msg("cannot write '%s': %s", path, strerror(errno));
+        cli_error("cannot write '%s': %s", path, strerror(errno));
         rc = -1;
     }
     if (rc == 0 && !(in = fdopen(rfd, "r")))
-        error_msg("cannot read '%s': %s", path, strerror(errno));
+        cli_error("cannot read '%s': %s", path, strerror(errno));
     if (in) {
         rfd = -1;
         *nlines = argsubst_total(gen);

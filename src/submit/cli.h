@@ -1,27 +1,49 @@
 /* SPDX-License-Identifier: MIT */
-/* What the CLI's command files share: the helpers of commands.c that
- * html.c and progress.c use too, and their entry points. */
+/* The CLI core: the program's one error printer, usage output, the command
+ * line scanner, and option values that commands parse alike. */
 #ifndef MPISPOOL_CLI_H
 #define MPISPOOL_CLI_H
 
 #include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 
 #include "spool.h"
 
+/* Print an error as mpispool prints every error: "mpispool: MESSAGE\n",
+ * then, when hint is not NULL, "Try 'mpispool HINT --help'.\n" (hint ""
+ * for the program's own help: "Try 'mpispool --help'.\n"). */
+void cli_format_error(FILE *out, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* "mpispool: MESSAGE" on stderr. */
-void error_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* A usage error of command cmd: message, hint, returns exit code 2. */
-int usage_error(const char *cmd, const char *fmt, ...)
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error of command cmd (NULL: of the program): message and hint
+ * on stderr; returns the exit code 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Print a usage text on stdout; returns the exit code 0. */
+int cli_print_usage(const char *text);
+
+/* Long options without a short form, shared by the commands. */
+enum {
+    CLI_OPT_SPOOL = 256,
+    CLI_OPT_NAME,
+    CLI_OPT_CPUS,
+    CLI_OPT_TIMEOUT,
+    CLI_OPT_RETRIES,
+    CLI_OPT_PRIORITY,
+    CLI_OPT_ENV,
+    CLI_OPT_CWD,
+    CLI_OPT_TASKS,
+    CLI_OPT_ARCHIVE,
+    CLI_OPT_JSON,
+    CLI_OPT_QUIET,
+};
 
 /* A command line scanned with getopt_long: options may come before or
  * after the operands; "--" ends the options. */
-struct cmdline {
+struct cli_cmdline {
     const char *cmd; /* the command's name, for messages */
     int argc;
     char **argv;
@@ -34,81 +56,51 @@ struct cmdline {
     int current;  /* index in argv of the option just returned */
 };
 
-int cmdline_init(struct cmdline *cl, const char *cmd, int argc, char **argv,
-                 const char *shortopts, const struct option *longopts,
-                 const char *spool);
-void cmdline_free(struct cmdline *cl);
+/* Start scanning argv (argv[0] is the command's name); 0, or -1 after a
+ * message. Free cl with cli_cmdline_free. */
+int cli_cmdline_init(struct cli_cmdline *cl, const char *cmd, int argc,
+                     char **argv, const char *shortopts,
+                     const struct option *longopts, const char *spool);
+void cli_cmdline_free(struct cli_cmdline *cl);
 /* The next option (as getopt_long returns it), or -1 at the end. */
-int cmdline_next(struct cmdline *cl);
-/* A usage error for what getopt_long returned ('?' or ':'). */
-int cmdline_error(const struct cmdline *cl, int c);
+int cli_cmdline_next(struct cli_cmdline *cl);
+/* A usage error for what getopt_long returned ('?' or ':'); returns 2. */
+int cli_cmdline_error(const struct cli_cmdline *cl, int c);
+/* The spool's path: --spool, else $MPISPOOL_SPOOL, else NULL. */
+const char *cli_spool_arg(const struct cli_cmdline *cl);
 /* Open the spool of cl; returns an exit code (0, 1 or 2). */
-int open_spool(const struct cmdline *cl, struct spool **sp);
+int cli_open_spool(const struct cli_cmdline *cl, struct spool **sp);
 
+/* An int option value (opt names it in the message); 0, or 2 after a
+ * usage error of cmd. */
+int cli_parse_int(const char *cmd, const char *opt, const char *text,
+                  json_int_t *out);
 /* Seconds (an integer or a decimal number); 0 or -1. */
-int parse_seconds(const char *text, double *out);
-/* An RFC 3339 UTC time in microseconds since the epoch; 0 or -1. */
-/* A duration: "4.20s", "3m 07s", "2h 05m 09s", "3d 04h 05m". */
-const char *format_duration(double secs, char *buf, size_t len);
-/* A member as text ("-" when absent or not a scalar). */
-const char *member_text(json_t *obj, const char *key, char *buf, size_t len);
-/* An integer member, 0 when absent. */
-json_int_t member_int(json_t *obj, const char *key);
-/* "exit 3", "signal 9 (Killed), timed out", "error: ..." (malloc'd). */
-char *record_result(json_t *rec);
+int cli_parse_seconds(const char *text, double *out);
 
-/* The number of *.json files in a spool directory, or -1
- * when it cannot be listed. */
-long count_json(const struct spool *sp, enum spool_dir dir);
-/* The spool's status files as an array of objects (NULL: no memory). */
-json_t *load_status_files(const struct spool *sp);
-/* The hosts drained (drain/HOST made by root or the spool's
- * administrator), sorted, as a JSON array; NULL when drain/ cannot be
- * listed. A spool without drain/ has none. */
-json_t *drained_hosts(const struct spool *sp);
-/* SPOOL/out/JOBID/report.json (malloc'd). */
-char *report_path(const struct spool *sp, const char *jobid);
+/* Scan the options of a command that takes -h/--help, --spool DIR and
+ * at most one flag (flag_opt, which sets *flag; 0: none). Returns -1 to go
+ * on with cl filled, else the exit code (cl freed). */
+int cli_scan_options(struct cli_cmdline *cl, const char *usage, int flag_opt,
+                     bool *flag);
 
-/* Growing text, always NUL-terminated. */
-struct textbuf {
-    char *text;
-    size_t len, cap;
-};
+/* Options that only some commands of cli_parse_json_options take. */
+enum { CLI_MORE_HTML = 1, CLI_MORE_WATCH = 2 };
 
-int textbuf_add(struct textbuf *b, int c);
-/* Whether b holds nothing but white space. */
-bool blank(const struct textbuf *b);
-/* The next character of in that is not white space. */
-int skip_space(FILE *in);
-/* Read one JSON value's text (into b unless b is NULL) up to the ',' '}'
- * or ']' that ends it, which is returned (EOF when the text ends). */
-int scan_value(FILE *in, struct textbuf *b);
-
-/* Stream out/JOBID/report.json: every member but "tasks" into head; each
- * task record's text to record(arg, ...) (which may change it in place);
- * with record NULL, stop at the records once "counts" is known. Returns 0,
- * or -1 with err ("'PATH' is not a valid report", or the read error). */
-int report_stream(const char *path, json_t *head,
-                  int (*record)(void *arg, char *text, size_t len), void *arg,
-                  struct mps_error *err);
-
-/* Options that only some commands of parse_json_options take. */
-enum { MORE_HTML = 1, MORE_WATCH = 2 };
-
-struct more_opts {
-    unsigned allow;        /* MORE_* */
+struct cli_more {
+    unsigned allow;        /* CLI_MORE_* */
     const char *html;      /* report --html FILE */
     bool watch;            /* status --watch [SECONDS] */
     const char *watch_arg; /* --watch=SECONDS, or NULL */
     bool until_idle;       /* status --watch --until-idle */
 };
 
-/* report --html FILE: write the HTML page of job id (its report.json is
- * at path) to FILE ("-": stdout). Returns the exit code. (html.c) */
-int report_html(struct spool *sp, const char *id, const char *path,
-                const char *file);
-
-/* status --watch: redraw the status every SECONDS. (progress.c) */
-int status_watch(struct cmdline *cl, const struct more_opts *more);
+/* The options of status and report: --help, --spool DIR, --json, and
+ * those of more->allow. Returns -1 to go on with cl filled (and *as_json,
+ * *more), else the exit code (cl freed). */
+int cli_parse_json_options(struct cli_cmdline *cl, const char *command,
+                           const char *usage, int argc, char **argv,
+                           const char *spool, bool *as_json,
+                           struct cli_more *more);
 
 #endif

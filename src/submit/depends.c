@@ -50,8 +50,8 @@ int depends_add_ids(json_t *deps, const char *key, const char *opt,
         char id[72];
         snprintf(id, sizeof id, "%.*s", (int)(n < 71 ? n : 71), p);
         if (n > 64 || !jobfile_valid_id(id))
-            return usage_error("submit", "%s: '%.*s' is not a job id", opt,
-                               (int)n, p);
+            return cli_usage_error("submit", "%s: '%.*s' is not a job id", opt,
+                                   (int)n, p);
         add_unique(ids, id);
         if (p[n] != ':')
             return 0;
@@ -68,32 +68,33 @@ static int add_slurm_item(json_t *deps, const char *item)
             strncmp(item, slurm_types[i].slurm, n) != 0)
             continue;
         if (item[n] != ':')
-            return usage_error(
+            return cli_usage_error(
                 "submit", "--dependency: '%s' needs job ids (%s:ID[:ID...])",
                 slurm_types[i].slurm, slurm_types[i].slurm);
         return depends_add_ids(deps, slurm_types[i].key, "--dependency",
                                item + n + 1);
     }
     if (n == 5 && strncmp(item, "after", 5) == 0)
-        return usage_error("submit",
-                           "--dependency: Slurm's 'after' (once the job has "
-                           "started) is not supported; use afterok, afterany "
-                           "or afternotok");
-    return usage_error("submit",
-                       "--dependency: '%.*s' is not supported; use "
-                       "afterok:ID, afterany:ID or afternotok:ID",
-                       (int)n, item);
+        return cli_usage_error(
+            "submit", "--dependency: Slurm's 'after' (once the job has "
+                      "started) is not supported; use afterok, afterany "
+                      "or afternotok");
+    return cli_usage_error("submit",
+                           "--dependency: '%.*s' is not supported; use "
+                           "afterok:ID, afterany:ID or afternotok:ID",
+                           (int)n, item);
 }
 
 int depends_add_slurm(json_t *deps, const char *spec)
 {
     if (strchr(spec, '?'))
-        return usage_error("submit", "--dependency: '?' (any one of them) is "
-                                     "not supported: a job waits for all of "
-                                     "its dependencies (',')");
+        return cli_usage_error("submit",
+                               "--dependency: '?' (any one of them) is "
+                               "not supported: a job waits for all of "
+                               "its dependencies (',')");
     char *copy = strdup(spec);
     if (!copy) {
-        error_msg("out of memory");
+        cli_error("out of memory");
         return 1;
     }
     int rc = 0, items = 0;
@@ -103,8 +104,9 @@ int depends_add_slurm(json_t *deps, const char *spec)
         rc = add_slurm_item(deps, item);
     free(copy);
     if (rc == 0 && items == 0)
-        rc = usage_error("submit", "--dependency needs TYPE:ID[:ID...], e.g. "
-                                   "afterok:20261124-0001");
+        rc = cli_usage_error("submit",
+                             "--dependency needs TYPE:ID[:ID...], e.g. "
+                             "afterok:20261124-0001");
     return rc;
 }
 
@@ -136,7 +138,7 @@ int depends_check(const struct spool *sp, json_t *job)
         {
             const char *id = json_string_value(v);
             if (id && spool_locate(sp, id) < 0) {
-                error_msg("dependency %s ('%s') is not a job of this spool", id,
+                cli_error("dependency %s ('%s') is not a job of this spool", id,
                           dependency_keys[k]);
                 return 1;
             }

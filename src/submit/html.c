@@ -14,9 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "html.h"
+#include "htmlpage.h"
+
 #include "cli.h"
 #include "error.h"
+#include "format.h"
+#include "reportread.h"
 #include "spool.h"
 #include "util.h"
 
@@ -30,8 +34,6 @@
 #define HTML_TAIL_BYTES 2048
 /* ... and lines. */
 #define HTML_TAIL_LINES 20
-/* Error texts kept (a failed attempt beyond them shows exit or signal). */
-#define HTML_MAX_ERRORS 10000
 #define HIST_BINS 40
 
 /* Page geometry, in SVG user units (CSS pixels). */
@@ -40,406 +42,10 @@
 #define PLOT_W (PAGE_W - LABEL_W - 20.0)
 #define AXIS_H 22.0
 
-enum outcome {
-    OUT_OK,
-    OUT_FAILED,
-    OUT_TIMEOUT,
-    OUT_CANCELLED,
-    OUT_INTERRUPTED,
-    OUT_N
-};
-
-static const char *const outcome_class[OUT_N] = {"ok", "failed", "timeout",
-                                                 "cancelled", "interrupted"};
-static const char *const outcome_label[OUT_N] = {"ok", "failed", "timed out",
-                                                 "cancelled", "interrupted"};
-
-/* One task attempt, as much of its record as the page shows. */
-struct attempt {
-    int64_t start_us, end_us;
-    double elapsed;
-    long long task;
-    int number; /* attempt number */
-    int row;    /* index in page.rows */
-    int exit_code;
-    int signal;
-    unsigned error; /* 1 + index in page.errors, 0: none */
-    unsigned char outcome;
-    bool has_exit, timed_out;
-};
-
-/* One row of the timeline: a rank on a host. */
-struct row {
-    char *host;
-    long long rank;
-    int next; /* hash chain */
-};
-
-#define ROW_BUCKETS 1024
-
-struct page {
-    json_t *head; /* every member of report.json but "tasks" */
-    struct attempt *a;
-    size_t n, cap;
-    struct row *rows;
-    size_t nrows, rcap;
-    int bucket[ROW_BUCKETS]; /* 1 + row index, 0: empty */
-    char **errors;
-    size_t nerrors, ecap;
-    double user_s, system_s;
-    long long max_rss_kb;
-    size_t count[OUT_N];
-    bool slow; /* MPISPOOL_HTML_SLOW_PARSE: jansson for every record */
-};
-
-static void page_clear(struct page *pg)
-{
-    json_decref(pg->head);
-    for (size_t i = 0; i < pg->nrows; i++)
-        free(pg->rows[i].host);
-    for (size_t i = 0; i < pg->nerrors; i++)
-        free(pg->errors[i]);
-    free(pg->rows);
-    free(pg->errors);
-    free(pg->a);
-    memset(pg, 0, sizeof *pg);
-}
-
-static unsigned row_hash(const char *host, long long rank)
-{
-    unsigned h = 2166136261u;
-    for (const char *p = host; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    h = (h ^ (unsigned)rank) * 16777619u;
-    return h % ROW_BUCKETS;
-}
-
-/* The row of host:rank, added when new; -1 when out of memory. */
-static int row_of(struct page *pg, const char *host, long long rank)
-{
-    unsigned b = row_hash(host, rank);
-    for (int i = pg->bucket[b] - 1; i >= 0; i = pg->rows[i].next)
-        if (pg->rows[i].rank == rank && strcmp(pg->rows[i].host, host) == 0)
-            return i;
-    if (pg->nrows == pg->rcap) {
-        size_t cap = pg->rcap ? pg->rcap * 2 : 16;
-        struct row *rows = realloc(pg->rows, cap * sizeof *rows);
-        if (!rows)
-            return -1;
-        pg->rows = rows;
-        pg->rcap = cap;
-    }
-    char *copy = strdup(host);
-    if (!copy)
-        return -1;
-    int i = (int)pg->nrows++;
-    pg->rows[i] =
-        (struct row){.host = copy, .rank = rank, .next = pg->bucket[b] - 1};
-    pg->bucket[b] = i + 1;
-    return i;
-}
-
-static bool is_true(json_t *rec, const char *key)
-{
-    return json_is_true(json_object_get(rec, key));
-}
-
-/* The members of a task record the page uses. */
-struct rec_view {
-    long long task, attempt, rank, max_rss_kb;
-    const char *host, *start, *end, *error; /* NULL: absent or null */
-    double elapsed;                         /* NAN: absent */
-    double user_s, system_s;
-    bool has_exit, has_error, timed_out, cancelled, interrupted;
-    int exit_code, signal;
-};
-
-/* A record as jansson reads it (any valid JSON object). */
-static int view_from_json(json_t *rec, struct rec_view *v)
-{
-    if (!json_is_object(rec))
-        return -1;
-    json_t *code = json_object_get(rec, "exit_code");
-    json_t *sig = json_object_get(rec, "signal");
-    json_t *error = json_object_get(rec, "error");
-    json_t *elapsed = json_object_get(rec, "elapsed");
-    *v = (struct rec_view){
-        .task = member_int(rec, "task"),
-        .attempt = member_int(rec, "attempt"),
-        .rank = member_int(rec, "rank"),
-        .max_rss_kb = member_int(rec, "max_rss_kb"),
-        .host = json_string_value(json_object_get(rec, "host")),
-        .start = json_string_value(json_object_get(rec, "start")),
-        .end = json_string_value(json_object_get(rec, "end")),
-        .error = json_string_value(error),
-        .elapsed = json_is_number(elapsed) ? json_number_value(elapsed) : NAN,
-        .user_s = json_number_value(json_object_get(rec, "user_s")),
-        .system_s = json_number_value(json_object_get(rec, "system_s")),
-        .has_exit = json_is_integer(code),
-        .has_error = error && !json_is_null(error),
-        .timed_out = is_true(rec, "timed_out"),
-        .cancelled = is_true(rec, "cancelled"),
-        .interrupted = is_true(rec, "interrupted"),
-        .exit_code = json_is_integer(code) ? (int)json_integer_value(code) : 0,
-        .signal = json_is_integer(sig) ? (int)json_integer_value(sig) : 0,
-    };
-    return 0;
-}
-
-/* The same from a flat JSON object (scalar values, strings without
- * escapes), read in place: once the whole object is read, its values get
- * their NUL in text. A million records take a second this way, ten with
- * jansson. Returns -1 (text unchanged) for anything else; then jansson
- * reads the record. */
-static int view_from_text(char *p, char *end, struct rec_view *v)
-{
-    static const char *const keys[] = {
-        "host",      "start",      "end",         "error",
-        "timed_out", "cancelled",  "interrupted", "elapsed",
-        "user_s",    "system_s",   "task",        "attempt",
-        "rank",      "max_rss_kb", "exit_code",   "signal"};
-    enum { NKEYS = sizeof keys / sizeof *keys };
-    struct {
-        char *text;
-        size_t len;
-        bool str;
-    } tok[NKEYS] = {{0}};
-    while (p < end && strchr(" \t\r\n", *p))
-        p++;
-    if (p == end || *p++ != '{')
-        return -1;
-    for (bool done = false; !done;) {
-        while (p < end && strchr(" \t\r\n", *p))
-            p++;
-        if (p < end && *p == '}')
-            break;
-        if (p == end || *p++ != '"')
-            return -1;
-        char *key = p;
-        while (p < end && *p != '"' && *p != '\\')
-            p++;
-        if (p == end || *p != '"')
-            return -1;
-        size_t klen = (size_t)(p++ - key);
-        while (p < end && strchr(" \t\r\n", *p))
-            p++;
-        if (p == end || *p++ != ':')
-            return -1;
-        while (p < end && strchr(" \t\r\n", *p))
-            p++;
-        char *value = p;
-        bool str = p < end && *p == '"';
-        size_t len;
-        if (str) {
-            value = ++p;
-            while (p < end && *p != '"' && *p != '\\' &&
-                   (unsigned char)*p >= 0x20)
-                p++;
-            if (p == end || *p != '"')
-                return -1; /* an escape: jansson decodes it */
-            len = (size_t)(p++ - value);
-        } else {
-            while (p < end && !strchr(",} \t\r\n", *p)) {
-                if (*p == '{' || *p == '[' || *p == '"')
-                    return -1;
-                p++;
-            }
-            len = (size_t)(p - value);
-        }
-        while (p < end && strchr(" \t\r\n", *p))
-            p++;
-        if (p == end || (*p != ',' && *p != '}'))
-            return -1;
-        done = *p++ == '}';
-        for (size_t k = 0; k < NKEYS; k++)
-            if (strlen(keys[k]) == klen && memcmp(keys[k], key, klen) == 0) {
-                tok[k].text = value;
-                tok[k].len = len;
-                tok[k].str = str;
-            }
-    }
-    /* Check the numbers before changing anything. */
-    for (size_t k = 0; k < NKEYS; k++) {
-        if (!tok[k].text || tok[k].str)
-            continue;
-        char buf[64], *num_end;
-        if (tok[k].len >= sizeof buf)
-            return -1;
-        memcpy(buf, tok[k].text, tok[k].len);
-        buf[tok[k].len] = '\0';
-        if (strcmp(buf, "null") == 0 || strcmp(buf, "true") == 0 ||
-            strcmp(buf, "false") == 0)
-            continue;
-        if (k >= 4 && k <= 6)
-            return -1; /* a flag that is not a boolean */
-        if (k >= 10)
-            (void)strtoll(buf, &num_end, 10);
-        else
-            (void)strtod(buf, &num_end);
-        if (num_end == buf || *num_end)
-            return -1; /* 3.0 as an integer, or worse: jansson decides */
-    }
-    *v = (struct rec_view){.elapsed = NAN};
-    for (size_t k = 0; k < NKEYS; k++) {
-        if (!tok[k].text)
-            continue;
-        char *t = tok[k].text;
-        t[tok[k].len] = '\0'; /* a closing quote, separator or blank */
-        bool null = !tok[k].str && strcmp(t, "null") == 0;
-        bool yes = !tok[k].str && strcmp(t, "true") == 0;
-        bool number = !tok[k].str && !null && !yes && strcmp(t, "false");
-        switch (k) {
-        case 0:
-            v->host = tok[k].str ? t : NULL;
-            break;
-        case 1:
-            v->start = tok[k].str ? t : NULL;
-            break;
-        case 2:
-            v->end = tok[k].str ? t : NULL;
-            break;
-        case 3:
-            v->error = tok[k].str ? t : NULL;
-            v->has_error = !null;
-            break;
-        case 4:
-            v->timed_out = yes;
-            break;
-        case 5:
-            v->cancelled = yes;
-            break;
-        case 6:
-            v->interrupted = yes;
-            break;
-        case 7:
-            v->elapsed = number ? strtod(t, NULL) : NAN;
-            break;
-        case 8:
-            v->user_s = number ? strtod(t, NULL) : 0;
-            break;
-        case 9:
-            v->system_s = number ? strtod(t, NULL) : 0;
-            break;
-        default: {
-            long long n = number ? strtoll(t, NULL, 10) : 0;
-            if (k == 10)
-                v->task = n;
-            else if (k == 11)
-                v->attempt = n;
-            else if (k == 12)
-                v->rank = n;
-            else if (k == 13)
-                v->max_rss_kb = n;
-            else if (k == 14) {
-                v->has_exit = number;
-                v->exit_code = (int)n;
-            } else {
-                v->signal = (int)n;
-            }
-        }
-        }
-    }
-    return 0;
-}
-
-/* Add one task record (JSON text, changed in place) to the page. */
-static int page_add_record(struct page *pg, char *text, size_t len)
-{
-    struct rec_view v;
-    json_t *rec = NULL;
-    if (!pg->slow && view_from_text(text, text + len, &v) == 0) {
-        /* read in place */
-    } else {
-        rec = json_loadb(text, len, 0, NULL);
-        if (view_from_json(rec, &v) < 0) {
-            json_decref(rec);
-            return -1;
-        }
-    }
-    int rc = -1;
-    if (pg->n == pg->cap) {
-        size_t cap = pg->cap ? pg->cap * 2 : 1024;
-        struct attempt *a = realloc(pg->a, cap * sizeof *a);
-        if (!a)
-            goto out;
-        pg->a = a;
-        pg->cap = cap;
-    }
-    struct attempt *at = &pg->a[pg->n];
-    memset(at, 0, sizeof *at);
-    at->row = row_of(pg, v.host ? v.host : "?", v.rank);
-    if (at->row < 0)
-        goto out;
-    at->task = v.task;
-    at->number = (int)v.attempt;
-    if (util_parse_time(v.start, &at->start_us) < 0)
-        at->start_us = INT64_MIN;
-    if (util_parse_time(v.end, &at->end_us) < 0)
-        at->end_us = at->start_us;
-    if (at->start_us == INT64_MIN)
-        at->start_us = at->end_us;
-    at->elapsed = !isnan(v.elapsed) ? v.elapsed
-                                    : (double)(at->end_us - at->start_us) / 1e6;
-    if (!isfinite(at->elapsed) || at->elapsed < 0)
-        at->elapsed = 0;
-    at->has_exit = v.has_exit;
-    at->exit_code = v.exit_code;
-    at->signal = v.signal;
-    at->timed_out = v.timed_out;
-    if (v.error && pg->nerrors < HTML_MAX_ERRORS) {
-        if (pg->nerrors == pg->ecap) {
-            size_t cap = pg->ecap ? pg->ecap * 2 : 64;
-            char **errors = realloc(pg->errors, cap * sizeof *errors);
-            if (!errors)
-                goto out;
-            pg->errors = errors;
-            pg->ecap = cap;
-        }
-        if (!(pg->errors[pg->nerrors] = strdup(v.error)))
-            goto out;
-        at->error = (unsigned)++pg->nerrors;
-    }
-    bool ok =
-        at->has_exit && at->exit_code == 0 && at->signal == 0 && !v.has_error;
-    if (v.interrupted)
-        at->outcome = OUT_INTERRUPTED;
-    else if (v.cancelled)
-        at->outcome = OUT_CANCELLED;
-    else if (ok)
-        at->outcome = OUT_OK;
-    else if (at->timed_out)
-        at->outcome = OUT_TIMEOUT;
-    else
-        at->outcome = OUT_FAILED;
-    pg->count[at->outcome]++;
-    pg->user_s += isfinite(v.user_s) ? v.user_s : 0;
-    pg->system_s += isfinite(v.system_s) ? v.system_s : 0;
-    if (v.max_rss_kb > pg->max_rss_kb)
-        pg->max_rss_kb = v.max_rss_kb;
-    pg->n++;
-    rc = 0;
-out:
-    json_decref(rec);
-    return rc;
-}
-
-static int page_record(void *arg, char *text, size_t len)
-{
-    return page_add_record(arg, text, len);
-}
-
-/* Read report.json as a stream (its records never sit in memory as JSON
- * all at once). Returns 0 or -1 with err. */
-static int page_load(struct page *pg, const char *path, struct mps_error *err)
-{
-    memset(pg, 0, sizeof *pg);
-    pg->head = json_object();
-    pg->slow = getenv("MPISPOOL_HTML_SLOW_PARSE") != NULL;
-    int rc = report_stream(path, pg->head, page_record, pg, err);
-    if (rc < 0)
-        page_clear(pg);
-    return rc;
-}
+static const char *const outcome_class[PAGE_N] = {"ok", "failed", "timeout",
+                                                  "cancelled", "interrupted"};
+static const char *const outcome_label[PAGE_N] = {"ok", "failed", "timed out",
+                                                  "cancelled", "interrupted"};
 
 /* ------------------------------------------------------------ output */
 
@@ -539,7 +145,8 @@ static double tick_step(double span)
 
 /* What an attempt ended with: "exit 3", "signal 9 (Killed), timed out",
  * "error: ...". */
-static void put_result(FILE *f, const struct page *pg, const struct attempt *a)
+static void put_result(FILE *f, const struct page *pg,
+                       const struct page_attempt *a)
 {
     if (a->error) {
         fputs("error: ", f);
@@ -613,7 +220,7 @@ static void put_summary(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
     char b1[64], b2[64];
     json_t *h = pg->head;
     json_t *counts = json_object_get(h, "counts");
-    const char *state = member_text(h, "state", b1, sizeof b1);
+    const char *state = fmt_member_text(h, "state", b1, sizeof b1);
     fputs("<table class=\"sum\">\n<tr><th>state</th><td><span class=\"badge "
           "st-",
           f);
@@ -624,15 +231,15 @@ static void put_summary(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
     put_esc(f, state);
     fputs("</span></td></tr>\n", f);
     fprintf(f, "<tr><th>tasks</th><td>%lld: %lld succeeded, %lld failed",
-            (long long)member_int(counts, "tasks"),
-            (long long)member_int(counts, "succeeded"),
-            (long long)member_int(counts, "failed"));
-    if (member_int(counts, "cancelled"))
+            (long long)fmt_member_int(counts, "tasks"),
+            (long long)fmt_member_int(counts, "succeeded"),
+            (long long)fmt_member_int(counts, "failed"));
+    if (fmt_member_int(counts, "cancelled"))
         fprintf(f, ", %lld cancelled",
-                (long long)member_int(counts, "cancelled"));
+                (long long)fmt_member_int(counts, "cancelled"));
     fputs("</td></tr>\n", f);
     fprintf(f, "<tr><th>attempts</th><td>%zu", pg->n);
-    for (int o = 0; o < OUT_N; o++)
+    for (int o = 0; o < PAGE_N; o++)
         if (pg->count[o])
             fprintf(f, "%s %zu %s", o == 0 ? ":" : ",", pg->count[o],
                     outcome_label[o]);
@@ -650,12 +257,12 @@ static void put_summary(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
     }
     if (t1 > t0)
         fprintf(f, "<tr><th>duration</th><td>%s</td></tr>\n",
-                format_duration((double)(t1 - t0) / 1e6, b2, sizeof b2));
+                fmt_duration((double)(t1 - t0) / 1e6, b2, sizeof b2));
     fprintf(f,
             "<tr><th>cpu time</th><td>%s (user %.2fs + system %.2fs)"
             "</td></tr>\n",
-            format_duration(pg->user_s + pg->system_s, b2, sizeof b2),
-            pg->user_s, pg->system_s);
+            fmt_duration(pg->user_s + pg->system_s, b2, sizeof b2), pg->user_s,
+            pg->system_s);
     if (pg->n)
         fprintf(f, "<tr><th>max rss</th><td>%.1f MiB</td></tr>\n",
                 (double)pg->max_rss_kb / 1024);
@@ -667,8 +274,8 @@ static const struct page *sort_page;
 
 static int row_cmp(const void *x, const void *y)
 {
-    const struct row *a = &sort_page->rows[*(const int *)x];
-    const struct row *b = &sort_page->rows[*(const int *)y];
+    const struct page_row *a = &sort_page->rows[*(const int *)x];
+    const struct page_row *b = &sort_page->rows[*(const int *)y];
     if (a->rank != b->rank)
         return a->rank < b->rank ? -1 : 1;
     return strcmp(a->host, b->host);
@@ -686,10 +293,81 @@ static uint64_t sample_hash(uint64_t x)
 static void put_legend(FILE *f)
 {
     fputs("<div class=\"legend\">", f);
-    for (int o = 0; o < OUT_N; o++)
+    for (int o = 0; o < PAGE_N; o++)
         fprintf(f, "<span><i class=\"sw %s\"></i>%s</span>", outcome_class[o],
                 outcome_label[o]);
     fputs("</div>\n", f);
+}
+
+/* Which bars the timeline draws (a malloc'd flag per attempt; NULL: none
+ * for lack of memory), *drawn how many; a note on f when not all. */
+static unsigned char *pick_bars(FILE *f, const struct page *pg, size_t *drawn)
+{
+    /* Which bars: all that did not succeed (up to the cap), then a sample
+     * of the successful ones: each with the same chance, by a hash of its
+     * index (an every-k-th sample would miss whole ranks when tasks go
+     * round the ranks in a pattern). */
+    size_t nok = pg->count[PAGE_OK], nbad = pg->n - nok;
+    size_t bad_drawn = nbad < HTML_MAX_BARS ? nbad : HTML_MAX_BARS;
+    size_t ok_room = HTML_MAX_BARS - bad_drawn;
+    uint64_t threshold =
+        nok <= ok_room
+            ? UINT64_MAX
+            : (uint64_t)(0.98 * (double)ok_room / (double)nok * 0x1p64);
+    unsigned char *pick = calloc(pg->n + 1, 1);
+    size_t ok_drawn = 0, bad_seen = 0;
+    for (size_t i = 0; i < pg->n && pick; i++) {
+        if (pg->a[i].outcome != PAGE_OK)
+            pick[i] = bad_seen++ < bad_drawn;
+        else if (ok_drawn < ok_room && sample_hash(i) <= threshold)
+            pick[i] = 1, ok_drawn++;
+    }
+    if (!pick)
+        bad_drawn = 0;
+    *drawn = bad_drawn + ok_drawn;
+    if (*drawn < pg->n) {
+        fprintf(f,
+                "<p class=\"note\" id=\"capped\">The timeline shows %zu of "
+                "%zu attempts: ",
+                *drawn, pg->n);
+        if (bad_drawn < nbad)
+            fprintf(f, "the first %zu of the %zu that did not succeed.",
+                    bad_drawn, nbad);
+        else
+            fprintf(f,
+                    "every one that did not succeed (%zu), and a random "
+                    "sample of %zu of the %zu successful ones.",
+                    nbad, ok_drawn, nok);
+        fputs(" The histogram and the counts include all of them.</p>\n", f);
+    }
+    return pick;
+}
+
+/* The timeline's row labels (host:rank), rows in order, rh high. */
+static void put_row_labels(FILE *f, const struct page *pg, const int *order,
+                           double rh)
+{
+    for (size_t i = 0; i < pg->nrows; i++) {
+        const struct page_row *r = &pg->rows[order[i]];
+        double y = AXIS_H + rh * (double)i;
+        if (i % 2 == 0)
+            fprintf(f,
+                    "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" "
+                    "height=\"%.1f\" fill=\"#f2f4f7\"/>\n",
+                    LABEL_W, y, PLOT_W, rh);
+        if (rh >= 9) {
+            fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">",
+                    LABEL_W - 6, y + rh / 2 + 4);
+            size_t len = strlen(r->host);
+            if (len > 20) {
+                put_esc_n(f, r->host, 17);
+                fputs("...", f);
+            } else {
+                put_esc(f, r->host);
+            }
+            fprintf(f, ":%lld</text>\n", r->rank);
+        }
+    }
 }
 
 static void put_timeline(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
@@ -717,43 +395,8 @@ static void put_timeline(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
     for (size_t i = 0; i < pg->nrows; i++)
         pos[order[i]] = (int)i;
 
-    /* Which bars: all that did not succeed (up to the cap), then a sample
-     * of the successful ones: each with the same chance, by a hash of its
-     * index (an every-k-th sample would miss whole ranks when tasks go
-     * round the ranks in a pattern). */
-    size_t nok = pg->count[OUT_OK], nbad = pg->n - nok;
-    size_t bad_drawn = nbad < HTML_MAX_BARS ? nbad : HTML_MAX_BARS;
-    size_t ok_room = HTML_MAX_BARS - bad_drawn;
-    uint64_t threshold =
-        nok <= ok_room
-            ? UINT64_MAX
-            : (uint64_t)(0.98 * (double)ok_room / (double)nok * 0x1p64);
-    unsigned char *pick = calloc(pg->n + 1, 1);
-    size_t ok_drawn = 0, bad_seen = 0;
-    for (size_t i = 0; i < pg->n && pick; i++) {
-        if (pg->a[i].outcome != OUT_OK)
-            pick[i] = bad_seen++ < bad_drawn;
-        else if (ok_drawn < ok_room && sample_hash(i) <= threshold)
-            pick[i] = 1, ok_drawn++;
-    }
-    if (!pick)
-        bad_drawn = 0;
-    size_t drawn = bad_drawn + ok_drawn;
-    if (drawn < pg->n) {
-        fprintf(f,
-                "<p class=\"note\" id=\"capped\">The timeline shows %zu of "
-                "%zu attempts: ",
-                drawn, pg->n);
-        if (bad_drawn < nbad)
-            fprintf(f, "the first %zu of the %zu that did not succeed.",
-                    bad_drawn, nbad);
-        else
-            fprintf(f,
-                    "every one that did not succeed (%zu), and a random "
-                    "sample of %zu of the %zu successful ones.",
-                    nbad, ok_drawn, nok);
-        fputs(" The histogram and the counts include all of them.</p>\n", f);
-    }
+    size_t drawn;
+    unsigned char *pick = pick_bars(f, pg, &drawn);
     put_legend(f);
 
     double rh = pg->nrows <= 40 ? 18 : 1200.0 / (double)pg->nrows;
@@ -778,40 +421,19 @@ static void put_timeline(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
                 "text-anchor=\"middle\">+%s</text>\n",
                 x, AXIS_H - 4, x, height - 4, x, short_secs(t, b1, sizeof b1));
     }
-    /* row labels */
-    for (size_t i = 0; i < pg->nrows; i++) {
-        const struct row *r = &pg->rows[order[i]];
-        double y = AXIS_H + rh * (double)i;
-        if (i % 2 == 0)
-            fprintf(f,
-                    "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" "
-                    "height=\"%.1f\" fill=\"#f2f4f7\"/>\n",
-                    LABEL_W, y, PLOT_W, rh);
-        if (rh >= 9) {
-            fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">",
-                    LABEL_W - 6, y + rh / 2 + 4);
-            size_t len = strlen(r->host);
-            if (len > 20) {
-                put_esc_n(f, r->host, 17);
-                fputs("...", f);
-            } else {
-                put_esc(f, r->host);
-            }
-            fprintf(f, ":%lld</text>\n", r->rank);
-        }
-    }
+    put_row_labels(f, pg, order, rh);
     /* bars: the successful ones first, so the others are drawn on top */
     double bh = rh > 4 ? rh - 2 : rh - 0.5;
     for (size_t k = 0; k < 2 * pg->n && pick; k++) {
         size_t i = k % pg->n;
-        const struct attempt *a = &pg->a[i];
-        if (!pick[i] || (a->outcome == OUT_OK) != (k < pg->n))
+        const struct page_attempt *a = &pg->a[i];
+        if (!pick[i] || (a->outcome == PAGE_OK) != (k < pg->n))
             continue;
         double x = LABEL_W + (double)(a->start_us - t0) / 1e6 / span * PLOT_W;
         double w = (double)(a->end_us - a->start_us) / 1e6 / span * PLOT_W;
         if (w < 0.5)
             w = 0.5;
-        const struct row *r = &pg->rows[a->row];
+        const struct page_row *r = &pg->rows[a->row];
         fprintf(f,
                 "<rect class=\"bar %s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                 "height=\"%.1f\"><title>task %lld attempt %d on ",
@@ -824,7 +446,7 @@ static void put_timeline(FILE *f, const struct page *pg, int64_t t0, int64_t t1)
         fprintf(f, "\n+%.3fs to +%.3fs (%s)</title></rect>\n",
                 (double)(a->start_us - t0) / 1e6,
                 (double)(a->end_us - t0) / 1e6,
-                format_duration(a->elapsed, b2, sizeof b2));
+                fmt_duration(a->elapsed, b2, sizeof b2));
     }
     (void)b3;
     fputs("</svg>\n", f);
@@ -948,8 +570,8 @@ static const struct page *cmp_page;
 
 static int attempt_cmp(const void *x, const void *y)
 {
-    const struct attempt *a = &cmp_page->a[*(const size_t *)x];
-    const struct attempt *b = &cmp_page->a[*(const size_t *)y];
+    const struct page_attempt *a = &cmp_page->a[*(const size_t *)x];
+    const struct page_attempt *b = &cmp_page->a[*(const size_t *)y];
     if (a->task != b->task)
         return a->task < b->task ? -1 : 1;
     return (a->number > b->number) - (a->number < b->number);
@@ -968,9 +590,9 @@ static void put_failed(FILE *f, struct spool *sp, const char *id,
     qsort(idx, pg->n, sizeof *idx, attempt_cmp);
     size_t nfailed = 0, shown = 0;
     for (size_t i = 0; i < pg->n; i++) {
-        const struct attempt *a = &pg->a[idx[i]];
+        const struct page_attempt *a = &pg->a[idx[i]];
         bool last = i + 1 == pg->n || pg->a[idx[i + 1]].task != a->task;
-        if (!last || a->outcome == OUT_OK)
+        if (!last || a->outcome == PAGE_OK)
             continue;
         if (nfailed++ == 0)
             fputs("<table class=\"ftab\" id=\"failed\">\n<tr><th>task</th>"
@@ -983,7 +605,7 @@ static void put_failed(FILE *f, struct spool *sp, const char *id,
         size_t first = i;
         while (first > 0 && pg->a[idx[first - 1]].task == a->task)
             first--;
-        const struct row *r = &pg->rows[a->row];
+        const struct page_row *r = &pg->rows[a->row];
         fprintf(f, "<tr class=\"frow\"><td>%lld</td><td>%zu</td><td>", a->task,
                 i - first + 1);
         put_esc(f, r->host);
@@ -991,7 +613,7 @@ static void put_failed(FILE *f, struct spool *sp, const char *id,
                 outcome_class[a->outcome]);
         put_result(f, pg, a);
         fprintf(f, "</td><td>%s</td><td>",
-                format_duration(a->elapsed, b1, sizeof b1));
+                fmt_duration(a->elapsed, b1, sizeof b1));
         char name[200];
         snprintf(name, sizeof name, "%s/%lld.err", id, a->task);
         char *path = spool_file(sp, SPOOL_OUT, name);
@@ -1079,7 +701,7 @@ int report_html(struct spool *sp, const char *id, const char *path,
     struct page pg;
     struct mps_error err;
     if (page_load(&pg, path, &err) < 0) {
-        error_msg("%s", err.text);
+        cli_error("%s", err.text);
         return 1;
     }
     bool to_stdout = strcmp(file, "-") == 0;
@@ -1089,11 +711,11 @@ int report_html(struct spool *sp, const char *id, const char *path,
     if (!to_stdout) {
         if (asprintf(&tmp, "%s.tmp%d", file, (int)getpid()) < 0) {
             tmp = NULL;
-            error_msg("out of memory");
+            cli_error("out of memory");
             goto out;
         }
         if (!(f = fopen(tmp, "we"))) {
-            error_msg("cannot create '%s': %s", tmp, strerror(errno));
+            cli_error("cannot create '%s': %s", tmp, strerror(errno));
             goto out;
         }
     }
@@ -1104,17 +726,17 @@ int report_html(struct spool *sp, const char *id, const char *path,
     if (to_stdout) {
         rc = fflush(f) == 0 && !ferror(f) ? 0 : 1;
         if (rc)
-            error_msg("cannot write to standard output: %s", strerror(errno));
+            cli_error("cannot write to standard output: %s", strerror(errno));
         goto out;
     }
     bool bad = ferror(f) != 0;
     if (fclose(f) != 0 || bad) {
-        error_msg("cannot write '%s': %s", tmp, strerror(errno));
+        cli_error("cannot write '%s': %s", tmp, strerror(errno));
         unlink(tmp);
         goto out;
     }
     if (rename(tmp, file) < 0) {
-        error_msg("cannot rename '%s' to '%s': %s", tmp, file, strerror(errno));
+        cli_error("cannot rename '%s' to '%s': %s", tmp, file, strerror(errno));
         unlink(tmp);
         goto out;
     }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "cli.h"
 #include "error.h"
 #include "jobfile.h"
 #include "jobrecords.h"
@@ -63,27 +64,6 @@ static const char log_usage[] =
     "  mpispool log 20261124-0007\n"
     "  mpispool log -o sweep.joblog 20261124-0007\n"
     "  mpispool log 20261124-0007 | awk -F'\\t' 'NR > 1 && $7 != 0'\n";
-
-static void log_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static void log_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("mpispool: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-static int log_usage_error(const char *fmt, const char *what)
-{
-    fputs("mpispool: ", stderr);
-    fprintf(stderr, fmt, what);
-    fputs("\nTry 'mpispool log --help'.\n", stderr);
-    return 2;
-}
 
 /* ------------------------------------------------------------ commands */
 
@@ -299,31 +279,31 @@ int cmd_log(int argc, char **argv, const char *spool)
             spool = optarg;
             break;
         case ':':
-            return log_usage_error("option '%s' needs a value",
+            return cli_usage_error("log", "option '%s' needs a value",
                                    argv[optind - 1]);
         default: {
             const char *arg = argv[optind - 1];
             char shortopt[3] = {'-', (char)optopt, '\0'};
-            return log_usage_error("unknown option '%s'",
+            return cli_usage_error("log", "unknown option '%s'",
                                    strncmp(arg, "--", 2) == 0 ? arg : shortopt);
         }
         }
     }
     if (optind >= argc)
-        return log_usage_error("%s", "no job given: mpispool log JOBID");
+        return cli_usage_error("log", "%s", "no job given: mpispool log JOBID");
     if (argc - optind > 1)
-        return log_usage_error("%s", "give one job id");
+        return cli_usage_error("log", "%s", "give one job id");
     const char *id = argv[optind];
     if (!spool || !*spool)
         spool = getenv("MPISPOOL_SPOOL");
     if (!spool || !*spool) {
-        log_error("no spool given: use --spool DIR or set MPISPOOL_SPOOL");
+        cli_error("no spool given: use --spool DIR or set MPISPOOL_SPOOL");
         return 2;
     }
     struct mps_error err;
     struct spool *sp = spool_open(spool, &err);
     if (!sp) {
-        log_error("%s", err.text);
+        cli_error("%s", err.text);
         return 1;
     }
     int rc = 1;
@@ -334,28 +314,28 @@ int cmd_log(int argc, char **argv, const char *spool)
     FILE *out = stdout;
     int where = jobfile_valid_id(id) ? spool_locate(sp, id) : -1;
     if (where < 0) {
-        log_error("no job '%s' in spool '%s'", id, spool_path(sp));
+        cli_error("no job '%s' in spool '%s'", id, spool_path(sp));
         goto done;
     }
     if (where == SPOOL_REJECTED) {
-        log_error("job '%s' was rejected: it has no tasks", id);
+        cli_error("job '%s' was rejected: it has no tasks", id);
         goto done;
     }
     bool ended = where == SPOOL_DONE || where == SPOOL_FAILED;
     if (jobrecords_load(sp, id, ended, &attempts, &n, &err) < 0) {
-        log_error("%s", err.text);
+        cli_error("%s", err.text);
         goto done;
     }
     char name[160];
     snprintf(name, sizeof name, "%s.json", id);
     if (!(job_path = spool_file(sp, (enum spool_dir)where, name)) ||
         commands_open(&tc, sp, job_path, &err) < 0) {
-        log_error("cannot read the commands of job '%s': %s", id,
+        cli_error("cannot read the commands of job '%s': %s", id,
                   job_path ? err.text : "out of memory");
         goto done;
     }
     if (output && !(out = fopen(output, "we"))) {
-        log_error("cannot create '%s': %s", output, strerror(errno));
+        cli_error("cannot create '%s': %s", output, strerror(errno));
         out = stdout;
         goto done;
     }
@@ -370,14 +350,14 @@ int cmd_log(int argc, char **argv, const char *spool)
         print_line(out, attempts[i].rec, tc.seq, tc.text ? tc.text : "");
     }
     if (fflush(out) != 0 || ferror(out)) {
-        log_error("cannot write '%s': %s", output ? output : "standard output",
+        cli_error("cannot write '%s': %s", output ? output : "standard output",
                   strerror(errno));
         goto done;
     }
     rc = 0;
 done:
     if (out != stdout && fclose(out) != 0 && rc == 0) {
-        log_error("cannot write '%s': %s", output, strerror(errno));
+        cli_error("cannot write '%s': %s", output, strerror(errno));
         rc = 1;
     }
     commands_close(&tc);

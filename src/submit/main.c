@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 
 static const char usage_text[] =
@@ -62,7 +63,7 @@ static const char usage_text[] =
     "  mpirun -np 4 mpispool-run --until-empty\n"
     "  mpispool wait \"$id\" && mpispool report \"$id\"\n";
 
-enum { OPT_SPOOL = 256, OPT_VERSION };
+enum { OPT_VERSION = 300 };
 
 struct command {
     const char *name;
@@ -75,14 +76,6 @@ static const struct command commands[] = {
     {"drain", cmd_drain}, {"start", cmd_start},   {"log", cmd_log},
 };
 
-static int usage_error(const char *fmt, const char *what)
-{
-    fputs("mpispool: ", stderr);
-    fprintf(stderr, fmt, what);
-    fputs("\nTry 'mpispool --help'.\n", stderr);
-    return 2;
-}
-
 /* Run a command, then make sure what it printed reached stdout. */
 static int run_command(const struct command *cmd, int argc, char **argv,
                        const char *spool)
@@ -90,8 +83,7 @@ static int run_command(const struct command *cmd, int argc, char **argv,
     optind = 0; /* the command parses its own options from argv[1] */
     int rc = cmd->run(argc, argv, spool);
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "mpispool: cannot write to standard output: %s\n",
-                strerror(errno));
+        cli_error("cannot write to standard output: %s", strerror(errno));
         return 1;
     }
     return rc;
@@ -102,7 +94,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
-        {"spool", required_argument, NULL, OPT_SPOOL},
+        {"spool", required_argument, NULL, CLI_OPT_SPOOL},
         {NULL, 0, NULL, 0},
     };
     const char *spool = NULL;
@@ -120,21 +112,22 @@ int main(int argc, char **argv)
         case OPT_VERSION:
             printf("mpispool %s\n", MPISPOOL_VERSION);
             return fflush(stdout) == 0 ? 0 : 1;
-        case OPT_SPOOL:
+        case CLI_OPT_SPOOL:
             spool = optarg;
             break;
         case ':':
-            return usage_error("option '%s' needs a value", arg);
+            return cli_usage_error(NULL, "option '%s' needs a value", arg);
         default:
             if (strncmp(arg, "--", 2) != 0) {
                 char shortopt[3] = {'-', (char)optopt, '\0'};
-                return usage_error("unknown option '%s'", shortopt);
+                return cli_usage_error(NULL, "unknown option '%s'", shortopt);
             }
-            return usage_error("unknown option '%s'", arg);
+            return cli_usage_error(NULL, "unknown option '%s'", arg);
         }
     }
     if (optind >= argc) {
-        fputs("mpispool: no command given\n\n", stderr);
+        cli_error("no command given");
+        fputc('\n', stderr);
         fputs(usage_text, stderr);
         return 2;
     }
@@ -152,10 +145,10 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
             if (strcmp(name, commands[i].name) == 0)
                 return run_command(&commands[i], 2, help_argv, spool);
-        return usage_error("'%s' is not a command", name);
+        return cli_usage_error(NULL, "'%s' is not a command", name);
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(name, commands[i].name) == 0)
             return run_command(&commands[i], cargc, cargv, spool);
-    return usage_error("'%s' is not a command", name);
+    return cli_usage_error(NULL, "'%s' is not a command", name);
 }

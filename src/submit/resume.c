@@ -11,22 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "jobfile.h"
 #include "jobrecords.h"
 #include "taskfile.h"
-
-static void resume_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static void resume_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("mpispool: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
 
 /* The keys a resumed job takes from the earlier one unless it sets them. */
 static const char *const inherited_keys[] = {
@@ -75,13 +63,13 @@ static long long count_tasks(const char *path)
     struct mps_error err;
     struct taskfile *tf = taskfile_open(path, &err);
     if (!tf) {
-        resume_error("%s", err.text);
+        cli_error("%s", err.text);
         return -1;
     }
     int got = taskfile_finish(tf, &err);
     long long n = got < 0 ? -1 : (long long)taskfile_count(tf);
     if (got < 0)
-        resume_error("%s", err.text);
+        cli_error("%s", err.text);
     taskfile_close(tf);
     return n;
 }
@@ -94,13 +82,13 @@ static FILE *temp_file(char **path)
     if (asprintf(path, "%s/mpispool-resume-XXXXXX",
                  tmpdir && *tmpdir ? tmpdir : "/tmp") < 0) {
         *path = NULL;
-        resume_error("out of memory");
+        cli_error("out of memory");
         return NULL;
     }
     int fd = mkstemp(*path);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
-        resume_error("cannot create '%s': %s", *path, strerror(errno));
+        cli_error("cannot create '%s': %s", *path, strerror(errno));
         if (fd >= 0) {
             close(fd);
             unlink(*path);
@@ -116,7 +104,7 @@ static int temp_close(FILE *f, const char *path)
 {
     bool bad = fflush(f) != 0 || ferror(f);
     if (fclose(f) != 0 || bad) {
-        resume_error("cannot write '%s': %s", path, strerror(errno));
+        cli_error("cannot write '%s': %s", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -130,7 +118,7 @@ static int copy_source(const char *src, long long ntasks, const char *old_id,
     const char *name = strcmp(src, "-") == 0 ? "standard input" : src;
     FILE *in = strcmp(src, "-") == 0 ? stdin : fopen(src, "re");
     if (!in) {
-        resume_error("cannot open task file '%s': %s", src, strerror(errno));
+        cli_error("cannot open task file '%s': %s", src, strerror(errno));
         return -1;
     }
     FILE *out = temp_file(copy_path);
@@ -138,15 +126,15 @@ static int copy_source(const char *src, long long ntasks, const char *old_id,
     uint64_t n = 0;
     int rc = out ? taskfile_copy_count(in, out, name, &n, &err) : -1;
     if (out && rc < 0)
-        resume_error("%s", err.text);
+        cli_error("%s", err.text);
     if (out && temp_close(out, *copy_path) < 0)
         rc = -1;
     if (in != stdin)
         fclose(in);
     if (rc == 0 && (long long)n != ntasks) {
-        resume_error("'%s' has %llu tasks, job %s had %lld: give the same "
-                     "task file (or leave --tasks out to use job %s's copy)",
-                     name, (unsigned long long)n, old_id, ntasks, old_id);
+        cli_error("'%s' has %llu tasks, job %s had %lld: give the same "
+                  "task file (or leave --tasks out to use job %s's copy)",
+                  name, (unsigned long long)n, old_id, ntasks, old_id);
         rc = -1;
     }
     return rc;
@@ -165,7 +153,7 @@ static int write_chosen(const char *path, const char *src, const char *old,
     struct taskfile *in = taskfile_open(path, &err);
     struct taskfile *orig = in && old ? taskfile_open(old, &err) : NULL;
     if (!in || (old && !orig)) {
-        resume_error("%s", err.text);
+        cli_error("%s", err.text);
         taskfile_close(in);
         return -1;
     }
@@ -185,15 +173,14 @@ static int write_chosen(const char *path, const char *src, const char *old,
             fprintf(out, "%s\n", line);
             if (orig && old_line && strcmp(line, old_line) != 0 &&
                 differ++ < 10)
-                fprintf(stderr,
-                        "mpispool: note: task %lld of '%s' differs from job "
-                        "%s's; the line of '%s' is used\n",
-                        task, src, old_id, src);
+                cli_error("note: task %lld of '%s' differs from job "
+                          "%s's; the line of '%s' is used",
+                          task, src, old_id, src);
         }
         task++;
     }
     if (got < 0)
-        resume_error("%s", err.text);
+        cli_error("%s", err.text);
     *disbatch = taskfile_disbatch(in);
     taskfile_close(in);
     taskfile_close(orig);
@@ -248,15 +235,15 @@ static uint64_t *file_numbers(json_t *old, const char *old_tasks,
     uint64_t *numbers =
         malloc((size_t)(*ntasks > 0 ? *ntasks : 1) * sizeof *numbers);
     if (!numbers) {
-        resume_error("out of memory");
+        cli_error("out of memory");
         return NULL;
     }
     for (long long i = 0; i < *ntasks; i++) {
         json_t *n = json_array_get(files, (size_t)i);
         numbers[i] = n ? (uint64_t)json_integer_value(n) : (uint64_t)i;
         if ((long long)numbers[i] >= *nfile) {
-            resume_error("'%s' has %lld tasks, fewer than its job says",
-                         old_tasks, *nfile);
+            cli_error("'%s' has %lld tasks, fewer than its job says", old_tasks,
+                      *nfile);
             free(numbers);
             return NULL;
         }
@@ -279,7 +266,7 @@ static int resume_from_file(const char *src_path, const char *old_tasks,
     *file_tasks = json_array();
     if (!in_file || !*file_tasks) {
         free(in_file);
-        resume_error("out of memory");
+        cli_error("out of memory");
         return 1;
     }
     for (long long t = 0; t < ntasks; t++) {
@@ -318,41 +305,120 @@ static void inherit_keys(json_t *job, json_t *old)
     }
 }
 
+/* Where the ended job old_id is, or -1 after a message. */
+static int ended_job_dir(struct spool *sp, const char *old_id)
+{
+    int where = jobfile_valid_id(old_id) ? spool_locate(sp, old_id) : -1;
+    if (where < 0) {
+        cli_error("--resume-failed: no job '%s' in spool '%s'", old_id,
+                  spool_path(sp));
+        return -1;
+    }
+    if (where == SPOOL_NEW || where == SPOOL_CUR) {
+        cli_error("--resume-failed: job '%s' has not ended yet (wait for "
+                  "it: mpispool wait %s)",
+                  old_id, old_id);
+        return -1;
+    }
+    if (where == SPOOL_REJECTED) {
+        cli_error("--resume-failed: job '%s' was rejected: it ran nothing",
+                  old_id);
+        return -1;
+    }
+    if (where == SPOOL_CANCEL) {
+        cli_error("--resume-failed: job '%s' was cancelled before it "
+                  "started, and no coordinator has filed it yet: try again "
+                  "once one has (mpispool wait %s)",
+                  old_id, old_id);
+        return -1;
+    }
+    return where;
+}
+
+/* The tasks of job old_id (ntasks of them) that did not succeed: no
+ * record, or a last attempt that failed; *chosen (malloc'd) gets a flag
+ * per task. Their numbers as a JSON array, or NULL after a message. */
+static json_t *unsucceeded(struct spool *sp, const char *old_id,
+                           long long ntasks, bool **chosen)
+{
+    struct mps_error err;
+    struct job_attempt *attempts = NULL;
+    size_t nattempts = 0;
+    json_t *numbers = NULL;
+    if (jobrecords_load(sp, old_id, true, &attempts, &nattempts, &err) < 0) {
+        cli_error("--resume-failed: %s", err.text);
+        return NULL;
+    }
+    if (!(*chosen =
+              malloc((size_t)(ntasks > 0 ? ntasks : 1) * sizeof **chosen))) {
+        cli_error("out of memory");
+        goto out;
+    }
+    for (long long i = 0; i < ntasks; i++)
+        (*chosen)[i] = true;
+    for (size_t i = 0; i < nattempts; i++) {
+        bool last =
+            i + 1 == nattempts || attempts[i + 1].task != attempts[i].task;
+        long long t = attempts[i].task;
+        if (last && t >= 0 && t < ntasks)
+            (*chosen)[t] = !jobrecords_ok(attempts[i].rec);
+    }
+    numbers = json_array();
+    for (long long i = 0; i < ntasks; i++)
+        if ((*chosen)[i])
+            json_array_append_new(numbers, json_integer(i));
+    if (json_array_size(numbers) == 0) {
+        cli_error("--resume-failed: every task of job '%s' succeeded: "
+                  "nothing to submit",
+                  old_id);
+        json_decref(numbers);
+        numbers = NULL;
+    }
+out:
+    jobrecords_free(attempts, nattempts);
+    return numbers;
+}
+
+/* The job's tasks become those of source (the job's own, or the earlier
+ * job's) whose numbers are in numbers; 0, or -1 after a message. */
+static int pick_tasks(json_t *job, json_t *source, json_t *numbers,
+                      long long ntasks, const char *old_id)
+{
+    if (!source) {
+        cli_error("out of memory");
+        return -1;
+    }
+    if ((long long)json_array_size(source) != ntasks) {
+        cli_error("--resume-failed: the job has %zu tasks, job %s "
+                  "had %lld: give the same tasks",
+                  json_array_size(source), old_id, ntasks);
+        return -1;
+    }
+    json_t *picked = json_array();
+    size_t i;
+    json_t *n;
+    json_array_foreach(numbers, i, n)
+    {
+        json_array_append(
+            picked, json_array_get(source, (size_t)json_integer_value(n)));
+    }
+    for (size_t k = 0; k < sizeof array_keys / sizeof *array_keys; k++)
+        json_object_del(job, array_keys[k]);
+    json_object_set_new(job, "tasks", picked);
+    return 0;
+}
+
 int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
                           const char *job_path, const char **tasks_src,
                           const char **archive_src, struct resume_plan *plan)
 {
     *plan = (struct resume_plan){0};
-    int where = jobfile_valid_id(old_id) ? spool_locate(sp, old_id) : -1;
-    if (where < 0) {
-        resume_error("--resume-failed: no job '%s' in spool '%s'", old_id,
-                     spool_path(sp));
+    int where = ended_job_dir(sp, old_id);
+    if (where < 0)
         return 1;
-    }
-    if (where == SPOOL_NEW || where == SPOOL_CUR) {
-        resume_error("--resume-failed: job '%s' has not ended yet (wait for "
-                     "it: mpispool wait %s)",
-                     old_id, old_id);
-        return 1;
-    }
-    if (where == SPOOL_REJECTED) {
-        resume_error("--resume-failed: job '%s' was rejected: it ran nothing",
-                     old_id);
-        return 1;
-    }
-    if (where == SPOOL_CANCEL) {
-        resume_error("--resume-failed: job '%s' was cancelled before it "
-                     "started, and no coordinator has filed it yet: try again "
-                     "once one has (mpispool wait %s)",
-                     old_id, old_id);
-        return 1;
-    }
     int rc = 1;
-    struct mps_error err;
-    struct job_attempt *attempts = NULL;
-    size_t nattempts = 0;
     bool *chosen = NULL;
-    json_t *old = NULL, *old_array = NULL, *source = NULL, *picked = NULL;
+    json_t *old = NULL, *old_array = NULL, *source = NULL;
     json_t *numbers = NULL, *file_tasks = NULL;
     uint64_t *file_of = NULL;
     char *old_tasks = NULL, *src_path = NULL;
@@ -362,8 +428,8 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
     json_error_t jerr;
     if (!old_path || !(old = json_load_file(old_path, 0, &jerr)) ||
         !json_is_object(old)) {
-        resume_error("--resume-failed: cannot read job '%s': %s", old_id,
-                     old_path ? jerr.text : "out of memory");
+        cli_error("--resume-failed: cannot read job '%s': %s", old_id,
+                  old_path ? jerr.text : "out of memory");
         goto out;
     }
     /* How many tasks the earlier job had (and its task file). */
@@ -372,7 +438,7 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
     old_array = task_array(old);
     if (json_is_string(old_tf)) {
         if (!(old_tasks = spooled(sp, json_string_value(old_tf)))) {
-            resume_error("out of memory");
+            cli_error("out of memory");
             goto out;
         }
         if (!(file_of = file_numbers(old, old_tasks, &ntasks, &nfile)))
@@ -380,38 +446,11 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
     } else if (old_array) {
         ntasks = nfile = (long long)json_array_size(old_array);
     } else {
-        resume_error("--resume-failed: job '%s' has no tasks", old_id);
+        cli_error("--resume-failed: job '%s' has no tasks", old_id);
         goto out;
     }
-    /* Which did not succeed: no record, or a last attempt that failed. */
-    if (jobrecords_load(sp, old_id, true, &attempts, &nattempts, &err) < 0) {
-        resume_error("--resume-failed: %s", err.text);
+    if (!(numbers = unsucceeded(sp, old_id, ntasks, &chosen)))
         goto out;
-    }
-    if (!(chosen =
-              malloc((size_t)(ntasks > 0 ? ntasks : 1) * sizeof *chosen))) {
-        resume_error("out of memory");
-        goto out;
-    }
-    for (long long i = 0; i < ntasks; i++)
-        chosen[i] = true;
-    for (size_t i = 0; i < nattempts; i++) {
-        bool last =
-            i + 1 == nattempts || attempts[i + 1].task != attempts[i].task;
-        long long t = attempts[i].task;
-        if (last && t >= 0 && t < ntasks)
-            chosen[t] = !jobrecords_ok(attempts[i].rec);
-    }
-    numbers = json_array();
-    for (long long i = 0; i < ntasks; i++)
-        if (chosen[i])
-            json_array_append_new(numbers, json_integer(i));
-    if (json_array_size(numbers) == 0) {
-        resume_error("--resume-failed: every task of job '%s' succeeded: "
-                     "nothing to submit",
-                     old_id);
-        goto out;
-    }
 
     /* Where the tasks come from. */
     json_t *job_tf = json_object_get(job, "task_file");
@@ -430,7 +469,7 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
         if (json_is_string(ar) && !*archive_src &&
             !json_object_get(job, "archive")) {
             if (!(plan->archive_path = spooled(sp, json_string_value(ar)))) {
-                resume_error("out of memory");
+                cli_error("out of memory");
                 goto out;
             }
             *archive_src = plan->archive_path;
@@ -447,27 +486,8 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
         json_object_del(job, "task_file");
         *tasks_src = plan->tasks_path;
     } else {
-        if (!source) {
-            resume_error("out of memory");
+        if (pick_tasks(job, source, numbers, ntasks, old_id) < 0)
             goto out;
-        }
-        if ((long long)json_array_size(source) != ntasks) {
-            resume_error("--resume-failed: the job has %zu tasks, job %s "
-                         "had %lld: give the same tasks",
-                         json_array_size(source), old_id, ntasks);
-            goto out;
-        }
-        picked = json_array();
-        size_t i;
-        json_t *n;
-        json_array_foreach(numbers, i, n)
-        {
-            json_array_append(
-                picked, json_array_get(source, (size_t)json_integer_value(n)));
-        }
-        for (size_t k = 0; k < sizeof array_keys / sizeof *array_keys; k++)
-            json_object_del(job, array_keys[k]);
-        json_object_set(job, "tasks", picked);
     }
     json_t *from = json_pack("{s:s, s:O}", "job", old_id, "tasks", numbers);
     if (from && file_tasks)
@@ -479,7 +499,6 @@ int resume_failed_prepare(struct spool *sp, const char *old_id, json_t *job,
 out:
     if (rc != 0)
         resume_plan_free(plan);
-    jobrecords_free(attempts, nattempts);
     free(chosen);
     free(file_of);
     json_decref(file_tasks);
@@ -489,7 +508,6 @@ out:
     json_decref(old_array);
     json_decref(old);
     json_decref(source);
-    json_decref(picked);
     json_decref(numbers);
     return rc;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "cli.h"
 #include "error.h"
 #include "spool.h"
 #include "util.h"
@@ -168,14 +169,6 @@ static void say(const char *fmt, ...)
     va_end(ap);
 }
 
-static int start_usage_error(const char *fmt, const char *what)
-{
-    fputs("mpispool: ", stderr);
-    fprintf(stderr, fmt, what);
-    fputs("\nTry 'mpispool start --help'.\n", stderr);
-    return 2;
-}
-
 /* ------------------------------------------------------------ hosts */
 
 static bool is_local_host(const char *name)
@@ -194,8 +187,8 @@ static int read_hostfile(struct start *st)
 {
     FILE *in = fopen(st->hostfile, "re");
     if (!in) {
-        fprintf(stderr, "mpispool: cannot open hostfile '%s': %s\n",
-                st->hostfile, strerror(errno));
+        cli_error("cannot open hostfile '%s': %s", st->hostfile,
+                  strerror(errno));
         return -1;
     }
     char *line = NULL;
@@ -209,9 +202,8 @@ static int read_hostfile(struct start *st)
         if (!name)
             continue;
         if (name[0] == '-') { /* ssh would take it for an option */
-            fprintf(stderr,
-                    "mpispool: hostfile '%s' line %d: bad host name '%s'\n",
-                    st->hostfile, lineno, name);
+            cli_error("hostfile '%s' line %d: bad host name '%s'", st->hostfile,
+                      lineno, name);
             rc = -1;
             continue;
         }
@@ -221,9 +213,8 @@ static int read_hostfile(struct start *st)
                 char *end;
                 long n = strtol(word + 6, &end, 10);
                 if (*end || end == word + 6 || n < 0 || n > 4096) {
-                    fprintf(stderr,
-                            "mpispool: hostfile '%s' line %d: bad '%s'\n",
-                            st->hostfile, lineno, word);
+                    cli_error("hostfile '%s' line %d: bad '%s'", st->hostfile,
+                              lineno, word);
                     rc = -1;
                 }
                 slots = (int)n;
@@ -233,7 +224,7 @@ static int read_hostfile(struct start *st)
         struct host *grown =
             realloc(st->hosts, (size_t)(st->nhosts + 1) * sizeof *grown);
         if (!grown || !(name = strdup(name))) {
-            fprintf(stderr, "mpispool: out of memory\n");
+            cli_error("out of memory");
             rc = -1;
             break;
         }
@@ -244,8 +235,7 @@ static int read_hostfile(struct start *st)
     free(line);
     fclose(in);
     if (rc == 0 && st->nhosts == 0) {
-        fprintf(stderr, "mpispool: hostfile '%s' lists no host\n",
-                st->hostfile);
+        cli_error("hostfile '%s' lists no host", st->hostfile);
         rc = -1;
     }
     if (rc < 0)
@@ -584,13 +574,12 @@ static int run_mpirun(struct start *st, const char *hostfile, int np,
          * us, and we ask mpirun for a clean stop. */
         setpgid(0, 0);
         execvp(argv[0], argv);
-        fprintf(stderr, "mpispool: cannot execute '%s': %s\n", argv[0],
-                strerror(errno));
+        cli_error("cannot execute '%s': %s", argv[0], strerror(errno));
         _exit(127);
     }
     free(argv);
     if (pid < 0) {
-        fprintf(stderr, "mpispool: cannot start mpirun: %s\n", strerror(errno));
+        cli_error("cannot start mpirun: %s", strerror(errno));
         return -1;
     }
     int relayed = 0;
@@ -668,10 +657,11 @@ static int parse_start(struct start *st, int argc, char **argv,
         case OPT_RETRIES:
             n = strtol(optarg, &end, 10);
             if (*end || end == optarg || n < (c == OPT_NP) || n > 4096)
-                return start_usage_error(c == OPT_NP ? "bad --np-per-host "
-                                                       "'%s'"
-                                                     : "bad --retries '%s'",
-                                         optarg);
+                return cli_usage_error("start",
+                                       c == OPT_NP ? "bad --np-per-host "
+                                                     "'%s'"
+                                                   : "bad --retries '%s'",
+                                       optarg);
             if (c == OPT_NP)
                 st->np_per_host = (int)n;
             else
@@ -681,14 +671,14 @@ static int parse_start(struct start *st, int argc, char **argv,
             st->pause_s = strtod(optarg, &end);
             if (*end || end == optarg || !(st->pause_s >= 0) ||
                 st->pause_s > 86400)
-                return start_usage_error("bad --pause '%s'", optarg);
+                return cli_usage_error("start", "bad --pause '%s'", optarg);
             break;
         case OPT_RUN_OPTION: {
             char **grown =
                 realloc(st->run_options,
                         (size_t)(st->nrun_options + 1) * sizeof *grown);
             if (!grown) {
-                fputs("mpispool: out of memory\n", stderr);
+                cli_error("out of memory");
                 return 1;
             }
             st->run_options = grown;
@@ -702,29 +692,121 @@ static int parse_start(struct start *st, int argc, char **argv,
             st->serve = true;
             break;
         case ':':
-            return start_usage_error("option '%s' needs a value", arg);
+            return cli_usage_error("start", "option '%s' needs a value", arg);
         default:
-            return start_usage_error("unknown option '%s'", arg);
+            return cli_usage_error("start", "unknown option '%s'", arg);
         }
     }
     if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
-        return start_usage_error("unexpected argument '%s' (mpirun's "
-                                 "options go after '--')",
-                                 argv[optind]);
+        return cli_usage_error("start",
+                               "unexpected argument '%s' (mpirun's "
+                               "options go after '--')",
+                               argv[optind]);
     st->mpirun_args = argv + optind;
     st->nmpirun_args = argc - optind;
     if (!st->hostfile)
-        return start_usage_error("%s", "no hostfile given: mpispool start "
-                                       "--hostfile FILE");
+        return cli_usage_error("start", "%s",
+                               "no hostfile given: mpispool start "
+                               "--hostfile FILE");
     if (!st->spool || !*st->spool)
         st->spool = getenv("MPISPOOL_SPOOL");
     if (!st->spool || !*st->spool) {
-        fputs("mpispool: no spool given: use --spool DIR or set "
-              "MPISPOOL_SPOOL\n",
-              stderr);
+        cli_error("no spool given: use --spool DIR or set "
+                  "MPISPOOL_SPOOL");
         return 2;
     }
     return -1;
+}
+
+/* Run mpirun on the hosts that answer, again and again while work is
+ * left and runs make progress, until a stop signal; the exit code. */
+static int supervise(struct start *st, const char *hostfile)
+{
+    int failures = 0, run_no = 0, rc = 1;
+    for (;;) {
+        long queued = count_jobs(st->spool, "new");
+        long claimed = count_jobs(st->spool, "cur");
+        if (!st->serve && queued == 0 && claimed == 0) {
+            say(run_no ? "the spool is empty: done"
+                       : "the spool is empty: nothing to do");
+            rc = 0;
+            return rc;
+        }
+        int answering = check_hosts(st);
+        if (st->stop_count > 0) {
+            say("stopped before a run");
+            rc = 0;
+            return rc;
+        }
+        for (int i = 0; i < st->nhosts; i++)
+            if (!st->hosts[i].answers)
+                say("%s does not answer: %s", st->hosts[i].name,
+                    st->hosts[i].why);
+        say("%d of %d hosts answer", answering, st->nhosts);
+        int np = answering ? write_mpi_hostfile(st, hostfile) : 0;
+        if (answering && np < 0) {
+            cli_error("cannot write '%s': %s", hostfile, strerror(errno));
+            return rc;
+        }
+        long ended_before = ended_jobs(st->spool);
+        int64_t t0 = util_mono_us();
+        int status = np > 0 ? run_mpirun(st, hostfile, np, ++run_no) : -1;
+        if (np > 0 && status < 0)
+            return rc;
+        if (np > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+            cli_error("mpirun could not be executed (set "
+                      "MPISPOOL_MPIRUN?)");
+            return rc;
+        }
+        char how[64] = "not run";
+        if (np > 0)
+            describe_status(status, how, sizeof how);
+        if (st->stop_count > 0) {
+            say("run %d stopped (mpirun: %s)", run_no, how);
+            rc = np > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+                         st->stop_count == 1
+                     ? 0
+                     : 1;
+            return rc;
+        }
+        long ended = ended_jobs(st->spool) - ended_before;
+        queued = count_jobs(st->spool, "new");
+        claimed = count_jobs(st->spool, "cur");
+        if (np > 0)
+            say("run %d ended after %.0f s (mpirun: %s): %ld job%s ended, "
+                "%ld waiting in new/, %ld claimed in cur/",
+                run_no, (double)(util_mono_us() - t0) / 1e6, how, ended,
+                ended == 1 ? "" : "s", queued, claimed);
+        if (!st->serve && queued == 0 && claimed == 0) {
+            say("the spool is empty: done");
+            rc = 0;
+            return rc;
+        }
+        /* A run that ended a job, or lasted a while (a big job can run for
+         * hours before a PC vanishes), made progress. */
+        bool progress = ended > 0 || util_mono_us() - t0 >= PROGRESS_RUN_US;
+        failures = progress ? 0 : failures + 1;
+        if (failures > st->retries) {
+            say("giving up: %d run%s in a row finished no job within a "
+                "minute",
+                failures, failures == 1 ? "" : "s");
+            return rc;
+        }
+        say("work is left: starting again in %g s on the hosts that "
+            "answer (%d of at most %d restarts without progress)",
+            st->pause_s, failures, st->retries);
+        /* Pause, but a stop signal ends the wait at once. */
+        int64_t until = util_mono_us() + (int64_t)(st->pause_s * 1e6);
+        int64_t left;
+        while (st->stop_count == 0 && (left = until - util_mono_us()) > 0)
+            next_signal(st, (long)(left / 1000) + 1);
+        if (st->stop_count > 0) {
+            say("stopped while pausing");
+            rc = 0;
+            return rc;
+        }
+    }
+    return rc;
 }
 
 int cmd_start(int argc, char **argv, const char *spool)
@@ -739,7 +821,7 @@ int cmd_start(int argc, char **argv, const char *spool)
     struct mps_error err;
     struct spool *sp = spool_open(st.spool, &err);
     if (!sp) {
-        fprintf(stderr, "mpispool: %s\n", err.text);
+        cli_error("%s", err.text);
         free(st.run_options);
         return 1;
     }
@@ -756,7 +838,7 @@ int cmd_start(int argc, char **argv, const char *spool)
         st.ssh_text = "ssh";
     st.ssh_argv = split_words(st.ssh_text, &st.ssh_words);
     if (!st.ssh_argv) {
-        fputs("mpispool: MPISPOOL_SSH is empty\n", stderr);
+        cli_error("MPISPOOL_SSH is empty");
         rc = 2;
         goto out;
     }
@@ -775,100 +857,14 @@ int cmd_start(int argc, char **argv, const char *spool)
              tmpdir && *tmpdir ? tmpdir : "/tmp");
     int fd = mkstemp(hostfile);
     if (fd < 0) {
-        fprintf(stderr, "mpispool: cannot create '%s': %s\n", hostfile,
-                strerror(errno));
+        cli_error("cannot create '%s': %s", hostfile, strerror(errno));
         hostfile[0] = '\0';
         goto out;
     }
     close(fd);
 
-    int failures = 0, run_no = 0;
-    rc = 1;
-    for (;;) {
-        long queued = count_jobs(st.spool, "new");
-        long claimed = count_jobs(st.spool, "cur");
-        if (!st.serve && queued == 0 && claimed == 0) {
-            say(run_no ? "the spool is empty: done"
-                       : "the spool is empty: nothing to do");
-            rc = 0;
-            break;
-        }
-        int answering = check_hosts(&st);
-        if (st.stop_count > 0) {
-            say("stopped before a run");
-            rc = 0;
-            break;
-        }
-        for (int i = 0; i < st.nhosts; i++)
-            if (!st.hosts[i].answers)
-                say("%s does not answer: %s", st.hosts[i].name,
-                    st.hosts[i].why);
-        say("%d of %d hosts answer", answering, st.nhosts);
-        int np = answering ? write_mpi_hostfile(&st, hostfile) : 0;
-        if (answering && np < 0) {
-            fprintf(stderr, "mpispool: cannot write '%s': %s\n", hostfile,
-                    strerror(errno));
-            break;
-        }
-        long ended_before = ended_jobs(st.spool);
-        int64_t t0 = util_mono_us();
-        int status = np > 0 ? run_mpirun(&st, hostfile, np, ++run_no) : -1;
-        if (np > 0 && status < 0)
-            break;
-        if (np > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-            fputs("mpispool: mpirun could not be executed (set "
-                  "MPISPOOL_MPIRUN?)\n",
-                  stderr);
-            break;
-        }
-        char how[64] = "not run";
-        if (np > 0)
-            describe_status(status, how, sizeof how);
-        if (st.stop_count > 0) {
-            say("run %d stopped (mpirun: %s)", run_no, how);
-            rc = np > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-                         st.stop_count == 1
-                     ? 0
-                     : 1;
-            break;
-        }
-        long ended = ended_jobs(st.spool) - ended_before;
-        queued = count_jobs(st.spool, "new");
-        claimed = count_jobs(st.spool, "cur");
-        if (np > 0)
-            say("run %d ended after %.0f s (mpirun: %s): %ld job%s ended, "
-                "%ld waiting in new/, %ld claimed in cur/",
-                run_no, (double)(util_mono_us() - t0) / 1e6, how, ended,
-                ended == 1 ? "" : "s", queued, claimed);
-        if (!st.serve && queued == 0 && claimed == 0) {
-            say("the spool is empty: done");
-            rc = 0;
-            break;
-        }
-        /* A run that ended a job, or lasted a while (a big job can run for
-         * hours before a PC vanishes), made progress. */
-        bool progress = ended > 0 || util_mono_us() - t0 >= PROGRESS_RUN_US;
-        failures = progress ? 0 : failures + 1;
-        if (failures > st.retries) {
-            say("giving up: %d run%s in a row finished no job within a "
-                "minute",
-                failures, failures == 1 ? "" : "s");
-            break;
-        }
-        say("work is left: starting again in %g s on the hosts that "
-            "answer (%d of at most %d restarts without progress)",
-            st.pause_s, failures, st.retries);
-        /* Pause, but a stop signal ends the wait at once. */
-        int64_t until = util_mono_us() + (int64_t)(st.pause_s * 1e6);
-        int64_t left;
-        while (st.stop_count == 0 && (left = until - util_mono_us()) > 0)
-            next_signal(&st, (long)(left / 1000) + 1);
-        if (st.stop_count > 0) {
-            say("stopped while pausing");
-            rc = 0;
-            break;
-        }
-    }
+    rc = supervise(&st, hostfile);
+
 out:
     if (hostfile[0])
         unlink(hostfile);

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* mpispool cancel and mpispool drain: requests about jobs, made only by
- * those who may (a job's owner, root, the spool's administrator). */
-#include "cli.h"
+/* mpispool cancel: withdraw a queued job, or ask its coordinator to end a
+ * job or some of its tasks; only its owner, root or the spool's
+ * administrator may. */
 #include "commands.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,26 +15,14 @@
 #include <unistd.h>
 
 #include "asuser.h"
+#include "cli.h"
+#include "format.h"
 #include "jobfile.h"
 #include "jobreport.h"
 #include "spool.h"
 #include "util.h"
 
-enum { OPT_SPOOL = 256, OPT_WAIT, OPT_UNDO };
-
-/* The name of user uid ("uid N" without a password entry). */
-static const char *user_name(uint32_t uid, char *buf, size_t len)
-{
-    char pwbuf[4096];
-    struct passwd pw, *found = NULL;
-    if (getpwuid_r((uid_t)uid, &pw, pwbuf, sizeof pwbuf, &found) == 0 && found)
-        snprintf(buf, len, "%s", pw.pw_name);
-    else
-        snprintf(buf, len, "uid %u", (unsigned)uid);
-    return buf;
-}
-
-/* ------------------------------------------------------------ cancel */
+enum { OPT_WAIT = 1300 };
 
 static const char cancel_usage[] =
     "Usage: mpispool cancel [OPTIONS] JOBID [TASK...]\n"
@@ -78,9 +65,9 @@ static bool may_cancel(const struct spool *sp, const char *id)
     if (asuser_may_act((uint32_t)geteuid(), owner, spool_admin(sp)))
         return true;
     char name[64];
-    error_msg("job %s is not yours (it is %s's): only its owner, root or the "
+    cli_error("job %s is not yours (it is %s's): only its owner, root or the "
               "spool's administrator may cancel it",
-              id, user_name(owner, name, sizeof name));
+              id, fmt_user_name(owner, name, sizeof name));
     return false;
 }
 
@@ -109,12 +96,12 @@ static int file_cancelled(struct spool *sp, const char *id)
     char *to = spool_file(sp, SPOOL_FAILED, name);
     int rc = -1;
     if (!from || !to) {
-        error_msg("out of memory");
+        cli_error("out of memory");
     } else if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0) {
         if (errno == ENOENT)
             rc = 1;
         else
-            error_msg("cannot move '%s' to failed/: %s", from, strerror(errno));
+            cli_error("cannot move '%s' to failed/: %s", from, strerror(errno));
     } else {
         rc = 0;
         struct mps_error err = {.text = "out of memory"};
@@ -123,7 +110,7 @@ static int file_cancelled(struct spool *sp, const char *id)
         if (fd < 0 || fstat(fd, &st) < 0)
             errprintf(&err, "cannot open '%s': %s", to, strerror(errno));
         if (fd < 0 || jobreport_write_cancelled(sp, id, fd, &st, &err) < 0)
-            error_msg("job '%s' is cancelled, but its report could not be "
+            cli_error("job '%s' is cancelled, but its report could not be "
                       "written: %s",
                       id, err.text);
         if (fd >= 0)
@@ -170,7 +157,7 @@ static int withdraw(struct spool *sp, const char *id)
         if (spool_withdrawn(sp, id, NULL))
             rc = 0;
         else if (renameat2(AT_FDCWD, to, AT_FDCWD, from, RENAME_NOREPLACE) < 0)
-            error_msg("cannot put '%s' back into new/: %s", to,
+            cli_error("cannot put '%s' back into new/: %s", to,
                       strerror(errno));
     }
     free(res);
@@ -196,7 +183,7 @@ static int file_cancel_request(struct spool *sp, const char *id,
     char *text = malloc(cap);
     int rc = -1;
     if (!tmp || !dst || !text) {
-        error_msg("out of memory");
+        cli_error("out of memory");
         goto out;
     }
     text[0] = '\0';
@@ -205,7 +192,7 @@ static int file_cancel_request(struct spool *sp, const char *id,
     int fd =
         open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0 || util_write_all(fd, text, len) < 0 || fsync(fd) < 0) {
-        error_msg("cannot write '%s': %s", tmp, strerror(errno));
+        cli_error("cannot write '%s': %s", tmp, strerror(errno));
         if (fd >= 0) {
             close(fd);
             unlink(tmp);
@@ -214,7 +201,7 @@ static int file_cancel_request(struct spool *sp, const char *id,
     }
     close(fd);
     if (rename(tmp, dst) < 0) {
-        error_msg("cannot rename '%s': %s", tmp, strerror(errno));
+        cli_error("cannot rename '%s': %s", tmp, strerror(errno));
         unlink(tmp);
         goto out;
     }
@@ -256,256 +243,46 @@ int cmd_cancel(int argc, char **argv, const char *spool)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
-        {"spool", required_argument, NULL, OPT_SPOOL},
+        {"spool", required_argument, NULL, CLI_OPT_SPOOL},
         {"wait", no_argument, NULL, OPT_WAIT},
         {NULL, 0, NULL, 0},
     };
-    struct cmdline cl;
-    if (cmdline_init(&cl, "cancel", argc, argv, "+:h", longopts, spool) < 0)
+    struct cli_cmdline cl;
+    if (cli_cmdline_init(&cl, "cancel", argc, argv, "+:h", longopts, spool) < 0)
         return 1;
     bool wait_end = false;
-    int c, rc = 0;
     struct spool *sp = NULL;
-    while ((c = cmdline_next(&cl)) != -1) {
-        switch (c) {
-        case 'h':
-            cmdline_free(&cl);
-            fputs(cancel_usage, stdout);
-            return 0;
-        case OPT_SPOOL:
-            cl.spool = optarg;
-            break;
-        case OPT_WAIT:
-            wait_end = true;
-            break;
-        default:
-            rc = cmdline_error(&cl, c);
-            cmdline_free(&cl);
-            return rc;
-        }
-    }
+    int rc;
+    if ((rc = cli_scan_options(&cl, cancel_usage, OPT_WAIT, &wait_end)) >= 0)
+        return rc;
+    rc = 0;
     if (cl.noperands == 0) {
-        rc = usage_error("cancel", "no job given: mpispool cancel JOBID "
-                                   "[TASK...]");
+        rc = cli_usage_error("cancel", "no job given: mpispool cancel JOBID "
+                                       "[TASK...]");
         goto out;
     }
     for (int i = 1; i < cl.noperands; i++) {
         const char *t = cl.operands[i];
         if (!*t || strspn(t, "0123456789") != strlen(t) || strlen(t) > 18) {
-            rc = usage_error("cancel", "'%s' is not a task number", t);
+            rc = cli_usage_error("cancel", "'%s' is not a task number", t);
             goto out;
         }
     }
-    if ((rc = open_spool(&cl, &sp)) != 0)
+    if ((rc = cli_open_spool(&cl, &sp)) != 0)
         goto out;
     rc = 1;
     const char *id = cl.operands[0];
     int where = jobfile_valid_id(id) ? spool_locate(sp, id) : -1;
     if (where < 0)
-        error_msg("no job '%s' in spool '%s'", id, spool_path(sp));
+        cli_error("no job '%s' in spool '%s'", id, spool_path(sp));
     else if (spool_ended(where))
-        error_msg("job '%s' has already ended (%s)", id,
+        cli_error("job '%s' has already ended (%s)", id,
                   spool_state_name(where));
     else if (may_cancel(sp, id))
         rc = cancel_job(sp, id, where, cl.operands + 1, cl.noperands - 1,
                         wait_end);
 out:
     spool_close(sp);
-    cmdline_free(&cl);
-    return rc;
-}
-
-/* ------------------------------------------------------------ drain */
-
-static const char drain_usage[] =
-    "Usage: mpispool drain [OPTIONS] HOST...\n"
-    "       mpispool drain --undo HOST...\n"
-    "       mpispool drain\n"
-    "\n"
-    "Stop sending new tasks to the ranks on HOST: tasks running there\n"
-    "finish, and every coordinator serving the spool gives its other\n"
-    "ranks the rest of the work. Use it before you switch a lab PC off, or\n"
-    "when its user comes back. The ranks stay in the run, shown as\n"
-    "\"draining\" by 'mpispool status', until 'mpispool drain --undo HOST'\n"
-    "gives them work again. A drain holds for later runs too, until undone.\n"
-    "Only root and the spool's administrator (the owner of SPOOL) may drain\n"
-    "or undo a drain; anyone may list the drained hosts.\n"
-    "\n"
-    "HOST is the host name a rank reports (the HOST column of 'mpispool\n"
-    "status'), or its short form: 'pc07' also drains 'pc07.lab.example'.\n"
-    "The request is an empty file SPOOL/drain/HOST; coordinators see it at\n"
-    "once (inotify) or at their next rescan, and honour only those made by\n"
-    "root or the administrator. Without HOST, the drained hosts are listed.\n"
-    "\n"
-    "Options:\n"
-    "      --undo            give HOST new tasks again\n"
-    "      --spool DIR       the spool (default: $MPISPOOL_SPOOL)\n"
-    "  -h, --help            show this help and exit\n"
-    "\n"
-    "Exit status: 0 done, 1 the request could not be filed or removed (or\n"
-    "you may not drain), 2 usage error.\n"
-    "\n"
-    "Examples:\n"
-    "  mpispool drain pc07            # before switching pc07 off\n"
-    "  mpispool drain --undo pc07\n";
-
-/* A host name a drain file may have: no '/', not '.' first, printable. */
-static bool valid_drain_host(const char *host)
-{
-    size_t len = strlen(host);
-    if (len == 0 || len > 253 || host[0] == '.')
-        return false;
-    for (const char *p = host; *p; p++)
-        if (*p == '/' || (unsigned char)*p <= ' ' || *p == 0x7f)
-            return false;
-    return true;
-}
-
-/* Print the drained hosts, one a line. */
-static int list_drained(struct spool *sp)
-{
-    json_t *hosts = drained_hosts(sp);
-    if (!hosts) {
-        error_msg("cannot list '%s/drain': %s", spool_path(sp),
-                  strerror(errno));
-        return 1;
-    }
-    size_t i;
-    json_t *host;
-    json_array_foreach(hosts, i, host) puts(json_string_value(host));
-    json_decref(hosts);
-    return 0;
-}
-
-/* Whether the user running this may drain: root or the administrator;
- * else says so. */
-static bool may_drain(const struct spool *sp)
-{
-    uint32_t admin = spool_admin(sp);
-    if (asuser_may_act((uint32_t)geteuid(), admin, admin))
-        return true;
-    char name[64];
-    if (admin == 0)
-        error_msg("only the spool's administrator (root) may drain");
-    else
-        error_msg("only the spool's administrator may drain (root, or %s: "
-                  "the owner of '%s')",
-                  user_name(admin, name, sizeof name), spool_path(sp));
-    return false;
-}
-
-/* Make the drain file path (one there already counts when it is root's
- * or the administrator's; anyone else's, left in a drain/ of mode 1733
- * by an older mpispool, is replaced). 0, or -1 with errno. */
-static int make_drain_file(const struct spool *sp, const char *path)
-{
-    for (int tries = 0; tries < 2; tries++) {
-        int fd = open(
-            path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd >= 0)
-            return close(fd);
-        struct stat st;
-        if (errno != EEXIST || lstat(path, &st) < 0)
-            return -1;
-        if (spool_drain_honoured(&st, spool_admin(sp)))
-            return 0;
-        if (unlink(path) < 0 && errno != ENOENT)
-            return -1;
-    }
-    errno = EEXIST;
-    return -1;
-}
-
-/* Drain host, or undo its drain. Returns 0, or 1 (said why). */
-static int drain_host(struct spool *sp, const char *host, bool undo)
-{
-    char *path = spool_file(sp, SPOOL_DRAIN, host);
-    int rc = 1;
-    if (!path) {
-        error_msg("out of memory");
-    } else if (undo) {
-        rc = 0;
-        if (unlink(path) == 0)
-            printf("host %s: no longer draining\n", host);
-        else if (errno == ENOENT)
-            printf("host %s was not draining\n", host);
-        else {
-            error_msg("cannot remove '%s': %s", path, strerror(errno));
-            rc = 1;
-        }
-    } else if (make_drain_file(sp, path) == 0) {
-        printf("host %s: draining (no new tasks; running ones finish)\n", host);
-        rc = 0;
-    } else {
-        error_msg("cannot create '%s': %s", path, strerror(errno));
-    }
-    free(path);
-    return rc;
-}
-
-int cmd_drain(int argc, char **argv, const char *spool)
-{
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"spool", required_argument, NULL, OPT_SPOOL},
-        {"undo", no_argument, NULL, OPT_UNDO},
-        {NULL, 0, NULL, 0},
-    };
-    struct cmdline cl;
-    if (cmdline_init(&cl, "drain", argc, argv, "+:h", longopts, spool) < 0)
-        return 1;
-    bool undo = false;
-    int c, rc = 0;
-    struct spool *sp = NULL;
-    while ((c = cmdline_next(&cl)) != -1) {
-        switch (c) {
-        case 'h':
-            cmdline_free(&cl);
-            fputs(drain_usage, stdout);
-            return 0;
-        case OPT_SPOOL:
-            cl.spool = optarg;
-            break;
-        case OPT_UNDO:
-            undo = true;
-            break;
-        default:
-            rc = cmdline_error(&cl, c);
-            cmdline_free(&cl);
-            return rc;
-        }
-    }
-    if (undo && cl.noperands == 0) {
-        rc = usage_error("drain", "no host given: mpispool drain --undo "
-                                  "HOST...");
-        goto out;
-    }
-    for (int i = 0; i < cl.noperands; i++)
-        if (!valid_drain_host(cl.operands[i])) {
-            rc =
-                usage_error("drain", "'%s' is not a host name", cl.operands[i]);
-            goto out;
-        }
-    if ((rc = open_spool(&cl, &sp)) != 0)
-        goto out;
-    if (cl.noperands == 0) {
-        rc = list_drained(sp);
-        goto out;
-    }
-    rc = 1;
-    struct mps_error err;
-    if (!may_drain(sp))
-        goto out;
-    if (!undo && spool_ensure_dir(sp, SPOOL_DRAIN, &err) < 0) {
-        error_msg("%s", err.text);
-        goto out;
-    }
-    rc = 0;
-    for (int i = 0; i < cl.noperands; i++)
-        if (drain_host(sp, cl.operands[i], undo) != 0)
-            rc = 1;
-out:
-    spool_close(sp);
-    cmdline_free(&cl);
+    cli_cmdline_free(&cl);
     return rc;
 }

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/* The model of report --html's page: a report's task attempts read as a
+ * stream, each record in place when it is flat, else by jansson. */
+#include "htmlpage.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "reportread.h"
+#include "util.h"
+
+void page_clear(struct page *pg)
+{
+    json_decref(pg->head);
+    for (size_t i = 0; i < pg->nrows; i++)
+        free(pg->rows[i].host);
+    for (size_t i = 0; i < pg->nerrors; i++)
+        free(pg->errors[i]);
+    free(pg->rows);
+    free(pg->errors);
+    free(pg->a);
+    memset(pg, 0, sizeof *pg);
+}
+
+static unsigned row_hash(const char *host, long long rank)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = host; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    h = (h ^ (unsigned)rank) * 16777619u;
+    return h % PAGE_ROW_BUCKETS;
+}
+
+/* The row of host:rank, added when new; -1 when out of memory. */
+static int row_of(struct page *pg, const char *host, long long rank)
+{
+    unsigned b = row_hash(host, rank);
+    for (int i = pg->bucket[b] - 1; i >= 0; i = pg->rows[i].next)
+        if (pg->rows[i].rank == rank && strcmp(pg->rows[i].host, host) == 0)
+            return i;
+    if (pg->nrows == pg->rcap) {
+        size_t cap = pg->rcap ? pg->rcap * 2 : 16;
+        struct page_row *rows = realloc(pg->rows, cap * sizeof *rows);
+        if (!rows)
+            return -1;
+        pg->rows = rows;
+        pg->rcap = cap;
+    }
+    char *copy = strdup(host);
+    if (!copy)
+        return -1;
+    int i = (int)pg->nrows++;
+    pg->rows[i] = (struct page_row){
+        .host = copy, .rank = rank, .next = pg->bucket[b] - 1};
+    pg->bucket[b] = i + 1;
+    return i;
+}
+
+static bool is_true(json_t *rec, const char *key)
+{
+    return json_is_true(json_object_get(rec, key));
+}
+
+/* The members of a task record the page uses. */
+struct rec_view {
+    long long task, attempt, rank, max_rss_kb;
+    const char *host, *start, *end, *error; /* NULL: absent or null */
+    double elapsed;                         /* NAN: absent */
+    double user_s, system_s;
+    bool has_exit, has_error, timed_out, cancelled, interrupted;
+    int exit_code, signal;
+};
+
+/* A record as jansson reads it (any valid JSON object). */
+static int view_from_json(json_t *rec, struct rec_view *v)
+{
+    if (!json_is_object(rec))
+        return -1;
+    json_t *code = json_object_get(rec, "exit_code");
+    json_t *sig = json_object_get(rec, "signal");
+    json_t *error = json_object_get(rec, "error");
+    json_t *elapsed = json_object_get(rec, "elapsed");
+    *v = (struct rec_view){
+        .task = fmt_member_int(rec, "task"),
+        .attempt = fmt_member_int(rec, "attempt"),
+        .rank = fmt_member_int(rec, "rank"),
+        .max_rss_kb = fmt_member_int(rec, "max_rss_kb"),
+        .host = json_string_value(json_object_get(rec, "host")),
+        .start = json_string_value(json_object_get(rec, "start")),
+        .end = json_string_value(json_object_get(rec, "end")),
+        .error = json_string_value(error),
+        .elapsed = json_is_number(elapsed) ? json_number_value(elapsed) : NAN,
+        .user_s = json_number_value(json_object_get(rec, "user_s")),
+        .system_s = json_number_value(json_object_get(rec, "system_s")),
+        .has_exit = json_is_integer(code),
+        .has_error = error && !json_is_null(error),
+        .timed_out = is_true(rec, "timed_out"),
+        .cancelled = is_true(rec, "cancelled"),
+        .interrupted = is_true(rec, "interrupted"),
+        .exit_code = json_is_integer(code) ? (int)json_integer_value(code) : 0,
+        .signal = json_is_integer(sig) ? (int)json_integer_value(sig) : 0,
+    };
+    return 0;
+}
+
+/* The same from a flat JSON object (scalar values, strings without
+ * escapes), read in place: once the whole object is read, its values get
+ * their NUL in text. A million records take a second this way, ten with
+ * jansson. Returns -1 (text unchanged) for anything else; then jansson
+ * reads the record. */
+static const char *const view_keys[] = {
+    "host",      "start",      "end",         "error",
+    "timed_out", "cancelled",  "interrupted", "elapsed",
+    "user_s",    "system_s",   "task",        "attempt",
+    "rank",      "max_rss_kb", "exit_code",   "signal"};
+enum { NKEYS = sizeof view_keys / sizeof *view_keys };
+
+/* A value of a flat record: its text in place, and whether a string. */
+struct view_token {
+    char *text;
+    size_t len;
+    bool str;
+};
+
+/* Scan a flat JSON object for the values of view_keys into tok; -1 for
+ * anything else. */
+static int scan_view_tokens(char *p, char *end, struct view_token *tok)
+{
+    while (p < end && strchr(" \t\r\n", *p))
+        p++;
+    if (p == end || *p++ != '{')
+        return -1;
+    for (bool done = false; !done;) {
+        while (p < end && strchr(" \t\r\n", *p))
+            p++;
+        if (p < end && *p == '}')
+            break;
+        if (p == end || *p++ != '"')
+            return -1;
+        char *key = p;
+        while (p < end && *p != '"' && *p != '\\')
+            p++;
+        if (p == end || *p != '"')
+            return -1;
+        size_t klen = (size_t)(p++ - key);
+        while (p < end && strchr(" \t\r\n", *p))
+            p++;
+        if (p == end || *p++ != ':')
+            return -1;
+        while (p < end && strchr(" \t\r\n", *p))
+            p++;
+        char *value = p;
+        bool str = p < end && *p == '"';
+        size_t len;
+        if (str) {
+            value = ++p;
+            while (p < end && *p != '"' && *p != '\\' &&
+                   (unsigned char)*p >= 0x20)
+                p++;
+            if (p == end || *p != '"')
+                return -1; /* an escape: jansson decodes it */
+            len = (size_t)(p++ - value);
+        } else {
+            while (p < end && !strchr(",} \t\r\n", *p)) {
+                if (*p == '{' || *p == '[' || *p == '"')
+                    return -1;
+                p++;
+            }
+            len = (size_t)(p - value);
+        }
+        while (p < end && strchr(" \t\r\n", *p))
+            p++;
+        if (p == end || (*p != ',' && *p != '}'))
+            return -1;
+        done = *p++ == '}';
+        for (size_t k = 0; k < NKEYS; k++)
+            if (strlen(view_keys[k]) == klen &&
+                memcmp(view_keys[k], key, klen) == 0) {
+                tok[k].text = value;
+                tok[k].len = len;
+                tok[k].str = str;
+            }
+    }
+    return 0;
+}
+
+/* Whether the numbers of tok are numbers (checked before anything is
+ * changed); 0 or -1. */
+static int check_view_numbers(const struct view_token *tok)
+{
+    /* Check the numbers before changing anything. */
+    for (size_t k = 0; k < NKEYS; k++) {
+        if (!tok[k].text || tok[k].str)
+            continue;
+        char buf[64], *num_end;
+        if (tok[k].len >= sizeof buf)
+            return -1;
+        memcpy(buf, tok[k].text, tok[k].len);
+        buf[tok[k].len] = '\0';
+        if (strcmp(buf, "null") == 0 || strcmp(buf, "true") == 0 ||
+            strcmp(buf, "false") == 0)
+            continue;
+        if (k >= 4 && k <= 6)
+            return -1; /* a flag that is not a boolean */
+        if (k >= 10)
+            (void)strtoll(buf, &num_end, 10);
+        else
+            (void)strtod(buf, &num_end);
+        if (num_end == buf || *num_end)
+            return -1; /* 3.0 as an integer, or worse: jansson decides */
+    }
+    return 0;
+}
+
+/* The view of the tokens; each value gets its NUL in place. */
+static void set_view(struct rec_view *v, struct view_token *tok)
+{
+    *v = (struct rec_view){.elapsed = NAN};
+    for (size_t k = 0; k < NKEYS; k++) {
+        if (!tok[k].text)
+            continue;
+        char *t = tok[k].text;
+        t[tok[k].len] = '\0'; /* a closing quote, separator or blank */
+        bool null = !tok[k].str && strcmp(t, "null") == 0;
+        bool yes = !tok[k].str && strcmp(t, "true") == 0;
+        bool number = !tok[k].str && !null && !yes && strcmp(t, "false");
+        switch (k) {
+        case 0:
+            v->host = tok[k].str ? t : NULL;
+            break;
+        case 1:
+            v->start = tok[k].str ? t : NULL;
+            break;
+        case 2:
+            v->end = tok[k].str ? t : NULL;
+            break;
+        case 3:
+            v->error = tok[k].str ? t : NULL;
+            v->has_error = !null;
+            break;
+        case 4:
+            v->timed_out = yes;
+            break;
+        case 5:
+            v->cancelled = yes;
+            break;
+        case 6:
+            v->interrupted = yes;
+            break;
+        case 7:
+            v->elapsed = number ? strtod(t, NULL) : NAN;
+            break;
+        case 8:
+            v->user_s = number ? strtod(t, NULL) : 0;
+            break;
+        case 9:
+            v->system_s = number ? strtod(t, NULL) : 0;
+            break;
+        default: {
+            long long n = number ? strtoll(t, NULL, 10) : 0;
+            if (k == 10)
+                v->task = n;
+            else if (k == 11)
+                v->attempt = n;
+            else if (k == 12)
+                v->rank = n;
+            else if (k == 13)
+                v->max_rss_kb = n;
+            else if (k == 14) {
+                v->has_exit = number;
+                v->exit_code = (int)n;
+            } else {
+                v->signal = (int)n;
+            }
+        }
+        }
+    }
+}
+
+static int view_from_text(char *p, char *end, struct rec_view *v)
+{
+    struct view_token tok[NKEYS] = {{0}};
+    if (scan_view_tokens(p, end, tok) < 0 || check_view_numbers(tok) < 0)
+        return -1;
+    set_view(v, tok);
+    return 0;
+}
+
+/* Add one task record (JSON text, changed in place) to the page. */
+static int page_add_record(struct page *pg, char *text, size_t len)
+{
+    struct rec_view v;
+    json_t *rec = NULL;
+    if (!pg->slow && view_from_text(text, text + len, &v) == 0) {
+        /* read in place */
+    } else {
+        rec = json_loadb(text, len, 0, NULL);
+        if (view_from_json(rec, &v) < 0) {
+            json_decref(rec);
+            return -1;
+        }
+    }
+    int rc = -1;
+    if (pg->n == pg->cap) {
+        size_t cap = pg->cap ? pg->cap * 2 : 1024;
+        struct page_attempt *a = realloc(pg->a, cap * sizeof *a);
+        if (!a)
+            goto out;
+        pg->a = a;
+        pg->cap = cap;
+    }
+    struct page_attempt *at = &pg->a[pg->n];
+    memset(at, 0, sizeof *at);
+    at->row = row_of(pg, v.host ? v.host : "?", v.rank);
+    if (at->row < 0)
+        goto out;
+    at->task = v.task;
+    at->number = (int)v.attempt;
+    if (util_parse_time(v.start, &at->start_us) < 0)
+        at->start_us = INT64_MIN;
+    if (util_parse_time(v.end, &at->end_us) < 0)
+        at->end_us = at->start_us;
+    if (at->start_us == INT64_MIN)
+        at->start_us = at->end_us;
+    at->elapsed = !isnan(v.elapsed) ? v.elapsed
+                                    : (double)(at->end_us - at->start_us) / 1e6;
+    if (!isfinite(at->elapsed) || at->elapsed < 0)
+        at->elapsed = 0;
+    at->has_exit = v.has_exit;
+    at->exit_code = v.exit_code;
+    at->signal = v.signal;
+    at->timed_out = v.timed_out;
+    if (v.error && pg->nerrors < PAGE_MAX_ERRORS) {
+        if (pg->nerrors == pg->ecap) {
+            size_t cap = pg->ecap ? pg->ecap * 2 : 64;
+            char **errors = realloc(pg->errors, cap * sizeof *errors);
+            if (!errors)
+                goto out;
+            pg->errors = errors;
+            pg->ecap = cap;
+        }
+        if (!(pg->errors[pg->nerrors] = strdup(v.error)))
+            goto out;
+        at->error = (unsigned)++pg->nerrors;
+    }
+    bool ok =
+        at->has_exit && at->exit_code == 0 && at->signal == 0 && !v.has_error;
+    if (v.interrupted)
+        at->outcome = PAGE_INTERRUPTED;
+    else if (v.cancelled)
+        at->outcome = PAGE_CANCELLED;
+    else if (ok)
+        at->outcome = PAGE_OK;
+    else if (at->timed_out)
+        at->outcome = PAGE_TIMEOUT;
+    else
+        at->outcome = PAGE_FAILED;
+    pg->count[at->outcome]++;
+    pg->user_s += isfinite(v.user_s) ? v.user_s : 0;
+    pg->system_s += isfinite(v.system_s) ? v.system_s : 0;
+    if (v.max_rss_kb > pg->max_rss_kb)
+        pg->max_rss_kb = v.max_rss_kb;
+    pg->n++;
+    rc = 0;
+out:
+    json_decref(rec);
+    return rc;
+}
+
+static int page_record(void *arg, char *text, size_t len)
+{
+    return page_add_record(arg, text, len);
+}
+
+/* Read report.json as a stream (its records never sit in memory as JSON
+ * all at once). Returns 0 or -1 with err. */
+int page_load(struct page *pg, const char *path, struct mps_error *err)
+{
+    memset(pg, 0, sizeof *pg);
+    pg->head = json_object();
+    pg->slow = getenv("MPISPOOL_HTML_SLOW_PARSE") != NULL;
+    int rc = report_stream(path, pg->head, page_record, pg, err);
+    if (rc < 0)
+        page_clear(pg);
+    return rc;
+}
