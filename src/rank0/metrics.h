@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* --metrics-file: the Prometheus text exposition of rank 0's counters. */
+#ifndef MPISPOOL_RANK0_METRICS_H
+#define MPISPOOL_RANK0_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asuser.h"
+#include "executor.h"
+#include "intake.h"
+#include "jobfile.h"
+#include "journal.h"
+#include "options.h"
+#include "outdir.h"
+#include "requests.h"
+#include "spool.h"
+#include "taskfile.h"
+#include "transport.h"
+#include "rank0.h"
+
+/* Upper bounds (seconds) of the task duration histogram's buckets; +Inf
+ * follows. */
+extern const double duration_buckets[];
+
+/* --metrics-file: Prometheus text format (0.0.4), written to FILE.tmp and
+ * renamed over FILE, as node_exporter's textfile collector wants. */
+void write_metrics(struct coordinator *co);
+
+#endif

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/* Queue policy: which task goes next and where (priority, turns, retries with backoff, hold-back before the allocation ends, reservation of room for a big task, claim-ahead). No I/O. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archives.h"
+#include "asuser.h"
+#include "backend_mpi.h"
+#include "cancel.h"
+#include "claim.h"
+#include "coordinator.h"
+#include "dispatch.h"
+#include "doorbell.h"
+#include "executor.h"
+#include "idle.h"
+#include "intake.h"
+#include "job.h"
+#include "jobfile.h"
+#include "journal.h"
+#include "options.h"
+#include "outdir.h"
+#include "outpattern.h"
+#include "queue.h"
+#include "rank0.h"
+#include "ranks.h"
+#include "record.h"
+#include "recovery.h"
+#include "requests.h"
+#include "spool.h"
+#include "taskfile.h"
+#include "transport.h"
+#include "util.h"
+
+size_t jobs_waiting(const struct coordinator *co)
+{
+    size_t n = 0;
+    for (const struct job *job = co->jobs; job; job = job->next_job)
+        if (!job->held_back && !job->deps_pending && job->next < job->ntasks)
+            n++;
+    return n;
+}
+
+int lowest_waiting_priority(const struct coordinator *co)
+{
+    int lowest = INT_MAX;
+    for (const struct job *job = co->jobs; job; job = job->next_job)
+        if (!job->held_back && !job->deps_pending && job->next < job->ntasks &&
+            job->spec->priority < lowest)
+            lowest = job->spec->priority;
+    return lowest;
+}
+
+/* ---- dispatching ---- */
+
+static bool retry_ready(const struct job *job, int64_t now)
+{
+    return job->retries && job->retries->not_before <= now;
+}
+
+bool job_has_ready(const struct job *job, int64_t now)
+{
+    return !job->held_back && !job->deps_pending &&
+           (job->next < job->ntasks || retry_ready(job, now));
+}
+
+int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory,
+                     unsigned gpus)
+{
+    int best = -1;
+    unsigned best_free = 0;
+    for (int r = 0; r < co->nranks; r++) {
+        struct rank_slot *rs = &co->ranks[r];
+        if (!rs->hello || rs->bye || rs->slots == 0 || rs->owner_active ||
+            rs->draining || rs->mem_reserved + memory > rs->mem_total ||
+            rs->gpus_busy + gpus > rs->gpus)
+            continue;
+        unsigned free_slots = rs->busy >= rs->slots ? 0 : rs->slots - rs->busy;
+        /* A task wider than the rank runs there alone. */
+        bool fits = free_slots >= cpus || (rs->busy == 0 && cpus > rs->slots);
+        if (fits && (best < 0 || free_slots > best_free)) {
+            best = r;
+            best_free = free_slots;
+        }
+    }
+    return best;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+bool task_cancelled(const struct job *job, uint64_t task)
+{
+    return job->cancel_all ||
+           (job->ncancel_tasks &&
+            bsearch(&task, job->cancel_tasks, job->ncancel_tasks, sizeof task,
+                    compare_u64));
+}
+
+/* Whether fresh task index `task` runs, and as which attempt: a task an
+ * adopted journal saw end (or fail its last retry) or that was cancelled
+ * is skipped; one that was running, interrupted or due a retry runs
+ * again with the next attempt number. */
+static bool fresh_task_runs(struct job *job, uint64_t task, unsigned *attempt)
+{
+    *attempt = 1;
+    if (task_cancelled(job, task) || job->ff_stopped)
+        return false;
+    while (job->replay_pos < job->nreplay &&
+           job->replay[job->replay_pos].task < task)
+        job->replay_pos++;
+    if (job->replay_pos == job->nreplay ||
+        job->replay[job->replay_pos].task != task)
+        return true;
+    const struct replay_task *rt = &job->replay[job->replay_pos];
+    switch (rt->state) {
+    case JOURNAL_OK:
+    case JOURNAL_CANCELLED:
+    case JOURNAL_STOPPED:
+        return false;
+    case JOURNAL_FAILED:
+        if ((int)rt->attempt > job->spec->retries)
+            return false;
+        break;
+    default:
+        break;
+    }
+    *attempt = rt->attempt + 1;
+    return true;
+}
+
+int next_task(struct coordinator *co, struct job *job, int64_t now,
+                     uint64_t *task, unsigned *attempt, struct taskcmd *cmd,
+                     struct task_place *place, struct mps_error *err)
+{
+    *place = (struct task_place){0, 0, -1};
+    if (retry_ready(job, now)) {
+        struct retry *r = job->retries;
+        job->retries = r->next;
+        *task = r->task;
+        *attempt = r->attempt;
+        *cmd = r->cmd;
+        *place = r->place;
+        free(r);
+        return 0;
+    }
+    while (job->next < job->ntasks) {
+        uint64_t i = job->next;
+        bool runs = fresh_task_runs(job, i, attempt);
+        if (!job->tasks) {
+            if (!runs) {
+                job->next++;
+                continue;
+            }
+            if (jobspec_task(job->spec, i, cmd, err) < 0)
+                return -1;
+            job->next++;
+            *task = i;
+            return 0;
+        }
+        const char *line;
+        int rc = taskfile_next(job->tasks, &line, err);
+        if (rc <= 0) {
+            if (rc == 0)
+                errprintf(err, "task file ended early");
+            return -1;
+        }
+        job->next++;
+        if (!runs)
+            continue;
+        memset(cmd, 0, sizeof *cmd);
+        cmd->shell = true;
+        cmd->argc = 1;
+        cmd->argv = calloc(2, sizeof *cmd->argv);
+        if (!cmd->argv || !(cmd->argv[0] = strdup(line))) {
+            taskcmd_free(cmd);
+            return errprintf(err, "out of memory");
+        }
+        place->line = taskfile_line(job->tasks);
+        place->number = taskfile_number(job->tasks);
+        place->repeat = taskfile_repeat_index(job->tasks);
+        *task = i;
+        return 0;
+    }
+    return 1;
+}
+
+struct job *next_turn(struct coordinator *co, int64_t now)
+{
+    struct job *first = NULL, *after = NULL;
+    for (struct job *job = co->jobs; job; job = job->next_job) {
+        if (!job_has_ready(job, now))
+            continue;
+        if (!first)
+            first = job;
+        else if (job->spec->priority != first->spec->priority)
+            break; /* the list is sorted by priority */
+        if (!after && job->seq > co->last_served)
+            after = job;
+    }
+    return after ? after : first;
+}
+
+void hold_back_jobs(struct coordinator *co)
+{
+    if (co->opt->end_time <= 0)
+        return;
+    double left = co->opt->end_time - (double)util_now_us() / 1e6;
+    if (left <= 0) {
+        begin_stop(co, "the allocation's end time has come");
+        return;
+    }
+    bool only_held = co->jobs != NULL;
+    for (struct job *job = co->jobs; job; job = job->next_job) {
+        double timeout = job->spec->timeout;
+        bool to_start = job->next < job->ntasks || job->retries;
+        if (!job->held_back && to_start && timeout > 0 && timeout > left) {
+            job->held_back = true;
+            logmsg("job %s: its tasks' timeout of %g s would outlive the "
+                   "allocation (ends in %lld s): left for the next "
+                   "allocation",
+                   job->id, timeout, left > 0 ? (long long)left : 0LL);
+        }
+        only_held = only_held && job->held_back;
+    }
+    if (only_held && co->opt->until_empty && !attempts_out(co))
+        begin_stop(co, "only jobs that would outlive the allocation are left");
+}
+
+int retry_wait_ms(const struct coordinator *co, int64_t now)
+{
+    int64_t next = -1;
+    for (const struct job *job = co->jobs; job; job = job->next_job)
+        if (job->retries && !job->held_back &&
+            (next < 0 || job->retries->not_before < next))
+            next = job->retries->not_before;
+    if (next < 0)
+        return -1;
+    int64_t ms = (next - now + 999) / 1000;
+    return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* Queue policy: which task goes next and where (priority, turns, retries with backoff, hold-back before the allocation ends, reservation of room for a big task, claim-ahead). No I/O. */
+#ifndef MPISPOOL_RANK0_QUEUE_H
+#define MPISPOOL_RANK0_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asuser.h"
+#include "copies.h"
+#include "doorbell.h"
+#include "executor.h"
+#include "idle.h"
+#include "intake.h"
+#include "jobfile.h"
+#include "journal.h"
+#include "options.h"
+#include "outdir.h"
+#include "outpattern.h"
+#include "record.h"
+#include "requests.h"
+#include "spool.h"
+#include "taskfile.h"
+#include "transport.h"
+#include "util.h"
+#include "rank0.h"
+
+/* Claimed jobs with tasks not yet handed out, but for those held back
+ * (allocation end) or waiting for their dependencies: these must not keep
+ * us from claiming the jobs they wait for. */
+size_t jobs_waiting(const struct coordinator *co);
+
+/* The lowest priority among the claimed jobs waiting to hand out tasks. */
+int lowest_waiting_priority(const struct coordinator *co);
+
+bool job_has_ready(const struct job *job, int64_t now);
+
+/* The rank with the most free slots that fit cpus, or -1. */
+int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory,
+                     unsigned gpus);
+
+bool task_cancelled(const struct job *job, uint64_t task);
+
+/* The next task of job: a due retry first, else the next fresh one that
+ * still has to run. Returns 0, 1 when none is left, or -1. */
+int next_task(struct coordinator *co, struct job *job, int64_t now,
+                     uint64_t *task, unsigned *attempt, struct taskcmd *cmd,
+                     struct task_place *place, struct mps_error *err);
+
+/* The job whose turn it is: among the jobs of the highest priority that
+ * have a task ready, the first claimed after the one served last (jobs
+ * take turns, one task each), wrapping round. */
+struct job *next_turn(struct coordinator *co, int64_t now);
+
+/* The allocation's end (--end-time, $SLURM_JOB_END_TIME): a job whose
+ * tasks' "timeout" would outlive it starts no more tasks here (see
+ * job_has_ready) and is left for the next allocation; time only moves on,
+ * so it stays held back. A job without a timeout is not restricted. With
+ * --until-empty, once only such jobs are left and nothing runs, stop as
+ * on SIGTERM: release_jobs() returns those never started to new/ and
+ * leaves the others in cur/ for the next coordinator to adopt. At the end
+ * itself, stop in any case (the poll timeout, at most --rescan, bounds how
+ * late), before Slurm kills everything. */
+void hold_back_jobs(struct coordinator *co);
+
+/* Milliseconds until the earliest due retry, or -1. */
+int retry_wait_ms(const struct coordinator *co, int64_t now);
+
+#endif

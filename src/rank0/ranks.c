@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* What rank 0 knows of each rank: hello and bye, drain, the owner of an idle desktop. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "asuser.h"
+#include "backend_mpi.h"
+#include "claim.h"
+#include "coordinator.h"
+#include "dispatch.h"
+#include "doorbell.h"
+#include "executor.h"
+#include "idle.h"
+#include "intake.h"
+#include "journal.h"
+#include "options.h"
+#include "outdir.h"
+#include "rank0.h"
+#include "rankdir.h"
+#include "ranks.h"
+#include "record.h"
+#include "requests.h"
+#include "spool.h"
+#include "taskfile.h"
+#include "transport.h"
+#include "util.h"
+
+void check_drain(struct coordinator *co, int r)
+{
+    struct rank_slot *rs = &co->ranks[r];
+    /* mpispool drain HOST (SPOOL/drain/HOST, made by root or the spool's
+     * administrator): the ranks on HOST get no new tasks, their running
+     * ones finish, until it is removed. */
+    bool drained = rs->hello && co->requests &&
+                   requests_host_drained(co->requests, rs->host);
+    if (drained == rs->draining)
+        return;
+    rs->draining = drained;
+    co->status_dirty = true;
+    logmsg("rank %d on %s: %s", co->local ? 0 : r + 1, rs->host,
+           drained ? "draining (no new tasks)" : "no longer draining");
+}
+
+void scan_drain(struct coordinator *co)
+{
+    for (int r = 0; r < co->nranks; r++)
+        check_drain(co, r);
+}
+
+void note_owner(struct coordinator *co, int r, bool active,
+                       uint8_t reason, int64_t since_us)
+{
+    struct rank_slot *rs = &co->ranks[r];
+    if (active != rs->owner_active)
+        co->status_dirty = true;
+    rs->owner_active = active;
+    rs->owner_reason = active ? reason : 0;
+    rs->owner_since_us = active ? since_us : 0;
+}
+
+json_t *owner_json(const struct coordinator *co,
+                          const struct rank_slot *rs)
+{
+    char since[UTIL_TIME_LEN];
+    json_t *o =
+        json_pack("{s:b, s:s}", "owner_active", rs->owner_active, "action",
+                  idle_action_name(idle_policy_action(co->opt->idle)));
+    if (o && rs->owner_active) {
+        const char *why = idle_reason_name(rs->owner_reason);
+        json_object_set_new(o, "reason", why ? json_string(why) : json_null());
+        json_object_set_new(o, "since",
+                            rs->owner_since_us ? json_string(util_format_time(
+                                                     rs->owner_since_us, since))
+                                               : json_null());
+    }
+    return o;
+}
+
+const char *rank_state(const struct rank_slot *rs)
+{
+    if (rs->bye)
+        return "gone";
+    if (!rs->hello)
+        return "starting";
+    if (rs->owner_active)
+        return "owner-active";
+    if (rs->draining)
+        return "draining";
+    return rs->busy ? "busy" : "idle";
+}
+
+bool all_ranks_said_hello(const struct coordinator *co)
+{
+    for (int r = 0; r < co->nranks; r++)
+        if (!co->ranks[r].hello)
+            return false;
+    return true;
+}
+
+bool all_ranks_said_bye(const struct coordinator *co)
+{
+    for (int r = 0; r < co->nranks; r++)
+        if (!co->ranks[r].bye)
+            return false;
+    return true;
+}

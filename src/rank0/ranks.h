@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* What rank 0 knows of each rank: hello and bye, drain, the owner of an idle desktop. */
+#ifndef MPISPOOL_RANK0_RANKS_H
+#define MPISPOOL_RANK0_RANKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asuser.h"
+#include "executor.h"
+#include "idle.h"
+#include "intake.h"
+#include "journal.h"
+#include "options.h"
+#include "outdir.h"
+#include "record.h"
+#include "requests.h"
+#include "spool.h"
+#include "taskfile.h"
+#include "rank0.h"
+
+/* ---- drain ---- */
+
+/* Mark rank index r draining or not, as drain/ says now; pick_rank skips
+ * a draining rank. */
+void check_drain(struct coordinator *co, int r);
+
+/* Look at drain/ again for every rank (inotify, the rescan). */
+void scan_drain(struct coordinator *co);
+
+/* ---- idle desktops (--idle-policy) ---- */
+
+/* Rank index r says whether its PC's owner is active; pick_rank skips it
+ * while so. */
+void note_owner(struct coordinator *co, int r, bool active,
+                       uint8_t reason, int64_t since_us);
+
+/* The rank's "idle_policy" in the status file. */
+json_t *owner_json(const struct coordinator *co,
+                          const struct rank_slot *rs);
+
+/* ---- status ---- */
+const char *rank_state(const struct rank_slot *rs);
+
+/* ---- main loop ---- */
+bool all_ranks_said_hello(const struct coordinator *co);
+
+bool all_ranks_said_bye(const struct coordinator *co);
+
+#endif

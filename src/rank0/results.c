@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: MIT */
+/* What comes back of an attempt: its output into out/JOBID, its result, its records; the disk reserve that keeps room for them. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archives.h"
+#include "asuser.h"
+#include "backend_mpi.h"
+#include "cancel.h"
+#include "claim.h"
+#include "coordinator.h"
+#include "copies.h"
+#include "dispatch.h"
+#include "doorbell.h"
+#include "executor.h"
+#include "finalize.h"
+#include "idle.h"
+#include "intake.h"
+#include "job.h"
+#include "jobfile.h"
+#include "journal.h"
+#include "metrics.h"
+#include "options.h"
+#include "outdir.h"
+#include "outpattern.h"
+#include "queue.h"
+#include "rank0.h"
+#include "rankdir.h"
+#include "ranks.h"
+#include "record.h"
+#include "recovery.h"
+#include "requests.h"
+#include "results.h"
+#include "spool.h"
+#include "taskfile.h"
+#include "transport.h"
+#include "util.h"
+
+/* ---- output files ---- */
+
+static char *task_path(const struct job *job, uint64_t task, const char *ext)
+{
+    char *path;
+    if (asprintf(&path, "%s/%llu.%s", outdir_path(job->out),
+                 (unsigned long long)task, ext) < 0)
+        return NULL;
+    return path;
+}
+
+/* "TASK.EXT", a file's name in out/JOBID. */
+static const char *task_name(uint64_t task, const char *ext, char *buf,
+                             size_t len)
+{
+    snprintf(buf, len, "%llu.%s", (unsigned long long)task, ext);
+    return buf;
+}
+
+static int open_output(struct dispatch *d, int stream)
+{
+    int *fd = stream == 1 ? &d->out_fd : &d->err_fd;
+    if (*fd >= 0)
+        return *fd;
+    char name[40];
+    /* A new file, as the job's owner: never written through the name,
+     * which may be a link to the job's shared empty file (outdir_empty)
+     * from an earlier attempt. Readable too, for the stdout/stderr
+     * copies. */
+    *fd = outdir_create(
+        d->job->out,
+        task_name(d->task, stream == 1 ? "out" : "err", name, sizeof name));
+    if (*fd < 0 && !d->write_errno)
+        d->write_errno = errno;
+    return *fd;
+}
+
+void release_reserve(struct coordinator *co)
+{
+    if (!co->reserve_held)
+        return;
+    /* Through the descriptor: this may run while acting as a job's owner
+     * (outdir_enter), who may not touch journal/. */
+    if (ftruncate(co->reserve_fd, 0) < 0)
+        return;
+    co->reserve_held = false;
+    logmsg("the spool's file system is full: released the %d MiB reserve "
+           "so records, reports and the journal can still be written",
+           RESERVE_BYTES >> 20);
+}
+
+void hold_reserve(struct coordinator *co)
+{
+    if (co->reserve_held || !co->reserve_path)
+        return;
+    if (co->reserve_fd < 0)
+        co->reserve_fd =
+            open(co->reserve_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (co->reserve_fd < 0)
+        return;
+    if (posix_fallocate(co->reserve_fd, 0, RESERVE_BYTES) == 0)
+        co->reserve_held = true;
+    else if (ftruncate(co->reserve_fd, 0) < 0)
+        logmsg("cannot give back '%s': %s", co->reserve_path, strerror(errno));
+}
+
+void write_output(struct coordinator *co, uint64_t id, int stream,
+                         const char *data, size_t len)
+{
+    struct dispatch *d = dispatch_find(co, id);
+    if (!d || stream < 1 || stream > 2)
+        return;
+    co->output_received += len;
+    co->metrics_dirty = true;
+    uint64_t *bytes = &d->bytes[stream - 1];
+    uint64_t room = co->opt->max_output - *bytes;
+    if (len > room) {
+        len = (size_t)room;
+        d->truncated[stream - 1] = true;
+    }
+    if (len == 0 || d->write_errno)
+        return;
+    *bytes += len;
+    int fd = open_output(d, stream);
+    if (fd >= 0 && util_write_all(fd, data, len) < 0 && !d->write_errno)
+        d->write_errno = errno;
+    if (d->write_errno == ENOSPC)
+        release_reserve(co);
+}
+
+static void end_attempt(struct coordinator *co, struct ended *e);
+
+static void copy_output(struct coordinator *co, struct ended *e);
+
+void queue_result(struct coordinator *co, struct dispatch *d,
+                         const struct wire_result *res)
+{
+    struct ended *e = calloc(1, sizeof *e);
+    if (!e)
+        return;
+    e->d = d;
+    e->res = *res;
+    e->res.error = res->error ? strdup(res->error) : NULL;
+    e->res.cores = res->cores ? strdup(res->cores) : NULL;
+    e->res.gpus = res->gpus ? strdup(res->gpus) : NULL;
+    e->res.steps = NULL;
+    e->res.nsteps = 0;
+    if (res->nsteps &&
+        (e->res.steps = calloc(res->nsteps, sizeof *res->steps))) {
+        e->res.nsteps = res->nsteps;
+        for (uint32_t i = 0; i < res->nsteps; i++) {
+            e->res.steps[i] = res->steps[i];
+            e->res.steps[i].error =
+                res->steps[i].error ? strdup(res->steps[i].error) : NULL;
+        }
+    }
+    dispatch_remove(co, d);
+    int r = co->local ? 0 : d->rank - 1;
+    if (r >= 0 && r < co->nranks) {
+        struct rank_slot *rs = &co->ranks[r];
+        unsigned cpus = (unsigned)d->job->spec->cpus;
+        rs->busy -= cpus < rs->busy ? cpus : rs->busy;
+        uint64_t mem = d->job->spec->memory;
+        rs->mem_reserved -= mem < rs->mem_reserved ? mem : rs->mem_reserved;
+        unsigned gpus = (unsigned)d->job->spec->gpus;
+        rs->gpus_busy -= gpus < rs->gpus_busy ? gpus : rs->gpus_busy;
+        if (rs->tasks)
+            rs->tasks--;
+    }
+    if (d->job->copy)
+        copy_output(co, e);
+    else
+        end_attempt(co, e);
+}
+
+/* The attempt ended, its copies too: journal how, and queue its record
+ * for this turn. */
+static void end_attempt(struct coordinator *co, struct ended *e)
+{
+    const struct dispatch *d = e->d;
+    const struct wire_result *res = &e->res;
+    bool ok = res->exit_code == 0 && res->signal == 0 && !res->error &&
+              !d->write_errno && !e->copy_error;
+    enum journal_state state = ok             ? JOURNAL_OK
+                               : d->fail_fast ? JOURNAL_STOPPED
+                               : d->cancelled ? JOURNAL_CANCELLED
+                               : co->stopping || res->interrupted
+                                   ? JOURNAL_INTERRUPTED
+                                   : JOURNAL_FAILED;
+    journal_end(co->journal, d->job->id, d->task, d->attempt, state);
+    /* Before this turn dispatches again (process_ended): the failure of
+     * a fail_fast job's task that will not be retried stops the job. */
+    if (state == JOURNAL_FAILED && d->job->spec->fail_fast &&
+        (int)d->attempt > d->job->spec->retries)
+        fail_fast_stop(co, d->job, d->task);
+    if (co->ended_tail)
+        co->ended_tail->next = e;
+    else
+        co->ended_head = e;
+    co->ended_tail = e;
+}
+
+/* Copy what the attempt wrote (the spool's files, complete now that its
+ * result came) to the paths of the job's "stdout" and "stderr", as the
+ * job's owner; every attempt writes them again, so the last one's stay.
+ * end_attempt follows when they are written (on_copied). */
+static void copy_output(struct coordinator *co, struct ended *e)
+{
+    struct dispatch *d = e->d;
+    /* From the files rank 0 holds: the names are in the owner's
+     * directory, where anything may be at them by now. */
+    copies_queue(co->copies, d->job->copy, d->task, d->out_fd, d->err_fd, e);
+}
+
+void on_copied(void *arg, void *cookie, const char *error)
+{
+    struct ended *e = cookie;
+    e->copy_error = error ? strdup(error) : NULL;
+    end_attempt(arg, e);
+}
+
+/* The size of the output file fd holds, or 0 (none: an empty one). */
+static uint64_t output_bytes(int fd)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Make the files of a stream the attempt wrote nothing on (they always
+ * exist, empty then); a failure is the attempt's write error. */
+static void empty_outputs(struct dispatch *d)
+{
+    char name[40];
+    for (int stream = 1; stream <= 2; stream++) {
+        const char *ext = stream == 1 ? "out" : "err";
+        if ((stream == 1 ? d->out_fd : d->err_fd) < 0 &&
+            outdir_empty(d->job->out,
+                         task_name(d->task, ext, name, sizeof name)) < 0 &&
+            !d->write_errno)
+            d->write_errno = errno;
+    }
+}
+
+/* Write the record of one ended attempt and decide what comes next. */
+static void record_result(struct coordinator *co, struct ended *e)
+{
+    struct dispatch *d = e->d;
+    struct job *job = d->job;
+    const struct wire_result *res = &e->res;
+    struct task_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.job = job->id;
+    rec.task = d->task;
+    rec.attempt = d->attempt;
+    rec.host = co->ranks[co->local ? 0 : d->rank - 1].host;
+    rec.rank = d->rank;
+    rec.cores = res->cores;
+    rec.gpus = res->gpus;
+    rec.start_us = res->start_us ? res->start_us : util_now_us();
+    rec.end_us = res->end_us ? res->end_us : rec.start_us;
+    rec.exit_code = res->exit_code;
+    rec.signal = res->signal;
+    rec.timed_out = res->timed_out;
+    rec.max_rss_kb = (long)res->max_rss_kb;
+    rec.user_s = res->user_s;
+    rec.system_s = res->system_s;
+    rec.steps = res->steps;
+    rec.nsteps = res->nsteps;
+    rec.stdout_path = task_path(job, d->task, "out");
+    rec.stderr_path = task_path(job, d->task, "err");
+    empty_outputs(d);
+    rec.stdout_bytes = output_bytes(d->out_fd);
+    rec.stderr_bytes = output_bytes(d->err_fd);
+    char write_error[PATH_MAX + 100];
+    rec.error = res->error;
+    if (!rec.error && d->write_errno) {
+        snprintf(write_error, sizeof write_error,
+                 "cannot write the task's output in '%s': %s",
+                 outdir_path(job->out), strerror(d->write_errno));
+        rec.error = write_error;
+    }
+    if (!rec.error)
+        rec.error = e->copy_error;
+    bool ok = record_ok(&rec);
+    double elapsed = (double)(rec.end_us - rec.start_us) / 1e6;
+    if (elapsed < 0)
+        elapsed = 0;
+    size_t bucket = 0;
+    while (bucket < NBUCKETS && elapsed > duration_buckets[bucket])
+        bucket++;
+    co->duration_count[bucket]++;
+    co->duration_sum += elapsed;
+    co->duration_total++;
+    co->metrics_dirty = true;
+    rec.cancelled = !ok && d->cancelled;
+    rec.interrupted = !ok && !d->cancelled && co->stopping;
+    /* --idle-policy action=requeue: the owner of its PC came back. */
+    bool owner_back = !ok && !d->cancelled && !co->stopping && res->interrupted;
+    char owner_error[400];
+    if (owner_back) {
+        rec.interrupted = true;
+        snprintf(owner_error, sizeof owner_error,
+                 "interrupted: the owner of %s came back (--idle-policy); "
+                 "the task runs again%s%s",
+                 rec.host, res->error ? ": " : "",
+                 res->error ? res->error : "");
+        rec.error = owner_error;
+    }
+    char stopped_error[100];
+    if (!rec.error && rec.cancelled && d->fail_fast) {
+        snprintf(stopped_error, sizeof stopped_error,
+                 "cancelled by fail_fast: task %llu failed",
+                 (unsigned long long)job->ff_task);
+        rec.error = stopped_error;
+    }
+    if (!rec.error && rec.cancelled)
+        rec.error = "cancelled by mpispool cancel";
+    if (!rec.error && rec.interrupted)
+        rec.error = "interrupted: mpispool-run was stopped (the task runs "
+                    "again in the next run)";
+    char note[160], limit[32];
+    if (d->truncated[0] || d->truncated[1]) {
+        snprintf(note, sizeof note, "%s truncated at %s (--max-output)",
+                 d->truncated[0] && d->truncated[1] ? "stdout and stderr"
+                 : d->truncated[0]                  ? "stdout"
+                                                    : "stderr",
+                 util_format_size(co->opt->max_output, limit));
+        rec.note = note;
+    }
+
+    char *json = record_to_json(&rec);
+    char json_name[40];
+    task_name(d->task, "json", json_name, sizeof json_name);
+    struct mps_error err;
+    int rc = json ? outdir_write(job->out, json_name, json, strlen(json), &err)
+                  : errprintf(&err, "out of memory");
+    if (rc < 0 && errno == ENOSPC && co->reserve_held) {
+        release_reserve(co);
+        rc = outdir_write(job->out, json_name, json, strlen(json), &err);
+    }
+    if (rc < 0)
+        logmsg("job %s task %llu: cannot write its record: %s", job->id,
+               (unsigned long long)d->task, err.text);
+    if (json && outdir_append_record(job->out, json) < 0) {
+        int failed = errno;
+        logmsg("job %s: cannot write records.jsonl: %s", job->id,
+               strerror(failed));
+        if (failed == ENOSPC)
+            release_reserve(co);
+    }
+    free(json);
+    free(rec.stdout_path);
+    free(rec.stderr_path);
+
+    job->running--;
+    if (rec.cancelled) {
+        /* Counted as cancelled when the job ends. */
+    } else if (!ok && co->stopping) {
+        /* Ended because we are stopping: not the task's failure, and not
+         * retried here. The job stays unfinished (see release_jobs). */
+    } else if (!job->ff_stopped &&
+               (owner_back || (!ok && (int)d->attempt <= job->spec->retries))) {
+        struct retry *r = calloc(1, sizeof *r);
+        if (r) {
+            /* An attempt the owner interrupted runs again at once. */
+            double delay = owner_back ? 0 : job->spec->retry_backoff;
+            for (unsigned i = 1; i < d->attempt; i++)
+                delay *= 2;
+            r->task = d->task;
+            r->attempt = d->attempt + 1;
+            r->cmd = d->cmd;
+            r->place = d->place;
+            memset(&d->cmd, 0, sizeof d->cmd);
+            r->not_before = util_mono_us() + (int64_t)(delay * 1e6);
+            struct retry **link = &job->retries;
+            while (*link && (*link)->not_before <= r->not_before)
+                link = &(*link)->next;
+            r->next = *link;
+            *link = r;
+        } else {
+            job->failed++;
+            co->tasks_failed++;
+        }
+    } else if (ok) {
+        job->succeeded++;
+        co->tasks_succeeded++;
+    } else if (!owner_back) {
+        /* Also the failed attempt of a job that fail_fast stopped meanwhile
+         * (its retry would not start). */
+        job->failed++;
+        co->tasks_failed++;
+    }
+    if (job->next >= job->ntasks && !job->retries && job->running == 0 &&
+        !co->stopping)
+        job->ended = true;
+    co->status_dirty = true;
+    dispatch_free(d);
+}
+
+static void ended_free(struct ended *e)
+{
+    free(e->copy_error);
+    free(e->res.error);
+    free(e->res.cores);
+    free(e->res.gpus);
+    for (uint32_t i = 0; i < e->res.nsteps; i++)
+        free(e->res.steps[i].error);
+    free(e->res.steps);
+    free(e);
+}
+
+void process_ended(struct coordinator *co)
+{
+    if (!co->ended_head)
+        return;
+    /* The ended attempts freed their slots (queue_result): fill them
+     * first, so the ranks run the next tasks while we write records (the
+     * new starts' journal lines share this sync). Retries and jobs that
+     * these ends release are dispatched by the next turn. */
+    dispatch(co);
+    struct mps_error err;
+    if (journal_sync(co->journal, &err) < 0)
+        logmsg("journal: %s", err.text);
+    while (co->ended_head) {
+        /* A job's records of this turn are written in one stretch as its
+         * owner: one identity switch for all its files. */
+        struct job *job = co->ended_head->d->job;
+        bool entered = outdir_enter(job->out) == 0;
+        struct ended **link = &co->ended_head;
+        while (*link) {
+            struct ended *e = *link;
+            if (e->d->job != job) {
+                link = &e->next;
+                continue;
+            }
+            *link = e->next;
+            record_result(co, e);
+            ended_free(e);
+        }
+        if (entered)
+            outdir_leave(job->out);
+    }
+    co->ended_tail = NULL;
+}
