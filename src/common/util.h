@@ -9,6 +9,10 @@
 
 #include "error.h"
 
+/* One line on stderr: "WHO: message". */
+void util_log(const char *who, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Wall clock (CLOCK_REALTIME) and monotonic clock, in microseconds. */
 int64_t util_now_us(void);
 int64_t util_mono_us(void);

@@ -1,28 +1,22 @@
 /* SPDX-License-Identifier: MIT */
-/* The local backend: rank 0 alone runs its tasks with its own executor. */
+/* The local backend (backend.h): rank 0 alone runs the tasks itself. */
 #ifndef MPISPOOL_RANK0_BACKEND_LOCAL_H
 #define MPISPOOL_RANK0_BACKEND_LOCAL_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "backend.h"
 
-#include "asuser.h"
-#include "executor.h"
-#include "idle.h"
-#include "intake.h"
-#include "options.h"
-#include "outdir.h"
-#include "requests.h"
-#include "rank0.h"
+struct evloop;
+struct run_options;
+struct rank_env;
 
-void on_local_output(void *arg, uint64_t id, int stream,
-                            const char *data, size_t len);
-
-void on_local_result(void *arg, uint64_t id,
-                            const struct exec_result *res);
-
-/* Rank 0 alone applies the policy to itself, every IDLE_CHECK_US. */
-void check_local_idle(struct coordinator *co);
+/* One rank, index 0, number 0: an executor of re->slots slots in a private
+ * directory under opt->workdir, bound to this rank's cores, with opt's
+ * policy, kill grace, output limit and idle policy. Its pipes, deadlines,
+ * SIGCHLD and idle checks are watched on loop. NULL with err. */
+struct backend *backend_local_create(struct evloop *loop,
+                                     const struct run_options *opt,
+                                     const struct rank_env *re,
+                                     backend_deliver_fn deliver, void *arg,
+                                     struct mps_error *err);
 
 #endif

@@ -20,20 +20,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "archives.h"
 #include "asuser.h"
-#include "backend_mpi.h"
 #include "cancel.h"
 #include "claim.h"
-#include "coordinator.h"
 #include "dispatch.h"
-#include "doorbell.h"
-#include "executor.h"
 #include "intake.h"
 #include "job.h"
 #include "jobfile.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
 #include "outpattern.h"
 #include "queue.h"
@@ -44,7 +40,6 @@
 #include "results.h"
 #include "spool.h"
 #include "taskfile.h"
-#include "transport.h"
 #include "util.h"
 
 /* Kill one attempt quickly, for mpispool cancel. */
@@ -216,16 +211,5 @@ void begin_stop(struct coordinator *co, const char *why)
     co->stopping = true;
     co->status_dirty = true;
     logmsg("%s: stopping; running tasks are ended", why);
-    if (co->local) {
-        executor_cancel(co->local, 0, co->opt->kill_grace_s);
-        return;
-    }
-    for (int r = 0; r < co->nranks; r++) {
-        if (co->ranks[r].bye)
-            continue;
-        struct wire_buf buf = {0};
-        if (wire_encode_cancel(&buf, 0, co->opt->kill_grace_s) == 0)
-            send_to(co, r, WIRE_CANCEL, &buf);
-        wire_buf_free(&buf);
-    }
+    co->backend->ops->stop(co->backend, co->opt->kill_grace_s);
 }

@@ -7,11 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "executor.h"
 #include "intake.h"
 #include "jobfile.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
 #include "record.h"
 #include "requests.h"

@@ -1,86 +1,54 @@
 /* SPDX-License-Identifier: MIT */
-/* Rank 0: the coordinator's context, its setup and teardown, and the event loop that wires the modules together. */
-#include <dirent.h>
+/* Rank 0: the coordinator's context, its setup and teardown, the one
+ * entry point of what the ranks say, and the event loop that wires the
+ * modules together. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <jansson.h>
-#include <limits.h>
-#include <poll.h>
-#include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "archives.h"
-#include "asuser.h"
+#include "backend.h"
 #include "backend_local.h"
 #include "backend_mpi.h"
 #include "cancel.h"
 #include "claim.h"
 #include "coordinator.h"
-#include "copies.h"
 #include "dispatch.h"
-#include "doorbell.h"
-#include "executor.h"
+#include "evloop.h"
 #include "finalize.h"
-#include "idle.h"
-#include "intake.h"
 #include "job.h"
-#include "jobfile.h"
-#include "journal.h"
 #include "metrics.h"
-#include "options.h"
-#include "outdir.h"
-#include "outpattern.h"
 #include "queue.h"
 #include "rank0.h"
-#include "rankdir.h"
 #include "ranks.h"
 #include "recovery.h"
-#include "requests.h"
 #include "results.h"
-#include "spool.h"
 #include "status.h"
-#include "taskfile.h"
-#include "transport.h"
-#include "util.h"
 
-void logmsg(const char *fmt, ...)
+static void on_hello(struct coordinator *co, int r, const struct wire_hello *m)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("mpispool-run: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
+    struct rank_slot *rs = &co->ranks[r];
+    rs->hello = true;
+    rs->slots = m->slots;
+    rs->mem_total = m->mem_total;
+    rs->gpus = m->gpus;
+    snprintf(rs->host, sizeof rs->host, "%s", m->host);
+    co->status_dirty = true;
+    check_drain(co, r);
 }
 
-void handle_message(struct coordinator *co, struct wire_msg *msg)
+void coordinator_on_message(void *arg, int r, const struct wire_msg *msg)
 {
-    int r = msg->source - 1;
-    if (r < 0 || r >= co->nranks) {
-        logmsg("message from unexpected rank %d dropped", msg->source);
-        return;
-    }
+    struct coordinator *co = arg;
     struct rank_slot *rs = &co->ranks[r];
     switch (msg->type) {
     case WIRE_HELLO:
-        rs->hello = true;
-        rs->slots = msg->u.hello.slots;
-        rs->mem_total = msg->u.hello.mem_total;
-        rs->gpus = msg->u.hello.gpus;
-        snprintf(rs->host, sizeof rs->host, "%s", msg->u.hello.host);
-        co->status_dirty = true;
-        check_drain(co, r);
+        on_hello(co, r, &msg->u.hello);
         break;
     case WIRE_OUTPUT:
         write_output(co, msg->u.output.dispatch, msg->u.output.stream,
@@ -88,11 +56,11 @@ void handle_message(struct coordinator *co, struct wire_msg *msg)
         break;
     case WIRE_RESULT: {
         struct dispatch *d = dispatch_find(co, msg->u.result.dispatch);
-        if (d && d->rank == msg->source)
+        if (d && d->r == r)
             queue_result(co, d, &msg->u.result);
         else
             logmsg("result for unknown task attempt %llu from rank %d",
-                   (unsigned long long)msg->u.result.dispatch, msg->source);
+                   (unsigned long long)msg->u.result.dispatch, rs->rank);
         break;
     }
     case WIRE_HEARTBEAT:
@@ -107,37 +75,265 @@ void handle_message(struct coordinator *co, struct wire_msg *msg)
         break;
     default:
         logmsg("unexpected message type %d from rank %d", (int)msg->type,
-               msg->source);
+               rs->rank);
         break;
     }
 }
 
-static int min_timeout(int a, int b)
+/* ---- timers ---- */
+
+static void on_rescan(struct evloop *loop, struct evloop_timer *t, void *arg)
 {
-    if (a < 0)
-        return b;
-    if (b < 0)
-        return a;
-    return a < b ? a : b;
+    (void)loop, (void)t;
+    struct coordinator *co = arg;
+    if (!co->sp || co->stopping)
+        return;
+    /* A coordinator that died while we serve: adopt its jobs. */
+    if (dead_journal_exists(co))
+        recover(co);
+    scan_new(co, true);
+    scan_cancel(co);
+    scan_drain(co);
+    co->check_deps = true;
 }
 
-int coordinator_main(const struct run_options *opt, const struct rank_env *re)
+static void on_status(struct evloop *loop, struct evloop_timer *t, void *arg)
 {
-    struct coordinator co_storage;
-    struct coordinator *co = &co_storage;
-    memset(co, 0, sizeof *co);
+    (void)loop, (void)t;
+    struct coordinator *co = arg;
+    if (co->sp && co->status_dirty)
+        write_status(co, co->stopping ? "stopping" : "running");
+}
+
+static void on_metrics(struct evloop *loop, struct evloop_timer *t, void *arg)
+{
+    (void)loop, (void)t;
+    struct coordinator *co = arg;
+    if (co->sp && co->metrics_dirty)
+        write_metrics(co);
+}
+
+/* Nothing to do itself: the turn after it hands out the retries and sets
+ * up the jobs that are due. */
+static void on_wake(struct evloop *loop, struct evloop_timer *t, void *arg)
+{
+    (void)loop, (void)t, (void)arg;
+}
+
+static int64_t due_in_us(int64_t last, int64_t interval, int64_t now)
+{
+    int64_t due = last + interval - now;
+    return due < 0 ? 0 : due;
+}
+
+static int min_ms(int a, int b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+/* Before each poll: the timers of what became due while the turn ran. */
+static void before_poll(struct evloop *loop, void *arg)
+{
+    struct coordinator *co = arg;
+    if (!co->sp)
+        return;
+    int64_t now = util_mono_us();
+    if (co->status_dirty) {
+        co->metrics_dirty = true;
+        if (!evloop_timer_armed(co->status))
+            evloop_timer_arm(
+                loop, co->status,
+                due_in_us(co->last_status, STATUS_INTERVAL_US, now), 0);
+    }
+    if (co->opt->metrics_file && co->metrics_dirty &&
+        !evloop_timer_armed(co->metrics))
+        evloop_timer_arm(
+            loop, co->metrics,
+            due_in_us(co->last_metrics, METRICS_INTERVAL_US, now), 0);
+    int ms = min_ms(retry_wait_ms(co, now), pending_wait_ms(co, now));
+    /* Stopping: a copy gets as long as a task's kill grace. */
+    if (co->stopping)
+        ms = min_ms(ms, copies_expire(co->copies,
+                                      (int64_t)(co->opt->kill_grace_s * 1e6)));
+    if (ms < 0)
+        evloop_timer_disarm(loop, co->wake);
+    else
+        evloop_timer_arm(loop, co->wake, (int64_t)ms * 1000, 0);
+}
+
+static void on_signal(struct evloop *loop, int fd, short revents, void *arg)
+{
+    (void)loop, (void)revents;
+    struct coordinator *co = arg;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si)
+        begin_stop(co, strsignal((int)si.ssi_signo));
+}
+
+static void on_inotify(struct evloop *loop, int fd, short revents, void *arg)
+{
+    (void)loop, (void)fd, (void)revents;
+    read_inotify(arg);
+}
+
+/* The signals that stop the run (main blocked them; SIGCHLD is the local
+ * backend's). */
+static int stop_signalfd(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1); /* mpirun forwards it without aborting */
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* ---- setup ---- */
+
+static void watch_requests(struct coordinator *co)
+{
+    char *canceldir = spool_file(co->sp, SPOOL_CANCEL, NULL);
+    co->cancel_wd = co->inotify_fd >= 0 && canceldir
+                        ? inotify_add_watch(co->inotify_fd, canceldir,
+                                            IN_MOVED_TO | IN_CLOSE_WRITE)
+                        : -1;
+    free(canceldir);
+    char *draindir = spool_file(co->sp, SPOOL_DRAIN, NULL);
+    co->drain_wd = co->inotify_fd >= 0 && draindir
+                       ? inotify_add_watch(co->inotify_fd, draindir,
+                                           IN_CREATE | IN_DELETE | IN_MOVED_TO |
+                                               IN_MOVED_FROM)
+                       : -1;
+    free(draindir);
+}
+
+/* inotify on new/, cancel/ and drain/ (a failed watch of new/ leaves the
+ * periodic scan). */
+static void watch_spool(struct coordinator *co)
+{
+    co->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    char *newdir = spool_file(co->sp, SPOOL_NEW, NULL);
+    co->new_wd = co->inotify_fd >= 0 && newdir
+                     ? inotify_add_watch(co->inotify_fd, newdir,
+                                         IN_MOVED_TO | IN_CLOSE_WRITE)
+                     : -1;
+    if (co->new_wd < 0)
+        logmsg("cannot watch '%s' (%s): scanning it every %g s instead",
+               newdir ? newdir : "new/", strerror(errno), co->opt->rescan_s);
+    free(newdir);
+    watch_requests(co);
+    if (co->inotify_fd >= 0 &&
+        evloop_fd_add(co->loop, co->inotify_fd, EVLOOP_IN, on_inotify, co) < 0)
+        logmsg("cannot watch the spool: out of memory");
+}
+
+/* The status and journal files of this coordinator, HOST-PID; a journal
+ * of that name is a dead predecessor's (same host, same pid after a
+ * reboot), moved aside for recovery to adopt. */
+static int open_journal(struct coordinator *co, struct mps_error *err)
+{
+    snprintf(co->name, sizeof co->name, "%s-%d", co->re->host, (int)getpid());
+    char file[320];
+    snprintf(file, sizeof file, "%s.json", co->name);
+    co->status_path = spool_file(co->sp, SPOOL_STATUS, file);
+    snprintf(file, sizeof file, "%s.log", co->name);
+    char *journal_path = spool_file(co->sp, SPOOL_JOURNAL, file);
+    if (journal_path && access(journal_path, F_OK) == 0) {
+        char *aside = NULL;
+        if (asprintf(&aside, "%s.%lld.log", journal_path,
+                     (long long)util_now_us()) >= 0)
+            rename(journal_path, aside);
+        free(aside);
+    }
+    co->journal = journal_path ? journal_open(journal_path, err) : NULL;
+    free(journal_path);
+    if (!co->status_path || !co->journal)
+        return -1;
+    snprintf(file, sizeof file, "%s.reserve", co->name);
+    co->reserve_path = spool_file(co->sp, SPOOL_JOURNAL, file);
+    return 0;
+}
+
+static int setup(struct coordinator *co, struct mps_error *err)
+{
+    co->sp = spool_open(co->opt->spool, err);
+    if (!co->sp || open_journal(co, err) < 0)
+        return -1;
+    co->outpath = spool_file(co->sp, SPOOL_OUT, NULL);
+    if (!co->outpath)
+        return errprintf(err, "out of memory");
+    co->outfd =
+        open(co->outpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (co->outfd < 0)
+        return errprintf(err, "cannot open '%s': %s", co->outpath,
+                         strerror(errno));
+    hold_reserve(co);
+    /* drain/ and ids/ may be missing in a spool made before they existed. */
+    struct mps_error drain_err;
+    if (spool_ensure_dir(co->sp, SPOOL_DRAIN, &drain_err) < 0 ||
+        spool_ensure_dir(co->sp, SPOOL_IDS, &drain_err) < 0)
+        logmsg("%s", drain_err.text);
+    co->requests = requests_create(co->sp, &request_ops, co, err);
+    if (!co->requests)
+        return -1;
+    watch_spool(co);
+    co->copies = copies_create(on_copied, co);
+    co->looks = intake_cache_create(INTAKE_LOOKS);
+    if (!co->copies || !co->looks)
+        return errprintf(err, "out of memory");
+    return 0;
+}
+
+/* The context, its loop and timers, and the record of each rank; no
+ * backend yet. NULL with err. */
+struct coordinator *coordinator_create(const struct run_options *opt,
+                                       const struct rank_env *re, int nranks,
+                                       struct mps_error *err)
+{
+    struct coordinator *co = calloc(1, sizeof *co);
+    if (!co) {
+        errprintf(err, "out of memory");
+        return NULL;
+    }
     co->opt = opt;
     co->re = re;
     co->inotify_fd = co->sigfd = -1;
-    co->rankdir.fd = -1;
+    co->new_wd = co->cancel_wd = co->drain_wd = -1;
     co->reserve_fd = co->outfd = -1;
-    co->bell_listen = re->bell_listen;
     co->started_us = util_now_us();
-    struct mps_error err;
-    int rc = 0;
-    if (setup(co, &err) < 0) {
-        fprintf(stderr, "mpispool-run: %s\n", err.text);
-        rc = 1;
+    co->nranks = nranks;
+    if (!(co->ranks = calloc((size_t)nranks, sizeof *co->ranks)) ||
+        !(co->loop = evloop_create()) ||
+        !(co->rescan = evloop_timer_create(co->loop, on_rescan, co)) ||
+        !(co->status = evloop_timer_create(co->loop, on_status, co)) ||
+        !(co->metrics = evloop_timer_create(co->loop, on_metrics, co)) ||
+        !(co->wake = evloop_timer_create(co->loop, on_wake, co))) {
+        coordinator_destroy(co);
+        errprintf(err, "out of memory");
+        return NULL;
+    }
+    evloop_set_before_poll(co->loop, before_poll, co);
+    return co;
+}
+
+struct evloop *coordinator_loop(struct coordinator *co)
+{
+    return co->loop;
+}
+
+int coordinator_start(struct coordinator *co, struct backend *b,
+                      struct mps_error *err)
+{
+    co->backend = b;
+    for (int r = 0; r < co->nranks; r++)
+        co->ranks[r].rank = backend_rank_number(b, r);
+    co->sigfd = stop_signalfd();
+    if (co->sigfd < 0)
+        return errprintf(err, "cannot create a signalfd: %s", strerror(errno));
+    if (evloop_fd_add(co->loop, co->sigfd, EVLOOP_IN, on_signal, co) < 0)
+        return errprintf(err, "out of memory");
+    if (setup(co, err) < 0) {
         co->stopping = true;
         journal_close(co->journal, false);
         co->journal = NULL;
@@ -145,206 +341,111 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
         co->requests = NULL;
         spool_close(co->sp);
         co->sp = NULL;
-    } else {
-        logmsg("serving spool '%s' with %d rank%s (status: %s)",
-               spool_path(co->sp), re->size, re->size == 1 ? "" : "s",
-               co->status_path);
-        recover(co);
+        return -1;
+    }
+    logmsg("serving spool '%s' with %d rank%s (status: %s)",
+           spool_path(co->sp), co->re->size, co->re->size == 1 ? "" : "s",
+           co->status_path);
+    recover(co);
+    scan_new(co, false);
+    scan_cancel(co);
+    scan_drain(co);
+    int64_t period = (int64_t)(co->opt->rescan_s * 1e6);
+    evloop_timer_arm(co->loop, co->rescan, period, period);
+    write_status(co, "running");
+    return 0;
+}
+
+/* ---- the loop ---- */
+
+static void shutdown_ranks(struct coordinator *co)
+{
+    co->shutdown_sent = true;
+    co->backend->ops->shutdown(co->backend);
+}
+
+/* The work of a turn before its poll: hand out tasks, claim more, and see
+ * whether the run is over. Returns false to poll no more this turn (look
+ * again at once). */
+static bool serve(struct coordinator *co)
+{
+    dispatch(co);
+    retry_pending(co);
+    /* Jobs left in new/ while we had enough, or a scan that ran out of
+     * time: go on now. */
+    if (!co->stopping &&
+        (co->scan_again ||
+         (co->claims_deferred && jobs_waiting(co) < CLAIM_AHEAD))) {
         scan_new(co, false);
-        scan_cancel(co);
-        scan_drain(co);
-        co->next_rescan = util_mono_us() + (int64_t)(opt->rescan_s * 1e6);
-        write_status(co, "running");
+        dispatch(co);
     }
-
-    bool busy_turn = false;
-    bool shutdown_sent = false;
-    while (co->sp || !shutdown_sent || !all_ranks_said_bye(co)) {
-        if (!co->sp && !shutdown_sent) {
-            /* Setup failed: release the workers and leave. */
-            if (!co->local)
-                send_shutdown(co);
-            shutdown_sent = true;
-            if (co->local)
-                break;
+    bool quiet = !co->jobs && !attempts_out(co);
+    if (!co->shutdown_sent && quiet &&
+        (co->stopping || (co->opt->until_empty && all_ranks_said_hello(co)))) {
+        if (!co->stopping) {
+            scan_new(co, false);
+            if (co->jobs)
+                return false;
         }
-        if (co->sp) {
-            check_local_idle(co);
-            dispatch(co);
-            retry_pending(co);
-            /* Jobs left in new/ while we had enough, or a scan that ran
-             * out of time: go on now. */
-            if (!co->stopping &&
-                (co->scan_again ||
-                 (co->claims_deferred && jobs_waiting(co) < CLAIM_AHEAD))) {
-                scan_new(co, false);
-                dispatch(co);
-            }
-            int64_t now = util_mono_us();
-            if (co->status_dirty) {
-                co->metrics_dirty = true;
-                if (now - co->last_status >= STATUS_INTERVAL_US)
-                    write_status(co, co->stopping ? "stopping" : "running");
-            }
-            if (opt->metrics_file && co->metrics_dirty &&
-                now - co->last_metrics >= METRICS_INTERVAL_US)
-                write_metrics(co);
-            bool quiet = !co->jobs && !attempts_out(co);
-            if (!shutdown_sent && quiet &&
-                (co->stopping ||
-                 (opt->until_empty && all_ranks_said_hello(co)))) {
-                if (!co->stopping) {
-                    scan_new(co, false);
-                    if (co->jobs)
-                        continue;
-                }
-                if (co->local)
-                    break;
-                send_shutdown(co);
-                shutdown_sent = true;
-            }
-            if (co->stopping && !shutdown_sent && !attempts_out(co)) {
-                release_jobs(co);
-                continue;
-            }
-            if (shutdown_sent && all_ranks_said_bye(co))
-                break;
-        }
-
-        copies_flush(co->copies); /* results of dispatch's send failures */
-        int64_t now = util_mono_us();
-        int timeout;
-        /* Workers ring their doorbell after each message; one without a
-         * doorbell, or a send still in progress, makes us look at MPI. */
-        bool all_bells = all_ranks_have_bells(co);
-        bool remote_active =
-            !co->local &&
-            (!all_ranks_said_hello(co) ||
-             (!all_bells && (co->ndispatched > 0 || shutdown_sent)));
-        if (busy_turn)
-            timeout = 0;
-        else if (remote_active || wire_pending_bytes() ||
-                 now - co->last_ring < RING_LINGER_US)
-            timeout = BUSY_POLL_MS;
-        else
-            timeout =
-                all_bells && !co->local ? BELL_IDLE_POLL_MS : IDLE_POLL_MS;
-        if (co->sp) {
-            int rescan = (int)((co->next_rescan - now) / 1000);
-            timeout = min_timeout(timeout, rescan < 0 ? 0 : rescan);
-            timeout = min_timeout(timeout, retry_wait_ms(co, now));
-            timeout = min_timeout(timeout, pending_wait_ms(co, now));
-            if (co->scan_again && !co->stopping)
-                timeout = 0;
-            if (co->status_dirty) {
-                int64_t due = co->last_status + STATUS_INTERVAL_US - now;
-                timeout = min_timeout(timeout, due < 0 ? 0 : (int)(due / 1000));
-            }
-            if (opt->metrics_file && co->metrics_dirty) {
-                int64_t due = co->last_metrics + METRICS_INTERVAL_US - now;
-                timeout = min_timeout(timeout, due < 0 ? 0 : (int)(due / 1000));
-            }
-        }
-        if (co->local)
-            timeout = min_timeout(timeout, executor_timers(co->local));
-        if (co->local && co->opt->idle && !co->stopping) {
-            int64_t due = (co->next_idle_check - now) / 1000;
-            timeout = min_timeout(timeout, due < 0 ? 0 : (int)due);
-        }
-        /* Stopping: a copy gets as long as a task's kill grace. */
-        if (co->stopping)
-            timeout = min_timeout(
-                timeout, copies_expire(co->copies,
-                                       (int64_t)(co->opt->kill_grace_s * 1e6)));
-
-        struct pollfd *fds = co->pfds;
-        int n = 0;
-        int sig_i = -1, ino_i = -1, listen_i = -1, bells_i = 0;
-        if (co->sigfd >= 0) {
-            sig_i = n;
-            fds[n++] = (struct pollfd){.fd = co->sigfd, .events = POLLIN};
-        }
-        if (co->inotify_fd >= 0) {
-            ino_i = n;
-            fds[n++] = (struct pollfd){.fd = co->inotify_fd, .events = POLLIN};
-        }
-        if (co->bell_listen >= 0) {
-            listen_i = n;
-            fds[n++] = (struct pollfd){.fd = co->bell_listen, .events = POLLIN};
-        }
-        bells_i = n;
-        for (int r = 0; r < co->nranks; r++)
-            if (co->bells[r] >= 0)
-                fds[n++] =
-                    (struct pollfd){.fd = co->bells[r], .events = POLLIN};
-        int nfixed = n;
-        if (co->local)
-            n += executor_pollfds(co->local, fds + n, MAX_TASK_FDS);
-        int copies_i = n;
-        n += copies_pollfds(co->copies, fds + n, COPIES_MAX_RUNNING);
-        if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
-            logmsg("poll: %s", strerror(errno));
-            break;
-        }
-        if (sig_i >= 0 && (fds[sig_i].revents & POLLIN)) {
-            struct signalfd_siginfo si;
-            while (read(co->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                if (si.ssi_signo == SIGCHLD) {
-                    if (co->local)
-                        executor_reap(co->local);
-                } else {
-                    begin_stop(co, strsignal((int)si.ssi_signo));
-                }
-            }
-        }
-        if (ino_i >= 0 && (fds[ino_i].revents & POLLIN))
-            read_inotify(co);
-        if (listen_i >= 0 && (fds[listen_i].revents & POLLIN))
-            accept_bells(co);
-        for (int i = bells_i; i < nfixed; i++)
-            if (fds[i].revents)
-                drain_bell(co, fds[i].fd);
-        if (co->local) {
-            executor_handle(co->local, fds + nfixed, copies_i - nfixed);
-            executor_timers(co->local);
-        }
-        copies_handle(co->copies, fds + copies_i, n - copies_i);
-        if (co->sp && util_mono_us() >= co->next_rescan) {
-            if (!co->stopping) {
-                /* A coordinator that died while we serve: adopt its jobs. */
-                if (dead_journal_exists(co))
-                    recover(co);
-                scan_new(co, true);
-                scan_cancel(co);
-                scan_drain(co);
-                co->check_deps = true;
-            }
-            co->next_rescan = util_mono_us() + (int64_t)(opt->rescan_s * 1e6);
-        }
-        wire_progress();
-        busy_turn = !co->local && receive_messages(co) > 0;
-        copies_flush(co->copies);
-        if (co->sp) {
-            process_ended(co);
-            finalize_ended_jobs(co);
-        }
+        shutdown_ranks(co);
     }
+    if (co->stopping && !co->shutdown_sent && !attempts_out(co)) {
+        release_jobs(co);
+        return false;
+    }
+    return true;
+}
 
+bool coordinator_turn(struct coordinator *co)
+{
+    if (!co->sp && !co->shutdown_sent)
+        shutdown_ranks(co); /* setup failed: release the ranks and leave */
+    if (co->sp && !serve(co))
+        return true;
+    if (co->shutdown_sent && all_ranks_said_bye(co))
+        return false;
+    copies_flush(co->copies); /* results of dispatch's send failures */
+    int cap = co->backend->ops->poll_cap_ms(co->backend);
+    if (co->sp && co->scan_again && !co->stopping)
+        cap = 0;
+    if (evloop_run_once(co->loop, cap) < 0) {
+        logmsg("poll: %s", strerror(errno));
+        return false;
+    }
+    co->backend->ops->progress(co->backend);
+    copies_flush(co->copies);
+    if (co->sp) {
+        process_ended(co);
+        finalize_ended_jobs(co);
+    }
+    return true;
+}
+
+/* ---- the end ---- */
+
+int coordinator_finish(struct coordinator *co)
+{
     if (co->sp) {
         release_jobs(co);
         write_status(co, "stopped");
-        if (opt->metrics_file)
+        if (co->opt->metrics_file)
             write_metrics(co);
         logmsg("stopped: %lu job%s done, %lu failed, %lu rejected",
                co->jobs_done, co->jobs_done == 1 ? "" : "s", co->jobs_failed,
                co->jobs_rejected);
     }
-    wire_flush();
+    return 0;
+}
+
+void coordinator_destroy(struct coordinator *co)
+{
+    if (!co)
+        return;
+    if (co->backend)
+        co->backend->ops->destroy(co->backend);
     copies_destroy(co->copies);
     intake_cache_destroy(co->looks);
     intake_announced_clear(&co->announced);
-    executor_destroy(co->local);
-    rankdir_remove(&co->rankdir);
     /* Nothing left claimed: the journal has no more use. */
     journal_close(co->journal, co->journal && co->kept_jobs == 0);
     if (co->reserve_path)
@@ -359,16 +460,39 @@ int coordinator_main(const struct run_options *opt, const struct rank_env *re)
     spool_close(co->sp);
     free(co->status_path);
     free(co->ranks);
-    for (int r = 0; co->bells && r < co->nranks; r++)
-        if (co->bells[r] >= 0)
-            close(co->bells[r]);
-    free(co->bells);
-    free(co->pfds);
-    if (co->bell_listen >= 0)
-        close(co->bell_listen);
     if (co->inotify_fd >= 0)
         close(co->inotify_fd);
     if (co->sigfd >= 0)
         close(co->sigfd);
+    evloop_destroy(co->loop); /* its timers with it */
+    free(co);
+}
+
+int coordinator_main(const struct run_options *opt, const struct rank_env *re)
+{
+    struct mps_error err;
+    bool alone = re->size == 1;
+    struct coordinator *co =
+        coordinator_create(opt, re, alone ? 1 : re->size - 1, &err);
+    struct backend *b = NULL;
+    if (co)
+        b = alone ? backend_local_create(co->loop, opt, re,
+                                         coordinator_on_message, co, &err)
+                  : backend_mpi_create(co->loop, re->size - 1, re->bell_listen,
+                                       coordinator_on_message, co, &err);
+    if (!b) {
+        fprintf(stderr, "mpispool-run: %s\n", err.text);
+        coordinator_destroy(co);
+        return 1;
+    }
+    int rc = 0;
+    if (coordinator_start(co, b, &err) < 0) {
+        fprintf(stderr, "mpispool-run: %s\n", err.text);
+        rc = 1;
+    }
+    while (coordinator_turn(co))
+        ;
+    coordinator_finish(co);
+    coordinator_destroy(co);
     return rc;
 }

@@ -20,22 +20,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "archives.h"
 #include "asuser.h"
-#include "backend_mpi.h"
 #include "claim.h"
-#include "coordinator.h"
 #include "copies.h"
 #include "deps.h"
 #include "dispatch.h"
-#include "doorbell.h"
-#include "executor.h"
-#include "idle.h"
 #include "intake.h"
 #include "job.h"
 #include "jobfile.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
 #include "outpattern.h"
 #include "queue.h"
@@ -47,7 +42,6 @@
 #include "results.h"
 #include "spool.h"
 #include "taskfile.h"
-#include "transport.h"
 #include "util.h"
 
 /* ---- dispatch table ---- */
@@ -169,7 +163,8 @@ static void send_task(struct coordinator *co, struct job *job, int r,
     d->job = job;
     d->task = task;
     d->attempt = attempt;
-    d->rank = co->local ? 0 : r + 1;
+    d->r = r;
+    d->rank = co->ranks[r].rank;
     d->cmd = *cmd;
     d->place = *place;
     d->out_fd = d->err_fd = -1;
@@ -194,47 +189,6 @@ static void send_task(struct coordinator *co, struct job *job, int r,
     char **env = task_env_make(job, &vars, &task_env, &envc);
     const char *interpreter =
         job->interpreter ? job->interpreter : s->interpreter;
-    if (co->local) {
-        struct exec_task t = {
-            .dispatch = d->id,
-            .job = job->id,
-            .task = task,
-            .attempt = attempt,
-            .cpus = (unsigned)s->cpus,
-            .memory = s->memory,
-            .gpus = (unsigned)s->gpus,
-            .timeout = s->timeout,
-            .shell = d->cmd.shell,
-            .inherit = job->inherit,
-            .argv = d->cmd.argv,
-            .cwd = s->cwd,
-            .submit_dir = s->submit_dir,
-            .env = env,
-            .archive = job->archive ? job_archive_path(job->archive) : NULL,
-            .archive_by_fd = job->archive != NULL,
-            .archive_fd = job->archive ? job_archive_fd(job->archive) : -1,
-            .archive_limits = &co->opt->archive_limits,
-            .as_user = job->as_user,
-            .uid = job->uid,
-            .gid = job->gid,
-            .ngroups = job->ngroups,
-            .groups = job->groups,
-            .steps = s->steps,
-            .nsteps = s->nsteps,
-            .continue_on_error = s->continue_on_error,
-            .interpreter = interpreter,
-            .ntasks = job->ntasks,
-            .line = place->line,
-        };
-        if (executor_submit(co->local, &t) < 0)
-            queue_result(co, d,
-                         &(struct wire_result){.dispatch = d->id,
-                                               .exit_code = -1,
-                                               .error = "out of memory"});
-        free(task_env);
-        free(vars.name_kv);
-        return;
-    }
     struct wire_task m = {
         .dispatch = d->id,
         .job = job->id,
@@ -265,28 +219,12 @@ static void send_task(struct coordinator *co, struct job *job, int r,
         .ntasks = job->ntasks,
         .line = place->line,
     };
-    struct wire_buf buf = {0};
     struct mps_error err;
-    if (job->archive &&
-        job_archive_ship(job->archive, d->rank, job->id, &err) < 0) {
+    if (co->backend->ops->send(co->backend, r, &m, job->archive, &err) < 0)
         queue_result(co, d,
                      &(struct wire_result){.dispatch = d->id,
                                            .exit_code = -1,
                                            .error = err.text});
-        free(task_env);
-        free(vars.name_kv);
-        return;
-    }
-    if (wire_encode_task(&buf, &m) < 0 ||
-        send_to(co, d->rank - 1, WIRE_TASK, &buf) < 0) {
-        char line[160];
-        snprintf(line, sizeof line, "cannot send the task to rank %d: %s",
-                 d->rank, strerror(errno));
-        struct wire_result res = {
-            .dispatch = d->id, .exit_code = -1, .error = line};
-        queue_result(co, d, &res);
-    }
-    wire_buf_free(&buf);
     free(task_env);
     free(vars.name_kv);
 }
@@ -424,12 +362,5 @@ void end_dispatch(struct coordinator *co, struct dispatch *d,
     if (d->cancelled)
         return;
     d->cancelled = true;
-    if (co->local) {
-        executor_cancel(co->local, d->id, grace);
-        return;
-    }
-    struct wire_buf buf = {0};
-    if (wire_encode_cancel(&buf, d->id, grace) == 0)
-        send_to(co, d->rank - 1, WIRE_CANCEL, &buf);
-    wire_buf_free(&buf);
+    co->backend->ops->cancel(co->backend, d->r, d->id, grace);
 }

@@ -8,14 +8,11 @@
 #include <stdint.h>
 
 #include "asuser.h"
-#include "executor.h"
 #include "intake.h"
 #include "jobfile.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
 #include "outpattern.h"
-#include "rankdir.h"
 #include "record.h"
 #include "requests.h"
 #include "spool.h"

@@ -8,11 +8,9 @@
 #include <stdint.h>
 
 #include "copies.h"
-#include "executor.h"
 #include "intake.h"
 #include "jobfile.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
 #include "outpattern.h"
 #include "record.h"

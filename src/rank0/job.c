@@ -22,27 +22,19 @@
 
 #include "archives.h"
 #include "asuser.h"
-#include "backend_local.h"
-#include "backend_mpi.h"
 #include "cancel.h"
 #include "claim.h"
-#include "coordinator.h"
 #include "copies.h"
 #include "deps.h"
 #include "dispatch.h"
-#include "doorbell.h"
-#include "executor.h"
-#include "idle.h"
 #include "intake.h"
 #include "job.h"
 #include "jobfile.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
 #include "outpattern.h"
 #include "queue.h"
 #include "rank0.h"
-#include "rankdir.h"
 #include "ranks.h"
 #include "record.h"
 #include "recovery.h"
@@ -50,7 +42,6 @@
 #include "results.h"
 #include "spool.h"
 #include "taskfile.h"
-#include "transport.h"
 #include "util.h"
 
 void job_free(struct job *job)
@@ -632,108 +623,3 @@ int pending_wait_ms(const struct coordinator *co, int64_t now)
     return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-int setup(struct coordinator *co, struct mps_error *err)
-{
-    co->sp = spool_open(co->opt->spool, err);
-    if (!co->sp)
-        return -1;
-    snprintf(co->name, sizeof co->name, "%s-%d", co->re->host, (int)getpid());
-    char file[320];
-    snprintf(file, sizeof file, "%s.json", co->name);
-    co->status_path = spool_file(co->sp, SPOOL_STATUS, file);
-    snprintf(file, sizeof file, "%s.log", co->name);
-    char *journal_path = spool_file(co->sp, SPOOL_JOURNAL, file);
-    /* A journal with our name is a dead predecessor's (same host, same
-     * pid after a reboot): move it aside for recovery to adopt. */
-    if (journal_path && access(journal_path, F_OK) == 0) {
-        char *aside = NULL;
-        if (asprintf(&aside, "%s.%lld.log", journal_path,
-                     (long long)util_now_us()) >= 0)
-            rename(journal_path, aside);
-        free(aside);
-    }
-    co->journal = journal_path ? journal_open(journal_path, err) : NULL;
-    free(journal_path);
-    if (!co->status_path || !co->journal)
-        return -1;
-    snprintf(file, sizeof file, "%s.reserve", co->name);
-    co->reserve_path = spool_file(co->sp, SPOOL_JOURNAL, file);
-    co->outpath = spool_file(co->sp, SPOOL_OUT, NULL);
-    if (!co->outpath)
-        return errprintf(err, "out of memory");
-    co->outfd =
-        open(co->outpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (co->outfd < 0)
-        return errprintf(err, "cannot open '%s': %s", co->outpath,
-                         strerror(errno));
-    hold_reserve(co);
-    co->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    char *newdir = spool_file(co->sp, SPOOL_NEW, NULL);
-    co->new_wd = co->inotify_fd >= 0 && newdir
-                     ? inotify_add_watch(co->inotify_fd, newdir,
-                                         IN_MOVED_TO | IN_CLOSE_WRITE)
-                     : -1;
-    if (co->new_wd < 0)
-        logmsg("cannot watch '%s' (%s): scanning it every %g s instead",
-               newdir ? newdir : "new/", strerror(errno), co->opt->rescan_s);
-    free(newdir);
-    char *canceldir = spool_file(co->sp, SPOOL_CANCEL, NULL);
-    co->cancel_wd = co->inotify_fd >= 0 && canceldir
-                        ? inotify_add_watch(co->inotify_fd, canceldir,
-                                            IN_MOVED_TO | IN_CLOSE_WRITE)
-                        : -1;
-    free(canceldir);
-    /* drain/ and ids/ may be missing in a spool made before they existed. */
-    struct mps_error drain_err;
-    char *draindir = spool_file(co->sp, SPOOL_DRAIN, NULL);
-    if (spool_ensure_dir(co->sp, SPOOL_DRAIN, &drain_err) < 0 ||
-        spool_ensure_dir(co->sp, SPOOL_IDS, &drain_err) < 0)
-        logmsg("%s", drain_err.text);
-    co->requests = requests_create(co->sp, &request_ops, co, err);
-    if (!co->requests) {
-        free(draindir);
-        return -1;
-    }
-    co->drain_wd = co->inotify_fd >= 0 && draindir
-                       ? inotify_add_watch(co->inotify_fd, draindir,
-                                           IN_CREATE | IN_DELETE | IN_MOVED_TO |
-                                               IN_MOVED_FROM)
-                       : -1;
-    free(draindir);
-    co->sigfd = run_signalfd();
-    if (co->sigfd < 0)
-        return errprintf(err, "cannot create a signalfd: %s", strerror(errno));
-    co->nranks = co->re->size > 1 ? co->re->size - 1 : 1;
-    co->bells = malloc((size_t)co->nranks * sizeof *co->bells);
-    co->pfds =
-        calloc((size_t)(3 + co->nranks + MAX_TASK_FDS + COPIES_MAX_RUNNING),
-               sizeof *co->pfds);
-    co->copies = copies_create(on_copied, co);
-    co->looks = intake_cache_create(INTAKE_LOOKS);
-    if (!co->bells || !co->pfds || !co->copies || !co->looks)
-        return errprintf(err, "out of memory");
-    for (int r = 0; r < co->nranks; r++)
-        co->bells[r] = -1;
-    co->ranks = calloc((size_t)co->nranks, sizeof *co->ranks);
-    if (!co->ranks)
-        return errprintf(err, "out of memory");
-    if (co->re->size == 1) {
-        struct exec_callbacks cb = {on_local_output, on_local_result, co};
-        if (rankdir_create(co->opt->workdir, 0, &co->rankdir, err) < 0)
-            return -1;
-        co->local = executor_create(co->re->slots, co->rankdir.path, &cb, err);
-        if (!co->local)
-            return -1;
-        executor_set_policy(co->local, co->opt->policy);
-        executor_set_kill_grace(co->local, co->opt->kill_grace_s);
-        executor_set_max_output(co->local, co->opt->max_output);
-        run_place_tasks(co->local, co->opt, co->re);
-        co->ranks[0].hello = true;
-        co->ranks[0].slots = executor_slots(co->local);
-        co->ranks[0].mem_total = co->re->mem_total;
-        co->ranks[0].gpus = executor_gpus(co->local);
-        snprintf(co->ranks[0].host, sizeof co->ranks[0].host, "%s",
-                 co->re->host);
-    }
-    return 0;
-}

@@ -9,21 +9,15 @@
 
 #include "archives.h"
 #include "asuser.h"
-#include "doorbell.h"
-#include "executor.h"
-#include "idle.h"
 #include "intake.h"
 #include "jobfile.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
 #include "outpattern.h"
-#include "rankdir.h"
 #include "record.h"
 #include "requests.h"
 #include "spool.h"
 #include "taskfile.h"
-#include "transport.h"
 #include "util.h"
 #include "rank0.h"
 
@@ -90,7 +84,5 @@ void retry_pending(struct coordinator *co);
 
 /* Milliseconds until the next job kept for later is tried again, or -1. */
 int pending_wait_ms(const struct coordinator *co, int64_t now);
-
-int setup(struct coordinator *co, struct mps_error *err);
 
 #endif

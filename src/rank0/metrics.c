@@ -22,32 +22,24 @@
 
 #include "archives.h"
 #include "asuser.h"
-#include "backend_mpi.h"
 #include "cancel.h"
 #include "claim.h"
-#include "coordinator.h"
 #include "copies.h"
 #include "dispatch.h"
-#include "doorbell.h"
-#include "executor.h"
-#include "idle.h"
 #include "intake.h"
 #include "job.h"
 #include "jobfile.h"
 #include "journal.h"
 #include "metrics.h"
-#include "options.h"
 #include "outdir.h"
 #include "outpattern.h"
 #include "queue.h"
 #include "rank0.h"
-#include "rankdir.h"
 #include "ranks.h"
 #include "recovery.h"
 #include "requests.h"
 #include "spool.h"
 #include "taskfile.h"
-#include "transport.h"
 #include "util.h"
 
 const double duration_buckets[] = {0.1, 0.5, 1,   5,    10,    30,
@@ -151,7 +143,7 @@ void write_metrics(struct coordinator *co)
     for (int r = 0; r < co->nranks; r++) {
         fputs("mpispool_rank_slots{host=\"", f);
         put_label(f, co->ranks[r].host);
-        fprintf(f, "\",rank=\"%d\"} %u\n", co->local ? 0 : r + 1,
+        fprintf(f, "\",rank=\"%d\"} %u\n", co->ranks[r].rank,
                 co->ranks[r].slots);
     }
     metric_head(f, "mpispool_rank_busy_slots", "gauge",
@@ -160,7 +152,7 @@ void write_metrics(struct coordinator *co)
         const struct rank_slot *rs = &co->ranks[r];
         fputs("mpispool_rank_busy_slots{host=\"", f);
         put_label(f, rs->host);
-        fprintf(f, "\",rank=\"%d\"} %u\n", co->local ? 0 : r + 1,
+        fprintf(f, "\",rank=\"%d\"} %u\n", co->ranks[r].rank,
                 rs->busy < rs->slots ? rs->busy : rs->slots);
     }
     bool failed = ferror(f) != 0;

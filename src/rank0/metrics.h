@@ -8,16 +8,13 @@
 #include <stdint.h>
 
 #include "asuser.h"
-#include "executor.h"
 #include "intake.h"
 #include "jobfile.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
 #include "requests.h"
 #include "spool.h"
 #include "taskfile.h"
-#include "transport.h"
 #include "rank0.h"
 
 /* Upper bounds (seconds) of the task duration histogram's buckets; +Inf

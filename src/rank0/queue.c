@@ -22,19 +22,13 @@
 
 #include "archives.h"
 #include "asuser.h"
-#include "backend_mpi.h"
 #include "cancel.h"
 #include "claim.h"
-#include "coordinator.h"
 #include "dispatch.h"
-#include "doorbell.h"
-#include "executor.h"
-#include "idle.h"
 #include "intake.h"
 #include "job.h"
 #include "jobfile.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
 #include "outpattern.h"
 #include "queue.h"
@@ -45,7 +39,6 @@
 #include "requests.h"
 #include "spool.h"
 #include "taskfile.h"
-#include "transport.h"
 #include "util.h"
 
 size_t jobs_waiting(const struct coordinator *co)

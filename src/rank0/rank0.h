@@ -11,50 +11,37 @@
 
 #include "archives.h"
 #include "asuser.h"
+#include "codec.h"
 #include "copies.h"
-#include "doorbell.h"
-#include "executor.h"
-#include "idle.h"
 #include "intake.h"
 #include "jobfile.h"
 #include "journal.h"
 #include "options.h"
 #include "outdir.h"
 #include "outpattern.h"
-#include "rankdir.h"
 #include "record.h"
 #include "requests.h"
 #include "spool.h"
 #include "taskfile.h"
-#include "transport.h"
 #include "util.h"
-/* SPDX-License-Identifier: MIT */
-/* Rank 0: claims job files from the spool, hands their tasks to worker
- * ranks, writes output, records, reports, the journal and the status file. */
 
-/* MPI checks: while tasks are out, every millisecond (at once again when a
- * message just arrived); while idle only this often, since nothing arrives
- * that needs a quick answer and inotify wakes us for new jobs. */
-#define IDLE_POLL_MS 100
-
-/* When every worker has a doorbell, messages wake us: MPI is looked at
- * only this often as a safety net. */
-#define BELL_IDLE_POLL_MS 1000
-
-/* A ring can come before MPI shows the message it announces: after one,
- * look at MPI every millisecond for this long. */
-#define RING_LINGER_US 200000
-
-#define MAX_TASK_FDS 512
-
-#define BUSY_POLL_MS 1
-
+/* The status file is rewritten at most this often while something changed
+ * (and at exit). */
 #define STATUS_INTERVAL_US 250000
 
 /* --metrics-file is rewritten at most this often (and at exit). */
 #define METRICS_INTERVAL_US 2000000
 
+/* Buckets of the task duration histogram of --metrics-file (metrics.c),
+ * +Inf besides. */
 #define NBUCKETS 12
+
+/* A line on stderr, "mpispool-run: ...". */
+#define logmsg(...) util_log("mpispool-run", __VA_ARGS__)
+
+struct backend;
+struct evloop;
+struct evloop_timer;
 
 #define DISPATCH_BUCKETS 4096
 
@@ -78,9 +65,6 @@
  * after 1 s, then after twice as long each time, up to this. */
 #define SETUP_RETRY_MAX_US (30 * 1000000LL)
 
-/* At most this many messages per loop turn, so files and signals are
- * looked at while a flood of output arrives. */
-#define RECV_BATCH 256
 
 /* A cancelled task gets this long between SIGTERM and SIGKILL (at most
  * --kill-grace): mpispool cancel promises an end within a second. */
@@ -171,7 +155,8 @@ struct dispatch {
     struct job *job;
     uint64_t task;
     unsigned attempt;
-    int rank;
+    int r;    /* the rank's index */
+    int rank; /* and its number */
     struct taskcmd cmd;
     struct task_place place;
     int out_fd, err_fd;
@@ -193,6 +178,7 @@ struct ended {
 };
 
 struct rank_slot {
+    int rank; /* its number in logs, records and the status file */
     bool hello, bye;
     char host[256];
     unsigned slots;
@@ -227,6 +213,15 @@ struct pending {
 struct coordinator {
     const struct run_options *opt;
     const struct rank_env *re;
+    struct evloop *loop;
+    struct backend *backend; /* the ranks that run tasks (backend.h) */
+    int sigfd;               /* SIGTERM, SIGINT, SIGHUP, SIGUSR1 */
+    /* Periodic duties: the full scan of new/ (--rescan), the status file
+     * and the metrics file when changed, and a wake-up for the earliest
+     * due retry or setup retry. */
+    struct evloop_timer *rescan, *status, *metrics, *wake;
+    bool shutdown_sent; /* the backend was told: every rank says BYE */
+    bool ended;         /* the run is over */
     struct spool *sp;
     struct journal *journal;
     char name[300];
@@ -236,15 +231,8 @@ struct coordinator {
     char *reserve_path;        /* journal/COORD.reserve, or NULL */
     int reserve_fd;            /* it, open once held */
     bool reserve_held;
-    int sigfd;
-    struct executor *local; /* the lone rank 0 runs tasks itself */
-    struct rankdir rankdir; /* its private directory, with local */
     int outfd;              /* SPOOL/out/ */
     char *outpath;
-    int bell_listen;     /* doorbell listening socket, or -1 */
-    int *bells;          /* per worker index: its doorbell, or -1 */
-    struct pollfd *pfds; /* poll set, room for everything */
-    int64_t last_ring;   /* monotonic us of the last doorbell ring */
     struct rank_slot *ranks;
     int nranks; /* ranks that run tasks: 1 alone, else size - 1 workers */
     struct job *jobs;
@@ -264,12 +252,10 @@ struct coordinator {
     struct intake_cache *looks;        /* what job files left in new/ hold */
     struct pending *pending;           /* claimed jobs waiting to be set up */
     int64_t started_us;
-    int64_t next_rescan, last_status;
+    int64_t last_status;
     bool status_dirty;
     unsigned long jobs_done, jobs_failed, jobs_rejected;
     unsigned long long tasks_succeeded, tasks_failed;
-    struct idle_monitor idle; /* --idle-policy for the lone rank 0 */
-    int64_t next_idle_check;  /* monotonic us */
     bool check_deps; /* a job ended or came: look at dependencies again */
     /* --metrics-file: task attempts' durations (cumulative buckets are
      * summed when written), and when the file was last written. */

@@ -21,25 +21,18 @@
 #include <unistd.h>
 
 #include "asuser.h"
-#include "backend_mpi.h"
 #include "claim.h"
-#include "coordinator.h"
 #include "dispatch.h"
-#include "doorbell.h"
-#include "executor.h"
-#include "idle.h"
 #include "intake.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
 #include "rank0.h"
-#include "rankdir.h"
 #include "ranks.h"
 #include "record.h"
+#include "idlepolicy.h"
 #include "requests.h"
 #include "spool.h"
 #include "taskfile.h"
-#include "transport.h"
 #include "util.h"
 
 void check_drain(struct coordinator *co, int r)
@@ -54,7 +47,7 @@ void check_drain(struct coordinator *co, int r)
         return;
     rs->draining = drained;
     co->status_dirty = true;
-    logmsg("rank %d on %s: %s", co->local ? 0 : r + 1, rs->host,
+    logmsg("rank %d on %s: %s", rs->rank, rs->host,
            drained ? "draining (no new tasks)" : "no longer draining");
 }
 

@@ -8,16 +8,15 @@
 #include <stdint.h>
 
 #include "asuser.h"
-#include "executor.h"
-#include "idle.h"
 #include "intake.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
 #include "record.h"
 #include "requests.h"
 #include "spool.h"
 #include "taskfile.h"
+#include <jansson.h>
+
 #include "rank0.h"
 
 /* ---- drain ---- */

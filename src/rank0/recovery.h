@@ -8,12 +8,9 @@
 #include <stdint.h>
 
 #include "asuser.h"
-#include "executor.h"
-#include "idle.h"
 #include "intake.h"
 #include "jobfile.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
 #include "record.h"
 #include "requests.h"

@@ -22,27 +22,20 @@
 
 #include "archives.h"
 #include "asuser.h"
-#include "backend_mpi.h"
 #include "cancel.h"
 #include "claim.h"
-#include "coordinator.h"
 #include "copies.h"
 #include "dispatch.h"
-#include "doorbell.h"
-#include "executor.h"
 #include "finalize.h"
-#include "idle.h"
 #include "intake.h"
 #include "job.h"
 #include "jobfile.h"
 #include "journal.h"
 #include "metrics.h"
-#include "options.h"
 #include "outdir.h"
 #include "outpattern.h"
 #include "queue.h"
 #include "rank0.h"
-#include "rankdir.h"
 #include "ranks.h"
 #include "record.h"
 #include "recovery.h"
@@ -50,7 +43,6 @@
 #include "results.h"
 #include "spool.h"
 #include "taskfile.h"
-#include "transport.h"
 #include "util.h"
 
 /* ---- output files ---- */
@@ -170,7 +162,7 @@ void queue_result(struct coordinator *co, struct dispatch *d,
         }
     }
     dispatch_remove(co, d);
-    int r = co->local ? 0 : d->rank - 1;
+    int r = d->r;
     if (r >= 0 && r < co->nranks) {
         struct rank_slot *rs = &co->ranks[r];
         unsigned cpus = (unsigned)d->job->spec->cpus;
@@ -267,7 +259,7 @@ static void record_result(struct coordinator *co, struct ended *e)
     rec.job = job->id;
     rec.task = d->task;
     rec.attempt = d->attempt;
-    rec.host = co->ranks[co->local ? 0 : d->rank - 1].host;
+    rec.host = co->ranks[d->r].host;
     rec.rank = d->rank;
     rec.cores = res->cores;
     rec.gpus = res->gpus;

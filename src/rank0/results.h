@@ -9,13 +9,10 @@
 
 #include "asuser.h"
 #include "copies.h"
-#include "executor.h"
 #include "intake.h"
 #include "jobfile.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
-#include "rankdir.h"
 #include "requests.h"
 #include "spool.h"
 #include "taskfile.h"

@@ -22,29 +22,22 @@
 
 #include "archives.h"
 #include "asuser.h"
-#include "backend_mpi.h"
 #include "claim.h"
-#include "coordinator.h"
 #include "deps.h"
 #include "dispatch.h"
-#include "doorbell.h"
-#include "executor.h"
-#include "idle.h"
 #include "intake.h"
 #include "job.h"
 #include "jobfile.h"
 #include "journal.h"
-#include "options.h"
 #include "outdir.h"
 #include "outpattern.h"
 #include "rank0.h"
-#include "rankdir.h"
 #include "ranks.h"
+#include "idlepolicy.h"
 #include "requests.h"
 #include "spool.h"
 #include "status.h"
 #include "taskfile.h"
-#include "transport.h"
 #include "util.h"
 
 void write_status(struct coordinator *co, const char *state)
@@ -54,14 +47,12 @@ void write_status(struct coordinator *co, const char *state)
     json_t *ranks = json_array();
     for (int r = 0; r < co->nranks; r++) {
         struct rank_slot *rs = &co->ranks[r];
-        if (co->local)
-            getloadavg(&rs->load, 1);
         total += rs->slots;
         busy += rs->busy < rs->slots ? rs->busy : rs->slots;
         json_t *entry = json_pack(
             "{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:i, s:i, "
             "s:f}",
-            "rank", co->local ? 0 : r + 1, "host", rs->host, "slots",
+            "rank", rs->rank, "host", rs->host, "slots",
             (int)rs->slots, "busy", (int)rs->busy, "tasks", (int)rs->tasks,
             "state", rank_state(rs), "memory", (json_int_t)rs->mem_total,
             "memory_reserved", (json_int_t)rs->mem_reserved, "gpus",

@@ -7,8 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "executor.h"
-#include "options.h"
 #include "outdir.h"
 #include "requests.h"
 #include "spool.h"
