@@ -72,6 +72,8 @@ void coordinator_on_message(void *arg, int r, const struct wire_msg *msg)
     case WIRE_BYE:
         rs->bye = true;
         co->status_dirty = true;
+        if (rs->tasks)
+            dispatch_rank_lost(co, r);
         break;
     default:
         logmsg("unexpected message type %d from rank %d", (int)msg->type,

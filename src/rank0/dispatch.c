@@ -364,3 +364,25 @@ void end_dispatch(struct coordinator *co, struct dispatch *d,
     d->cancelled = true;
     co->backend->ops->cancel(co->backend, d->r, d->id, grace);
 }
+
+void dispatch_rank_lost(struct coordinator *co, int r)
+{
+    struct rank_slot *rs = &co->ranks[r];
+    for (int b = 0; b < DISPATCH_BUCKETS; b++) {
+        for (struct dispatch *d = co->table[b], *next; d; d = next) {
+            next = d->next;
+            if (d->r != r)
+                continue;
+            if (!rs->lost)
+                logmsg("rank %d on %s was lost with tasks running: they run "
+                       "again elsewhere",
+                       rs->rank, rs->host);
+            rs->lost = true;
+            struct wire_result res = {.dispatch = d->id,
+                                      .exit_code = -1,
+                                      .interrupted = true,
+                                      .error = "its rank was lost"};
+            queue_result(co, d, &res);
+        }
+    }
+}

@@ -48,4 +48,9 @@ void dispatch(struct coordinator *co);
 void end_dispatch(struct coordinator *co, struct dispatch *d,
                          double grace);
 
+/* Rank index r said BYE while attempts were still out on it: it is gone
+ * (a lost PC). Each of those attempts ends as interrupted and runs again
+ * at once on another rank, without counting as a failed attempt. */
+void dispatch_rank_lost(struct coordinator *co, int r);
+
 #endif

@@ -251,3 +251,35 @@ int retry_wait_ms(const struct coordinator *co, int64_t now)
     int64_t ms = (next - now + 999) / 1000;
     return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
 }
+
+double queue_retry_delay(double backoff, unsigned attempt, bool again)
+{
+    if (again)
+        return 0;
+    double delay = backoff;
+    for (unsigned i = 1; i < attempt; i++)
+        delay *= 2;
+    return delay;
+}
+
+int queue_retry(struct job *job, uint64_t task, unsigned attempt,
+                struct taskcmd *cmd, const struct task_place *place,
+                int64_t now, bool again)
+{
+    struct retry *r = calloc(1, sizeof *r);
+    if (!r)
+        return -1;
+    double delay = queue_retry_delay(job->spec->retry_backoff, attempt, again);
+    r->task = task;
+    r->attempt = attempt + 1;
+    r->cmd = *cmd;
+    r->place = *place;
+    memset(cmd, 0, sizeof *cmd);
+    r->not_before = now + (int64_t)(delay * 1e6);
+    struct retry **link = &job->retries;
+    while (*link && (*link)->not_before <= r->not_before)
+        link = &(*link)->next;
+    r->next = *link;
+    *link = r;
+    return 0;
+}

@@ -62,4 +62,17 @@ void hold_back_jobs(struct coordinator *co);
 /* Milliseconds until the earliest due retry, or -1. */
 int retry_wait_ms(const struct coordinator *co, int64_t now);
 
+/* Seconds before the next attempt of a task whose attempt number
+ * `attempt` (1 first) failed: the job's retry_backoff, doubled for each
+ * attempt after the first; 0 with again (it was interrupted: its rank's
+ * owner came back or its rank was lost). */
+double queue_retry_delay(double backoff, unsigned attempt, bool again);
+
+/* Queue attempt + 1 of task in job's retries (ordered by due time; cmd is
+ * taken over and zeroed), due queue_retry_delay seconds after now
+ * (monotonic us). Returns 0, or -1 when out of memory. */
+int queue_retry(struct job *job, uint64_t task, unsigned attempt,
+                struct taskcmd *cmd, const struct task_place *place,
+                int64_t now, bool again);
+
 #endif

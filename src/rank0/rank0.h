@@ -180,6 +180,7 @@ struct ended {
 struct rank_slot {
     int rank; /* its number in logs, records and the status file */
     bool hello, bye;
+    bool lost; /* said BYE with attempts still out (rank_lost) */
     char host[256];
     unsigned slots;
     unsigned busy;

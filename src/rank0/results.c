@@ -248,48 +248,45 @@ static void empty_outputs(struct dispatch *d)
     }
 }
 
-/* Write the record of one ended attempt and decide what comes next. */
-static void record_result(struct coordinator *co, struct ended *e)
+/* The record of one ended attempt, as far as the result, the output
+ * files and the copies tell (rec's paths are malloc'd). */
+static void fill_record(struct coordinator *co, struct ended *e,
+                        struct task_record *rec)
 {
     struct dispatch *d = e->d;
     struct job *job = d->job;
     const struct wire_result *res = &e->res;
-    struct task_record rec;
-    memset(&rec, 0, sizeof rec);
-    rec.job = job->id;
-    rec.task = d->task;
-    rec.attempt = d->attempt;
-    rec.host = co->ranks[d->r].host;
-    rec.rank = d->rank;
-    rec.cores = res->cores;
-    rec.gpus = res->gpus;
-    rec.start_us = res->start_us ? res->start_us : util_now_us();
-    rec.end_us = res->end_us ? res->end_us : rec.start_us;
-    rec.exit_code = res->exit_code;
-    rec.signal = res->signal;
-    rec.timed_out = res->timed_out;
-    rec.max_rss_kb = (long)res->max_rss_kb;
-    rec.user_s = res->user_s;
-    rec.system_s = res->system_s;
-    rec.steps = res->steps;
-    rec.nsteps = res->nsteps;
-    rec.stdout_path = task_path(job, d->task, "out");
-    rec.stderr_path = task_path(job, d->task, "err");
+    memset(rec, 0, sizeof *rec);
+    rec->job = job->id;
+    rec->task = d->task;
+    rec->attempt = d->attempt;
+    rec->host = co->ranks[d->r].host;
+    rec->rank = d->rank;
+    rec->cores = res->cores;
+    rec->gpus = res->gpus;
+    rec->start_us = res->start_us ? res->start_us : util_now_us();
+    rec->end_us = res->end_us ? res->end_us : rec->start_us;
+    rec->exit_code = res->exit_code;
+    rec->signal = res->signal;
+    rec->timed_out = res->timed_out;
+    rec->max_rss_kb = (long)res->max_rss_kb;
+    rec->user_s = res->user_s;
+    rec->system_s = res->system_s;
+    rec->steps = res->steps;
+    rec->nsteps = res->nsteps;
+    rec->stdout_path = task_path(job, d->task, "out");
+    rec->stderr_path = task_path(job, d->task, "err");
     empty_outputs(d);
-    rec.stdout_bytes = output_bytes(d->out_fd);
-    rec.stderr_bytes = output_bytes(d->err_fd);
-    char write_error[PATH_MAX + 100];
-    rec.error = res->error;
-    if (!rec.error && d->write_errno) {
-        snprintf(write_error, sizeof write_error,
-                 "cannot write the task's output in '%s': %s",
-                 outdir_path(job->out), strerror(d->write_errno));
-        rec.error = write_error;
-    }
-    if (!rec.error)
-        rec.error = e->copy_error;
-    bool ok = record_ok(&rec);
-    double elapsed = (double)(rec.end_us - rec.start_us) / 1e6;
+    rec->stdout_bytes = output_bytes(d->out_fd);
+    rec->stderr_bytes = output_bytes(d->err_fd);
+    rec->error = res->error;
+}
+
+/* The task duration histogram of --metrics-file. */
+static void count_duration(struct coordinator *co,
+                           const struct task_record *rec)
+{
+    double elapsed = (double)(rec->end_us - rec->start_us) / 1e6;
     if (elapsed < 0)
         elapsed = 0;
     size_t bucket = 0;
@@ -299,45 +296,86 @@ static void record_result(struct coordinator *co, struct ended *e)
     co->duration_sum += elapsed;
     co->duration_total++;
     co->metrics_dirty = true;
-    rec.cancelled = !ok && d->cancelled;
-    rec.interrupted = !ok && !d->cancelled && co->stopping;
-    /* --idle-policy action=requeue: the owner of its PC came back. */
-    bool owner_back = !ok && !d->cancelled && !co->stopping && res->interrupted;
-    char owner_error[400];
-    if (owner_back) {
-        rec.interrupted = true;
-        snprintf(owner_error, sizeof owner_error,
-                 "interrupted: the owner of %s came back (--idle-policy); "
-                 "the task runs again%s%s",
-                 rec.host, res->error ? ": " : "",
-                 res->error ? res->error : "");
-        rec.error = owner_error;
+}
+
+/* Room for the texts record_verdict may make. */
+struct record_texts {
+    char write_error[PATH_MAX + 100];
+    char interrupted[400];
+    char stopped[100];
+    char note[160];
+};
+
+/* How the attempt ended for its record: the error that says why it
+ * failed, cancelled or interrupted, and the note of truncated output.
+ * Returns whether it succeeded; *again: it runs again at once (its rank's
+ * owner came back, or its rank was lost). */
+static bool record_verdict(struct coordinator *co, const struct ended *e,
+                           struct task_record *rec, struct record_texts *t,
+                           bool *again)
+{
+    const struct dispatch *d = e->d;
+    const struct wire_result *res = &e->res;
+    if (!rec->error && d->write_errno) {
+        snprintf(t->write_error, sizeof t->write_error,
+                 "cannot write the task's output in '%s': %s",
+                 outdir_path(d->job->out), strerror(d->write_errno));
+        rec->error = t->write_error;
     }
-    char stopped_error[100];
-    if (!rec.error && rec.cancelled && d->fail_fast) {
-        snprintf(stopped_error, sizeof stopped_error,
+    if (!rec->error)
+        rec->error = e->copy_error;
+    bool ok = record_ok(rec);
+    rec->cancelled = !ok && d->cancelled;
+    rec->interrupted = !ok && !d->cancelled && co->stopping;
+    /* --idle-policy action=requeue: the owner of its PC came back; or the
+     * rank is gone. */
+    *again = !ok && !d->cancelled && !co->stopping && res->interrupted;
+    if (*again) {
+        rec->interrupted = true;
+        if (co->ranks[d->r].lost)
+            snprintf(t->interrupted, sizeof t->interrupted,
+                     "interrupted: rank %d on %s was lost; the task runs "
+                     "again",
+                     d->rank, rec->host);
+        else
+            snprintf(t->interrupted, sizeof t->interrupted,
+                     "interrupted: the owner of %s came back (--idle-policy); "
+                     "the task runs again%s%s",
+                     rec->host, res->error ? ": " : "",
+                     res->error ? res->error : "");
+        rec->error = t->interrupted;
+    }
+    if (!rec->error && rec->cancelled && d->fail_fast) {
+        snprintf(t->stopped, sizeof t->stopped,
                  "cancelled by fail_fast: task %llu failed",
-                 (unsigned long long)job->ff_task);
-        rec.error = stopped_error;
+                 (unsigned long long)d->job->ff_task);
+        rec->error = t->stopped;
     }
-    if (!rec.error && rec.cancelled)
-        rec.error = "cancelled by mpispool cancel";
-    if (!rec.error && rec.interrupted)
-        rec.error = "interrupted: mpispool-run was stopped (the task runs "
-                    "again in the next run)";
-    char note[160], limit[32];
+    if (!rec->error && rec->cancelled)
+        rec->error = "cancelled by mpispool cancel";
+    if (!rec->error && rec->interrupted)
+        rec->error = "interrupted: mpispool-run was stopped (the task runs "
+                     "again in the next run)";
+    char limit[32];
     if (d->truncated[0] || d->truncated[1]) {
-        snprintf(note, sizeof note, "%s truncated at %s (--max-output)",
+        snprintf(t->note, sizeof t->note, "%s truncated at %s (--max-output)",
                  d->truncated[0] && d->truncated[1] ? "stdout and stderr"
                  : d->truncated[0]                  ? "stdout"
                                                     : "stderr",
                  util_format_size(co->opt->max_output, limit));
-        rec.note = note;
+        rec->note = t->note;
     }
+    return ok;
+}
 
-    char *json = record_to_json(&rec);
+/* TASK.json and its line of records.jsonl, as the job's owner; a full
+ * disk first gives up the reserve. */
+static void write_record(struct coordinator *co, struct job *job,
+                         uint64_t task, const struct task_record *rec)
+{
+    char *json = record_to_json(rec);
     char json_name[40];
-    task_name(d->task, "json", json_name, sizeof json_name);
+    task_name(task, "json", json_name, sizeof json_name);
     struct mps_error err;
     int rc = json ? outdir_write(job->out, json_name, json, strlen(json), &err)
                   : errprintf(&err, "out of memory");
@@ -347,7 +385,7 @@ static void record_result(struct coordinator *co, struct ended *e)
     }
     if (rc < 0)
         logmsg("job %s task %llu: cannot write its record: %s", job->id,
-               (unsigned long long)d->task, err.text);
+               (unsigned long long)task, err.text);
     if (json && outdir_append_record(job->out, json) < 0) {
         int failed = errno;
         logmsg("job %s: cannot write records.jsonl: %s", job->id,
@@ -356,42 +394,31 @@ static void record_result(struct coordinator *co, struct ended *e)
             release_reserve(co);
     }
     free(json);
-    free(rec.stdout_path);
-    free(rec.stderr_path);
+}
 
+/* What comes after an attempt: a retry, or the task's count as succeeded
+ * or failed; the job ends when nothing of it is left. */
+static void after_attempt(struct coordinator *co, struct dispatch *d,
+                          const struct task_record *rec, bool ok, bool again)
+{
+    struct job *job = d->job;
     job->running--;
-    if (rec.cancelled) {
+    if (rec->cancelled) {
         /* Counted as cancelled when the job ends. */
     } else if (!ok && co->stopping) {
         /* Ended because we are stopping: not the task's failure, and not
          * retried here. The job stays unfinished (see release_jobs). */
     } else if (!job->ff_stopped &&
-               (owner_back || (!ok && (int)d->attempt <= job->spec->retries))) {
-        struct retry *r = calloc(1, sizeof *r);
-        if (r) {
-            /* An attempt the owner interrupted runs again at once. */
-            double delay = owner_back ? 0 : job->spec->retry_backoff;
-            for (unsigned i = 1; i < d->attempt; i++)
-                delay *= 2;
-            r->task = d->task;
-            r->attempt = d->attempt + 1;
-            r->cmd = d->cmd;
-            r->place = d->place;
-            memset(&d->cmd, 0, sizeof d->cmd);
-            r->not_before = util_mono_us() + (int64_t)(delay * 1e6);
-            struct retry **link = &job->retries;
-            while (*link && (*link)->not_before <= r->not_before)
-                link = &(*link)->next;
-            r->next = *link;
-            *link = r;
-        } else {
+               (again || (!ok && (int)d->attempt <= job->spec->retries))) {
+        if (queue_retry(job, d->task, d->attempt, &d->cmd, &d->place,
+                        util_mono_us(), again) < 0) {
             job->failed++;
             co->tasks_failed++;
         }
     } else if (ok) {
         job->succeeded++;
         co->tasks_succeeded++;
-    } else if (!owner_back) {
+    } else if (!again) {
         /* Also the failed attempt of a job that fail_fast stopped meanwhile
          * (its retry would not start). */
         job->failed++;
@@ -401,6 +428,22 @@ static void record_result(struct coordinator *co, struct ended *e)
         !co->stopping)
         job->ended = true;
     co->status_dirty = true;
+}
+
+/* Write the record of one ended attempt and decide what comes next. */
+static void record_result(struct coordinator *co, struct ended *e)
+{
+    struct dispatch *d = e->d;
+    struct task_record rec;
+    struct record_texts texts;
+    bool again;
+    fill_record(co, e, &rec);
+    bool ok = record_verdict(co, e, &rec, &texts, &again);
+    count_duration(co, &rec);
+    write_record(co, d->job, d->task, &rec);
+    free(rec.stdout_path);
+    free(rec.stderr_path);
+    after_attempt(co, d, &rec, ok, again);
     dispatch_free(d);
 }
 
