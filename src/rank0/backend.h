@@ -17,18 +17,15 @@
 #ifndef MPISPOOL_RANK0_BACKEND_H
 #define MPISPOOL_RANK0_BACKEND_H
 
-#include <stdbool.h>
-#include <stdint.h>
-
 #include "codec.h"
-#include "error.h"
 
 struct backend;
 struct job_archive;
 
 /* A message from rank index r; msg and what it points to are borrowed for
  * the call. */
-typedef void (*backend_deliver_fn)(void *arg, int r, const struct wire_msg *msg);
+typedef void (*backend_deliver_fn)(void *arg, int r,
+                                   const struct wire_msg *msg);
 
 struct backend_ops {
     /* Start attempt t on rank index r; archive (NULL: none) is the job's,
@@ -38,8 +35,7 @@ struct backend_ops {
                 struct job_archive *archive, struct mps_error *err);
     /* End attempt `dispatch` on rank index r (SIGTERM, SIGKILL after
      * grace_s); its RESULT still comes. */
-    void (*cancel)(struct backend *b, int r, uint64_t dispatch,
-                   double grace_s);
+    void (*cancel)(struct backend *b, int r, uint64_t dispatch, double grace_s);
     /* The run stops: end every attempt on every rank (grace_s as above),
      * and act on no more changes of an idle desktop's owner. */
     void (*stop)(struct backend *b, double grace_s);

@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <unistd.h>
 
 #include "archives.h"
-#include "backend.h"
 #include "backend_local.h"
 #include "evloop.h"
 #include "exec_watch.h"
@@ -20,7 +18,6 @@
 #include "idle.h"
 #include "options.h"
 #include "rankdir.h"
-#include "util.h"
 
 /* The load in HEARTBEATs is refreshed this often (as a worker does). */
 #define HEARTBEAT_US 5000000
@@ -50,8 +47,8 @@ static void on_output(void *arg, uint64_t id, int stream, const char *data,
                       size_t len)
 {
     struct wire_msg msg = {.type = WIRE_OUTPUT};
-    msg.u.output = (struct wire_output){id, (uint8_t)stream, (uint32_t)len,
-                                        data};
+    msg.u.output =
+        (struct wire_output){id, (uint8_t)stream, (uint32_t)len, data};
     say(arg, &msg);
 }
 
@@ -79,8 +76,7 @@ static void announce_owner(void *arg)
     send_heartbeat(arg);
 }
 
-static void on_heartbeat(struct evloop *loop, struct evloop_timer *t,
-                         void *arg)
+static void on_heartbeat(struct evloop *loop, struct evloop_timer *t, void *arg)
 {
     (void)loop, (void)t;
     send_heartbeat(arg);
@@ -250,8 +246,8 @@ static int local_start(struct backend_local *l, struct mps_error *err)
         evloop_fd_add(l->loop, l->sigchld, EVLOOP_IN, on_sigchld, l) < 0 ||
         evloop_timer_arm(l->loop, l->heartbeat, HEARTBEAT_US, HEARTBEAT_US) <
             0 ||
-        (opt->idle && evloop_timer_arm(l->loop, l->idle_check, 0,
-                                       IDLE_CHECK_US) < 0))
+        (opt->idle &&
+         evloop_timer_arm(l->loop, l->idle_check, 0, IDLE_CHECK_US) < 0))
         return errprintf(err, "out of memory");
     return 0;
 }

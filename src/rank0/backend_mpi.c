@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "archives.h"
-#include "backend.h"
 #include "backend_mpi.h"
 #include "doorbell.h"
 #include "evloop.h"

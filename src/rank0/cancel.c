@@ -1,45 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* mpispool cancel and withdraw, fail_fast, and the stop of the whole run. */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <jansson.h>
-#include <limits.h>
-#include <poll.h>
-#include <pwd.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/file.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
+#include "cancel.h"
 
 #include "backend.h"
-#include "archives.h"
-#include "asuser.h"
-#include "cancel.h"
-#include "claim.h"
 #include "dispatch.h"
-#include "intake.h"
 #include "job.h"
-#include "jobfile.h"
 #include "journal.h"
-#include "outdir.h"
-#include "outpattern.h"
+#include "options.h"
 #include "queue.h"
-#include "rank0.h"
-#include "record.h"
+#include "ranks.h"
 #include "recovery.h"
 #include "requests.h"
-#include "results.h"
-#include "spool.h"
-#include "taskfile.h"
 #include "util.h"
 
 /* Kill one attempt quickly, for mpispool cancel. */
@@ -64,8 +35,7 @@ static uint64_t drop_retries(struct job *job)
     return n;
 }
 
-void fail_fast_stop(struct coordinator *co, struct job *job,
-                           uint64_t task)
+void fail_fast_stop(struct coordinator *co, struct job *job, uint64_t task)
 {
     if (job->ff_stopped)
         return;
@@ -196,7 +166,7 @@ static void request_log(void *arg, const char *line)
 }
 
 const struct requests_ops request_ops = {request_held, request_cancel,
-                                                request_log};
+                                         request_log};
 
 void scan_cancel(struct coordinator *co)
 {

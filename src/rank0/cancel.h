@@ -3,18 +3,6 @@
 #ifndef MPISPOOL_RANK0_CANCEL_H
 #define MPISPOOL_RANK0_CANCEL_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "intake.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "outdir.h"
-#include "record.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
 #include "rank0.h"
 
 /* "fail_fast": task of job failed for good (its last allowed attempt
@@ -26,8 +14,7 @@
  * then ends failed, its report saying why. The F line in the journal
  * keeps a coordinator that adopts the job after a crash from starting
  * its tasks again. */
-void fail_fast_stop(struct coordinator *co, struct job *job,
-                           uint64_t task);
+void fail_fast_stop(struct coordinator *co, struct job *job, uint64_t task);
 
 extern const struct requests_ops request_ops;
 

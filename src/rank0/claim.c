@@ -1,45 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* Intake of new/: inotify, the fair scan, claims into cur/, rejections. */
+#include "claim.h"
+
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <jansson.h>
-#include <limits.h>
-#include <poll.h>
-#include <pwd.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "archives.h"
-#include "asuser.h"
 #include "cancel.h"
-#include "claim.h"
-#include "copies.h"
-#include "finalize.h"
-#include "intake.h"
 #include "job.h"
-#include "jobfile.h"
 #include "journal.h"
 #include "outdir.h"
-#include "outpattern.h"
 #include "queue.h"
-#include "rank0.h"
 #include "ranks.h"
-#include "record.h"
 #include "recovery.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
 #include "util.h"
 
 void job_id_of(const char *name, char *id)
@@ -64,8 +40,8 @@ void reject(struct coordinator *co, const char *name, const char *reason)
     co->status_dirty = true;
 }
 
-void refuse(struct coordinator *co, enum spool_dir from,
-                   const char *name, const char *reason)
+void refuse(struct coordinator *co, enum spool_dir from, const char *name,
+            const char *reason)
 {
     struct mps_error err;
     if (spool_reject(co->sp, from, name, reason, true, &err) < 0)
@@ -93,8 +69,8 @@ static void dispose(struct coordinator *co, const char *name,
     co->status_dirty = true;
 }
 
-void take_job(struct coordinator *co, const char *name,
-                     struct replay_job *rj, struct pending *again)
+void take_job(struct coordinator *co, const char *name, struct replay_job *rj,
+              struct pending *again)
 {
     struct mps_error err = {"out of memory"};
     char id[72];

@@ -3,23 +3,7 @@
 #ifndef MPISPOOL_RANK0_CLAIM_H
 #define MPISPOOL_RANK0_CLAIM_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "archives.h"
-#include "asuser.h"
-#include "copies.h"
-#include "intake.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "outdir.h"
-#include "outpattern.h"
-#include "record.h"
-#include "requests.h"
 #include "spool.h"
-#include "taskfile.h"
-#include "util.h"
 #include "rank0.h"
 
 /* The job id of a job file name: NAME.json -> NAME (id holds 72 bytes). */
@@ -31,15 +15,15 @@ void reject(struct coordinator *co, const char *name, const char *reason);
  * after our claim) into rejected/ under a fresh name, with its reason:
  * the job that has that id, or the user it is reserved for, is left
  * alone, its files and journal lines too. */
-void refuse(struct coordinator *co, enum spool_dir from,
-                   const char *name, const char *reason);
+void refuse(struct coordinator *co, enum spool_dir from, const char *name,
+            const char *reason);
 
 /* Set up the job file cur/NAME and queue it (or reject it, refuse it,
  * keep it for later). rj is what a dead coordinator's journal knew of it
  * when it is adopted, else NULL; again its entry when it is tried again
  * (taken over). */
-void take_job(struct coordinator *co, const char *name,
-                     struct replay_job *rj, struct pending *again);
+void take_job(struct coordinator *co, const char *name, struct replay_job *rj,
+              struct pending *again);
 
 /* What new/NAME holds, looked at without claiming it (opened as
  * asuser_openat does, cached by device, inode, size and mtime: a file

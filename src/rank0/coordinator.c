@@ -2,33 +2,34 @@
 /* Rank 0: the coordinator's context, its setup and teardown, the one
  * entry point of what the ranks say, and the event loop that wires the
  * modules together. */
+#include "coordinator.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
-#include <unistd.h>
 
-#include "backend.h"
 #include "backend_local.h"
 #include "backend_mpi.h"
 #include "cancel.h"
 #include "claim.h"
-#include "coordinator.h"
+#include "copies.h"
 #include "dispatch.h"
 #include "evloop.h"
 #include "finalize.h"
 #include "job.h"
+#include "journal.h"
 #include "metrics.h"
+#include "options.h"
 #include "queue.h"
-#include "rank0.h"
 #include "ranks.h"
 #include "recovery.h"
+#include "requests.h"
 #include "results.h"
 #include "status.h"
+#include "util.h"
 
 static void on_hello(struct coordinator *co, int r, const struct wire_hello *m)
 {
@@ -149,9 +150,9 @@ static void before_poll(struct evloop *loop, void *arg)
     }
     if (co->opt->metrics_file && co->metrics_dirty &&
         !evloop_timer_armed(co->metrics))
-        evloop_timer_arm(
-            loop, co->metrics,
-            due_in_us(co->last_metrics, METRICS_INTERVAL_US, now), 0);
+        evloop_timer_arm(loop, co->metrics,
+                         due_in_us(co->last_metrics, METRICS_INTERVAL_US, now),
+                         0);
     int ms = min_ms(retry_wait_ms(co, now), pending_wait_ms(co, now));
     /* Stopping: a copy gets as long as a task's kill grace. */
     if (co->stopping)
@@ -345,9 +346,8 @@ int coordinator_start(struct coordinator *co, struct backend *b,
         co->sp = NULL;
         return -1;
     }
-    logmsg("serving spool '%s' with %d rank%s (status: %s)",
-           spool_path(co->sp), co->re->size, co->re->size == 1 ? "" : "s",
-           co->status_path);
+    logmsg("serving spool '%s' with %d rank%s (status: %s)", spool_path(co->sp),
+           co->re->size, co->re->size == 1 ? "" : "s", co->status_path);
     recover(co);
     scan_new(co, false);
     scan_cancel(co);
@@ -375,9 +375,8 @@ static bool serve(struct coordinator *co)
     retry_pending(co);
     /* Jobs left in new/ while we had enough, or a scan that ran out of
      * time: go on now. */
-    if (!co->stopping &&
-        (co->scan_again ||
-         (co->claims_deferred && jobs_waiting(co) < CLAIM_AHEAD))) {
+    if (!co->stopping && (co->scan_again || (co->claims_deferred &&
+                                             jobs_waiting(co) < CLAIM_AHEAD))) {
         scan_new(co, false);
         dispatch(co);
     }

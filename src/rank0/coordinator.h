@@ -5,10 +5,7 @@
 #ifndef MPISPOOL_RANK0_COORDINATOR_H
 #define MPISPOOL_RANK0_COORDINATOR_H
 
-#include <stdbool.h>
-
 #include "codec.h"
-#include "error.h"
 
 struct backend;
 struct coordinator;

@@ -1,45 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Dependencies between jobs ("after", "after_any", "after_notok"): cycles, verdicts, what a job waits for. */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <jansson.h>
-#include <limits.h>
-#include <poll.h>
-#include <pwd.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/file.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "archives.h"
-#include "asuser.h"
-#include "claim.h"
-#include "copies.h"
+/* Dependencies between jobs ("after", "after_any", "after_notok"): cycles,
+ * verdicts, what a job waits for. */
 #include "deps.h"
+
+#include <string.h>
+
 #include "dispatch.h"
-#include "finalize.h"
-#include "intake.h"
 #include "job.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "outdir.h"
-#include "outpattern.h"
 #include "queue.h"
-#include "rank0.h"
-#include "record.h"
-#include "recovery.h"
-#include "requests.h"
+#include "ranks.h"
 #include "spool.h"
-#include "taskfile.h"
 #include "util.h"
 
 /* Dependency cycles: followed through the job files of unfinished jobs
@@ -113,8 +83,8 @@ static bool dependency_loop(const struct coordinator *co, const char *id,
     return found;
 }
 
-int check_dependency_ids(const struct coordinator *co,
-                                const struct job *job, struct mps_error *err)
+int check_dependency_ids(const struct coordinator *co, const struct job *job,
+                         struct mps_error *err)
 {
     char **lists[NDEPENDENCY_KEYS];
     dependency_lists(job->spec, lists);
@@ -242,7 +212,7 @@ void check_dependencies(struct coordinator *co)
 }
 
 const char *waiting_reason(struct coordinator *co, const struct job *job,
-                                  char *buf, size_t len)
+                           char *buf, size_t len)
 {
     if (job->deps_pending) {
         if (!job->waiting[0])

@@ -1,25 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Dependencies between jobs ("after", "after_any", "after_notok"): cycles, verdicts, what a job waits for. */
+/* Dependencies between jobs ("after", "after_any", "after_notok"): cycles,
+ * verdicts, what a job waits for. */
 #ifndef MPISPOOL_RANK0_DEPS_H
 #define MPISPOOL_RANK0_DEPS_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "archives.h"
-#include "asuser.h"
-#include "copies.h"
-#include "intake.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "outdir.h"
-#include "outpattern.h"
-#include "record.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
-#include "util.h"
 #include "rank0.h"
 
 bool has_dependencies(const struct jobspec *s);
@@ -28,8 +12,8 @@ bool has_dependencies(const struct jobspec *s);
  * waits (through others) for this job, is refused at claim: one line in
  * err. A cycle is complete by the time its last job is claimed, since a
  * job naming an id the spool does not know yet is refused. */
-int check_dependency_ids(const struct coordinator *co,
-                                const struct job *job, struct mps_error *err);
+int check_dependency_ids(const struct coordinator *co, const struct job *job,
+                         struct mps_error *err);
 
 /* Start the jobs whose dependencies ended as needed; end unrun those whose
  * dependencies never will. The spool is the truth (as for several
@@ -40,6 +24,6 @@ void check_dependencies(struct coordinator *co);
 /* Why a job that has tasks to start has not started them, for the status
  * file and `mpispool status`; NULL when it is not waiting. */
 const char *waiting_reason(struct coordinator *co, const struct job *job,
-                                  char *buf, size_t len);
+                           char *buf, size_t len);
 
 #endif

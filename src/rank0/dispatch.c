@@ -1,47 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* Handing task attempts out: the table of attempts out on ranks, the task variables, sending an attempt through the backend, the dispatch turn. */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <jansson.h>
-#include <limits.h>
-#include <poll.h>
-#include <pwd.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
+/* Handing task attempts out: the table of attempts out on ranks, the task
+ * variables, sending an attempt through the backend, the dispatch turn. */
+#include "dispatch.h"
+
 #include <string.h>
-#include <sys/file.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
-#include "archives.h"
-#include "asuser.h"
 #include "claim.h"
 #include "copies.h"
 #include "deps.h"
-#include "dispatch.h"
-#include "intake.h"
 #include "job.h"
-#include "jobfile.h"
 #include "journal.h"
-#include "outdir.h"
-#include "outpattern.h"
 #include "queue.h"
-#include "rank0.h"
 #include "ranks.h"
-#include "record.h"
-#include "recovery.h"
-#include "requests.h"
 #include "results.h"
-#include "spool.h"
-#include "taskfile.h"
 #include "util.h"
 
 /* ---- dispatch table ---- */
@@ -299,8 +272,8 @@ static void reject_impossible(struct coordinator *co)
     }
 }
 
-void end_unrun(struct coordinator *co, struct job *job,
-                      const char *reason, bool cancel)
+void end_unrun(struct coordinator *co, struct job *job, const char *reason,
+               bool cancel)
 {
     free(job->reason);
     job->reason = strdup(reason);
@@ -356,8 +329,7 @@ void dispatch(struct coordinator *co)
     }
 }
 
-void end_dispatch(struct coordinator *co, struct dispatch *d,
-                         double grace)
+void end_dispatch(struct coordinator *co, struct dispatch *d, double grace)
 {
     if (d->cancelled)
         return;

@@ -1,23 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Handing task attempts out: the table of attempts out on ranks, the task variables, sending an attempt through the backend, the dispatch turn. */
+/* Handing task attempts out: the table of attempts out on ranks, the task
+ * variables, sending an attempt through the backend, the dispatch turn. */
 #ifndef MPISPOOL_RANK0_DISPATCH_H
 #define MPISPOOL_RANK0_DISPATCH_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "asuser.h"
-#include "intake.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "outdir.h"
-#include "outpattern.h"
-#include "record.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
-#include "util.h"
 #include "rank0.h"
 
 struct dispatch *dispatch_find(struct coordinator *co, uint64_t id);
@@ -32,8 +18,8 @@ bool attempts_out(const struct coordinator *co);
 
 /* The job ends without running: a dependency failed (state "failed"),
  * or, with cancel, an "after_notok" dependency succeeded ("cancelled"). */
-void end_unrun(struct coordinator *co, struct job *job,
-                      const char *reason, bool cancel);
+void end_unrun(struct coordinator *co, struct job *job, const char *reason,
+               bool cancel);
 
 /* Hand out tasks while they fit. Jobs of the highest priority take turns;
  * when the task whose turn it is does not fit, nothing else starts until
@@ -45,8 +31,7 @@ void dispatch(struct coordinator *co);
 
 /* Kill one attempt out on a rank (or on ourselves): SIGTERM to its
  * processes, SIGKILL grace seconds later. */
-void end_dispatch(struct coordinator *co, struct dispatch *d,
-                         double grace);
+void end_dispatch(struct coordinator *co, struct dispatch *d, double grace);
 
 /* Rank index r said BYE while attempts were still out on it: it is gone
  * (a lost PC). Each of those attempts ends as interrupted and runs again

@@ -1,45 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* Ending jobs: report.json, done/ or failed/, and the release of claimed jobs on stop. */
-#include <dirent.h>
+/* Ending jobs: report.json, done/ or failed/, and the release of claimed jobs
+ * on stop. */
+#include "finalize.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <jansson.h>
-#include <limits.h>
-#include <poll.h>
-#include <pwd.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "archives.h"
-#include "asuser.h"
-#include "claim.h"
-#include "copies.h"
-#include "dispatch.h"
-#include "finalize.h"
-#include "intake.h"
 #include "job.h"
-#include "jobfile.h"
 #include "journal.h"
 #include "outdir.h"
-#include "outpattern.h"
-#include "queue.h"
-#include "rank0.h"
-#include "record.h"
-#include "recovery.h"
-#include "requests.h"
+#include "ranks.h"
 #include "results.h"
 #include "spool.h"
-#include "taskfile.h"
 #include "util.h"
 
 /* report.json: the job's summary and every attempt's record, streamed

@@ -1,23 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Ending jobs: report.json, done/ or failed/, and the release of claimed jobs on stop. */
+/* Ending jobs: report.json, done/ or failed/, and the release of claimed jobs
+ * on stop. */
 #ifndef MPISPOOL_RANK0_FINALIZE_H
 #define MPISPOOL_RANK0_FINALIZE_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "copies.h"
-#include "intake.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "outdir.h"
-#include "outpattern.h"
-#include "record.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
-#include "util.h"
 #include "rank0.h"
 
 /* Jobs whose last task ended this turn: their records and reports go to

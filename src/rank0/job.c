@@ -1,46 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* A claimed job set up from its file: owner, environment, task file, archive, output directory; setups that failed for a passing reason, tried again with backoff. */
-#include <dirent.h>
+/* A claimed job set up from its file: owner, environment, task file, archive,
+ * output directory; setups that failed for a passing reason, tried again with
+ * backoff. */
+#include "job.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
-#include <jansson.h>
 #include <limits.h>
-#include <poll.h>
 #include <pwd.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "archives.h"
-#include "asuser.h"
-#include "cancel.h"
 #include "claim.h"
 #include "copies.h"
 #include "deps.h"
-#include "dispatch.h"
-#include "intake.h"
-#include "job.h"
-#include "jobfile.h"
 #include "journal.h"
+#include "options.h"
 #include "outdir.h"
 #include "outpattern.h"
-#include "queue.h"
-#include "rank0.h"
 #include "ranks.h"
-#include "record.h"
-#include "recovery.h"
-#include "requests.h"
-#include "results.h"
-#include "spool.h"
 #include "taskfile.h"
 #include "util.h"
 
@@ -312,8 +292,7 @@ static int job_open_tasks(struct coordinator *co, struct job *job,
     return 0;
 }
 
-int job_owner(struct job *job, const struct stat *st,
-                     struct mps_error *err)
+int job_owner(struct job *job, const struct stat *st, struct mps_error *err)
 {
     if (geteuid() != 0 || st->st_uid == 0)
         return 0;
@@ -487,9 +466,9 @@ static int job_setup_output(struct coordinator *co, struct job *job,
     return 0;
 }
 
-enum setup job_setup(struct coordinator *co, struct job *job,
-                            const char *name, bool check_used, bool adopted,
-                            bool *id_checked, struct mps_error *err)
+enum setup job_setup(struct coordinator *co, struct job *job, const char *name,
+                     bool check_used, bool adopted, bool *id_checked,
+                     struct mps_error *err)
 {
     size_t len = strlen(name);
     if (len <= 5 || strcmp(name + len - 5, ".json") != 0) {
@@ -550,9 +529,9 @@ void pending_free(struct pending *p)
     free(p);
 }
 
-void pending_add(struct coordinator *co, const char *name,
-                        const char *id, struct replay_job *rj,
-                        struct pending *p, bool id_checked, const char *reason)
+void pending_add(struct coordinator *co, const char *name, const char *id,
+                 struct replay_job *rj, struct pending *p, bool id_checked,
+                 const char *reason)
 {
     if (!p && (p = calloc(1, sizeof *p))) {
         snprintf(p->name, sizeof p->name, "%s", name);
@@ -622,4 +601,3 @@ int pending_wait_ms(const struct coordinator *co, int64_t now)
     int64_t ms = (next - now + 999) / 1000;
     return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
 }
-

@@ -1,24 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* A claimed job set up from its file: owner, environment, task file, archive, output directory; setups that failed for a passing reason, tried again with backoff. */
+/* A claimed job set up from its file: owner, environment, task file, archive,
+ * output directory; setups that failed for a passing reason, tried again with
+ * backoff. */
 #ifndef MPISPOOL_RANK0_JOB_H
 #define MPISPOOL_RANK0_JOB_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "archives.h"
-#include "asuser.h"
-#include "intake.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "outdir.h"
-#include "outpattern.h"
-#include "record.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
-#include "util.h"
 #include "rank0.h"
 
 /* ---- jobs ---- */
@@ -39,8 +25,7 @@ struct job *find_job(struct coordinator *co, const char *id);
  * the file's gid and no supplementary groups. Otherwise tasks run as this
  * process. Returns 0 or -1 with err set (the user database could not be
  * read: it may pass). */
-int job_owner(struct job *job, const struct stat *st,
-                     struct mps_error *err);
+int job_owner(struct job *job, const struct stat *st, struct mps_error *err);
 
 /* How setting a claimed job up went (job_setup). */
 enum setup {
@@ -55,9 +40,9 @@ enum setup {
  * dependencies, archive, task file, copies, output. adopted: taken over
  * from a coordinator that stopped (its id was checked then). *id_checked
  * tells whether its id was found its own. */
-enum setup job_setup(struct coordinator *co, struct job *job,
-                            const char *name, bool check_used, bool adopted,
-                            bool *id_checked, struct mps_error *err);
+enum setup job_setup(struct coordinator *co, struct job *job, const char *name,
+                     bool check_used, bool adopted, bool *id_checked,
+                     struct mps_error *err);
 
 struct pending *pending_find(struct coordinator *co, const char *id);
 
@@ -70,9 +55,9 @@ void pending_free(struct pending *p);
  * the attempt that failed again, or NULL for a first failure, rj what a
  * dead journal knew of it): after 1 s, then twice as long each time, at
  * most SETUP_RETRY_MAX_US. */
-void pending_add(struct coordinator *co, const char *name,
-                        const char *id, struct replay_job *rj,
-                        struct pending *p, bool id_checked, const char *reason);
+void pending_add(struct coordinator *co, const char *name, const char *id,
+                 struct replay_job *rj, struct pending *p, bool id_checked,
+                 const char *reason);
 
 /* Remove the output directory made for job, which never started (set up
  * and then returned to new/, or not set up after all): out/ID would make

@@ -1,49 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* --metrics-file: the Prometheus text exposition of rank 0's counters. */
-#include <dirent.h>
+#include "metrics.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <jansson.h>
-#include <limits.h>
-#include <poll.h>
-#include <pwd.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "archives.h"
-#include "asuser.h"
-#include "cancel.h"
-#include "claim.h"
-#include "copies.h"
-#include "dispatch.h"
-#include "intake.h"
-#include "job.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "metrics.h"
-#include "outdir.h"
-#include "outpattern.h"
-#include "queue.h"
-#include "rank0.h"
+#include "options.h"
 #include "ranks.h"
-#include "recovery.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
 #include "util.h"
 
 const double duration_buckets[] = {0.1, 0.5, 1,   5,    10,    30,
-                                          60,  300, 900, 3600, 14400, 86400};
+                                   60,  300, 900, 3600, 14400, 86400};
 
 /* A label value for the text format: backslash, double quote and newline
  * escaped. */

@@ -3,18 +3,6 @@
 #ifndef MPISPOOL_RANK0_METRICS_H
 #define MPISPOOL_RANK0_METRICS_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "asuser.h"
-#include "intake.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "outdir.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
 #include "rank0.h"
 
 /* Upper bounds (seconds) of the task duration histogram's buckets; +Inf

@@ -1,43 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* Queue policy: which task goes next and where (priority, turns, retries with backoff, hold-back before the allocation ends, reservation of room for a big task, claim-ahead). No I/O. */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <jansson.h>
-#include <limits.h>
-#include <poll.h>
-#include <pwd.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/file.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "archives.h"
-#include "asuser.h"
-#include "cancel.h"
-#include "claim.h"
-#include "dispatch.h"
-#include "intake.h"
-#include "job.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "outdir.h"
-#include "outpattern.h"
+/* Queue policy: which task goes next and where (priority, turns, retries with
+ * backoff, hold-back before the allocation ends, reservation of room for a big
+ * task, claim-ahead). No I/O. */
 #include "queue.h"
-#include "rank0.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "cancel.h"
+#include "dispatch.h"
+#include "journal.h"
+#include "options.h"
 #include "ranks.h"
-#include "record.h"
-#include "recovery.h"
-#include "requests.h"
-#include "spool.h"
 #include "taskfile.h"
 #include "util.h"
 
@@ -74,7 +48,7 @@ bool job_has_ready(const struct job *job, int64_t now)
 }
 
 int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory,
-                     unsigned gpus)
+              unsigned gpus)
 {
     int best = -1;
     unsigned best_free = 0;
@@ -142,8 +116,8 @@ static bool fresh_task_runs(struct job *job, uint64_t task, unsigned *attempt)
 }
 
 int next_task(struct coordinator *co, struct job *job, int64_t now,
-                     uint64_t *task, unsigned *attempt, struct taskcmd *cmd,
-                     struct task_place *place, struct mps_error *err)
+              uint64_t *task, unsigned *attempt, struct taskcmd *cmd,
+              struct task_place *place, struct mps_error *err)
 {
     *place = (struct task_place){0, 0, -1};
     if (retry_ready(job, now)) {

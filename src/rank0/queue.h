@@ -1,24 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Queue policy: which task goes next and where (priority, turns, retries with backoff, hold-back before the allocation ends, reservation of room for a big task, claim-ahead). No I/O. */
+/* Queue policy: which task goes next and where (priority, turns, retries with
+ * backoff, hold-back before the allocation ends, reservation of room for a big
+ * task, claim-ahead). No I/O. */
 #ifndef MPISPOOL_RANK0_QUEUE_H
 #define MPISPOOL_RANK0_QUEUE_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "asuser.h"
-#include "copies.h"
-#include "intake.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "outdir.h"
-#include "outpattern.h"
-#include "record.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
-#include "util.h"
 #include "rank0.h"
 
 /* Claimed jobs with tasks not yet handed out, but for those held back
@@ -33,15 +19,15 @@ bool job_has_ready(const struct job *job, int64_t now);
 
 /* The rank with the most free slots that fit cpus, or -1. */
 int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory,
-                     unsigned gpus);
+              unsigned gpus);
 
 bool task_cancelled(const struct job *job, uint64_t task);
 
 /* The next task of job: a due retry first, else the next fresh one that
  * still has to run. Returns 0, 1 when none is left, or -1. */
 int next_task(struct coordinator *co, struct job *job, int64_t now,
-                     uint64_t *task, unsigned *attempt, struct taskcmd *cmd,
-                     struct task_place *place, struct mps_error *err);
+              uint64_t *task, unsigned *attempt, struct taskcmd *cmd,
+              struct task_place *place, struct mps_error *err);
 
 /* The job whose turn it is: among the jobs of the highest priority that
  * have a task ready, the first claimed after the one served last (jobs

@@ -4,26 +4,8 @@
 #ifndef MPISPOOL_RANK0_H
 #define MPISPOOL_RANK0_H
 
-#include <poll.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <sys/types.h>
-
-#include "archives.h"
-#include "asuser.h"
 #include "codec.h"
-#include "copies.h"
 #include "intake.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "options.h"
-#include "outdir.h"
-#include "outpattern.h"
-#include "record.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
-#include "util.h"
 
 /* The status file is rewritten at most this often while something changed
  * (and at exit). */
@@ -64,7 +46,6 @@ struct evloop_timer;
 /* A job that could not be set up for a passing reason is tried again
  * after 1 s, then after twice as long each time, up to this. */
 #define SETUP_RETRY_MAX_US (30 * 1000000LL)
-
 
 /* A cancelled task gets this long between SIGTERM and SIGKILL (at most
  * --kill-grace): mpispool cancel promises an end within a second. */
@@ -232,7 +213,7 @@ struct coordinator {
     char *reserve_path;        /* journal/COORD.reserve, or NULL */
     int reserve_fd;            /* it, open once held */
     bool reserve_held;
-    int outfd;              /* SPOOL/out/ */
+    int outfd; /* SPOOL/out/ */
     char *outpath;
     struct rank_slot *ranks;
     int nranks; /* ranks that run tasks: 1 alone, else size - 1 workers */

@@ -1,38 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* What rank 0 knows of each rank: hello and bye, drain, the owner of an idle desktop. */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <jansson.h>
-#include <limits.h>
-#include <poll.h>
-#include <pwd.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/file.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "asuser.h"
-#include "claim.h"
-#include "dispatch.h"
-#include "intake.h"
-#include "journal.h"
-#include "outdir.h"
-#include "rank0.h"
+/* What rank 0 knows of each rank: hello and bye, drain, the owner of an idle
+ * desktop. */
 #include "ranks.h"
-#include "record.h"
+
 #include "idlepolicy.h"
+#include "options.h"
 #include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
 #include "util.h"
 
 void check_drain(struct coordinator *co, int r)
@@ -57,8 +30,8 @@ void scan_drain(struct coordinator *co)
         check_drain(co, r);
 }
 
-void note_owner(struct coordinator *co, int r, bool active,
-                       uint8_t reason, int64_t since_us)
+void note_owner(struct coordinator *co, int r, bool active, uint8_t reason,
+                int64_t since_us)
 {
     struct rank_slot *rs = &co->ranks[r];
     if (active != rs->owner_active)
@@ -68,8 +41,7 @@ void note_owner(struct coordinator *co, int r, bool active,
     rs->owner_since_us = active ? since_us : 0;
 }
 
-json_t *owner_json(const struct coordinator *co,
-                          const struct rank_slot *rs)
+json_t *owner_json(const struct coordinator *co, const struct rank_slot *rs)
 {
     char since[UTIL_TIME_LEN];
     json_t *o =

@@ -1,20 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* What rank 0 knows of each rank: hello and bye, drain, the owner of an idle desktop. */
+/* What rank 0 knows of each rank: hello and bye, drain, the owner of an idle
+ * desktop. */
 #ifndef MPISPOOL_RANK0_RANKS_H
 #define MPISPOOL_RANK0_RANKS_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "asuser.h"
-#include "intake.h"
-#include "journal.h"
-#include "outdir.h"
-#include "record.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
 #include <jansson.h>
 
 #include "rank0.h"
@@ -32,12 +21,11 @@ void scan_drain(struct coordinator *co);
 
 /* Rank index r says whether its PC's owner is active; pick_rank skips it
  * while so. */
-void note_owner(struct coordinator *co, int r, bool active,
-                       uint8_t reason, int64_t since_us);
+void note_owner(struct coordinator *co, int r, bool active, uint8_t reason,
+                int64_t since_us);
 
 /* The rank's "idle_policy" in the status file. */
-json_t *owner_json(const struct coordinator *co,
-                          const struct rank_slot *rs);
+json_t *owner_json(const struct coordinator *co, const struct rank_slot *rs);
 
 /* ---- status ---- */
 const char *rank_state(const struct rank_slot *rs);

@@ -1,47 +1,22 @@
 /* SPDX-License-Identifier: MIT */
-/* Adopting the jobs of coordinators that died: their journals, replayed attempts, repaired records. */
-#include <dirent.h>
+/* Adopting the jobs of coordinators that died: their journals, replayed
+ * attempts, repaired records. */
+#include "recovery.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <jansson.h>
-#include <limits.h>
-#include <poll.h>
-#include <pwd.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "archives.h"
-#include "asuser.h"
 #include "claim.h"
-#include "copies.h"
-#include "dispatch.h"
-#include "intake.h"
 #include "job.h"
-#include "jobfile.h"
 #include "journal.h"
+#include "options.h"
 #include "outdir.h"
-#include "outpattern.h"
-#include "queue.h"
-#include "rank0.h"
-#include "record.h"
-#include "recovery.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
+#include "ranks.h"
 #include "util.h"
 
-void fail_fast_mark(struct coordinator *co, struct job *job,
-                           uint64_t task)
+void fail_fast_mark(struct coordinator *co, struct job *job, uint64_t task)
 {
     job->ff_stopped = true;
     job->ff_task = task;
@@ -76,7 +51,7 @@ static bool replay_fail_fast(const struct job *job, const struct replay_job *rj,
 }
 
 void adopt_replay(struct coordinator *co, struct job *job,
-                         struct replay_job *rj)
+                  struct replay_job *rj)
 {
     job->cancel_all = job->cancelled = rj->cancelled;
     if (rj->cancelled)

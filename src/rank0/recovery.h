@@ -1,34 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* Adopting the jobs of coordinators that died: their journals, replayed attempts, repaired records. */
+/* Adopting the jobs of coordinators that died: their journals, replayed
+ * attempts, repaired records. */
 #ifndef MPISPOOL_RANK0_RECOVERY_H
 #define MPISPOOL_RANK0_RECOVERY_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "asuser.h"
-#include "intake.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "outdir.h"
-#include "record.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
-#include "util.h"
 #include "rank0.h"
 
 /* Mark job as stopped by "fail_fast" at task (see fail_fast_stop): no
  * fresh task of it starts, and the journal says so. */
-void fail_fast_mark(struct coordinator *co, struct job *job,
-                           uint64_t task);
+void fail_fast_mark(struct coordinator *co, struct job *job, uint64_t task);
 
 /* Take over what an adopted journal knew of the job: the ends it recorded
  * go into our journal (so a crash of ours loses nothing either) and into
  * the job's counts; its tasks are skipped or run again as they stood. */
 void adopt_replay(struct coordinator *co, struct job *job,
-                         struct replay_job *rj);
+                  struct replay_job *rj);
 
 /* After a crash, records.jsonl may end in a torn line, and the record of
  * an attempt whose end was journaled may never have been written (the

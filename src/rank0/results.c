@@ -1,48 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* What comes back of an attempt: its output into out/JOBID, its result, its records; the disk reserve that keeps room for them. */
-#include <dirent.h>
+/* What comes back of an attempt: its output into out/JOBID, its result, its
+ * records; the disk reserve that keeps room for them. */
+#include "results.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <jansson.h>
 #include <limits.h>
-#include <poll.h>
-#include <pwd.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "archives.h"
-#include "asuser.h"
 #include "cancel.h"
-#include "claim.h"
 #include "copies.h"
 #include "dispatch.h"
-#include "finalize.h"
-#include "intake.h"
-#include "job.h"
-#include "jobfile.h"
 #include "journal.h"
 #include "metrics.h"
+#include "options.h"
 #include "outdir.h"
-#include "outpattern.h"
 #include "queue.h"
-#include "rank0.h"
 #include "ranks.h"
-#include "record.h"
-#include "recovery.h"
-#include "requests.h"
-#include "results.h"
-#include "spool.h"
-#include "taskfile.h"
 #include "util.h"
 
 /* ---- output files ---- */
@@ -112,7 +87,7 @@ void hold_reserve(struct coordinator *co)
 }
 
 void write_output(struct coordinator *co, uint64_t id, int stream,
-                         const char *data, size_t len)
+                  const char *data, size_t len)
 {
     struct dispatch *d = dispatch_find(co, id);
     if (!d || stream < 1 || stream > 2)
@@ -140,7 +115,7 @@ static void end_attempt(struct coordinator *co, struct ended *e);
 static void copy_output(struct coordinator *co, struct ended *e);
 
 void queue_result(struct coordinator *co, struct dispatch *d,
-                         const struct wire_result *res)
+                  const struct wire_result *res)
 {
     struct ended *e = calloc(1, sizeof *e);
     if (!e)
@@ -370,8 +345,8 @@ static bool record_verdict(struct coordinator *co, const struct ended *e,
 
 /* TASK.json and its line of records.jsonl, as the job's owner; a full
  * disk first gives up the reserve. */
-static void write_record(struct coordinator *co, struct job *job,
-                         uint64_t task, const struct task_record *rec)
+static void write_record(struct coordinator *co, struct job *job, uint64_t task,
+                         const struct task_record *rec)
 {
     char *json = record_to_json(rec);
     char json_name[40];

@@ -1,21 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* What comes back of an attempt: its output into out/JOBID, its result, its records; the disk reserve that keeps room for them. */
+/* What comes back of an attempt: its output into out/JOBID, its result, its
+ * records; the disk reserve that keeps room for them. */
 #ifndef MPISPOOL_RANK0_RESULTS_H
 #define MPISPOOL_RANK0_RESULTS_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "asuser.h"
-#include "copies.h"
-#include "intake.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "outdir.h"
-#include "requests.h"
-#include "spool.h"
-#include "taskfile.h"
 #include "rank0.h"
 
 /* Space on the spool's file system held back for records, reports and the
@@ -29,11 +17,11 @@ void hold_reserve(struct coordinator *co);
  * stream; after a write fails, the rest of that attempt's output is
  * dropped (its record says why). */
 void write_output(struct coordinator *co, uint64_t id, int stream,
-                         const char *data, size_t len);
+                  const char *data, size_t len);
 
 /* ---- results ---- */
 void queue_result(struct coordinator *co, struct dispatch *d,
-                         const struct wire_result *res);
+                  const struct wire_result *res);
 
 void on_copied(void *arg, void *cookie, const char *error);
 

@@ -1,43 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* The status file: rank 0's view of its ranks and jobs, rewritten while it runs. */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <jansson.h>
-#include <limits.h>
-#include <poll.h>
-#include <pwd.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
+/* The status file: rank 0's view of its ranks and jobs, rewritten while it
+ * runs. */
+#include "status.h"
+
 #include <string.h>
-#include <sys/file.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "archives.h"
-#include "asuser.h"
-#include "claim.h"
 #include "deps.h"
-#include "dispatch.h"
-#include "intake.h"
-#include "job.h"
-#include "jobfile.h"
-#include "journal.h"
-#include "outdir.h"
-#include "outpattern.h"
-#include "rank0.h"
-#include "ranks.h"
 #include "idlepolicy.h"
-#include "requests.h"
-#include "spool.h"
-#include "status.h"
-#include "taskfile.h"
+#include "options.h"
+#include "ranks.h"
 #include "util.h"
 
 void write_status(struct coordinator *co, const char *state)
@@ -52,11 +24,11 @@ void write_status(struct coordinator *co, const char *state)
         json_t *entry = json_pack(
             "{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:i, s:i, "
             "s:f}",
-            "rank", rs->rank, "host", rs->host, "slots",
-            (int)rs->slots, "busy", (int)rs->busy, "tasks", (int)rs->tasks,
-            "state", rank_state(rs), "memory", (json_int_t)rs->mem_total,
-            "memory_reserved", (json_int_t)rs->mem_reserved, "gpus",
-            (int)rs->gpus, "gpus_busy", (int)rs->gpus_busy, "load", rs->load);
+            "rank", rs->rank, "host", rs->host, "slots", (int)rs->slots, "busy",
+            (int)rs->busy, "tasks", (int)rs->tasks, "state", rank_state(rs),
+            "memory", (json_int_t)rs->mem_total, "memory_reserved",
+            (json_int_t)rs->mem_reserved, "gpus", (int)rs->gpus, "gpus_busy",
+            (int)rs->gpus_busy, "load", rs->load);
         if (entry && co->opt->idle)
             json_object_set_new(entry, "idle_policy", owner_json(co, rs));
         json_array_append_new(ranks, entry);

@@ -1,15 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The status file: rank 0's view of its ranks and jobs, rewritten while it runs. */
+/* The status file: rank 0's view of its ranks and jobs, rewritten while it
+ * runs. */
 #ifndef MPISPOOL_RANK0_STATUS_H
 #define MPISPOOL_RANK0_STATUS_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "outdir.h"
-#include "requests.h"
-#include "spool.h"
 #include "rank0.h"
 
 void write_status(struct coordinator *co, const char *state);

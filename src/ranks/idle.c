@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 static int64_t timespec_us(const struct timespec *ts)
 {
     return (int64_t)ts->tv_sec * 1000000 + ts->tv_nsec / 1000;
