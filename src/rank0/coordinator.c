@@ -30,7 +30,10 @@
 #include "intake.h"
 #include "jobfile.h"
 #include "journal.h"
-#include "options.h"
+#include "coordinator.h"
+#include "node.h"
+#include "runopts.h"
+#include "worker.h"
 #include "outdir.h"
 #include "outpattern.h"
 #include "rankdir.h"
@@ -3048,8 +3051,8 @@ static void check_local_idle(struct coordinator *co)
         util_mono_us() < co->next_idle_check)
         return;
     co->next_idle_check = util_mono_us() + IDLE_CHECK_US;
-    run_idle_check(co->opt->idle, &co->idle, co->local, 0, co->re->host,
-                   co->opt->kill_grace_s, announce_local_owner, co);
+    node_idle_check(co->opt->idle, &co->idle, co->local, 0, co->re->host,
+                    co->opt->kill_grace_s, announce_local_owner, co);
 }
 
 /* The rank's "idle_policy" in the status file. */
@@ -3727,7 +3730,7 @@ static int setup(struct coordinator *co, struct mps_error *err)
                                                IN_MOVED_FROM)
                        : -1;
     free(draindir);
-    co->sigfd = run_signalfd();
+    co->sigfd = node_signalfd();
     if (co->sigfd < 0)
         return errprintf(err, "cannot create a signalfd: %s", strerror(errno));
     co->nranks = co->re->size > 1 ? co->re->size - 1 : 1;
@@ -3754,7 +3757,7 @@ static int setup(struct coordinator *co, struct mps_error *err)
         executor_set_policy(co->local, co->opt->policy);
         executor_set_kill_grace(co->local, co->opt->kill_grace_s);
         executor_set_max_output(co->local, co->opt->max_output);
-        run_place_tasks(co->local, co->opt, co->re);
+        node_place_tasks(co->local, co->opt, co->re);
         co->ranks[0].hello = true;
         co->ranks[0].slots = executor_slots(co->local);
         co->ranks[0].mem_total = co->re->mem_total;
