@@ -22,6 +22,11 @@
 #include "placement.h"
 #include "util.h"
 
+/* How long output pipes may stay open after the task's process group was
+ * ended (a descendant that escaped with setsid may hold them). */
+#define DRAIN_GRACE_US (2 * 1000 * 1000)
+#define READ_CHUNK (64 * 1024)
+
 static char *strdup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;

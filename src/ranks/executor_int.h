@@ -16,11 +16,6 @@
 #include "cgroup.h"
 #include "executor.h"
 
-/* How long output pipes may stay open after the task's process group was
- * ended (a descendant that escaped with setsid may hold them). */
-#define DRAIN_GRACE_US (2 * 1000 * 1000)
-#define READ_CHUNK (64 * 1024)
-
 /* How often the executor tries again to remove a cgroup it could not. */
 #define STALE_RETRY_US (1000 * 1000)
 
@@ -129,6 +124,7 @@ struct executor {
 
 /* executor.c */
 
+/* Free t and the copies it holds (its output pipes are the caller's). */
 void xtask_free(struct xtask *t);
 
 /* Start queued tasks while their cpus fit in the free slots (not while
