@@ -358,7 +358,7 @@ main() {
 mutation_list() {
     cat <<'EOF'
 timeout-signals-main-process-only
-    file  src/ranks/executor.c
+    file  src/ranks/exec_kill.c
     tests ^e2e-timeout_kill$
     from  kill(-t->pid, sig);
     to    kill(t->pid, sig);
@@ -402,21 +402,21 @@ timeout-not-recorded
     why   a task killed by its timeout is not marked timed_out
 
 timeout-sigkill-first
-    file  src/ranks/executor.c
+    file  src/ranks/exec_kill.c
     tests ^e2e-timeout_kill$
-    from  signal_task(ex, t, SIGTERM);
-    to    signal_task(ex, t, SIGKILL);
+    from  exec_signal_task(ex, t, SIGTERM);
+    to    exec_signal_task(ex, t, SIGKILL);
     why   a timeout (or cancel) kills at once: no SIGTERM, no grace
 
 grace-never-ends
     file  src/ranks/executor.c
     tests ^e2e-timeout_kill$
-    from  t->kill_at = 0;\n            signal_task(ex, t, SIGKILL);
+    from  t->kill_at = 0;\n            exec_signal_task(ex, t, SIGKILL);
     to    t->kill_at = 0;
     why   no SIGKILL after the grace: a task ignoring SIGTERM runs on
 
 leftovers-survive
-    file  src/ranks/executor.c
+    file  src/ranks/exec_kill.c
     tests ^e2e-daemon$
     from  if (t->track) {\n        cgroup_kill_all(t->track, ex->track_kind);\n        return;
     to    if (t->track) {\n        return;
@@ -579,14 +579,14 @@ cancel-grace-long
     why   a cancelled task that ignores SIGTERM runs on for a minute
 
 cancel-suspended-no-sigcont
-    file  src/ranks/executor.c
+    file  src/ranks/exec_kill.c
     tests ^e2e-idle_policy$
-    from  if (t->suspended) {\n        signal_task(ex, t, SIGCONT);
-    to    if (0) {\n        signal_task(ex, t, SIGCONT);
+    from  if (t->suspended) {\n        exec_signal_task(ex, t, SIGCONT);
+    to    if (0) {\n        exec_signal_task(ex, t, SIGCONT);
     why   a suspended task gets SIGTERM but no SIGCONT: only SIGKILL ends it
 
 suspended-time-counts
-    file  src/ranks/executor.c
+    file  src/ranks/exec_kill.c
     tests ^e2e-idle_policy$
     from  t->timeout_at += now - t->suspended_at;
     to    t->timeout_at += 0;

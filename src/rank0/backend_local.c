@@ -16,8 +16,10 @@
 #include "exec_watch.h"
 #include "executor.h"
 #include "idle.h"
-#include "options.h"
+#include "node.h"
+#include "runopts.h"
 #include "rankdir.h"
+#include "worker.h"
 
 /* The load in HEARTBEATs is refreshed this often (as a worker does). */
 #define HEARTBEAT_US 5000000
@@ -88,7 +90,7 @@ static void on_idle_check(struct evloop *loop, struct evloop_timer *t,
     (void)loop, (void)t;
     struct backend_local *l = arg;
     if (!l->stopping)
-        run_idle_check(l->opt->idle, &l->idle, l->ex, 0, l->re->host,
+        node_idle_check(l->opt->idle, &l->idle, l->ex, 0, l->re->host,
                        l->opt->kill_grace_s, announce_owner, l);
 }
 
@@ -237,7 +239,7 @@ static int local_start(struct backend_local *l, struct mps_error *err)
     executor_set_policy(l->ex, opt->policy);
     executor_set_kill_grace(l->ex, opt->kill_grace_s);
     executor_set_max_output(l->ex, opt->max_output);
-    run_place_tasks(l->ex, opt, l->re);
+    node_place_tasks(l->ex, opt, l->re);
     if ((l->sigchld = sigchld_fd()) < 0)
         return errprintf(err, "cannot create a signalfd: %s", strerror(errno));
     if (!(l->watch = exec_watch_create(l->loop, l->ex)) ||

@@ -6,7 +6,7 @@
 #include "dispatch.h"
 #include "job.h"
 #include "journal.h"
-#include "options.h"
+#include "runopts.h"
 #include "queue.h"
 #include "ranks.h"
 #include "recovery.h"

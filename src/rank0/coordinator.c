@@ -22,7 +22,7 @@
 #include "job.h"
 #include "journal.h"
 #include "metrics.h"
-#include "options.h"
+#include "runopts.h"
 #include "queue.h"
 #include "ranks.h"
 #include "recovery.h"

@@ -17,7 +17,7 @@
 #include "copies.h"
 #include "deps.h"
 #include "journal.h"
-#include "options.h"
+#include "runopts.h"
 #include "outdir.h"
 #include "outpattern.h"
 #include "ranks.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "options.h"
+#include "runopts.h"
 #include "ranks.h"
 #include "util.h"
 

@@ -10,7 +10,7 @@
 #include "cancel.h"
 #include "dispatch.h"
 #include "journal.h"
-#include "options.h"
+#include "runopts.h"
 #include "ranks.h"
 #include "taskfile.h"
 #include "util.h"

@@ -4,7 +4,7 @@
 #include "ranks.h"
 
 #include "idlepolicy.h"
-#include "options.h"
+#include "runopts.h"
 #include "requests.h"
 #include "util.h"
 

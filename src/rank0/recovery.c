@@ -11,7 +11,7 @@
 #include "claim.h"
 #include "job.h"
 #include "journal.h"
-#include "options.h"
+#include "runopts.h"
 #include "outdir.h"
 #include "ranks.h"
 #include "util.h"

@@ -14,7 +14,7 @@
 #include "dispatch.h"
 #include "journal.h"
 #include "metrics.h"
-#include "options.h"
+#include "runopts.h"
 #include "outdir.h"
 #include "queue.h"
 #include "ranks.h"

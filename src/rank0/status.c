@@ -8,7 +8,7 @@
 
 #include "deps.h"
 #include "idlepolicy.h"
-#include "options.h"
+#include "runopts.h"
 #include "ranks.h"
 #include "util.h"
 

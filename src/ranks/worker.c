@@ -16,9 +16,11 @@
 #include "evloop.h"
 #include "executor.h"
 #include "idle.h"
-#include "options.h"
+#include "node.h"
+#include "runopts.h"
 #include "transport.h"
 #include "util.h"
+#include "worker.h"
 
 /* With a doorbell an idle worker sleeps until rank 0 rings it (with a
  * safety look at MPI once a second); without one it checks MPI every 8 ms.
@@ -124,46 +126,6 @@ static void send_heartbeat(void *arg)
     getloadavg(&hb.load, 1);
     struct wire_buf buf = {0};
     send_or_note(w, WIRE_HEARTBEAT, &buf, wire_encode_heartbeat(&buf, &hb));
-}
-
-bool run_idle_check(const struct idle_policy *p, struct idle_monitor *m,
-                    struct executor *ex, int rank, const char *host,
-                    double grace_s, void (*announce)(void *), void *arg)
-{
-    double load = idle_read_load(p);
-    /* The owner's load: ours (the running tasks' cpus) taken out. */
-    double own = ex && !executor_suspended(ex) ? executor_busy(ex) : 0;
-    double owner_load = load < 0 ? -1 : load > own ? load - own : 0;
-    if (!idle_monitor_update(m, p, util_now_us(), idle_last_input_us(p),
-                             owner_load))
-        return false;
-    if (announce)
-        announce(arg);
-    bool requeue = idle_policy_action(p) == IDLE_REQUEUE;
-    unsigned running = ex ? executor_running(ex) : 0;
-    if (m->owner_active) {
-        fprintf(stderr,
-                "mpispool-run: rank %d (%s): the owner is active (%s); "
-                "taking no tasks%s\n",
-                rank, host, idle_reason_name(m->reason),
-                !running  ? ""
-                : requeue ? ", ending the running ones to run them again"
-                          : ", suspending the running ones");
-        if (ex && requeue)
-            executor_interrupt(ex, grace_s);
-        else if (ex)
-            executor_suspend(ex, true);
-    } else {
-        fprintf(stderr,
-                "mpispool-run: rank %d (%s): idle again; taking tasks%s\n",
-                rank, host,
-                ex && executor_suspended(ex) && running
-                    ? ", resuming the suspended ones"
-                    : "");
-        if (ex)
-            executor_suspend(ex, false);
-    }
-    return true;
 }
 
 static void run_task(struct worker *w, const struct wire_task *m)
@@ -323,8 +285,8 @@ static void on_heartbeat(struct evloop *loop, struct evloop_timer *t, void *arg)
  * the next heartbeat counts from then. */
 static void idle_check(struct worker *w)
 {
-    if (run_idle_check(w->opt->idle, &w->idle, w->ex, w->re->rank, w->re->host,
-                       w->opt->kill_grace_s, send_heartbeat, w))
+    if (node_idle_check(w->opt->idle, &w->idle, w->ex, w->re->rank, w->re->host,
+                        w->opt->kill_grace_s, send_heartbeat, w))
         evloop_timer_arm(w->loop, w->heartbeat, HEARTBEAT_US, HEARTBEAT_US);
 }
 
@@ -353,9 +315,9 @@ static int worker_loop_create(struct worker *w, int sigfd)
         return -1;
     /* Tell rank 0 at once whether the owner is here. */
     if (w->opt->idle) {
-        if (!run_idle_check(w->opt->idle, &w->idle, w->ex, w->re->rank,
-                            w->re->host, w->opt->kill_grace_s, send_heartbeat,
-                            w))
+        if (!node_idle_check(w->opt->idle, &w->idle, w->ex, w->re->rank,
+                             w->re->host, w->opt->kill_grace_s, send_heartbeat,
+                             w))
             send_heartbeat(w);
     }
     return evloop_timer_arm(loop, w->heartbeat, HEARTBEAT_US, HEARTBEAT_US);
@@ -474,7 +436,7 @@ static void worker_setup(struct worker *w, struct rankdir *rd,
         executor_set_policy(w->ex, w->opt->policy);
         executor_set_kill_grace(w->ex, w->opt->kill_grace_s);
         executor_set_max_output(w->ex, w->opt->max_output);
-        run_place_tasks(w->ex, w->opt, w->re);
+        node_place_tasks(w->ex, w->opt, w->re);
     }
 }
 
@@ -484,7 +446,7 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
     struct mps_error err;
     struct rankdir rd = {.fd = -1};
     worker_setup(&w, &rd, &err);
-    int sigfd = run_signalfd();
+    int sigfd = node_signalfd();
     if (!w.ex || sigfd < 0) {
         fprintf(stderr, "mpispool-run: rank %d: %s\n", re->rank,
                 w.ex ? "cannot create a signalfd" : err.text);

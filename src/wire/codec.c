@@ -423,125 +423,143 @@ static void clear_payload(struct wire_msg *msg)
     memset(&msg->u, 0, sizeof msg->u);
 }
 
+static void decode_hello(struct cursor *c, struct wire_hello *m)
+{
+    m->host = get_str(c);
+    m->slots = (uint32_t)get_u64(c, 4);
+    m->gpus = (uint32_t)get_u64(c, 4);
+    m->mem_total = get_u64(c, 8);
+    m->local_rank = (uint32_t)get_u64(c, 4);
+    m->pid = (uint32_t)get_u64(c, 4);
+    if (!m->host)
+        c->bad = true;
+}
+
+static void decode_task(struct cursor *c, struct wire_task *m)
+{
+    m->dispatch = get_u64(c, 8);
+    m->job = get_str(c);
+    m->task = get_u64(c, 8);
+    m->attempt = (uint32_t)get_u64(c, 4);
+    m->cpus = (uint32_t)get_u64(c, 4);
+    m->memory = get_u64(c, 8);
+    m->gpus = (uint32_t)get_u64(c, 4);
+    m->timeout = get_f64(c);
+    uint64_t flags = get_u64(c, 1);
+    m->shell = flags & 1;
+    m->inherit = flags & 2;
+    m->archive = flags & 4;
+    m->argv = get_strv(c, &m->argc);
+    m->cwd = get_str(c);
+    m->submit_dir = get_str(c);
+    m->env = get_strv(c, &m->envc);
+    m->as_user = flags & 8;
+    m->uid = (uint32_t)get_u64(c, 4);
+    m->gid = (uint32_t)get_u64(c, 4);
+    m->groups = get_u32v(c, &m->ngroups);
+    m->continue_on_error = flags & 16;
+    get_steps(c, m);
+    m->interpreter = get_str(c);
+    m->ntasks = get_u64(c, 8);
+    m->line = get_u64(c, 8);
+    if (!m->job || (flags & ~31u) || (m->continue_on_error && !m->nsteps) ||
+        (m->interpreter && !m->interpreter[0]) || (!m->as_user && m->ngroups) ||
+        !m->argv || m->argc == 0 || !m->env || (m->shell && m->argc != 1) ||
+        !(m->timeout >= 0))
+        c->bad = true;
+}
+
+static void decode_output(struct cursor *c, struct wire_output *m)
+{
+    m->dispatch = get_u64(c, 8);
+    m->stream = (uint8_t)get_u64(c, 1);
+    m->len = (uint32_t)get_u64(c, 4);
+    if (c->bad || m->len > c->left || m->len > WIRE_CHUNK ||
+        (m->stream != 1 && m->stream != 2)) {
+        c->bad = true;
+        return;
+    }
+    m->data = (const char *)c->p;
+    c->p += m->len;
+    c->left -= m->len;
+}
+
+static void decode_result(struct cursor *c, struct wire_result *m)
+{
+    m->dispatch = get_u64(c, 8);
+    m->start_us = (int64_t)get_u64(c, 8);
+    m->end_us = (int64_t)get_u64(c, 8);
+    m->exit_code = (int32_t)get_u64(c, 4);
+    m->signal = (int32_t)get_u64(c, 4);
+    uint64_t flags = get_u64(c, 1);
+    m->timed_out = flags & 1;
+    m->interrupted = flags & 2;
+    if (flags & ~3u)
+        c->bad = true;
+    m->error = get_str(c);
+    m->cores = get_str(c);
+    m->gpus = get_str(c);
+    m->max_rss_kb = (int64_t)get_u64(c, 8);
+    m->user_s = get_f64(c);
+    m->system_s = get_f64(c);
+    m->stdout_bytes = get_u64(c, 8);
+    m->stderr_bytes = get_u64(c, 8);
+    get_step_results(c, m);
+}
+
+static void decode_archive(struct cursor *c, struct wire_archive *m)
+{
+    m->job = get_str(c);
+    m->total = get_u64(c, 8);
+    m->offset = get_u64(c, 8);
+    m->len = (uint32_t)get_u64(c, 4);
+    if (c->bad || !m->job || m->len > c->left || m->len > WIRE_ARCHIVE_CHUNK ||
+        m->offset > m->total || m->len > m->total - m->offset) {
+        c->bad = true;
+        return;
+    }
+    m->data = (const char *)c->p;
+    c->p += m->len;
+    c->left -= m->len;
+}
+
+static void decode_heartbeat(struct cursor *c, struct wire_heartbeat *m)
+{
+    m->load = get_f64(c);
+    uint64_t active = get_u64(c, 1);
+    m->reason = (uint8_t)get_u64(c, 1);
+    m->since_us = (int64_t)get_u64(c, 8);
+    m->owner_active = active == 1;
+    if (active > 1 || m->reason > 2 || (!m->owner_active && m->reason))
+        c->bad = true;
+}
+
+/* The payload of msg->type into msg->u; c->bad when it is malformed. */
 static void decode_payload(struct cursor *c, struct wire_msg *msg)
 {
     switch (msg->type) {
-    case WIRE_HELLO: {
-        struct wire_hello *m = &msg->u.hello;
-        m->host = get_str(c);
-        m->slots = (uint32_t)get_u64(c, 4);
-        m->gpus = (uint32_t)get_u64(c, 4);
-        m->mem_total = get_u64(c, 8);
-        m->local_rank = (uint32_t)get_u64(c, 4);
-        m->pid = (uint32_t)get_u64(c, 4);
-        if (!m->host)
-            c->bad = true;
+    case WIRE_HELLO:
+        decode_hello(c, &msg->u.hello);
         break;
-    }
-    case WIRE_TASK: {
-        struct wire_task *m = &msg->u.task;
-        m->dispatch = get_u64(c, 8);
-        m->job = get_str(c);
-        m->task = get_u64(c, 8);
-        m->attempt = (uint32_t)get_u64(c, 4);
-        m->cpus = (uint32_t)get_u64(c, 4);
-        m->memory = get_u64(c, 8);
-        m->gpus = (uint32_t)get_u64(c, 4);
-        m->timeout = get_f64(c);
-        uint64_t flags = get_u64(c, 1);
-        m->shell = flags & 1;
-        m->inherit = flags & 2;
-        m->archive = flags & 4;
-        m->argv = get_strv(c, &m->argc);
-        m->cwd = get_str(c);
-        m->submit_dir = get_str(c);
-        m->env = get_strv(c, &m->envc);
-        m->as_user = flags & 8;
-        m->uid = (uint32_t)get_u64(c, 4);
-        m->gid = (uint32_t)get_u64(c, 4);
-        m->groups = get_u32v(c, &m->ngroups);
-        m->continue_on_error = flags & 16;
-        get_steps(c, m);
-        m->interpreter = get_str(c);
-        m->ntasks = get_u64(c, 8);
-        m->line = get_u64(c, 8);
-        if (!m->job || (flags & ~31u) || (m->continue_on_error && !m->nsteps) ||
-            (m->interpreter && !m->interpreter[0]) ||
-            (!m->as_user && m->ngroups) || !m->argv || m->argc == 0 ||
-            !m->env || (m->shell && m->argc != 1) || !(m->timeout >= 0))
-            c->bad = true;
+    case WIRE_TASK:
+        decode_task(c, &msg->u.task);
         break;
-    }
-    case WIRE_OUTPUT: {
-        struct wire_output *m = &msg->u.output;
-        m->dispatch = get_u64(c, 8);
-        m->stream = (uint8_t)get_u64(c, 1);
-        m->len = (uint32_t)get_u64(c, 4);
-        if (c->bad || m->len > c->left || m->len > WIRE_CHUNK ||
-            (m->stream != 1 && m->stream != 2)) {
-            c->bad = true;
-            break;
-        }
-        m->data = (const char *)c->p;
-        c->p += m->len;
-        c->left -= m->len;
+    case WIRE_OUTPUT:
+        decode_output(c, &msg->u.output);
         break;
-    }
-    case WIRE_RESULT: {
-        struct wire_result *m = &msg->u.result;
-        m->dispatch = get_u64(c, 8);
-        m->start_us = (int64_t)get_u64(c, 8);
-        m->end_us = (int64_t)get_u64(c, 8);
-        m->exit_code = (int32_t)get_u64(c, 4);
-        m->signal = (int32_t)get_u64(c, 4);
-        uint64_t flags = get_u64(c, 1);
-        m->timed_out = flags & 1;
-        m->interrupted = flags & 2;
-        if (flags & ~3u)
-            c->bad = true;
-        m->error = get_str(c);
-        m->cores = get_str(c);
-        m->gpus = get_str(c);
-        m->max_rss_kb = (int64_t)get_u64(c, 8);
-        m->user_s = get_f64(c);
-        m->system_s = get_f64(c);
-        m->stdout_bytes = get_u64(c, 8);
-        m->stderr_bytes = get_u64(c, 8);
-        get_step_results(c, m);
+    case WIRE_RESULT:
+        decode_result(c, &msg->u.result);
         break;
-    }
     case WIRE_CANCEL:
         msg->u.cancel.dispatch = get_u64(c, 8);
         msg->u.cancel.grace = get_f64(c);
         break;
-    case WIRE_ARCHIVE: {
-        struct wire_archive *m = &msg->u.archive;
-        m->job = get_str(c);
-        m->total = get_u64(c, 8);
-        m->offset = get_u64(c, 8);
-        m->len = (uint32_t)get_u64(c, 4);
-        if (c->bad || !m->job || m->len > c->left ||
-            m->len > WIRE_ARCHIVE_CHUNK || m->offset > m->total ||
-            m->len > m->total - m->offset) {
-            c->bad = true;
-            break;
-        }
-        m->data = (const char *)c->p;
-        c->p += m->len;
-        c->left -= m->len;
+    case WIRE_ARCHIVE:
+        decode_archive(c, &msg->u.archive);
         break;
-    }
-    case WIRE_HEARTBEAT: {
-        struct wire_heartbeat *m = &msg->u.heartbeat;
-        m->load = get_f64(c);
-        uint64_t active = get_u64(c, 1);
-        m->reason = (uint8_t)get_u64(c, 1);
-        m->since_us = (int64_t)get_u64(c, 8);
-        m->owner_active = active == 1;
-        if (active > 1 || m->reason > 2 || (!m->owner_active && m->reason))
-            c->bad = true;
+    case WIRE_HEARTBEAT:
+        decode_heartbeat(c, &msg->u.heartbeat);
         break;
-    }
     default:
         break;
     }

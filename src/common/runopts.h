@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Options of mpispool-run, shared by the coordinator and the workers. */
-#ifndef MPISPOOL_OPTIONS_H
-#define MPISPOOL_OPTIONS_H
+/* Options of mpispool-run and what a rank found about its node, shared by
+ * main, the coordinator and the workers. No MPI. */
+#ifndef MPISPOOL_RUNOPTS_H
+#define MPISPOOL_RUNOPTS_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,7 +10,6 @@
 #include "archive_safe.h"
 struct policy;
 struct idle_policy;
-struct idle_monitor;
 
 struct run_options {
     const char *spool;    /* --spool DIR, or $MPISPOOL_SPOOL */
@@ -47,44 +47,5 @@ struct rank_env {
     int bell_listen;        /* rank 0: doorbell listening socket, or -1 */
     int bell;               /* workers: doorbell to rank 0, or -1 */
 };
-
-/* Rank 0: serve the spool; returns the process exit code. */
-int coordinator_main(const struct run_options *opt, const struct rank_env *re);
-
-/* Ranks 1..N-1: run what rank 0 sends; returns the process exit code. */
-int worker_main(const struct run_options *opt, const struct rank_env *re);
-
-struct exec_result;
-struct wire_result;
-
-/* The RESULT message for an attempt the executor reports ended (its
- * strings are borrowed from res). */
-struct wire_result worker_result_message(uint64_t dispatch,
-                                         const struct exec_result *res);
-
-struct executor;
-
-/* Bind ex's tasks to this rank's share of the node's cores (unless --slots
- * asked for plain slots); logs and carries on unbound if hwloc fails. */
-void run_place_tasks(struct executor *ex, const struct run_options *opt,
-                     const struct rank_env *re);
-
-/* How often a rank with --idle-policy looks at input and load. */
-#define IDLE_CHECK_US 1000000
-
-/* --idle-policy on one rank: look at input and load, and when the owner
- * comes or goes act on ex's tasks (action suspend: SIGSTOP, SIGCONT when
- * idle again; requeue: end them as interrupted, with grace_s between
- * SIGTERM and SIGKILL) and log it. On a change, announce(arg) is called
- * (when not NULL) before the tasks are touched, so rank 0 hears of the
- * owner before their results. Returns true when the owner's state
- * changed. */
-bool run_idle_check(const struct idle_policy *p, struct idle_monitor *m,
-                    struct executor *ex, int rank, const char *host,
-                    double grace_s, void (*announce)(void *), void *arg);
-
-/* A signalfd for the signals main blocked (SIGCHLD, SIGTERM, SIGINT,
- * SIGHUP), or -1. */
-int run_signalfd(void);
 
 #endif
