@@ -22,7 +22,7 @@
 
 #include "backend_script.h"
 #include "coordinator.h"
-#include "options.h"
+#include "runopts.h"
 #include "spool.h"
 #include "util.h"
 

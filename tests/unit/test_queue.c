@@ -17,6 +17,7 @@
 #include "job.h"
 #include "queue.h"
 #include "rank0.h"
+#include "runopts.h"
 
 #define GiB (1024ULL * 1024 * 1024)
 
