@@ -423,3 +423,69 @@ int evloop_run_once(struct evloop *loop, int cap_ms)
     int ran = ready > 0 ? dispatch_fds(loop) : 0;
     return ran + run_timers(loop);
 }
+
+static bool listed(const struct pollfd *now, int n, int fd)
+{
+    for (int i = 0; i < n; i++)
+        if (now[i].fd == fd)
+            return true;
+    return false;
+}
+
+/* Whether fd is watched by fn(arg). */
+static bool watched_by(const struct evloop *loop, int fd, evloop_fd_fn fn,
+                       void *arg)
+{
+    int slot = slot_lookup(loop, fd);
+    return slot >= 0 && loop->watchers[slot].fn == fn &&
+           loop->watchers[slot].arg == arg;
+}
+
+int evloop_fdset_sync(struct evloop *loop, struct evloop_fdset *set,
+                      const struct pollfd *now, int n, evloop_fd_fn fn,
+                      void *arg)
+{
+    /* A number that is listed is open and ours: a watcher of another
+     * owner on it is stale (its descriptor was closed and the number
+     * reused), so ours replaces it; and only our own watchers are
+     * removed. */
+    set->fn = fn;
+    set->arg = arg;
+    int kept = 0;
+    for (int i = 0; i < set->n; i++) {
+        int fd = set->fds[i];
+        if (listed(now, n, fd) && watched_by(loop, fd, fn, arg))
+            set->fds[kept++] = fd;
+        else if (watched_by(loop, fd, fn, arg))
+            evloop_fd_remove(loop, fd);
+    }
+    set->n = kept;
+    for (int i = 0; i < n; i++) {
+        int fd = now[i].fd;
+        if (watched_by(loop, fd, fn, arg))
+            continue;
+        if (set->n == set->cap) {
+            int cap = set->cap ? 2 * set->cap : 16;
+            int *fds = realloc(set->fds, (size_t)cap * sizeof *fds);
+            if (!fds)
+                return -1;
+            set->fds = fds;
+            set->cap = cap;
+        }
+        if (evloop_fd_watched(loop, fd))
+            evloop_fd_remove(loop, fd);
+        if (evloop_fd_add(loop, fd, EVLOOP_IN, fn, arg) < 0)
+            return -1;
+        set->fds[set->n++] = fd;
+    }
+    return 0;
+}
+
+void evloop_fdset_clear(struct evloop *loop, struct evloop_fdset *set)
+{
+    for (int i = 0; i < set->n; i++)
+        if (watched_by(loop, set->fds[i], set->fn, set->arg))
+            evloop_fd_remove(loop, set->fds[i]);
+    free(set->fds);
+    *set = (struct evloop_fdset){0};
+}

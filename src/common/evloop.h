@@ -64,6 +64,26 @@ int evloop_fd_remove(struct evloop *loop, int fd);
 /* Whether fd is watched. */
 bool evloop_fd_watched(const struct evloop *loop, int fd);
 
+/* A set of watchers whose descriptors another module lists anew each turn
+ * (an executor's pipes, copy children): evloop_fdset_sync makes the set
+ * watch exactly now[0..n) with fn(arg) for EVLOOP_IN, dropping the
+ * descriptors no longer listed. Zero-initialise it; free it with
+ * evloop_fdset_clear. A listed descriptor is open, so a watcher of
+ * another owner still on its number is stale (that descriptor was closed
+ * and the number reused before its owner synced): the set takes the
+ * number over, and removes only watchers of its own fn and arg. Returns
+ * 0, or -1 (ENOMEM: the rest is tried next time). */
+struct evloop_fdset {
+    int *fds;
+    int n, cap;
+    evloop_fd_fn fn; /* of the last sync */
+    void *arg;
+};
+int evloop_fdset_sync(struct evloop *loop, struct evloop_fdset *set,
+                      const struct pollfd *now, int n, evloop_fd_fn fn,
+                      void *arg);
+void evloop_fdset_clear(struct evloop *loop, struct evloop_fdset *set);
+
 /* A timer that calls fn(loop, t, arg) when due; it starts disarmed.
  * NULL when out of memory. */
 struct evloop_timer *evloop_timer_create(struct evloop *loop,

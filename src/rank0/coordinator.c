@@ -5,6 +5,7 @@
 #include "coordinator.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
@@ -134,12 +135,24 @@ static int min_ms(int a, int b)
     return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
-/* Before each poll: the timers of what became due while the turn ran. */
+static void on_copy_child(struct evloop *loop, int fd, short revents, void *arg)
+{
+    (void)loop;
+    struct coordinator *co = arg;
+    struct pollfd ready = {.fd = fd, .events = POLLIN, .revents = revents};
+    copies_handle(co->copies, &ready, 1);
+}
+
+/* Before each poll: the copy children to watch, and the timers of what
+ * became due while the turn ran. */
 static void before_poll(struct evloop *loop, void *arg)
 {
     struct coordinator *co = arg;
     if (!co->sp)
         return;
+    struct pollfd children[COPIES_MAX_RUNNING];
+    int n = copies_pollfds(co->copies, children, COPIES_MAX_RUNNING);
+    evloop_fdset_sync(loop, &co->copy_children, children, n, on_copy_child, co);
     int64_t now = util_mono_us();
     if (co->status_dirty) {
         co->metrics_dirty = true;
@@ -444,6 +457,7 @@ void coordinator_destroy(struct coordinator *co)
         return;
     if (co->backend)
         co->backend->ops->destroy(co->backend);
+    evloop_fdset_clear(co->loop, &co->copy_children);
     copies_destroy(co->copies);
     intake_cache_destroy(co->looks);
     intake_announced_clear(&co->announced);

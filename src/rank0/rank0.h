@@ -5,6 +5,7 @@
 #define MPISPOOL_RANK0_H
 
 #include "codec.h"
+#include "evloop.h"
 #include "intake.h"
 
 /* The status file is rewritten at most this often while something changed
@@ -202,6 +203,7 @@ struct coordinator {
      * and the metrics file when changed, and a wake-up for the earliest
      * due retry or setup retry. */
     struct evloop_timer *rescan, *status, *metrics, *wake;
+    struct evloop_fdset copy_children; /* copies' children, watched */
     bool shutdown_sent; /* the backend was told: every rank says BYE */
     bool ended;         /* the run is over */
     struct spool *sp;

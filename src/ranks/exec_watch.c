@@ -16,8 +16,7 @@ struct exec_watch {
     struct evloop *loop;
     struct executor *ex;
     struct evloop_timer *due; /* the executor's next deadline */
-    int pipes[MAX_TASK_PIPES];
-    int npipes;
+    struct evloop_fdset pipes;
 };
 
 static void on_pipe(struct evloop *loop, int fd, short revents, void *arg)
@@ -35,35 +34,11 @@ static void on_due(struct evloop *loop, struct evloop_timer *t, void *arg)
     executor_timers(w->ex);
 }
 
-/* The list changes only when a task starts or ends, or output is paused. */
-static void watch_pipes(struct exec_watch *w)
+void exec_watch_before_poll(struct exec_watch *w)
 {
     struct pollfd now[MAX_TASK_PIPES];
     int n = executor_pollfds(w->ex, now, MAX_TASK_PIPES);
-    bool same = n == w->npipes;
-    for (int i = 0; same && i < n; i++)
-        same = now[i].fd == w->pipes[i];
-    if (same)
-        return;
-    for (int i = 0; i < w->npipes; i++) {
-        int j = 0;
-        while (j < n && now[j].fd != w->pipes[i])
-            j++;
-        if (j == n)
-            evloop_fd_remove(w->loop, w->pipes[i]);
-    }
-    w->npipes = 0;
-    for (int i = 0; i < n; i++) {
-        if (!evloop_fd_watched(w->loop, now[i].fd) &&
-            evloop_fd_add(w->loop, now[i].fd, EVLOOP_IN, on_pipe, w) < 0)
-            continue; /* out of memory: not read this turn, tried again */
-        w->pipes[w->npipes++] = now[i].fd;
-    }
-}
-
-void exec_watch_before_poll(struct exec_watch *w)
-{
-    watch_pipes(w);
+    evloop_fdset_sync(w->loop, &w->pipes, now, n, on_pipe, w);
     int ms = executor_timers(w->ex);
     if (ms < 0)
         evloop_timer_disarm(w->loop, w->due);
@@ -89,8 +64,7 @@ void exec_watch_destroy(struct exec_watch *w)
 {
     if (!w)
         return;
-    for (int i = 0; i < w->npipes; i++)
-        evloop_fd_remove(w->loop, w->pipes[i]);
+    evloop_fdset_clear(w->loop, &w->pipes);
     evloop_timer_destroy(w->loop, w->due);
     free(w);
 }

@@ -14,6 +14,7 @@
 #include "rankdir.h"
 #include "doorbell.h"
 #include "evloop.h"
+#include "exec_watch.h"
 #include "executor.h"
 #include "idle.h"
 #include "node.h"
@@ -35,8 +36,6 @@
 /* Backpressure: stop reading task output while this much is unsent. */
 #define OUTPUT_HIGH_WATER (16u << 20)
 #define OUTPUT_LOW_WATER (4u << 20)
-/* At most this many task pipes are watched at once (two a task). */
-#define MAX_TASK_PIPES 512
 
 struct worker {
     struct executor *ex;
@@ -48,14 +47,12 @@ struct worker {
     struct idle_monitor idle; /* with --idle-policy */
 
     struct evloop *loop;
-    struct evloop_timer *heartbeat;    /* every HEARTBEAT_US */
-    struct evloop_timer *idle_check;   /* every IDLE_CHECK_US */
-    struct evloop_timer *executor_due; /* the executor's next deadline */
-    int pipes[MAX_TASK_PIPES];         /* the executor's, watched */
-    int npipes;
-    int64_t last_activity; /* monotonic: a message, a task, a ring */
-    bool shutting_down;    /* rank 0 said SHUTDOWN */
-    bool terminating;      /* SIGTERM/SIGINT: tasks ended, none taken */
+    struct evloop_timer *heartbeat;  /* every HEARTBEAT_US */
+    struct evloop_timer *idle_check; /* every IDLE_CHECK_US */
+    struct exec_watch *watch;        /* the executor on the loop */
+    int64_t last_activity;           /* monotonic: a message, a task, a ring */
+    bool shutting_down;              /* rank 0 said SHUTDOWN */
+    bool terminating; /* SIGTERM/SIGINT: tasks ended, none taken */
 };
 
 static void send_or_note(struct worker *w, enum wire_type type,
@@ -185,62 +182,14 @@ static void run_task(struct worker *w, const struct wire_task *m)
     }
 }
 
-/* The executor's pipes are watched as it lists them; the list changes only
- * when a task starts or ends, or output is paused. */
-static void on_task_pipe(struct evloop *loop, int fd, short revents, void *arg)
+/* Before each poll: the executor's pipes and its next deadline (a task's
+ * timeout, kill grace or drain) on the loop. */
+static void before_poll(struct evloop *loop, void *arg)
 {
     (void)loop;
     struct worker *w = arg;
-    struct pollfd ready = {.fd = fd, .events = POLLIN, .revents = revents};
-    executor_handle(w->ex, &ready, 1);
-}
-
-static void watch_task_pipes(struct worker *w)
-{
-    struct pollfd now[MAX_TASK_PIPES];
-    int n = executor_pollfds(w->ex, now, MAX_TASK_PIPES);
-    bool same = n == w->npipes;
-    for (int i = 0; same && i < n; i++)
-        same = now[i].fd == w->pipes[i];
-    if (same)
-        return;
-    for (int i = 0; i < w->npipes; i++) {
-        int j = 0;
-        while (j < n && now[j].fd != w->pipes[i])
-            j++;
-        if (j == n)
-            evloop_fd_remove(w->loop, w->pipes[i]);
-    }
-    w->npipes = 0;
-    for (int i = 0; i < n; i++) {
-        if (!evloop_fd_watched(w->loop, now[i].fd) &&
-            evloop_fd_add(w->loop, now[i].fd, EVLOOP_IN, on_task_pipe, w) < 0)
-            continue; /* out of memory: not read this turn, tried again */
-        w->pipes[w->npipes++] = now[i].fd;
-    }
-}
-
-/* Before each poll: the executor's pipes and its next deadline (a task's
- * timeout, kill grace or drain) as the loop's. */
-static void before_poll(struct evloop *loop, void *arg)
-{
-    struct worker *w = arg;
-    if (!w->ex)
-        return;
-    watch_task_pipes(w);
-    int ms = executor_timers(w->ex);
-    if (ms < 0)
-        evloop_timer_disarm(loop, w->executor_due);
-    else
-        evloop_timer_arm(loop, w->executor_due, (int64_t)ms * 1000, 0);
-}
-
-static void on_executor_due(struct evloop *loop, struct evloop_timer *t,
-                            void *arg)
-{
-    (void)loop, (void)t;
-    struct worker *w = arg;
-    executor_timers(w->ex);
+    if (w->watch)
+        exec_watch_before_poll(w->watch);
 }
 
 static void on_bell(struct evloop *loop, int fd, short revents, void *arg)
@@ -305,7 +254,7 @@ static int worker_loop_create(struct worker *w, int sigfd)
     struct evloop *loop = w->loop = evloop_create();
     if (!loop || !(w->heartbeat = evloop_timer_create(loop, on_heartbeat, w)) ||
         !(w->idle_check = evloop_timer_create(loop, on_idle_check, w)) ||
-        !(w->executor_due = evloop_timer_create(loop, on_executor_due, w)) ||
+        (w->ex && !(w->watch = exec_watch_create(loop, w->ex))) ||
         (w->bell >= 0 && evloop_fd_add(loop, w->bell, EVLOOP_IN, on_bell, w)) ||
         (sigfd >= 0 && evloop_fd_add(loop, sigfd, EVLOOP_IN, on_signal, w)))
         return -1;
@@ -461,6 +410,7 @@ int worker_main(const struct run_options *opt, const struct rank_env *re)
     struct wire_buf buf = {0};
     send_or_note(&w, WIRE_BYE, &buf, wire_encode_empty(&buf, WIRE_BYE));
     wire_flush();
+    exec_watch_destroy(w.watch);
     evloop_destroy(w.loop);
     archive_store_destroy(w.archives);
     executor_destroy(w.ex);
