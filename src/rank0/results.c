@@ -186,7 +186,7 @@ static void end_attempt(struct coordinator *co, struct ended *e)
 {
     const struct dispatch *d = e->d;
     const struct wire_result *res = &e->res;
-    bool ok = res->exit_code == 0 && res->signal == 0 && !res->error &&
+    bool ok = record_succeeded(res->exit_code, res->signal, res->error != NULL) &&
               !d->write_errno && !e->copy_error;
     enum journal_state state = ok             ? JOURNAL_OK
                                : d->fail_fast ? JOURNAL_STOPPED

@@ -118,14 +118,3 @@ void jobrecords_free(struct job_attempt *attempts, size_t n)
         json_decref(attempts[i].rec);
     free(attempts);
 }
-
-bool jobrecords_ok(json_t *rec)
-{
-    json_t *code = json_object_get(rec, "exit_code");
-    json_t *sig = json_object_get(rec, "signal");
-    json_t *error = json_object_get(rec, "error");
-    return json_is_integer(code) && json_integer_value(code) == 0 &&
-           (!sig || json_is_null(sig) ||
-            (json_is_integer(sig) && json_integer_value(sig) == 0)) &&
-           (!error || json_is_null(error));
-}
