@@ -14,6 +14,7 @@
 
 #include "asuser.h"
 #include "jobfile.h"
+#include "outpaths.h"
 #include "spool.h"
 #include "taskfile.h"
 #include "util.h"
@@ -158,7 +159,7 @@ static int job_dir(int out, const char *jobid, const struct asuser_id *who,
 static int write_in(int dir, const char *jobid, unsigned mask, const char *text,
                     size_t len, struct mps_error *err)
 {
-    static const char tmp[] = ".report.json.tmp";
+    static const char tmp[] = "." OUT_REPORT ".tmp";
     unlinkat(dir, tmp, 0);
     int fd = openat(dir, tmp,
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -170,16 +171,16 @@ static int write_in(int dir, const char *jobid, unsigned mask, const char *text,
             unlinkat(dir, tmp, 0);
         }
         errno = saved;
-        return errprintf(err, "cannot write 'out/%s/report.json': %s", jobid,
-                         strerror(saved));
+        return errprintf(err, "cannot write 'out/%s/" OUT_REPORT "': %s",
+                         jobid, strerror(saved));
     }
     close(fd);
-    if (renameat(dir, tmp, dir, "report.json") < 0) {
+    if (renameat(dir, tmp, dir, OUT_REPORT) < 0) {
         int saved = errno;
         unlinkat(dir, tmp, 0);
         errno = saved;
-        return errprintf(err, "cannot write 'out/%s/report.json': %s", jobid,
-                         strerror(saved));
+        return errprintf(err, "cannot write 'out/%s/" OUT_REPORT "': %s",
+                         jobid, strerror(saved));
     }
     return 0;
 }

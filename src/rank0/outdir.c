@@ -12,9 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "outpaths.h"
 #include "util.h"
 
-#define RECORDS "records.jsonl"
+#define RECORDS OUT_RECORDS
 
 struct outdir {
     char *path;
@@ -265,7 +266,7 @@ static void splice_line(void *arg, const char *line)
 int outdir_write_report(struct outdir *od, const char *head,
                         struct mps_error *err)
 {
-    static const char name[] = "report.json";
+    static const char name[] = OUT_REPORT;
     if (outdir_enter(od) < 0)
         return errprintf(err, "cannot write '%s/%s': %s", od->path, name,
                          strerror(errno));

@@ -10,10 +10,11 @@
 
 #include "asuser.h"
 #include "error.h"
+#include "record.h"
 
 /* A line of records.jsonl longer than this is not one rank 0 wrote: it
  * ends what is read of the file. */
-#define OUTDIR_MAX_LINE (4 << 20)
+#define OUTDIR_MAX_LINE RECORD_MAX_LINE
 
 struct outdir;
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outpaths.h"
+
 static int attempt_cmp(const void *a, const void *b)
 {
     const struct job_attempt *x = a, *y = b;
@@ -47,10 +49,7 @@ static int add_attempt(struct job_attempt **list, size_t *n, size_t *cap,
 int jobrecords_load(const struct spool *sp, const char *id, bool ended,
                     struct job_attempt **out, size_t *n, struct mps_error *err)
 {
-    char name[160];
-    snprintf(name, sizeof name, "%s/%s", id,
-             ended ? "report.json" : "records.jsonl");
-    char *path = spool_file(sp, SPOOL_OUT, name);
+    char *path = out_file(sp, id, ended ? OUT_REPORT : OUT_RECORDS);
     struct job_attempt *list = NULL;
     size_t count = 0, cap = 0;
     *out = NULL;

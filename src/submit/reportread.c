@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "outpaths.h"
 #include "record.h"
 #include "util.h"
 
@@ -286,9 +287,7 @@ int report_load(const char *path, bool with_tasks, struct report *rep,
 
 char *report_path(const struct spool *sp, const char *jobid)
 {
-    char name[160];
-    snprintf(name, sizeof name, "%s/report.json", jobid);
-    return spool_file(sp, SPOOL_OUT, name);
+    return out_file(sp, jobid, OUT_REPORT);
 }
 
 /* The first line of rejected/JOBID.error (malloc'd), or NULL. */
