@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "outpaths.h"
+#include "record.h"
 #include "util.h"
 
 #define RECORDS OUT_RECORDS
@@ -198,33 +199,18 @@ int outdir_append_record(struct outdir *od, const char *line)
     return 0;
 }
 
-/* Read records.jsonl from its start, at most limit bytes: fn(arg, line)
- * for each whole line (see outdir_scan_records). Returns the offset after
- * the last whole line. */
+/* Read records.jsonl from its start, at most limit bytes, by record.h's
+ * one reader of it (see outdir_scan_records). Returns the offset after the
+ * last whole line. */
 static uint64_t read_lines(struct outdir *od, uint64_t limit,
                            void (*fn)(void *arg, const char *line), void *arg,
                            size_t *nlines)
 {
     FILE *f = od->records;
-    uint64_t good = 0;
     *nlines = 0;
-    char *line = malloc(OUTDIR_MAX_LINE + 2);
-    if (!line || fflush(f) != 0 || fseeko(f, 0, SEEK_SET) < 0) {
-        free(line);
+    if (fflush(f) != 0 || fseeko(f, 0, SEEK_SET) < 0)
         return 0;
-    }
-    while (good < limit && fgets(line, OUTDIR_MAX_LINE + 2, f)) {
-        size_t len = strlen(line);
-        /* Torn, over-long, or with a NUL: not a line rank 0 wrote. */
-        if (len == 0 || line[len - 1] != '\n' || good + len > limit)
-            break;
-        good += len;
-        line[len - 1] = '\0';
-        if (fn && len > 1)
-            fn(arg, line);
-        (*nlines)++;
-    }
-    free(line);
+    uint64_t good = record_each_line(f, limit, fn, arg, nlines);
     clearerr(f);
     fseeko(f, 0, SEEK_END);
     return good;

@@ -46,6 +46,23 @@ static int add_attempt(struct job_attempt **list, size_t *n, size_t *cap,
     return 0;
 }
 
+/* Where record_each_line's lines go: parsed, into the list. */
+struct lines {
+    struct job_attempt **list;
+    size_t *n, *cap;
+    bool failed; /* out of memory */
+};
+
+static void add_line(void *arg, const char *line)
+{
+    struct lines *l = arg;
+    json_t *rec = json_loads(line, 0, NULL);
+    if (rec && !l->failed && add_attempt(l->list, l->n, l->cap, rec) < 0)
+        l->failed = true;
+    else if (l->failed)
+        json_decref(rec);
+}
+
 int jobrecords_load(const struct spool *sp, const char *id, bool ended,
                     struct job_attempt **out, size_t *n, struct mps_error *err)
 {
@@ -86,22 +103,19 @@ int jobrecords_load(const struct spool *sp, const char *id, bool ended,
             free(path);
             return -1;
         }
-        char *line = NULL;
-        size_t linecap = 0;
-        ssize_t len;
-        while (in && (len = getline(&line, &linecap, in)) > 0) {
-            json_t *rec = json_loadb(line, (size_t)len, 0, NULL);
-            if (rec && add_attempt(&list, &count, &cap, rec) < 0) {
-                free(line);
-                fclose(in);
-                free(path);
-                jobrecords_free(list, count);
-                return errprintf(err, "out of memory");
-            }
-        }
-        free(line);
-        if (in)
+        /* record.h's reader of records.jsonl: whole lines only (the last
+         * one may still be being written). */
+        struct lines lines = {&list, &count, &cap, 0};
+        size_t nlines;
+        if (in) {
+            record_each_line(in, UINT64_MAX, add_line, &lines, &nlines);
             fclose(in);
+        }
+        if (lines.failed) {
+            free(path);
+            jobrecords_free(list, count);
+            return errprintf(err, "out of memory");
+        }
     }
     free(path);
     if (count > 1)
