@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jobreport.h"
 #include "outpaths.h"
 #include "record.h"
 #include "util.h"
@@ -234,22 +235,16 @@ size_t outdir_scan_records(struct outdir *od,
     return n;
 }
 
-/* Splice one record into the report: a comma before all but the first. */
-struct splice {
-    FILE *out;
-    bool first;
-};
-
-static void splice_line(void *arg, const char *line)
+/* The report's records: what rank 0 wrote of records.jsonl. */
+static void each_record(void *arg, void (*emit)(void *, const char *),
+                        void *emit_arg)
 {
-    struct splice *sp = arg;
-    if (!sp->first)
-        fputc(',', sp->out);
-    fputs(line, sp->out);
-    sp->first = false;
+    struct outdir *od = arg;
+    size_t n;
+    read_lines(od, od->records_size, emit, emit_arg, &n);
 }
 
-int outdir_write_report(struct outdir *od, const char *head,
+int outdir_write_report(struct outdir *od, const struct job_report *rep,
                         struct mps_error *err)
 {
     static const char name[] = OUT_REPORT;
@@ -267,15 +262,10 @@ int outdir_write_report(struct outdir *od, const char *head,
         if (fd >= 0)
             close(fd);
     } else {
-        size_t head_len = strlen(head);
-        /* Without the closing brace. */
-        fwrite(head, 1, head_len ? head_len - 1 : 0, out);
-        fputs(",\"tasks\":[", out);
-        struct splice sp = {out, true};
-        size_t n;
-        read_lines(od, od->records_size, splice_line, &sp, &n);
-        fputs("]}\n", out);
-        bool ok = !ferror(out) && fflush(out) == 0;
+        bool printed = jobreport_print(out, rep, each_record, od) == 0;
+        bool ok = printed && !ferror(out) && fflush(out) == 0;
+        if (!printed)
+            errno = ENOMEM;
         if (fclose(out) != 0)
             ok = false;
         rc = commit(od, ok, tmp, name, err);
