@@ -14,6 +14,7 @@
 
 #include "asuser.h"
 #include "jobfile.h"
+#include "outpaths.h"
 #include "spool.h"
 #include "taskfile.h"
 #include "util.h"
@@ -91,6 +92,70 @@ static uint64_t count_tasks(const struct spool *sp, const struct jobspec *spec,
     return n;
 }
 
+json_t *jobreport_head(const struct job_report *rep)
+{
+    char t1[UTIL_TIME_LEN], t2[UTIL_TIME_LEN];
+    return json_pack(
+        "{s:s, s:s?, s:s, s:s?, s:s?, s:s, s:{s:I, s:I, s:I, s:I}, s:s?}",
+        "job", rep->job, "name", rep->name, "state", rep->state, "submitted",
+        rep->submitted, "started",
+        rep->started_us ? util_format_time(rep->started_us, t1) : NULL,
+        "ended", util_format_time(rep->ended_us, t2), "counts", "tasks",
+        (json_int_t)rep->tasks, "succeeded", (json_int_t)rep->succeeded,
+        "failed", (json_int_t)rep->failed, "cancelled",
+        (json_int_t)rep->cancelled, "reason", rep->reason);
+}
+
+/* Print one record: a comma before all but the first. */
+struct printing {
+    FILE *out;
+    bool first;
+};
+
+static void print_record(void *arg, const char *line)
+{
+    struct printing *p = arg;
+    if (!p->first)
+        fputc(',', p->out);
+    fputs(line, p->out);
+    p->first = false;
+}
+
+int jobreport_print(FILE *out, const struct job_report *rep,
+                    jobreport_records *each, void *arg)
+{
+    json_t *head = jobreport_head(rep);
+    if (!head)
+        return -1;
+    /* Member by member, as json_dumps(JSON_COMPACT) would print the
+     * object, so that "tasks" can be streamed after them. */
+    const char *key;
+    json_t *value;
+    int rc = 0;
+    fputc('{', out);
+    json_object_foreach(head, key, value)
+    {
+        json_t *name = json_string(key);
+        char *k = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+        char *v = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT |
+                                        JSON_PRESERVE_ORDER);
+        json_decref(name);
+        if (k && v)
+            fprintf(out, "%s:%s,", k, v);
+        else
+            rc = -1;
+        free(k);
+        free(v);
+    }
+    json_decref(head);
+    fputs("\"tasks\":[", out);
+    struct printing p = {out, true};
+    if (each)
+        each(arg, print_record, &p);
+    fputs("]}\n", out);
+    return rc;
+}
+
 /* The report of a job cancelled before it ran, of spec (NULL: unknown). */
 static json_t *cancelled_report(const struct spool *sp, const char *jobid,
                                 const struct jobspec *spec,
@@ -98,18 +163,24 @@ static json_t *cancelled_report(const struct spool *sp, const char *jobid,
 {
     struct asuser_id who;
     owner_id((uint32_t)st->st_uid, (uint32_t)st->st_gid, &who);
-    json_int_t ntasks = spec ? (json_int_t)count_tasks(sp, spec, &who) : 0;
-    char ended[UTIL_TIME_LEN];
-    util_format_time((int64_t)st->st_ctim.tv_sec * 1000000 +
-                         st->st_ctim.tv_nsec / 1000,
-                     ended);
-    return json_pack("{s:s, s:s?, s:s, s:s?, s:n, s:s, s:{s:I, s:i, s:i, s:I}, "
-                     "s:s, s:[]}",
-                     "job", jobid, "name", spec ? spec->name : NULL, "state",
-                     "cancelled", "submitted", spec ? spec->submit_time : NULL,
-                     "started", "ended", ended, "counts", "tasks", ntasks,
-                     "succeeded", 0, "failed", 0, "cancelled", ntasks, "reason",
-                     "cancelled before it started", "tasks");
+    uint64_t ntasks = spec ? count_tasks(sp, spec, &who) : 0;
+    const struct job_report rep = {
+        .job = jobid,
+        .name = spec ? spec->name : NULL,
+        .state = "cancelled",
+        .submitted = spec ? spec->submit_time : NULL,
+        .ended_us = (int64_t)st->st_ctim.tv_sec * 1000000 +
+                    st->st_ctim.tv_nsec / 1000,
+        .tasks = ntasks,
+        .cancelled = ntasks,
+        .reason = "cancelled before it started",
+    };
+    json_t *head = jobreport_head(&rep);
+    if (head && json_object_set_new(head, "tasks", json_array()) < 0) {
+        json_decref(head);
+        return NULL;
+    }
+    return head;
 }
 
 json_t *jobreport_cancelled(const struct spool *sp, const char *jobid, int fd,
@@ -158,7 +229,7 @@ static int job_dir(int out, const char *jobid, const struct asuser_id *who,
 static int write_in(int dir, const char *jobid, unsigned mask, const char *text,
                     size_t len, struct mps_error *err)
 {
-    static const char tmp[] = ".report.json.tmp";
+    static const char tmp[] = "." OUT_REPORT ".tmp";
     unlinkat(dir, tmp, 0);
     int fd = openat(dir, tmp,
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -170,16 +241,16 @@ static int write_in(int dir, const char *jobid, unsigned mask, const char *text,
             unlinkat(dir, tmp, 0);
         }
         errno = saved;
-        return errprintf(err, "cannot write 'out/%s/report.json': %s", jobid,
-                         strerror(saved));
+        return errprintf(err, "cannot write 'out/%s/" OUT_REPORT "': %s",
+                         jobid, strerror(saved));
     }
     close(fd);
-    if (renameat(dir, tmp, dir, "report.json") < 0) {
+    if (renameat(dir, tmp, dir, OUT_REPORT) < 0) {
         int saved = errno;
         unlinkat(dir, tmp, 0);
         errno = saved;
-        return errprintf(err, "cannot write 'out/%s/report.json': %s", jobid,
-                         strerror(saved));
+        return errprintf(err, "cannot write 'out/%s/" OUT_REPORT "': %s",
+                         jobid, strerror(saved));
     }
     return 0;
 }

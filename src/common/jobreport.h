@@ -8,11 +8,40 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "error.h"
 
 struct spool;
+
+/* What report.json says of a job (doc/formats.md), but its records: its
+ * members in this order. name, submitted and reason may be NULL (JSON
+ * null); started_us 0: it never started (null). */
+struct job_report {
+    const char *job, *name, *state, *submitted;
+    int64_t started_us, ended_us;
+    uint64_t tasks, succeeded, failed, cancelled; /* "counts" */
+    const char *reason;
+};
+
+/* The report's members but "tasks", as a JSON object; NULL when out of
+ * memory. */
+json_t *jobreport_head(const struct job_report *rep);
+
+/* The records that follow the head: each(arg, emit, emit_arg) calls
+ * emit(emit_arg, line) for each record, a line of records.jsonl. */
+typedef void jobreport_records(void *arg,
+                               void (*emit)(void *emit_arg, const char *line),
+                               void *emit_arg);
+
+/* Print report.json of rep to out, compact and one line: the head's
+ * members, then "tasks": every record each gives (NULL: none), in order,
+ * streamed (a million never sit in memory). The one writer of a running
+ * job's report. 0, or -1 when out of memory (out's errors are the
+ * caller's to check). */
+int jobreport_print(FILE *out, const struct job_report *rep,
+                    jobreport_records *each, void *arg);
 
 /* The report (out/JOBID/report.json, doc/formats.md) of job jobid,
  * cancelled before it ran, from its job file open at fd (-1: it could not

@@ -3,15 +3,170 @@
 #include "record.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "util.h"
 
+bool record_succeeded(int exit_code, int signal, bool error)
+{
+    return exit_code == 0 && signal == 0 && !error;
+}
+
 bool record_ok(const struct task_record *rec)
 {
-    return rec->exit_code == 0 && rec->signal == 0 && !rec->error;
+    return record_succeeded(rec->exit_code, rec->signal, rec->error != NULL);
+}
+
+/* How a record's JSON values read: "exit_code" an int, else -1 (null: it
+ * did not exit); "signal" an int, 0 when absent or null, else -1; "error"
+ * whether there is one (absent or null: none). */
+static int json_exit_code(const json_t *v)
+{
+    json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+    return n >= INT_MIN && n <= INT_MAX ? (int)n : -1;
+}
+
+static int json_signal(const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return 0;
+    json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+    return n >= INT_MIN && n <= INT_MAX ? (int)n : -1;
+}
+
+static bool json_has_error(const json_t *v)
+{
+    return v && !json_is_null(v);
+}
+
+bool record_ok_json(const json_t *rec)
+{
+    return json_is_object(rec) &&
+           record_succeeded(json_exit_code(json_object_get(rec, "exit_code")),
+                            json_signal(json_object_get(rec, "signal")),
+                            json_has_error(json_object_get(rec, "error")));
+}
+
+/* The same of tokens: what jansson would make of them. */
+static bool token_null(const struct record_token *t)
+{
+    return !t->text || (t->len == 4 && memcmp(t->text, "null", 4) == 0);
+}
+
+/* A JSON integer (no fraction, no exponent) in int range, else -1. */
+static int token_int(const struct record_token *t)
+{
+    char buf[24], *end;
+    if (!t->text || t->len == 0 || t->len >= sizeof buf)
+        return -1;
+    memcpy(buf, t->text, t->len);
+    buf[t->len] = '\0';
+    const char *digits = buf[0] == '-' ? buf + 1 : buf;
+    if (*digits < '0' || *digits > '9')
+        return -1;
+    long long n = strtoll(buf, &end, 10);
+    return *end == '\0' && n >= INT_MIN && n <= INT_MAX ? (int)n : -1;
+}
+
+bool record_ok_tokens(const struct record_token *exit_code,
+                      const struct record_token *signal,
+                      const struct record_token *error)
+{
+    return record_succeeded(token_int(exit_code),
+                            token_null(signal) ? 0 : token_int(signal),
+                            !token_null(error));
+}
+
+static bool blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int record_scan(const char *p, size_t len, const char *const *keys, size_t n,
+                struct record_token *tok)
+{
+    const char *end = p + len;
+    memset(tok, 0, n * sizeof *tok);
+    while (p < end && blank(*p))
+        p++;
+    if (p == end || *p++ != '{')
+        return -1;
+    for (;;) {
+        while (p < end && blank(*p))
+            p++;
+        if (p < end && *p == '}')
+            return 0;
+        if (p == end || *p++ != '"')
+            return -1;
+        const char *key = p;
+        while (p < end && *p != '"' && *p != '\\')
+            p++;
+        if (p == end || *p != '"')
+            return -1;
+        size_t klen = (size_t)(p++ - key);
+        while (p < end && blank(*p))
+            p++;
+        if (p == end || *p++ != ':')
+            return -1;
+        while (p < end && blank(*p))
+            p++;
+        const char *value = p;
+        if (p < end && *p == '"') {
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\')
+                    p++;
+            if (p >= end)
+                return -1;
+            p++;
+        } else {
+            while (p < end && *p != ',' && *p != '}' && !blank(*p)) {
+                if (*p == '{' || *p == '[' || *p == '"')
+                    return -1;
+                p++;
+            }
+        }
+        size_t vlen = (size_t)(p - value);
+        for (size_t i = 0; i < n; i++)
+            if (keys[i][0] == key[0] && strncmp(keys[i], key, klen) == 0 &&
+                keys[i][klen] == '\0')
+                tok[i] = (struct record_token){value, vlen};
+        while (p < end && blank(*p))
+            p++;
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < end && *p == '}')
+            return 0;
+        return -1;
+    }
+}
+
+uint64_t record_each_line(FILE *f, uint64_t limit,
+                          void (*fn)(void *arg, const char *line), void *arg,
+                          size_t *nlines)
+{
+    uint64_t good = 0;
+    *nlines = 0;
+    char *line = malloc(RECORD_MAX_LINE + 2);
+    if (!line)
+        return 0;
+    while (good < limit && fgets(line, RECORD_MAX_LINE + 2, f)) {
+        size_t len = strlen(line);
+        /* Torn, over-long, or with a NUL: not a whole line of records. */
+        if (len == 0 || line[len - 1] != '\n' || good + len > limit)
+            break;
+        good += len;
+        line[len - 1] = '\0';
+        if (fn && len > 1)
+            fn(arg, line);
+        (*nlines)++;
+    }
+    free(line);
+    return good;
 }
 
 static json_t *string_or_null(const char *s)
@@ -127,12 +282,14 @@ int record_from_json(const char *text, struct task_record *rec,
     rec->gpus = dup_string(o, "gpus");
     rec->start_us = parse_time(json_string_value(json_object_get(o, "start")));
     rec->end_us = parse_time(json_string_value(json_object_get(o, "end")));
-    json_t *v = json_object_get(o, "exit_code");
-    rec->exit_code = json_is_integer(v) ? (int)json_integer_value(v) : -1;
-    v = json_object_get(o, "signal");
-    rec->signal = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+    /* As record_ok_json reads them, so that record_ok agrees with it. */
+    rec->exit_code = json_exit_code(json_object_get(o, "exit_code"));
+    rec->signal = json_signal(json_object_get(o, "signal"));
     rec->timed_out = json_is_true(json_object_get(o, "timed_out"));
-    rec->error = dup_string(o, "error");
+    json_t *v = json_object_get(o, "error");
+    rec->error = json_is_string(v)  ? strdup(json_string_value(v))
+                 : json_has_error(v) ? json_dumps(v, JSON_ENCODE_ANY)
+                                     : NULL;
     rec->stdout_path = dup_string(o, "stdout");
     rec->stderr_path = dup_string(o, "stderr");
     rec->stdout_bytes =

@@ -91,7 +91,7 @@ static void on_idle_check(struct evloop *loop, struct evloop_timer *t,
     struct backend_local *l = arg;
     if (!l->stopping)
         node_idle_check(l->opt->idle, &l->idle, l->ex, 0, l->re->host,
-                       l->opt->kill_grace_s, announce_owner, l);
+                        l->opt->kill_grace_s, announce_owner, l);
 }
 
 static void on_sigchld(struct evloop *loop, int fd, short revents, void *arg)

@@ -223,10 +223,8 @@ void backend_script_hello(struct backend *b, int r, unsigned slots,
                           uint64_t mem_total, unsigned gpus, const char *host)
 {
     struct script_msg *m = queue_msg(b, r, WIRE_HELLO, host);
-    m->msg.u.hello = (struct wire_hello){.host = m->text,
-                                         .slots = slots,
-                                         .gpus = gpus,
-                                         .mem_total = mem_total};
+    m->msg.u.hello = (struct wire_hello){
+        .host = m->text, .slots = slots, .gpus = gpus, .mem_total = mem_total};
 }
 
 void backend_script_output(struct backend *b, int r, uint64_t dispatch,

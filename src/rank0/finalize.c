@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "job.h"
+#include "jobreport.h"
 #include "journal.h"
 #include "outdir.h"
-#include "ranks.h"
 #include "results.h"
 #include "spool.h"
 #include "util.h"
@@ -21,31 +21,27 @@
 static int write_report(struct coordinator *co, struct job *job,
                         const char *state, int64_t ended_us)
 {
-    char t1[UTIL_TIME_LEN], t2[UTIL_TIME_LEN];
     uint64_t ended = job->succeeded + job->failed;
-    json_t *head = json_pack(
-        "{s:s, s:s?, s:s, s:s?, s:s, s:s, s:{s:I, s:I, s:I, s:I}, s:s?}", "job",
-        job->id, "name", job->spec->name, "state", state, "submitted",
-        job->spec->submit_time, "started",
-        util_format_time(job->started_us ? job->started_us : job->claimed_us,
-                         t1),
-        "ended", util_format_time(ended_us, t2), "counts", "tasks",
-        (json_int_t)job->ntasks, "succeeded", (json_int_t)job->succeeded,
-        "failed", (json_int_t)job->failed, "cancelled",
-        (json_int_t)(job->ntasks > ended ? job->ntasks - ended : 0), "reason",
-        job->reason);
-    char *head_text =
-        head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(head);
+    const struct job_report rep = {
+        .job = job->id,
+        .name = job->spec->name,
+        .state = state,
+        .submitted = job->spec->submit_time,
+        .started_us = job->started_us ? job->started_us : job->claimed_us,
+        .ended_us = ended_us,
+        .tasks = job->ntasks,
+        .succeeded = job->succeeded,
+        .failed = job->failed,
+        .cancelled = job->ntasks > ended ? job->ntasks - ended : 0,
+        .reason = job->reason,
+    };
     struct mps_error err;
-    int rc = head_text ? outdir_write_report(job->out, head_text, &err)
-                       : errprintf(&err, "out of memory");
+    int rc = outdir_write_report(job->out, &rep, &err);
     if (rc < 0) {
         int failed = errno;
         logmsg("job %s: %s", job->id, err.text);
         errno = failed;
     }
-    free(head_text);
     return rc;
 }
 

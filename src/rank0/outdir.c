@@ -6,15 +6,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "jobreport.h"
+#include "outpaths.h"
 #include "util.h"
 
-#define RECORDS "records.jsonl"
+#define RECORDS OUT_RECORDS
 
 struct outdir {
     char *path;
@@ -197,33 +196,18 @@ int outdir_append_record(struct outdir *od, const char *line)
     return 0;
 }
 
-/* Read records.jsonl from its start, at most limit bytes: fn(arg, line)
- * for each whole line (see outdir_scan_records). Returns the offset after
- * the last whole line. */
+/* Read records.jsonl from its start, at most limit bytes, by record.h's
+ * one reader of it (see outdir_scan_records). Returns the offset after the
+ * last whole line. */
 static uint64_t read_lines(struct outdir *od, uint64_t limit,
                            void (*fn)(void *arg, const char *line), void *arg,
                            size_t *nlines)
 {
     FILE *f = od->records;
-    uint64_t good = 0;
     *nlines = 0;
-    char *line = malloc(OUTDIR_MAX_LINE + 2);
-    if (!line || fflush(f) != 0 || fseeko(f, 0, SEEK_SET) < 0) {
-        free(line);
+    if (fflush(f) != 0 || fseeko(f, 0, SEEK_SET) < 0)
         return 0;
-    }
-    while (good < limit && fgets(line, OUTDIR_MAX_LINE + 2, f)) {
-        size_t len = strlen(line);
-        /* Torn, over-long, or with a NUL: not a line rank 0 wrote. */
-        if (len == 0 || line[len - 1] != '\n' || good + len > limit)
-            break;
-        good += len;
-        line[len - 1] = '\0';
-        if (fn && len > 1)
-            fn(arg, line);
-        (*nlines)++;
-    }
-    free(line);
+    uint64_t good = record_each_line(f, limit, fn, arg, nlines);
     clearerr(f);
     fseeko(f, 0, SEEK_END);
     return good;
@@ -247,25 +231,19 @@ size_t outdir_scan_records(struct outdir *od,
     return n;
 }
 
-/* Splice one record into the report: a comma before all but the first. */
-struct splice {
-    FILE *out;
-    bool first;
-};
-
-static void splice_line(void *arg, const char *line)
+/* The report's records: what rank 0 wrote of records.jsonl. */
+static void each_record(void *arg, void (*emit)(void *, const char *),
+                        void *emit_arg)
 {
-    struct splice *sp = arg;
-    if (!sp->first)
-        fputc(',', sp->out);
-    fputs(line, sp->out);
-    sp->first = false;
+    struct outdir *od = arg;
+    size_t n;
+    read_lines(od, od->records_size, emit, emit_arg, &n);
 }
 
-int outdir_write_report(struct outdir *od, const char *head,
+int outdir_write_report(struct outdir *od, const struct job_report *rep,
                         struct mps_error *err)
 {
-    static const char name[] = "report.json";
+    static const char name[] = OUT_REPORT;
     if (outdir_enter(od) < 0)
         return errprintf(err, "cannot write '%s/%s': %s", od->path, name,
                          strerror(errno));
@@ -280,15 +258,10 @@ int outdir_write_report(struct outdir *od, const char *head,
         if (fd >= 0)
             close(fd);
     } else {
-        size_t head_len = strlen(head);
-        /* Without the closing brace. */
-        fwrite(head, 1, head_len ? head_len - 1 : 0, out);
-        fputs(",\"tasks\":[", out);
-        struct splice sp = {out, true};
-        size_t n;
-        read_lines(od, od->records_size, splice_line, &sp, &n);
-        fputs("]}\n", out);
-        bool ok = !ferror(out) && fflush(out) == 0;
+        bool printed = jobreport_print(out, rep, each_record, od) == 0;
+        bool ok = printed && !ferror(out) && fflush(out) == 0;
+        if (!printed)
+            errno = ENOMEM;
         if (fclose(out) != 0)
             ok = false;
         rc = commit(od, ok, tmp, name, err);

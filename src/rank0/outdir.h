@@ -10,12 +10,14 @@
 
 #include "asuser.h"
 #include "error.h"
+#include "record.h"
 
 /* A line of records.jsonl longer than this is not one rank 0 wrote: it
  * ends what is read of the file. */
-#define OUTDIR_MAX_LINE (4 << 20)
+#define OUTDIR_MAX_LINE RECORD_MAX_LINE
 
 struct outdir;
+struct job_report;
 
 /* Make out/ID beneath outfd (rank 0's out/, named out_path in messages)
  * for a job whose tasks run as who, and open its records.jsonl for
@@ -88,12 +90,11 @@ int outdir_append_record(struct outdir *od, const char *line);
 size_t outdir_scan_records(struct outdir *od,
                            void (*fn)(void *arg, const char *line), void *arg);
 
-/* Write report.json (as outdir_write): head, a JSON object of the job's
- * summary, with "tasks": every line of records.jsonl, in order, added
- * before its closing brace. Reads no more of records.jsonl than rank 0
+/* Write report.json (as outdir_write) by jobreport_print: rep, then
+ * "tasks": every line of records.jsonl, in order. Reads no more of records.jsonl than rank 0
  * wrote (or found whole when taking the job over), whatever the job's
  * tasks did to the file meanwhile. 0, or -1 with err and errno set. */
-int outdir_write_report(struct outdir *od, const char *head,
+int outdir_write_report(struct outdir *od, const struct job_report *rep,
                         struct mps_error *err);
 
 #endif

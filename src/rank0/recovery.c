@@ -13,7 +13,6 @@
 #include "journal.h"
 #include "runopts.h"
 #include "outdir.h"
-#include "ranks.h"
 #include "util.h"
 
 void fail_fast_mark(struct coordinator *co, struct job *job, uint64_t task)
@@ -114,13 +113,27 @@ struct records_seen {
 
 static void record_seen(void *arg, const char *line)
 {
+    static const char *const keys[] = {"task", "attempt"};
     struct records_seen *rs = arg;
-    const char *t = strstr(line, "\"task\":");
-    const char *a = strstr(line, "\"attempt\":");
-    if (!t || !a)
+    struct record_token tok[2];
+    struct task_record rec;
+    struct mps_error err;
+    uint64_t task;
+    unsigned long attempt;
+    if (record_scan(line, strlen(line), keys, 2, tok) == 0) {
+        if (!tok[0].text || !tok[1].text)
+            return;
+        task = strtoull(tok[0].text, NULL, 10);
+        attempt = strtoul(tok[1].text, NULL, 10);
+    } else if (record_from_json(line, &rec, &err) == 0) {
+        task = rec.task; /* a record with steps */
+        attempt = rec.attempt;
+        record_clear(&rec);
+    } else {
         return;
-    struct replay_task *rt = replay_lookup(rs->job, strtoull(t + 7, NULL, 10));
-    if (rt && rt->attempt == strtoul(a + 10, NULL, 10))
+    }
+    struct replay_task *rt = replay_lookup(rs->job, task);
+    if (rt && rt->attempt == attempt)
         rs->found[rt - rs->job->replay] = true;
 }
 

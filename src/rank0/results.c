@@ -16,42 +16,28 @@
 #include "metrics.h"
 #include "runopts.h"
 #include "outdir.h"
+#include "outpaths.h"
 #include "queue.h"
-#include "ranks.h"
 #include "util.h"
 
 /* ---- output files ---- */
 
-static char *task_path(const struct job *job, uint64_t task, const char *ext)
-{
-    char *path;
-    if (asprintf(&path, "%s/%llu.%s", outdir_path(job->out),
-                 (unsigned long long)task, ext) < 0)
-        return NULL;
-    return path;
-}
-
-/* "TASK.EXT", a file's name in out/JOBID. */
-static const char *task_name(uint64_t task, const char *ext, char *buf,
-                             size_t len)
-{
-    snprintf(buf, len, "%llu.%s", (unsigned long long)task, ext);
-    return buf;
-}
+/* A task's files are named by outpaths.h. */
 
 static int open_output(struct dispatch *d, int stream)
 {
     int *fd = stream == 1 ? &d->out_fd : &d->err_fd;
     if (*fd >= 0)
         return *fd;
-    char name[40];
+    char name[OUT_NAME_LEN];
     /* A new file, as the job's owner: never written through the name,
      * which may be a link to the job's shared empty file (outdir_empty)
      * from an earlier attempt. Readable too, for the stdout/stderr
      * copies. */
-    *fd = outdir_create(
-        d->job->out,
-        task_name(d->task, stream == 1 ? "out" : "err", name, sizeof name));
+    *fd = outdir_create(d->job->out,
+                        out_task_name(d->task,
+                                      stream == 1 ? OUT_STDOUT : OUT_STDERR,
+                                      name, sizeof name));
     if (*fd < 0 && !d->write_errno)
         d->write_errno = errno;
     return *fd;
@@ -161,8 +147,9 @@ static void end_attempt(struct coordinator *co, struct ended *e)
 {
     const struct dispatch *d = e->d;
     const struct wire_result *res = &e->res;
-    bool ok = res->exit_code == 0 && res->signal == 0 && !res->error &&
-              !d->write_errno && !e->copy_error;
+    bool ok =
+        record_succeeded(res->exit_code, res->signal, res->error != NULL) &&
+        !d->write_errno && !e->copy_error;
     enum journal_state state = ok             ? JOURNAL_OK
                                : d->fail_fast ? JOURNAL_STOPPED
                                : d->cancelled ? JOURNAL_CANCELLED
@@ -212,12 +199,12 @@ static uint64_t output_bytes(int fd)
  * exist, empty then); a failure is the attempt's write error. */
 static void empty_outputs(struct dispatch *d)
 {
-    char name[40];
+    char name[OUT_NAME_LEN];
     for (int stream = 1; stream <= 2; stream++) {
-        const char *ext = stream == 1 ? "out" : "err";
+        enum out_task_file which = stream == 1 ? OUT_STDOUT : OUT_STDERR;
         if ((stream == 1 ? d->out_fd : d->err_fd) < 0 &&
-            outdir_empty(d->job->out,
-                         task_name(d->task, ext, name, sizeof name)) < 0 &&
+            outdir_empty(d->job->out, out_task_name(d->task, which, name,
+                                                    sizeof name)) < 0 &&
             !d->write_errno)
             d->write_errno = errno;
     }
@@ -249,8 +236,10 @@ static void fill_record(struct coordinator *co, struct ended *e,
     rec->system_s = res->system_s;
     rec->steps = res->steps;
     rec->nsteps = res->nsteps;
-    rec->stdout_path = task_path(job, d->task, "out");
-    rec->stderr_path = task_path(job, d->task, "err");
+    rec->stdout_path =
+        out_task_path(outdir_path(job->out), d->task, OUT_STDOUT);
+    rec->stderr_path =
+        out_task_path(outdir_path(job->out), d->task, OUT_STDERR);
     empty_outputs(d);
     rec->stdout_bytes = output_bytes(d->out_fd);
     rec->stderr_bytes = output_bytes(d->err_fd);
@@ -349,8 +338,8 @@ static void write_record(struct coordinator *co, struct job *job, uint64_t task,
                          const struct task_record *rec)
 {
     char *json = record_to_json(rec);
-    char json_name[40];
-    task_name(task, "json", json_name, sizeof json_name);
+    char json_name[OUT_NAME_LEN];
+    out_task_name(task, OUT_RECORD, json_name, sizeof json_name);
     struct mps_error err;
     int rc = json ? outdir_write(job->out, json_name, json, strlen(json), &err)
                   : errprintf(&err, "out of memory");

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "error.h"
 #include "format.h"
+#include "outpaths.h"
 #include "reportread.h"
 #include "spool.h"
 #include "util.h"
@@ -614,9 +615,8 @@ static void put_failed(FILE *f, struct spool *sp, const char *id,
         put_result(f, pg, a);
         fprintf(f, "</td><td>%s</td><td>",
                 fmt_duration(a->elapsed, b1, sizeof b1));
-        char name[200];
-        snprintf(name, sizeof name, "%s/%lld.err", id, a->task);
-        char *path = spool_file(sp, SPOOL_OUT, name);
+        char *path =
+            out_task_file(sp, id, (uint64_t)a->task, OUT_STDERR);
         put_tail(f, path);
         free(path);
         fputs("</td></tr>\n", f);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "record.h"
 #include "reportread.h"
 #include "util.h"
 
@@ -70,6 +71,7 @@ struct rec_view {
     double elapsed;                         /* NAN: absent */
     double user_s, system_s;
     bool has_exit, has_error, timed_out, cancelled, interrupted;
+    bool ok; /* succeeded, by record.h's one rule */
     int exit_code, signal;
 };
 
@@ -101,6 +103,7 @@ static int view_from_json(json_t *rec, struct rec_view *v)
         .interrupted = is_true(rec, "interrupted"),
         .exit_code = json_is_integer(code) ? (int)json_integer_value(code) : 0,
         .signal = json_is_integer(sig) ? (int)json_integer_value(sig) : 0,
+        .ok = record_ok_json(rec),
     };
     return 0;
 }
@@ -124,64 +127,25 @@ struct view_token {
     bool str;
 };
 
-/* Scan a flat JSON object for the values of view_keys into tok; -1 for
- * anything else. */
+/* The values of view_keys in a flat JSON object (record_scan), strings
+ * without their quotes; -1 for anything else, or a string with an escape
+ * or a control character (jansson decodes it). */
 static int scan_view_tokens(char *p, char *end, struct view_token *tok)
 {
-    while (p < end && strchr(" \t\r\n", *p))
-        p++;
-    if (p == end || *p++ != '{')
+    struct record_token raw[NKEYS];
+    if (record_scan(p, (size_t)(end - p), view_keys, NKEYS, raw) < 0)
         return -1;
-    for (bool done = false; !done;) {
-        while (p < end && strchr(" \t\r\n", *p))
-            p++;
-        if (p < end && *p == '}')
-            break;
-        if (p == end || *p++ != '"')
-            return -1;
-        char *key = p;
-        while (p < end && *p != '"' && *p != '\\')
-            p++;
-        if (p == end || *p != '"')
-            return -1;
-        size_t klen = (size_t)(p++ - key);
-        while (p < end && strchr(" \t\r\n", *p))
-            p++;
-        if (p == end || *p++ != ':')
-            return -1;
-        while (p < end && strchr(" \t\r\n", *p))
-            p++;
-        char *value = p;
-        bool str = p < end && *p == '"';
-        size_t len;
-        if (str) {
-            value = ++p;
-            while (p < end && *p != '"' && *p != '\\' &&
-                   (unsigned char)*p >= 0x20)
-                p++;
-            if (p == end || *p != '"')
-                return -1; /* an escape: jansson decodes it */
-            len = (size_t)(p++ - value);
-        } else {
-            while (p < end && !strchr(",} \t\r\n", *p)) {
-                if (*p == '{' || *p == '[' || *p == '"')
-                    return -1;
-                p++;
-            }
-            len = (size_t)(p - value);
-        }
-        while (p < end && strchr(" \t\r\n", *p))
-            p++;
-        if (p == end || (*p != ',' && *p != '}'))
-            return -1;
-        done = *p++ == '}';
-        for (size_t k = 0; k < NKEYS; k++)
-            if (strlen(view_keys[k]) == klen &&
-                memcmp(view_keys[k], key, klen) == 0) {
-                tok[k].text = value;
-                tok[k].len = len;
-                tok[k].str = str;
-            }
+    for (size_t k = 0; k < NKEYS; k++) {
+        tok[k] = (struct view_token){0};
+        if (!raw[k].text)
+            continue;
+        char *value = p + (raw[k].text - p);
+        tok[k].str = *value == '"';
+        tok[k].text = tok[k].str ? value + 1 : value;
+        tok[k].len = tok[k].str ? raw[k].len - 2 : raw[k].len;
+        for (size_t i = 0; tok[k].str && i < tok[k].len; i++)
+            if (tok[k].text[i] == '\\' || (unsigned char)tok[k].text[i] < 0x20)
+                return -1;
     }
     return 0;
 }
@@ -279,12 +243,24 @@ static void set_view(struct rec_view *v, struct view_token *tok)
     }
 }
 
+/* A string token's text with its quotes, as record_scan gave it. */
+static struct record_token raw_token(const struct view_token *t)
+{
+    return t->str ? (struct record_token){t->text - 1, t->len + 2}
+                  : (struct record_token){t->text, t->len};
+}
+
 static int view_from_text(char *p, char *end, struct rec_view *v)
 {
     struct view_token tok[NKEYS] = {{0}};
     if (scan_view_tokens(p, end, tok) < 0 || check_view_numbers(tok) < 0)
         return -1;
+    /* Before set_view puts NULs in the text. */
+    struct record_token code = raw_token(&tok[14]), sig = raw_token(&tok[15]),
+                        error = raw_token(&tok[3]);
+    bool ok = record_ok_tokens(&code, &sig, &error);
     set_view(v, tok);
+    v->ok = ok;
     return 0;
 }
 
@@ -345,8 +321,7 @@ static int page_add_record(struct page *pg, char *text, size_t len)
             goto out;
         at->error = (unsigned)++pg->nerrors;
     }
-    bool ok =
-        at->has_exit && at->exit_code == 0 && at->signal == 0 && !v.has_error;
+    bool ok = v.ok;
     if (v.interrupted)
         at->outcome = PAGE_INTERRUPTED;
     else if (v.cancelled)

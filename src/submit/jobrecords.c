@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outpaths.h"
+
 static int attempt_cmp(const void *a, const void *b)
 {
     const struct job_attempt *x = a, *y = b;
@@ -44,13 +46,27 @@ static int add_attempt(struct job_attempt **list, size_t *n, size_t *cap,
     return 0;
 }
 
+/* Where record_each_line's lines go: parsed, into the list. */
+struct lines {
+    struct job_attempt **list;
+    size_t *n, *cap;
+    bool failed; /* out of memory */
+};
+
+static void add_line(void *arg, const char *line)
+{
+    struct lines *l = arg;
+    json_t *rec = json_loads(line, 0, NULL);
+    if (rec && !l->failed && add_attempt(l->list, l->n, l->cap, rec) < 0)
+        l->failed = true;
+    else if (l->failed)
+        json_decref(rec);
+}
+
 int jobrecords_load(const struct spool *sp, const char *id, bool ended,
                     struct job_attempt **out, size_t *n, struct mps_error *err)
 {
-    char name[160];
-    snprintf(name, sizeof name, "%s/%s", id,
-             ended ? "report.json" : "records.jsonl");
-    char *path = spool_file(sp, SPOOL_OUT, name);
+    char *path = out_file(sp, id, ended ? OUT_REPORT : OUT_RECORDS);
     struct job_attempt *list = NULL;
     size_t count = 0, cap = 0;
     *out = NULL;
@@ -87,22 +103,19 @@ int jobrecords_load(const struct spool *sp, const char *id, bool ended,
             free(path);
             return -1;
         }
-        char *line = NULL;
-        size_t linecap = 0;
-        ssize_t len;
-        while (in && (len = getline(&line, &linecap, in)) > 0) {
-            json_t *rec = json_loadb(line, (size_t)len, 0, NULL);
-            if (rec && add_attempt(&list, &count, &cap, rec) < 0) {
-                free(line);
-                fclose(in);
-                free(path);
-                jobrecords_free(list, count);
-                return errprintf(err, "out of memory");
-            }
-        }
-        free(line);
-        if (in)
+        /* record.h's reader of records.jsonl: whole lines only (the last
+         * one may still be being written). */
+        struct lines lines = {&list, &count, &cap, 0};
+        size_t nlines;
+        if (in) {
+            record_each_line(in, UINT64_MAX, add_line, &lines, &nlines);
             fclose(in);
+        }
+        if (lines.failed) {
+            free(path);
+            jobrecords_free(list, count);
+            return errprintf(err, "out of memory");
+        }
     }
     free(path);
     if (count > 1)
@@ -117,15 +130,4 @@ void jobrecords_free(struct job_attempt *attempts, size_t n)
     for (size_t i = 0; i < n; i++)
         json_decref(attempts[i].rec);
     free(attempts);
-}
-
-bool jobrecords_ok(json_t *rec)
-{
-    json_t *code = json_object_get(rec, "exit_code");
-    json_t *sig = json_object_get(rec, "signal");
-    json_t *error = json_object_get(rec, "error");
-    return json_is_integer(code) && json_integer_value(code) == 0 &&
-           (!sig || json_is_null(sig) ||
-            (json_is_integer(sig) && json_integer_value(sig) == 0)) &&
-           (!error || json_is_null(error));
 }

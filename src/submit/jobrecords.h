@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "record.h" /* record_ok_json: whether an attempt succeeded */
 #include "spool.h"
 
 /* One attempt of one task: its record (a JSON object, owned). */
@@ -25,8 +26,5 @@ int jobrecords_load(const struct spool *sp, const char *id, bool ended,
                     struct job_attempt **out, size_t *n, struct mps_error *err);
 
 void jobrecords_free(struct job_attempt *attempts, size_t n);
-
-/* Whether an attempt succeeded: exit_code 0, no signal, no error. */
-bool jobrecords_ok(json_t *rec);
 
 #endif

@@ -361,7 +361,7 @@ static json_t *unsucceeded(struct spool *sp, const char *old_id,
             i + 1 == nattempts || attempts[i + 1].task != attempts[i].task;
         long long t = attempts[i].task;
         if (last && t >= 0 && t < ntasks)
-            (*chosen)[t] = !jobrecords_ok(attempts[i].rec);
+            (*chosen)[t] = !record_ok_json(attempts[i].rec);
     }
     numbers = json_array();
     for (long long i = 0; i < ntasks; i++)

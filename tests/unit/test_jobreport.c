@@ -194,9 +194,58 @@ static void test_write_as_owner(void **state)
     write_and_check("j-5", 65534);
 }
 
+static void two_records(void *arg, void (*emit)(void *, const char *),
+                        void *emit_arg)
+{
+    (void)arg;
+    emit(emit_arg, "{\"task\":0,\"exit_code\":0}");
+    emit(emit_arg, "{\"task\":1,\"exit_code\":3}");
+}
+
+/* jobreport_print, rank 0's writer: the schema's members in order, as
+ * jansson prints the whole object compact, then the records. */
+static void test_print(void **state)
+{
+    (void)state;
+    const struct job_report rep = {.job = "j-9",
+                                   .name = "na\"me",
+                                   .state = "failed",
+                                   .started_us = 1795482606123456LL,
+                                   .ended_us = 1795482607623456LL,
+                                   .tasks = 3,
+                                   .succeeded = 1,
+                                   .failed = 1,
+                                   .cancelled = 1};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_int_equal(jobreport_print(out, &rep, two_records, NULL), 0);
+    fclose(out);
+    assert_string_equal(
+        text, "{\"job\":\"j-9\",\"name\":\"na\\\"me\",\"state\":\"failed\","
+              "\"submitted\":null,\"started\":\"2026-11-24T01:10:06.123456Z\","
+              "\"ended\":\"2026-11-24T01:10:07.623456Z\",\"counts\":{\"tasks\":"
+              "3,\"succeeded\":1,\"failed\":1,\"cancelled\":1},\"reason\":null,"
+              "\"tasks\":[{\"task\":0,\"exit_code\":0},{\"task\":1,"
+              "\"exit_code\":3}]}\n");
+    json_t *head = jobreport_head(&rep);
+    json_object_set_new(head, "tasks", json_array());
+    char *whole = json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    free(text);
+    /* Without records, the same text jansson prints. */
+    out = open_memstream(&text, &len);
+    assert_int_equal(jobreport_print(out, &rep, NULL, NULL), 0);
+    fclose(out);
+    assert_memory_equal(text, whole, strlen(whole));
+    free(whole);
+    free(text);
+    json_decref(head);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_print),
         cmocka_unit_test(test_inline_tasks),
         cmocka_unit_test(test_task_file),
         cmocka_unit_test(test_not_a_job),

@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
 
 #include "record.h"
 
@@ -161,6 +164,123 @@ static void test_steps(void **state)
     free(json);
 }
 
+/* One rule for "succeeded": the struct (record_from_json, record_ok), the
+ * JSON object (record_ok_json) and the fast scanner's tokens (record_scan,
+ * record_ok_tokens) agree on every record, odd ones too. */
+static void test_one_succeeded_rule(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        bool ok;
+    } cases[] = {
+        {"{\"exit_code\":0,\"signal\":null,\"error\":null}", true},
+        {"{\"exit_code\":0}", true},
+        {"{\"exit_code\":0,\"signal\":0}", true},
+        {"{\"exit_code\":-0,\"signal\":null}", true},
+        {"{ \"task\" : 3 , \"exit_code\" : 0 , \"error\" : null }", true},
+        {"{\"exit_code\":1,\"signal\":null,\"error\":null}", false},
+        {"{\"exit_code\":null,\"signal\":9,\"error\":null}", false},
+        {"{\"exit_code\":0,\"signal\":9}", false},
+        {"{\"exit_code\":0,\"signal\":\"9\"}", false},
+        {"{\"exit_code\":0,\"error\":\"cannot execute\"}", false},
+        {"{\"exit_code\":0,\"error\":\"\"}", false},
+        {"{\"exit_code\":0,\"error\":false}", false},
+        {"{\"exit_code\":0,\"error\":3}", false},
+        {"{\"exit_code\":0.0}", false},
+        {"{\"exit_code\":\"0\"}", false},
+        {"{\"exit_code\":4294967296}", false},
+        {"{\"signal\":null}", false},
+        {"{}", false},
+    };
+    static const char *const keys[] = {"exit_code", "signal", "error"};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *text = cases[i].text;
+        print_message("%s\n", text);
+        json_t *o = json_loads(text, 0, NULL);
+        assert_non_null(o);
+        assert_int_equal(record_ok_json(o), cases[i].ok);
+        json_decref(o);
+        struct task_record rec;
+        struct mps_error err;
+        assert_int_equal(record_from_json(text, &rec, &err), 0);
+        assert_int_equal(record_ok(&rec), cases[i].ok);
+        record_clear(&rec);
+        struct record_token tok[3];
+        assert_int_equal(record_scan(text, strlen(text), keys, 3, tok), 0);
+        assert_int_equal(record_ok_tokens(&tok[0], &tok[1], &tok[2]),
+                         cases[i].ok);
+    }
+    /* What rank 0 writes reads back as it decided. */
+    struct task_record ok = {.job = "j", .exit_code = 0},
+                       bad = {.job = "j", .exit_code = -1, .signal = 15};
+    for (int i = 0; i < 2; i++) {
+        struct task_record *r = i ? &bad : &ok;
+        char *json = record_to_json(r);
+        json_t *o = json_loads(json, 0, NULL);
+        assert_int_equal(record_ok_json(o), record_ok(r));
+        json_decref(o);
+        struct record_token tok[3];
+        assert_int_equal(record_scan(json, strlen(json), keys, 3, tok), 0);
+        assert_int_equal(record_ok_tokens(&tok[0], &tok[1], &tok[2]),
+                         record_ok(r));
+        free(json);
+    }
+    assert_true(record_succeeded(0, 0, false));
+    assert_false(record_succeeded(0, 0, true));
+    assert_false(record_succeeded(-1, 0, false));
+    assert_false(record_succeeded(0, 9, false));
+}
+
+/* record_scan: tokens as written; anything but a flat object is refused. */
+static void test_scan(void **state)
+{
+    (void)state;
+    static const char *const keys[] = {"task", "host", "note"};
+    struct record_token tok[3];
+    const char *text = "{\"job\":\"a\\\"b\",\"task\":12,\"host\":\"n1\"}";
+    assert_int_equal(record_scan(text, strlen(text), keys, 3, tok), 0);
+    assert_int_equal(tok[0].len, 2);
+    assert_memory_equal(tok[0].text, "12", 2);
+    assert_int_equal(tok[1].len, 4);
+    assert_memory_equal(tok[1].text, "\"n1\"", 4);
+    assert_null(tok[2].text);
+    static const char *const refused[] = {
+        "[1]", "{\"steps\":[{}]}", "{\"a\":{}}", "{\"a\":1", "{\"a\\n\":1}",
+        "{\"a\" 1}", "{\"a\":\"x}"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        assert_int_equal(
+            record_scan(refused[i], strlen(refused[i]), keys, 3, tok), -1);
+}
+
+static void seen_line(void *arg, const char *line)
+{
+    char *all = arg;
+    strcat(all, line);
+    strcat(all, "|");
+}
+
+/* records.jsonl: whole lines only, within the limit. */
+static void test_each_line(void **state)
+{
+    (void)state;
+    char text[] = "{\"task\":0}\n\n{\"task\":1}\n{\"task\":2}";
+    FILE *f = fmemopen(text, strlen(text), "r");
+    assert_non_null(f);
+    char all[200] = "";
+    size_t n;
+    uint64_t good = record_each_line(f, UINT64_MAX, seen_line, all, &n);
+    assert_string_equal(all, "{\"task\":0}|{\"task\":1}|");
+    assert_int_equal(n, 3);
+    assert_int_equal(good, 23);
+    rewind(f);
+    all[0] = '\0';
+    good = record_each_line(f, 12, seen_line, all, &n);
+    assert_string_equal(all, "{\"task\":0}|");
+    assert_int_equal(good, 12);
+    fclose(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +289,9 @@ int main(void)
         cmocka_unit_test(test_unicode_error),
         cmocka_unit_test(test_flags_and_note),
         cmocka_unit_test(test_steps),
+        cmocka_unit_test(test_one_succeeded_rule),
+        cmocka_unit_test(test_scan),
+        cmocka_unit_test(test_each_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
