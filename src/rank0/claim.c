@@ -7,15 +7,19 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "cancel.h"
+#include "evloop.h"
 #include "job.h"
 #include "journal.h"
 #include "outdir.h"
 #include "queue.h"
 #include "ranks.h"
 #include "recovery.h"
+#include "runopts.h"
+#include "spool.h"
 #include "util.h"
 
 void job_id_of(const char *name, char *id)
@@ -339,4 +343,45 @@ void read_inotify(struct coordinator *co)
         scan_cancel(co);
     if (drains || overflow)
         scan_drain(co);
+}
+
+static void on_inotify(struct evloop *loop, int fd, short revents, void *arg)
+{
+    (void)loop, (void)fd, (void)revents;
+    read_inotify(arg);
+}
+
+static void watch_requests(struct coordinator *co)
+{
+    char *canceldir = spool_file(co->sp, SPOOL_CANCEL, NULL);
+    co->cancel_wd = co->inotify_fd >= 0 && canceldir
+                        ? inotify_add_watch(co->inotify_fd, canceldir,
+                                            IN_MOVED_TO | IN_CLOSE_WRITE)
+                        : -1;
+    free(canceldir);
+    char *draindir = spool_file(co->sp, SPOOL_DRAIN, NULL);
+    co->drain_wd = co->inotify_fd >= 0 && draindir
+                       ? inotify_add_watch(co->inotify_fd, draindir,
+                                           IN_CREATE | IN_DELETE | IN_MOVED_TO |
+                                               IN_MOVED_FROM)
+                       : -1;
+    free(draindir);
+}
+
+void claim_watch(struct coordinator *co)
+{
+    co->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    char *newdir = spool_file(co->sp, SPOOL_NEW, NULL);
+    co->new_wd = co->inotify_fd >= 0 && newdir
+                     ? inotify_add_watch(co->inotify_fd, newdir,
+                                         IN_MOVED_TO | IN_CLOSE_WRITE)
+                     : -1;
+    if (co->new_wd < 0)
+        logmsg("cannot watch '%s' (%s): scanning it every %g s instead",
+               newdir ? newdir : "new/", strerror(errno), co->opt->rescan_s);
+    free(newdir);
+    watch_requests(co);
+    if (co->inotify_fd >= 0 &&
+        evloop_fd_add(co->loop, co->inotify_fd, EVLOOP_IN, on_inotify, co) < 0)
+        logmsg("cannot watch the spool: out of memory");
 }

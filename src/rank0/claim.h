@@ -53,4 +53,9 @@ void free_names(char **names, size_t n);
  * keeps nothing else waiting. */
 void read_inotify(struct coordinator *co);
 
+/* Watch new/, cancel/ and drain/ with inotify on the coordinator's loop
+ * (read_inotify takes the events); a failed watch of new/ leaves the
+ * periodic scan (--rescan). */
+void claim_watch(struct coordinator *co);
+
 #endif

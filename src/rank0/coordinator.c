@@ -186,12 +186,6 @@ static void on_signal(struct evloop *loop, int fd, short revents, void *arg)
         begin_stop(co, strsignal((int)si.ssi_signo));
 }
 
-static void on_inotify(struct evloop *loop, int fd, short revents, void *arg)
-{
-    (void)loop, (void)fd, (void)revents;
-    read_inotify(arg);
-}
-
 /* The signals that stop the run (main blocked them; SIGCHLD is the local
  * backend's). */
 static int stop_signalfd(void)
@@ -206,43 +200,6 @@ static int stop_signalfd(void)
 }
 
 /* ---- setup ---- */
-
-static void watch_requests(struct coordinator *co)
-{
-    char *canceldir = spool_file(co->sp, SPOOL_CANCEL, NULL);
-    co->cancel_wd = co->inotify_fd >= 0 && canceldir
-                        ? inotify_add_watch(co->inotify_fd, canceldir,
-                                            IN_MOVED_TO | IN_CLOSE_WRITE)
-                        : -1;
-    free(canceldir);
-    char *draindir = spool_file(co->sp, SPOOL_DRAIN, NULL);
-    co->drain_wd = co->inotify_fd >= 0 && draindir
-                       ? inotify_add_watch(co->inotify_fd, draindir,
-                                           IN_CREATE | IN_DELETE | IN_MOVED_TO |
-                                               IN_MOVED_FROM)
-                       : -1;
-    free(draindir);
-}
-
-/* inotify on new/, cancel/ and drain/ (a failed watch of new/ leaves the
- * periodic scan). */
-static void watch_spool(struct coordinator *co)
-{
-    co->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    char *newdir = spool_file(co->sp, SPOOL_NEW, NULL);
-    co->new_wd = co->inotify_fd >= 0 && newdir
-                     ? inotify_add_watch(co->inotify_fd, newdir,
-                                         IN_MOVED_TO | IN_CLOSE_WRITE)
-                     : -1;
-    if (co->new_wd < 0)
-        logmsg("cannot watch '%s' (%s): scanning it every %g s instead",
-               newdir ? newdir : "new/", strerror(errno), co->opt->rescan_s);
-    free(newdir);
-    watch_requests(co);
-    if (co->inotify_fd >= 0 &&
-        evloop_fd_add(co->loop, co->inotify_fd, EVLOOP_IN, on_inotify, co) < 0)
-        logmsg("cannot watch the spool: out of memory");
-}
 
 /* The status and journal files of this coordinator, HOST-PID; a journal
  * of that name is a dead predecessor's (same host, same pid after a
@@ -293,7 +250,7 @@ static int setup(struct coordinator *co, struct mps_error *err)
     co->requests = requests_create(co->sp, &request_ops, co, err);
     if (!co->requests)
         return -1;
-    watch_spool(co);
+    claim_watch(co);
     co->copies = copies_create(on_copied, co);
     co->looks = intake_cache_create(INTAKE_LOOKS);
     if (!co->copies || !co->looks)

@@ -122,10 +122,11 @@ static char **task_env_make(const struct job *job, const struct task_vars *v,
     return *task_env;
 }
 
-/* Send one task attempt to rank index r (0 is rank 0 itself when alone). */
+/* Send one task attempt to rank index r (failures: the task's failed
+ * attempts before it). */
 static void send_task(struct coordinator *co, struct job *job, int r,
-                      uint64_t task, unsigned attempt, struct taskcmd *cmd,
-                      const struct task_place *place)
+                      uint64_t task, unsigned attempt, unsigned failures,
+                      struct taskcmd *cmd, const struct task_place *place)
 {
     struct dispatch *d = calloc(1, sizeof *d);
     if (!d) {
@@ -133,6 +134,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
         return;
     }
     d->id = ++co->next_dispatch;
+    d->failures = failures;
     d->job = job;
     d->task = task;
     d->attempt = attempt;
@@ -302,11 +304,12 @@ void dispatch(struct coordinator *co)
         if (r < 0)
             return;
         uint64_t task = 0;
-        unsigned attempt = 1;
+        unsigned attempt = 1, failures = 0;
         struct taskcmd cmd;
         struct task_place place;
         struct mps_error err;
-        int rc = next_task(co, job, now, &task, &attempt, &cmd, &place, &err);
+        int rc = next_task(co, job, now, &task, &attempt, &failures, &cmd,
+                           &place, &err);
         if (rc == 1) {
             /* The rest was skipped: ended before a crash, or cancelled. */
             if (job->running == 0 && !job->retries)
@@ -324,7 +327,7 @@ void dispatch(struct coordinator *co)
                 job->ended = true;
             continue;
         }
-        send_task(co, job, r, task, attempt, &cmd, &place);
+        send_task(co, job, r, task, attempt, failures, &cmd, &place);
         co->last_served = job->seq;
     }
 }

@@ -91,9 +91,10 @@ size_t outdir_scan_records(struct outdir *od,
                            void (*fn)(void *arg, const char *line), void *arg);
 
 /* Write report.json (as outdir_write) by jobreport_print: rep, then
- * "tasks": every line of records.jsonl, in order. Reads no more of records.jsonl than rank 0
- * wrote (or found whole when taking the job over), whatever the job's
- * tasks did to the file meanwhile. 0, or -1 with err and errno set. */
+ * "tasks": every line of records.jsonl, in order. Reads no more of
+ * records.jsonl than rank 0 wrote (or found whole when taking the job over),
+ * whatever the job's tasks did to the file meanwhile. 0, or -1 with err and
+ * errno set. */
 int outdir_write_report(struct outdir *od, const struct job_report *rep,
                         struct mps_error *err);
 

@@ -87,9 +87,11 @@ bool task_cancelled(const struct job *job, uint64_t task)
  * adopted journal saw end (or fail its last retry) or that was cancelled
  * is skipped; one that was running, interrupted or due a retry runs
  * again with the next attempt number. */
-static bool fresh_task_runs(struct job *job, uint64_t task, unsigned *attempt)
+static bool fresh_task_runs(struct job *job, uint64_t task, unsigned *attempt,
+                            unsigned *failures)
 {
     *attempt = 1;
+    *failures = 0;
     if (task_cancelled(job, task) || job->ff_stopped)
         return false;
     while (job->replay_pos < job->nreplay &&
@@ -112,12 +114,16 @@ static bool fresh_task_runs(struct job *job, uint64_t task, unsigned *attempt)
         break;
     }
     *attempt = rt->attempt + 1;
+    /* The journal keeps a task's last state only: its earlier attempts
+     * count as failed ones. */
+    *failures = rt->state == JOURNAL_FAILED ? rt->attempt : rt->attempt - 1;
     return true;
 }
 
 int next_task(struct coordinator *co, struct job *job, int64_t now,
-              uint64_t *task, unsigned *attempt, struct taskcmd *cmd,
-              struct task_place *place, struct mps_error *err)
+              uint64_t *task, unsigned *attempt, unsigned *failures,
+              struct taskcmd *cmd, struct task_place *place,
+              struct mps_error *err)
 {
     *place = (struct task_place){0, 0, -1};
     if (retry_ready(job, now)) {
@@ -125,6 +131,7 @@ int next_task(struct coordinator *co, struct job *job, int64_t now,
         job->retries = r->next;
         *task = r->task;
         *attempt = r->attempt;
+        *failures = r->failures;
         *cmd = r->cmd;
         *place = r->place;
         free(r);
@@ -132,7 +139,7 @@ int next_task(struct coordinator *co, struct job *job, int64_t now,
     }
     while (job->next < job->ntasks) {
         uint64_t i = job->next;
-        bool runs = fresh_task_runs(job, i, attempt);
+        bool runs = fresh_task_runs(job, i, attempt, failures);
         if (!job->tasks) {
             if (!runs) {
                 job->next++;
@@ -226,26 +233,27 @@ int retry_wait_ms(const struct coordinator *co, int64_t now)
     return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-double queue_retry_delay(double backoff, unsigned attempt, bool again)
+double queue_retry_delay(double backoff, unsigned failures, bool again)
 {
     if (again)
         return 0;
     double delay = backoff;
-    for (unsigned i = 1; i < attempt; i++)
+    for (unsigned i = 1; i < failures; i++)
         delay *= 2;
     return delay;
 }
 
 int queue_retry(struct job *job, uint64_t task, unsigned attempt,
-                struct taskcmd *cmd, const struct task_place *place,
-                int64_t now, bool again)
+                unsigned failures, struct taskcmd *cmd,
+                const struct task_place *place, int64_t now, bool again)
 {
     struct retry *r = calloc(1, sizeof *r);
     if (!r)
         return -1;
-    double delay = queue_retry_delay(job->spec->retry_backoff, attempt, again);
+    double delay = queue_retry_delay(job->spec->retry_backoff, failures, again);
     r->task = task;
     r->attempt = attempt + 1;
+    r->failures = failures;
     r->cmd = *cmd;
     r->place = *place;
     memset(cmd, 0, sizeof *cmd);

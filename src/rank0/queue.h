@@ -26,8 +26,9 @@ bool task_cancelled(const struct job *job, uint64_t task);
 /* The next task of job: a due retry first, else the next fresh one that
  * still has to run. Returns 0, 1 when none is left, or -1. */
 int next_task(struct coordinator *co, struct job *job, int64_t now,
-              uint64_t *task, unsigned *attempt, struct taskcmd *cmd,
-              struct task_place *place, struct mps_error *err);
+              uint64_t *task, unsigned *attempt, unsigned *failures,
+              struct taskcmd *cmd, struct task_place *place,
+              struct mps_error *err);
 
 /* The job whose turn it is: among the jobs of the highest priority that
  * have a task ready, the first claimed after the one served last (jobs
@@ -48,17 +49,19 @@ void hold_back_jobs(struct coordinator *co);
 /* Milliseconds until the earliest due retry, or -1. */
 int retry_wait_ms(const struct coordinator *co, int64_t now);
 
-/* Seconds before the next attempt of a task whose attempt number
- * `attempt` (1 first) failed: the job's retry_backoff, doubled for each
- * attempt after the first; 0 with again (it was interrupted: its rank's
- * owner came back or its rank was lost). */
-double queue_retry_delay(double backoff, unsigned attempt, bool again);
+/* Seconds before the next attempt of a task that failed `failures` times
+ * (1 first; interrupted attempts do not count): the job's retry_backoff,
+ * doubled for each failure after the first; 0 with again (it was
+ * interrupted: its rank's owner came back or its rank was lost). */
+double queue_retry_delay(double backoff, unsigned failures, bool again);
 
 /* Queue attempt + 1 of task in job's retries (ordered by due time; cmd is
- * taken over and zeroed), due queue_retry_delay seconds after now
- * (monotonic us). Returns 0, or -1 when out of memory. */
+ * taken over and zeroed), due queue_retry_delay(failures) seconds after
+ * now (monotonic us); failures (the failed attempts so far) goes with it,
+ * so that "retries" counts failures, not interruptions. Returns 0, or -1
+ * when out of memory. */
 int queue_retry(struct job *job, uint64_t task, unsigned attempt,
-                struct taskcmd *cmd, const struct task_place *place,
-                int64_t now, bool again);
+                unsigned failures, struct taskcmd *cmd,
+                const struct task_place *place, int64_t now, bool again);
 
 #endif

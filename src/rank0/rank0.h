@@ -70,6 +70,7 @@ struct task_place {
 struct retry {
     uint64_t task;
     unsigned attempt;
+    unsigned failures; /* failed attempts so far (not interrupted ones) */
     struct taskcmd cmd;
     struct task_place place;
     int64_t not_before; /* monotonic us */
@@ -137,8 +138,9 @@ struct dispatch {
     struct job *job;
     uint64_t task;
     unsigned attempt;
-    int r;    /* the rank's index */
-    int rank; /* and its number */
+    unsigned failures; /* failed attempts of the task before this one */
+    int r;             /* the rank's index */
+    int rank;          /* and its number */
     struct taskcmd cmd;
     struct task_place place;
     int out_fd, err_fd;

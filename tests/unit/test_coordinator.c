@@ -295,8 +295,8 @@ static void test_job_done(void **state)
     hello_all(f, 2, 1);
     for (int n = 1; n <= 3; n++) {
         turn_until_sends(f, n == 1 ? 2 : n);
-        const struct script_call *s = backend_script_find_send(f->b, id,
-                                                               n - 1, 1);
+        const struct script_call *s =
+            backend_script_find_send(f->b, id, n - 1, 1);
         assert_non_null(s);
         backend_script_result(f->b, s->r, s->dispatch, 0, 0, NULL, false);
     }
@@ -405,9 +405,8 @@ static void test_cancel_queued_and_running(void **state)
     assert_non_null(s0);
     uint64_t d0 = s0->dispatch;
     request_cancel(f, id, "0\n2\n");
-    for (int i = 0; i < MAX_TURNS &&
-                    backend_script_count(f->b, SCRIPT_CANCEL) == 0;
-         i++)
+    for (int i = 0;
+         i < MAX_TURNS && backend_script_count(f->b, SCRIPT_CANCEL) == 0; i++)
         turn(f);
     assert_int_equal(backend_script_count(f->b, SCRIPT_CANCEL), 1);
     const struct script_call *c =
@@ -489,6 +488,43 @@ static void test_rank_lost(void **state)
     assert_int_equal(jint(last, "attempt"), 2);
     assert_int_equal(jint(last, "rank"), other + 1);
     json_decref(last);
+    json_t *report = out_json(f, id, "report.json");
+    assert_string_equal(jstr(report, "state"), "done");
+    json_decref(report);
+}
+
+/* "retries" counts failures, not interruptions: with "retries": 1, an
+ * attempt lost with its rank and then a failed one still leave the task
+ * its one retry (attempt 3), after the first backoff (not a doubled one). */
+static void test_lost_attempt_keeps_retries(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(2, false);
+    char id[64];
+    submit(f,
+           "{\"tasks\": [\"work 0\"], \"retries\": 1, "
+           "\"retry_backoff\": 0.5}",
+           id);
+    fx_start(f);
+    hello_all(f, 2, 1);
+    turn_until_sends(f, 1);
+    const struct script_call *s1 = backend_script_find_send(f->b, id, 0, 1);
+    assert_non_null(s1);
+    int lost = s1->r, other = 1 - lost;
+    backend_script_bye(f->b, lost);
+    turn_until_sends(f, 2);
+    const struct script_call *s2 = backend_script_find_send(f->b, id, 0, 2);
+    assert_non_null(s2);
+    assert_int_equal(s2->r, other);
+    double t0 = mono_s();
+    backend_script_result(f->b, other, s2->dispatch, 1, 0, NULL, false);
+    double waited = wait_attempt(f, id, 3, t0);
+    const struct script_call *s3 = backend_script_find_send(f->b, id, 0, 3);
+    assert_non_null(s3);
+    assert_true(waited >= 0.5);
+    assert_true(waited < 0.95); /* the first backoff, not twice it */
+    backend_script_result(f->b, other, s3->dispatch, 0, 0, NULL, false);
+    turn_until_in(f, id, SPOOL_DONE);
     json_t *report = out_json(f, id, "report.json");
     assert_string_equal(jstr(report, "state"), "done");
     json_decref(report);
@@ -615,6 +651,7 @@ int main(void)
         T(test_retry_after_backoff),
         T(test_cancel_queued_and_running),
         T(test_rank_lost),
+        T(test_lost_attempt_keeps_retries),
         T(test_dependency_cycle),
         T(test_until_empty_shutdown),
         T(test_wide_not_starved),

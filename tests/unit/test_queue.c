@@ -48,8 +48,8 @@ static void rank_hello(struct coordinator *co, int r, unsigned slots,
 
 /* A claimed job of ntasks tasks (claimed after every other), queued as
  * job_insert queues it. */
-static struct job *job_new(struct coordinator *co, const char *id,
-                           int priority, uint64_t ntasks, int cpus)
+static struct job *job_new(struct coordinator *co, const char *id, int priority,
+                           uint64_t ntasks, int cpus)
 {
     struct job *job = calloc(1, sizeof *job);
     assert_non_null(job);
@@ -86,8 +86,7 @@ static void co_free(struct coordinator *co)
  * first) onto the rank pick_rank gives; stop when it does not fit. Each
  * job served is appended to order (its id's first letter). Returns how
  * many tasks went out. */
-static int serve(struct coordinator *co, int64_t now, char *order,
-                 size_t len)
+static int serve(struct coordinator *co, int64_t now, char *order, size_t len)
 {
     int n = 0;
     struct job *job;
@@ -188,7 +187,7 @@ static void test_not_ready_skipped(void **state)
     struct taskcmd cmd = {0};
     struct task_place place = {0, 0, -1};
     retry->next = retry->ntasks; /* all handed out, one failed: */
-    assert_int_equal(queue_retry(retry, 0, 1, &cmd, &place, 1000, false), 0);
+    assert_int_equal(queue_retry(retry, 0, 1, 1, &cmd, &place, 1000, false), 0);
     struct job *low = job_new(co, "low", 0, 1, 1);
     assert_false(job_has_ready(held, 0));
     assert_false(job_has_ready(deps, 0));
@@ -305,10 +304,9 @@ static void test_queue_retry_order(void **state)
         cmd.argv = calloc(2, sizeof *cmd.argv);
         assert_non_null(cmd.argv);
         cmd.argv[0] = strdup("true");
-        assert_int_equal(
-            queue_retry(job, q[i].task, q[i].attempt, &cmd, &place, now,
-                        q[i].again),
-            0);
+        assert_int_equal(queue_retry(job, q[i].task, q[i].attempt, q[i].attempt,
+                                     &cmd, &place, now, q[i].again),
+                         0);
         assert_null(cmd.argv); /* taken over */
     }
     static const uint64_t tasks[] = {3, 6, 2, 5, 4, 1};
