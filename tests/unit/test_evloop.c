@@ -407,6 +407,80 @@ static void test_poll_timeout(void **state)
     evloop_destroy(loop);
 }
 
+/* A set follows what its owner lists: new descriptors are watched, those
+ * no longer listed are dropped. */
+static void test_fdset_follows(void **state)
+{
+    (void)state;
+    struct fake f;
+    struct evloop *loop = fake_loop(&f, 0);
+    struct pipe_watch a, b;
+    open_pipe(&a);
+    open_pipe(&b);
+    struct evloop_fdset set = {0};
+    struct pollfd now[2] = {{.fd = a.fds[0]}, {.fd = b.fds[0]}};
+    assert_int_equal(evloop_fdset_sync(loop, &set, now, 2, on_fd, &a), 0);
+    assert_true(evloop_fd_watched(loop, a.fds[0]));
+    assert_true(evloop_fd_watched(loop, b.fds[0]));
+    assert_int_equal(write(b.fds[1], "x", 1), 1);
+    assert_int_equal(evloop_run_once(loop, 0), 1);
+    assert_int_equal(a.calls, 1); /* the set's callback, for b's pipe */
+    /* b no longer listed: no longer watched. */
+    assert_int_equal(evloop_fdset_sync(loop, &set, now, 1, on_fd, &a), 0);
+    assert_true(evloop_fd_watched(loop, a.fds[0]));
+    assert_false(evloop_fd_watched(loop, b.fds[0]));
+    evloop_fdset_clear(loop, &set);
+    assert_false(evloop_fd_watched(loop, a.fds[0]));
+    evloop_destroy(loop);
+    close_pipe(&a);
+    close_pipe(&b);
+}
+
+/* A number two owners share in turn (one closed it, the other's new
+ * descriptor got it before the first synced) ends up with the owner that
+ * lists it, whichever syncs first, and the other never removes it. */
+static void test_fdset_reused_number(void **state)
+{
+    (void)state;
+    for (int first = 0; first < 2; first++) {
+        struct fake f;
+        struct evloop *loop = fake_loop(&f, 0);
+        struct pipe_watch old, mine;
+        open_pipe(&old);
+        open_pipe(&mine);
+        struct evloop_fdset stale = {0}, fresh = {0};
+        int fd = old.fds[0];
+        struct pollfd listed = {.fd = fd};
+        assert_int_equal(
+            evloop_fdset_sync(loop, &stale, &listed, 1, on_fd, &old), 0);
+        /* The stale owner's descriptor is closed; the number now belongs
+         * to the other owner (the same number, as after close and pipe). */
+        if (first == 0) {
+            assert_int_equal(
+                evloop_fdset_sync(loop, &fresh, &listed, 1, on_fd, &mine), 0);
+            assert_int_equal(
+                evloop_fdset_sync(loop, &stale, NULL, 0, on_fd, &old), 0);
+        } else {
+            assert_int_equal(
+                evloop_fdset_sync(loop, &stale, NULL, 0, on_fd, &old), 0);
+            assert_int_equal(
+                evloop_fdset_sync(loop, &fresh, &listed, 1, on_fd, &mine), 0);
+        }
+        assert_true(evloop_fd_watched(loop, fd));
+        assert_int_equal(write(old.fds[1], "x", 1), 1);
+        assert_int_equal(evloop_run_once(loop, 0), 1);
+        assert_int_equal(mine.calls, 1);
+        assert_int_equal(old.calls, 0);
+        evloop_fdset_clear(loop, &stale);
+        assert_true(evloop_fd_watched(loop, fd));
+        evloop_fdset_clear(loop, &fresh);
+        assert_false(evloop_fd_watched(loop, fd));
+        evloop_destroy(loop);
+        close_pipe(&old);
+        close_pipe(&mine);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +492,8 @@ int main(void)
         cmocka_unit_test(test_fd_readiness),
         cmocka_unit_test(test_remove_in_callback),
         cmocka_unit_test(test_poll_timeout),
+        cmocka_unit_test(test_fdset_follows),
+        cmocka_unit_test(test_fdset_reused_number),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
