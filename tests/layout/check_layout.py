@@ -9,7 +9,8 @@
   or src/wire/; of src/rank0/ only backend_local.c reaches src/ranks/ (its
   headers included, directly or through others); src/main.c defines no
   function but main and its own static ones;
-- doc/design.md names every file and directory of src/.
+- doc/design.md names every file and directory of src/, and no path
+  src/... that does not exist.
 
 Usage: check_layout.py SOURCE_DIR. Prints each breach; exits 1 if any."""
 import os
@@ -135,6 +136,9 @@ def main(root):
         if not re.search(r'(?<![\w.])' + re.escape(os.path.basename(f)) +
                          r'(?![\w])', text):
             bad.append('doc/design.md does not name src/%s' % f)
+    for path in sorted(set(re.findall(r'\bsrc/[\w/]+\.[ch]\b', text))):
+        if not os.path.exists(os.path.join(root, path)):
+            bad.append('doc/design.md names %s, which does not exist' % path)
     for b in bad:
         print(b)
     print('%d breach%s in %d files' % (len(bad), '' if len(bad) == 1 else 'es',
