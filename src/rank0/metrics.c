@@ -33,6 +33,14 @@ static void metric_head(FILE *f, const char *name, const char *type,
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One metric without labels: its head and its value. */
+static void metric(FILE *f, const char *name, const char *type,
+                   const char *help, unsigned long long value)
+{
+    metric_head(f, name, type, help);
+    fprintf(f, "%s %llu\n", name, value);
+}
+
 void write_metrics(struct coordinator *co)
 {
     const char *path = co->opt->metrics_file;
@@ -58,41 +66,33 @@ void write_metrics(struct coordinator *co)
     uint64_t njobs = 0;
     for (struct job *job = co->jobs; job; job = job->next_job)
         njobs++;
-    metric_head(f, "mpispool_queue_jobs", "gauge",
-                "Jobs claimed by this coordinator and not ended.");
-    fprintf(f, "mpispool_queue_jobs %llu\n", (unsigned long long)njobs);
-    metric_head(f, "mpispool_queue_jobs_waiting", "gauge",
-                "Claimed jobs waiting for their dependencies.");
-    fprintf(f, "mpispool_queue_jobs_waiting %llu\n",
-            (unsigned long long)jobs_waiting);
-    metric_head(f, "mpispool_queue_tasks_pending", "gauge",
-                "Task attempts of claimed jobs not started yet.");
-    fprintf(f, "mpispool_queue_tasks_pending %llu\n",
-            (unsigned long long)tasks_pending);
-    metric_head(f, "mpispool_output_received_bytes_total", "counter",
-                "Bytes of task output that reached this coordinator.");
-    fprintf(f, "mpispool_output_received_bytes_total %llu\n",
-            (unsigned long long)co->output_received);
-    metric_head(f, "mpispool_tasks_running", "gauge",
-                "Task attempts running on the ranks.");
-    fprintf(f, "mpispool_tasks_running %llu\n",
-            (unsigned long long)co->ndispatched);
-    metric_head(f, "mpispool_tasks_succeeded_total", "counter",
-                "Tasks that succeeded since this coordinator started.");
-    fprintf(f, "mpispool_tasks_succeeded_total %llu\n", co->tasks_succeeded);
-    metric_head(f, "mpispool_tasks_failed_total", "counter",
-                "Tasks that failed (after their retries) since this "
-                "coordinator started.");
-    fprintf(f, "mpispool_tasks_failed_total %llu\n", co->tasks_failed);
-    metric_head(f, "mpispool_jobs_done_total", "counter",
-                "Jobs moved to done/ since this coordinator started.");
-    fprintf(f, "mpispool_jobs_done_total %lu\n", co->jobs_done);
-    metric_head(f, "mpispool_jobs_failed_total", "counter",
-                "Jobs moved to failed/ since this coordinator started.");
-    fprintf(f, "mpispool_jobs_failed_total %lu\n", co->jobs_failed);
-    metric_head(f, "mpispool_jobs_rejected_total", "counter",
-                "Job files rejected since this coordinator started.");
-    fprintf(f, "mpispool_jobs_rejected_total %lu\n", co->jobs_rejected);
+    metric(f, "mpispool_queue_jobs", "gauge",
+           "Jobs claimed by this coordinator and not ended.", njobs);
+    metric(f, "mpispool_queue_jobs_waiting", "gauge",
+           "Claimed jobs waiting for their dependencies.", jobs_waiting);
+    metric(f, "mpispool_queue_tasks_pending", "gauge",
+           "Task attempts of claimed jobs not started yet.", tasks_pending);
+    metric(f, "mpispool_output_received_bytes_total", "counter",
+           "Bytes of task output that reached this coordinator.",
+           co->output_received);
+    metric(f, "mpispool_tasks_running", "gauge",
+           "Task attempts running on the ranks.", co->ndispatched);
+    metric(f, "mpispool_tasks_succeeded_total", "counter",
+           "Tasks that succeeded since this coordinator started.",
+           co->tasks_succeeded);
+    metric(f, "mpispool_tasks_failed_total", "counter",
+           "Tasks that failed (after their retries) since this "
+           "coordinator started.",
+           co->tasks_failed);
+    metric(f, "mpispool_jobs_done_total", "counter",
+           "Jobs moved to done/ since this coordinator started.",
+           co->jobs_done);
+    metric(f, "mpispool_jobs_failed_total", "counter",
+           "Jobs moved to failed/ since this coordinator started.",
+           co->jobs_failed);
+    metric(f, "mpispool_jobs_rejected_total", "counter",
+           "Job files rejected since this coordinator started.",
+           co->jobs_rejected);
     metric_head(f, "mpispool_task_duration_seconds", "histogram",
                 "Wall time of ended task attempts.");
     uint64_t cumulative = 0;
