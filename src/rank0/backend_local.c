@@ -104,7 +104,7 @@ static void on_sigchld(struct evloop *loop, int fd, short revents, void *arg)
     executor_reap(l->ex);
 }
 
-static int local_send(struct backend *b, int r, const struct wire_task *m,
+static int local_send(struct backend *b, int r, const struct attempt *m,
                       struct job_archive *archive, struct mps_error *err)
 {
     (void)r;

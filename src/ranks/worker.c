@@ -79,10 +79,10 @@ static void on_output(void *arg, uint64_t dispatch, int stream,
     send_or_note(arg, WIRE_OUTPUT, &buf, rc);
 }
 
-struct wire_result worker_result_message(uint64_t dispatch,
-                                         const struct exec_result *res)
+struct attempt_result worker_result_message(uint64_t dispatch,
+                                            const struct exec_result *res)
 {
-    return (struct wire_result){
+    return (struct attempt_result){
         .dispatch = dispatch,
         .start_us = res->start_us,
         .end_us = res->end_us,
@@ -106,7 +106,7 @@ struct wire_result worker_result_message(uint64_t dispatch,
 static void on_result(void *arg, uint64_t dispatch,
                       const struct exec_result *res)
 {
-    struct wire_result m = worker_result_message(dispatch, res);
+    struct attempt_result m = worker_result_message(dispatch, res);
     struct wire_buf buf = {0};
     int rc = wire_encode_result(&buf, &m);
     send_or_note(arg, WIRE_RESULT, &buf, rc);
@@ -125,7 +125,7 @@ static void send_heartbeat(void *arg)
     send_or_note(w, WIRE_HEARTBEAT, &buf, wire_encode_heartbeat(&buf, &hb));
 }
 
-static void run_task(struct worker *w, const struct wire_task *m)
+static void run_task(struct worker *w, const struct attempt *m)
 {
     if (w->idle.owner_active) {
         /* Sent before rank 0 heard that the owner came back. */

@@ -15,7 +15,7 @@ int worker_main(const struct run_options *opt, const struct rank_env *re);
 
 /* The RESULT message for an attempt the executor reports ended (its
  * strings are borrowed from res). */
-struct wire_result worker_result_message(uint64_t dispatch,
-                                         const struct exec_result *res);
+struct attempt_result worker_result_message(uint64_t dispatch,
+                                            const struct exec_result *res);
 
 #endif
