@@ -31,7 +31,7 @@ struct backend_ops {
     /* Start attempt t on rank index r; archive (NULL: none) is the job's,
      * needed first. Returns 0, or -1 with err: the attempt never started
      * and no RESULT comes for it. */
-    int (*send)(struct backend *b, int r, const struct wire_task *t,
+    int (*send)(struct backend *b, int r, const struct attempt *t,
                 struct job_archive *archive, struct mps_error *err);
     /* End attempt `dispatch` on rank index r (SIGTERM, SIGKILL after
      * grace_s); its RESULT still comes. */

@@ -19,7 +19,6 @@
 #include "node.h"
 #include "runopts.h"
 #include "rankdir.h"
-#include "worker.h"
 
 /* The load in HEARTBEATs is refreshed this often (as a worker does). */
 #define HEARTBEAT_US 5000000
@@ -54,10 +53,10 @@ static void on_output(void *arg, uint64_t id, int stream, const char *data,
     say(arg, &msg);
 }
 
-static void on_result(void *arg, uint64_t id, const struct exec_result *res)
+static void on_result(void *arg, const struct attempt_result *res)
 {
     struct wire_msg msg = {.type = WIRE_RESULT};
-    msg.u.result = worker_result_message(id, res);
+    msg.u.result = *res;
     say(arg, &msg);
 }
 
@@ -104,41 +103,17 @@ static void on_sigchld(struct evloop *loop, int fd, short revents, void *arg)
     executor_reap(l->ex);
 }
 
-static int local_send(struct backend *b, int r, const struct wire_task *m,
+static int local_send(struct backend *b, int r, const struct attempt *m,
                       struct job_archive *archive, struct mps_error *err)
 {
     (void)r;
     struct backend_local *l = (struct backend_local *)b;
     struct exec_task t = {
-        .dispatch = m->dispatch,
-        .job = m->job,
-        .task = m->task,
-        .attempt = m->attempt,
-        .cpus = m->cpus,
-        .memory = m->memory,
-        .gpus = m->gpus,
-        .timeout = m->timeout,
-        .shell = m->shell,
-        .inherit = m->inherit,
-        .argv = m->argv,
-        .cwd = m->cwd,
-        .submit_dir = m->submit_dir,
-        .env = m->env,
+        .a = m,
         .archive = archive ? job_archive_path(archive) : NULL,
         .archive_by_fd = archive != NULL,
         .archive_fd = archive ? job_archive_fd(archive) : -1,
         .archive_limits = &l->opt->archive_limits,
-        .as_user = m->as_user,
-        .uid = m->uid,
-        .gid = m->gid,
-        .ngroups = m->ngroups,
-        .groups = m->groups,
-        .steps = m->steps,
-        .nsteps = m->nsteps,
-        .continue_on_error = m->continue_on_error,
-        .interpreter = m->interpreter,
-        .ntasks = m->ntasks,
-        .line = m->line,
     };
     if (executor_submit(l->ex, &t) < 0)
         return errprintf(err, "out of memory");

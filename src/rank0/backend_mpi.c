@@ -55,7 +55,7 @@ static int send_to(struct backend_mpi *m, int r, enum wire_type type,
     return 0;
 }
 
-static int mpi_send(struct backend *b, int r, const struct wire_task *t,
+static int mpi_send(struct backend *b, int r, const struct attempt *t,
                     struct job_archive *archive, struct mps_error *err)
 {
     struct backend_mpi *m = (struct backend_mpi *)b;

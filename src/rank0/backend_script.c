@@ -77,7 +77,7 @@ static struct script_msg *queue_msg(struct backend *b, int r,
     return m;
 }
 
-static int script_send(struct backend *b, int r, const struct wire_task *t,
+static int script_send(struct backend *b, int r, const struct attempt *t,
                        struct job_archive *archive, struct mps_error *err)
 {
     (void)archive, (void)err;
@@ -240,12 +240,12 @@ void backend_script_result(struct backend *b, int r, uint64_t dispatch,
                            bool interrupted)
 {
     struct script_msg *m = queue_msg(b, r, WIRE_RESULT, error);
-    m->msg.u.result = (struct wire_result){.dispatch = dispatch,
-                                           .exit_code = exit_code,
-                                           .signal = signal,
-                                           .interrupted = interrupted,
-                                           .error = m->text,
-                                           .max_rss_kb = -1};
+    m->msg.u.result = (struct attempt_result){.dispatch = dispatch,
+                                              .exit_code = exit_code,
+                                              .signal = signal,
+                                              .interrupted = interrupted,
+                                              .error = m->text,
+                                              .max_rss_kb = -1};
 }
 
 void backend_script_heartbeat(struct backend *b, int r, bool owner_active)

@@ -164,7 +164,7 @@ static void send_task(struct coordinator *co, struct job *job, int r,
     char **env = task_env_make(job, &vars, &task_env, &envc);
     const char *interpreter =
         job->interpreter ? job->interpreter : s->interpreter;
-    struct wire_task m = {
+    struct attempt m = {
         .dispatch = d->id,
         .job = job->id,
         .task = task,
@@ -197,9 +197,9 @@ static void send_task(struct coordinator *co, struct job *job, int r,
     struct mps_error err;
     if (co->backend->ops->send(co->backend, r, &m, job->archive, &err) < 0)
         queue_result(co, d,
-                     &(struct wire_result){.dispatch = d->id,
-                                           .exit_code = -1,
-                                           .error = err.text});
+                     &(struct attempt_result){.dispatch = d->id,
+                                              .exit_code = -1,
+                                              .error = err.text});
     free(task_env);
     free(vars.name_kv);
 }
@@ -353,10 +353,10 @@ void dispatch_rank_lost(struct coordinator *co, int r)
                        "again elsewhere",
                        rs->rank, rs->host);
             rs->lost = true;
-            struct wire_result res = {.dispatch = d->id,
-                                      .exit_code = -1,
-                                      .interrupted = true,
-                                      .error = "its rank was lost"};
+            struct attempt_result res = {.dispatch = d->id,
+                                         .exit_code = -1,
+                                         .interrupted = true,
+                                         .error = "its rank was lost"};
             queue_result(co, d, &res);
         }
     }

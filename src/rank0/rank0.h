@@ -156,7 +156,7 @@ struct dispatch {
  * before that, for the attempt's stdout/stderr copies). */
 struct ended {
     struct dispatch *d;
-    struct wire_result res;
+    struct attempt_result res;
     char *copy_error; /* why a copy failed, or NULL */
     struct ended *next;
 };

@@ -101,27 +101,14 @@ static void end_attempt(struct coordinator *co, struct ended *e);
 static void copy_output(struct coordinator *co, struct ended *e);
 
 void queue_result(struct coordinator *co, struct dispatch *d,
-                  const struct wire_result *res)
+                  const struct attempt_result *res)
 {
     struct ended *e = calloc(1, sizeof *e);
     if (!e)
         return;
     e->d = d;
-    e->res = *res;
-    e->res.error = res->error ? strdup(res->error) : NULL;
-    e->res.cores = res->cores ? strdup(res->cores) : NULL;
-    e->res.gpus = res->gpus ? strdup(res->gpus) : NULL;
-    e->res.steps = NULL;
-    e->res.nsteps = 0;
-    if (res->nsteps &&
-        (e->res.steps = calloc(res->nsteps, sizeof *res->steps))) {
-        e->res.nsteps = res->nsteps;
-        for (uint32_t i = 0; i < res->nsteps; i++) {
-            e->res.steps[i] = res->steps[i];
-            e->res.steps[i].error =
-                res->steps[i].error ? strdup(res->steps[i].error) : NULL;
-        }
-    }
+    /* Out of memory, a string or the steps are left out (NULL). */
+    (void)attempt_result_copy(&e->res, res);
     dispatch_remove(co, d);
     int r = d->r;
     if (r >= 0 && r < co->nranks) {
@@ -146,7 +133,7 @@ void queue_result(struct coordinator *co, struct dispatch *d,
 static void end_attempt(struct coordinator *co, struct ended *e)
 {
     const struct dispatch *d = e->d;
-    const struct wire_result *res = &e->res;
+    const struct attempt_result *res = &e->res;
     bool ok =
         record_succeeded(res->exit_code, res->signal, res->error != NULL) &&
         !d->write_errno && !e->copy_error;
@@ -217,7 +204,7 @@ static void fill_record(struct coordinator *co, struct ended *e,
 {
     struct dispatch *d = e->d;
     struct job *job = d->job;
-    const struct wire_result *res = &e->res;
+    const struct attempt_result *res = &e->res;
     memset(rec, 0, sizeof *rec);
     rec->job = job->id;
     rec->task = d->task;
@@ -279,7 +266,7 @@ static bool record_verdict(struct coordinator *co, const struct ended *e,
                            bool *again)
 {
     const struct dispatch *d = e->d;
-    const struct wire_result *res = &e->res;
+    const struct attempt_result *res = &e->res;
     if (!rec->error && d->write_errno) {
         snprintf(t->write_error, sizeof t->write_error,
                  "cannot write the task's output in '%s': %s",
@@ -415,12 +402,7 @@ static void record_result(struct coordinator *co, struct ended *e)
 static void ended_free(struct ended *e)
 {
     free(e->copy_error);
-    free(e->res.error);
-    free(e->res.cores);
-    free(e->res.gpus);
-    for (uint32_t i = 0; i < e->res.nsteps; i++)
-        free(e->res.steps[i].error);
-    free(e->res.steps);
+    attempt_result_clear(&e->res);
     free(e);
 }
 

@@ -21,7 +21,7 @@ void write_output(struct coordinator *co, uint64_t id, int stream,
 
 /* ---- results ---- */
 void queue_result(struct coordinator *co, struct dispatch *d,
-                  const struct wire_result *res);
+                  const struct attempt_result *res);
 
 void on_copied(void *arg, void *cookie, const char *error);
 

@@ -300,7 +300,7 @@ static size_t piece_end(const char *command, size_t pos, size_t len)
     return cut > pos ? cut : end;
 }
 
-/* The long form of a shell command (see exec_task.interpreter): pieces
+/* The long form of a shell command (see exec_task, executor.h): pieces
  * of at most JOBFILE_MAX_ARG bytes, which the shell joins again in an
  * eval. $0 is prog, as with "prog -c COMMAND". */
 static char **shell_pieces(const char *prog, const char *command, size_t len)
@@ -352,15 +352,15 @@ static char *const *shell_argv_make(struct shell_argv *sa, const char *prog,
  * is a shell command; a step's start is noted. */
 static char **current_command(struct xtask *t, bool *shell)
 {
-    if (!t->nsteps) {
-        *shell = t->shell;
-        return t->argv;
+    if (!t->a.nsteps) {
+        *shell = t->a.shell;
+        return t->a.argv;
     }
-    *shell = t->steps[t->step].shell;
+    *shell = t->a.steps[t->step].shell;
     t->step_start_us = util_now_us();
     t->step_out0 = t->out_bytes;
     t->step_err0 = t->err_bytes;
-    return t->steps[t->step].argv;
+    return t->a.steps[t->step].argv;
 }
 
 /* With a command policy: find argv[0] on path (from dir) into program
@@ -412,7 +412,7 @@ static void read_child_failure(struct xtask *t, int fd, const char *dir,
         exec_set_error(t, "cannot limit memory%s: %s", "", failure.errnum);
     } else if (failure.stage == 5) {
         char uid[16];
-        snprintf(uid, sizeof uid, "%u", (unsigned)t->uid);
+        snprintf(uid, sizeof uid, "%u", (unsigned)t->a.uid);
         exec_set_error(t, "cannot switch to user %s: %s", uid, failure.errnum);
     } else {
         exec_set_error(t, "cannot execute '%s': %s", prog, failure.errnum);
@@ -463,12 +463,12 @@ void exec_spawn_command(struct executor *ex, struct xtask *t)
     char procs[4200], track_procs[4200];
     if (t->cgroup)
         snprintf(procs, sizeof procs, "%s/cgroup.procs", t->cgroup);
-    uint64_t rlimit_as = t->memory && !t->cgroup ? t->memory : 0;
+    uint64_t rlimit_as = t->a.memory && !t->cgroup ? t->a.memory : 0;
     bool join_track = t->track && t->track != t->cgroup;
     if (join_track)
         snprintf(track_procs, sizeof track_procs, "%s/cgroup.procs", t->track);
     snprintf(t->token, sizeof t->token, "%s.%llu", ex->token_prefix,
-             (unsigned long long)t->dispatch);
+             (unsigned long long)t->a.dispatch);
     envp = exec_build_env(t);
     if (!envp || pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
         pipe2(fail_p, O_CLOEXEC) < 0) {
@@ -476,7 +476,7 @@ void exec_spawn_command(struct executor *ex, struct xtask *t)
                        errno ? errno : ENOMEM);
         goto failed;
     }
-    const char *interpreter = t->interpreter ? t->interpreter : "/bin/sh";
+    const char *interpreter = t->a.interpreter ? t->a.interpreter : "/bin/sh";
     char *const *argv =
         shell ? shell_argv_make(&sa, interpreter, task_argv[0]) : task_argv;
     if (!argv) {
@@ -507,11 +507,11 @@ void exec_spawn_command(struct executor *ex, struct xtask *t)
                             t->cgroup ? procs : NULL,
                             rlimit_as,
                             exec_path,
-                            t->as_user,
-                            t->uid,
-                            t->gid,
-                            t->ngroups,
-                            t->groups,
+                            t->a.as_user,
+                            t->a.uid,
+                            t->a.gid,
+                            t->a.ngroups,
+                            t->a.groups,
                             join_track ? track_procs : NULL,
                             0,
                             getpid()};

@@ -67,7 +67,7 @@ static int put_login_env(const struct xtask *t, char ***envp, size_t *n,
 {
     char buf[16384], kv[4200];
     struct passwd pw, *found = NULL;
-    if (getpwuid_r((uid_t)t->uid, &pw, buf, sizeof buf, &found) != 0)
+    if (getpwuid_r((uid_t)t->a.uid, &pw, buf, sizeof buf, &found) != 0)
         found = NULL;
     const char *keys[] = {"PATH", "HOME", "USER", "LOGNAME", "SHELL"};
     const char *values[] = {
@@ -96,7 +96,7 @@ static int put_task_numbers(const struct xtask *t, char ***envp, size_t *n,
 {
     const char *keys[] = {"MPISPOOL_TASK_ID", "MPISPOOL_TASK_SEQ",
                           "MPISPOOL_TASK_COUNT", "MPISPOOL_TASK_LINE"};
-    uint64_t values[] = {t->task, t->task + 1, t->ntasks, t->line};
+    uint64_t values[] = {t->a.task, t->a.task + 1, t->a.ntasks, t->a.line};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         char kv[64];
         if (i >= 2 && values[i] == 0)
@@ -114,22 +114,22 @@ char **exec_build_env(const struct xtask *t)
     char **envp = NULL;
     size_t n = 0, cap = 0;
     char kv[128];
-    if (t->inherit && !t->as_user) {
+    if (t->a.inherit && !t->a.as_user) {
         for (char **e = environ; *e; e++)
             if (!is_launcher_var(*e) && env_put(&envp, &n, &cap, *e) < 0)
                 goto error;
     }
-    for (char **e = t->env; e && *e; e++)
+    for (char **e = t->a.env; e && *e; e++)
         if (env_put(&envp, &n, &cap, *e) < 0)
             goto error;
-    if (t->inherit && t->as_user && put_login_env(t, &envp, &n, &cap) < 0)
+    if (t->a.inherit && t->a.as_user && put_login_env(t, &envp, &n, &cap) < 0)
         goto error;
-    snprintf(kv, sizeof kv, "MPISPOOL_JOB_ID=%s", t->job);
+    snprintf(kv, sizeof kv, "MPISPOOL_JOB_ID=%s", t->a.job);
     if (env_put(&envp, &n, &cap, kv) < 0)
         goto error;
     if (put_task_numbers(t, &envp, &n, &cap) < 0)
         goto error;
-    snprintf(kv, sizeof kv, "MPISPOOL_ATTEMPT=%u", t->attempt);
+    snprintf(kv, sizeof kv, "MPISPOOL_ATTEMPT=%u", t->a.attempt);
     if (env_put(&envp, &n, &cap, kv) < 0)
         goto error;
     snprintf(kv, sizeof kv, "MPISPOOL_ATTEMPT_TOKEN=%s", t->token);

@@ -248,8 +248,9 @@ void exec_kill_leftovers(struct executor *ex, struct xtask *t)
 /* Deliver the result of a finished task and forget it. */
 static void finish_task(struct executor *ex, struct xtask *t)
 {
-    struct exec_result res;
+    struct attempt_result res;
     memset(&res, 0, sizeof res);
+    res.dispatch = t->a.dispatch;
     res.start_us = t->start_us;
     res.end_us = t->end_us;
     res.exit_code = -1;
@@ -264,7 +265,7 @@ static void finish_task(struct executor *ex, struct xtask *t)
         res.system_s = (double)t->usage.ru_stime.tv_sec +
                        (double)t->usage.ru_stime.tv_usec / 1e6;
     }
-    if (t->nsteps) {
+    if (t->a.nsteps) {
         res.max_rss_kb = res.max_rss_kb > t->steps_max_rss_kb
                              ? res.max_rss_kb
                              : t->steps_max_rss_kb;
@@ -286,7 +287,7 @@ static void finish_task(struct executor *ex, struct xtask *t)
             t->first_error = NULL;
         }
         res.steps = t->step_res;
-        res.nsteps = t->step + 1;
+        res.nsteps = (uint32_t)(t->step + 1);
     }
     res.timed_out = t->timed_out;
     res.interrupted = t->interrupted;
@@ -296,7 +297,7 @@ static void finish_task(struct executor *ex, struct xtask *t)
             char size[32];
             snprintf(limit_error, sizeof limit_error,
                      "memory limit of %s exceeded",
-                     util_format_size(t->memory, size));
+                     util_format_size(t->a.memory, size));
             t->error = strdup(limit_error);
         }
     }
@@ -328,9 +329,9 @@ static void finish_task(struct executor *ex, struct xtask *t)
     if (*link)
         *link = t->next;
     ex->nrunning--;
-    ex->busy -= t->cpus < ex->busy ? t->cpus : ex->busy;
+    ex->busy -= t->a.cpus < ex->busy ? t->a.cpus : ex->busy;
     exec_remove_private_dir(ex, t);
-    ex->cb.result(ex->cb.arg, t->dispatch, &res);
+    ex->cb.result(ex->cb.arg, &res);
     xtask_free(t);
     exec_start_queued(ex);
 }
@@ -362,8 +363,8 @@ static bool end_step(struct xtask *t)
 static bool next_step(struct executor *ex, struct xtask *t)
 {
     bool ok = end_step(t);
-    if (t->step + 1 >= t->nsteps || t->stopped || t->timed_out ||
-        t->interrupted || (!ok && !t->continue_on_error))
+    if (t->step + 1 >= t->a.nsteps || t->stopped || t->timed_out ||
+        t->interrupted || (!ok && !t->a.continue_on_error))
         return false;
     if (t->pid > 0) {
         t->steps_user_s += (double)t->usage.ru_utime.tv_sec +
@@ -396,7 +397,7 @@ static bool next_step(struct executor *ex, struct xtask *t)
 void exec_maybe_finish(struct executor *ex, struct xtask *t)
 {
     while (t->exited && t->out_fd < 0 && t->err_fd < 0) {
-        if (t->nsteps && next_step(ex, t))
+        if (t->a.nsteps && next_step(ex, t))
             continue;
         finish_task(ex, t);
         return;
@@ -406,14 +407,15 @@ void exec_maybe_finish(struct executor *ex, struct xtask *t)
 /* The result of a task that leaves the queue without having started. */
 static void drop_queued(struct executor *ex, struct xtask *t, bool interrupted)
 {
-    struct exec_result res = {
+    struct attempt_result res = {
+        .dispatch = t->a.dispatch,
         .exit_code = -1,
         .interrupted = interrupted,
         .error = interrupted ? "interrupted before it started"
                              : "cancelled before it started",
     };
     res.start_us = res.end_us = util_now_us();
-    ex->cb.result(ex->cb.arg, t->dispatch, &res);
+    ex->cb.result(ex->cb.arg, &res);
     xtask_free(t);
 }
 
@@ -424,7 +426,7 @@ void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s)
     struct xtask **link = &ex->queue_head;
     while (*link) {
         struct xtask *t = *link;
-        if (dispatch == 0 || t->dispatch == dispatch) {
+        if (dispatch == 0 || t->a.dispatch == dispatch) {
             *link = t->next;
             ex->nqueued--;
             drop_queued(ex, t, false);
@@ -437,9 +439,9 @@ void executor_cancel(struct executor *ex, uint64_t dispatch, double grace_s)
         ex->queue_tail = t;
     int64_t now = util_mono_us();
     for (struct xtask *t = ex->running; t; t = t->next) {
-        if (dispatch == 0 || t->dispatch == dispatch)
+        if (dispatch == 0 || t->a.dispatch == dispatch)
             t->stopped = true;
-        if ((dispatch == 0 || t->dispatch == dispatch) && !t->exited &&
+        if ((dispatch == 0 || t->a.dispatch == dispatch) && !t->exited &&
             t->pid > 0) {
             exec_terminate_task(ex, t);
             t->timeout_at = 0;

@@ -35,11 +35,11 @@ void exec_set_error(struct xtask *t, const char *fmt, const char *what,
 /* Who t runs as, for the privilege boundary (no switch without as_user). */
 static struct asuser_id task_who(const struct xtask *t)
 {
-    return (struct asuser_id){.switch_ids = t->as_user,
-                              .uid = t->uid,
-                              .gid = t->gid,
-                              .ngroups = t->ngroups,
-                              .groups = t->groups,
+    return (struct asuser_id){.switch_ids = t->a.as_user,
+                              .uid = t->a.uid,
+                              .gid = t->a.gid,
+                              .ngroups = t->a.ngroups,
+                              .groups = t->a.groups,
                               .umask = 022};
 }
 
@@ -67,8 +67,8 @@ void exec_remove_private_dir(struct executor *ex, struct xtask *t)
 static int make_private_dir(struct executor *ex, struct xtask *t)
 {
     char name[NAME_MAX + 1], path[PATH_MAX];
-    snprintf(name, sizeof name, "%s.%llu.%u", t->job,
-             (unsigned long long)t->task, t->attempt);
+    snprintf(name, sizeof name, "%s.%llu.%u", t->a.job,
+             (unsigned long long)t->a.task, t->a.attempt);
     snprintf(path, sizeof path, "%s/%s", ex->workdir, name);
     if (!(t->private_dir = strdup(path))) {
         exec_set_error(t, "cannot start task%s: %s", "", ENOMEM);
@@ -102,7 +102,7 @@ static int make_private_dir(struct executor *ex, struct xtask *t)
             asuser_leave();
         }
     }
-    if ((t->as_user && fchown(t->private_fd, t->uid, t->gid) < 0) ||
+    if ((t->a.as_user && fchown(t->private_fd, t->a.uid, t->a.gid) < 0) ||
         fchmod(t->private_fd, 0700) < 0) {
         exec_set_error(t, "cannot give work directory '%s' to its user: %s",
                        path, errno);
@@ -150,14 +150,14 @@ void exec_start_task(struct executor *ex, struct xtask *t)
     t->out_fd = t->err_fd = -1;
     t->start_us = util_now_us();
     int64_t start_mono = util_mono_us();
-    if (t->timeout > 0)
-        t->timeout_at = start_mono + (int64_t)(t->timeout * 1e6);
+    if (t->a.timeout > 0)
+        t->timeout_at = start_mono + (int64_t)(t->a.timeout * 1e6);
 
-    const char *dir = t->cwd;
+    const char *dir = t->a.cwd;
     /* With an archive the task runs where it was extracted (unless cwd);
      * steps share the private work directory (unless cwd). */
-    if (!dir && !t->archive && !t->nsteps && is_directory(t->submit_dir))
-        dir = t->submit_dir;
+    if (!dir && !t->archive && !t->a.nsteps && is_directory(t->a.submit_dir))
+        dir = t->a.submit_dir;
     if (!dir || t->archive) {
         if (make_private_dir(ex, t) < 0)
             goto failed;
@@ -169,15 +169,15 @@ void exec_start_task(struct executor *ex, struct xtask *t)
     if (ex->pl) {
         unsigned total = placement_cores(ex->pl);
         char list[1024];
-        if (placement_take(ex->pl, t->cpus < total ? t->cpus : total, list,
+        if (placement_take(ex->pl, t->a.cpus < total ? t->a.cpus : total, list,
                            sizeof list, &t->mask) == 0) {
             t->cores = strdup(list);
             t->bind = t->cores && placement_is_this_system(ex->pl);
         }
     }
-    if (t->gpus) {
+    if (t->a.gpus) {
         if (!ex->pl ||
-            placement_take_gpus(ex->pl, t->gpus, t->gpu_cuda, t->gpu_rocr,
+            placement_take_gpus(ex->pl, t->a.gpus, t->gpu_cuda, t->gpu_rocr,
                                 sizeof t->gpu_cuda) < 0) {
             free(t->error);
             t->error = strdup("not enough free GPUs on this rank");
@@ -185,11 +185,11 @@ void exec_start_task(struct executor *ex, struct xtask *t)
         }
         t->holds_gpus = true;
     }
-    if (t->memory && ex->cg_version) {
+    if (t->a.memory && ex->cg_version) {
         char name[128], path[4096];
         snprintf(name, sizeof name, "mpispool-%d-%llu", (int)getpid(),
-                 (unsigned long long)t->dispatch);
-        if (cgroup_create(ex->cg_base, ex->cg_version, name, t->memory, path,
+                 (unsigned long long)t->a.dispatch);
+        if (cgroup_create(ex->cg_base, ex->cg_version, name, t->a.memory, path,
                           sizeof path) == 0 &&
             !(t->cgroup = strdup(path)))
             cgroup_remove(path);
@@ -203,7 +203,7 @@ void exec_start_task(struct executor *ex, struct xtask *t)
     } else if (ex->track_kind) {
         char name[128], path[4096];
         snprintf(name, sizeof name, "mpispool-%d-%llu", (int)getpid(),
-                 (unsigned long long)t->dispatch);
+                 (unsigned long long)t->a.dispatch);
         if (cgroup_track_create(ex->track_base, name, path, sizeof path) == 0) {
             t->track = strdup(path);
             if (!t->track)

@@ -36,24 +36,15 @@ void xtask_free(struct xtask *t)
 {
     if (!t)
         return;
-    free(t->job);
-    free(t->interpreter);
-    util_strv_free(t->argv);
-    for (size_t i = 0; t->steps && i < t->nsteps; i++)
-        taskcmd_free(&t->steps[i]);
-    free(t->steps);
-    for (size_t i = 0; t->step_res && i < t->nsteps; i++)
+    for (size_t i = 0; t->step_res && i < t->a.nsteps; i++)
         free(t->step_res[i].error);
     free(t->step_res);
+    attempt_clear(&t->a);
     free(t->run_dir);
     free(t->first_error);
-    free(t->cwd);
-    free(t->submit_dir);
-    util_strv_free(t->env);
     free(t->archive);
     if (t->archive_fd >= 0)
         close(t->archive_fd);
-    free(t->groups);
     free(t->error);
     free(t->private_dir);
     if (t->private_fd >= 0)
@@ -165,8 +156,8 @@ void exec_start_queued(struct executor *ex)
     while (ex->queue_head) {
         struct xtask *t = ex->queue_head;
         /* A task larger than the whole rank runs alone rather than never. */
-        bool fits = ex->busy + t->cpus <= ex->slots ||
-                    (ex->busy == 0 && t->cpus > ex->slots);
+        bool fits = ex->busy + t->a.cpus <= ex->slots ||
+                    (ex->busy == 0 && t->a.cpus > ex->slots);
         if (!fits)
             break;
         ex->queue_head = t->next;
@@ -176,11 +167,39 @@ void exec_start_queued(struct executor *ex)
         t->next = ex->running;
         ex->running = t;
         ex->nrunning++;
-        ex->busy += t->cpus;
+        ex->busy += t->a.cpus;
         exec_start_task(ex, t);
         exec_maybe_finish(ex, t);
     }
     ex->starting = false;
+}
+
+/* t's own copy of the attempt, with the defaults the executor applies:
+ * at least 1 cpu, an environment (maybe empty), groups only with as_user.
+ * Returns 0, or -1 (ENOMEM). */
+static int copy_attempt(struct xtask *t, const struct attempt *src)
+{
+    if (attempt_copy(&t->a, src) < 0)
+        return -1;
+    if (!t->a.cpus)
+        t->a.cpus = 1;
+    if (!t->a.as_user) {
+        free(t->a.groups);
+        t->a.groups = NULL;
+        t->a.ngroups = 0;
+    }
+    if (!t->a.env)
+        t->a.env = calloc(1, sizeof *t->a.env);
+    bool steps_ok = true;
+    for (uint32_t i = 0; i < t->a.nsteps; i++)
+        steps_ok = steps_ok && t->a.steps[i].argv && t->a.steps[i].argv[0];
+    if (!t->a.job || !t->a.argv || !t->a.argv[0] || !t->a.env || !steps_ok ||
+        (t->a.nsteps &&
+         !(t->step_res = calloc(t->a.nsteps, sizeof *t->step_res)))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
 }
 
 int executor_submit(struct executor *ex, const struct exec_task *task)
@@ -189,21 +208,7 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
     if (!t)
         return -1;
     t->private_fd = -1;
-    t->archive_fd = -1;
-    t->dispatch = task->dispatch;
-    t->job = strdup(task->job);
-    t->task = task->task;
-    t->attempt = task->attempt;
-    t->cpus = task->cpus ? task->cpus : 1;
-    t->memory = task->memory;
-    t->gpus = task->gpus;
-    t->timeout = task->timeout;
-    t->shell = task->shell;
-    t->inherit = task->inherit;
-    t->argv = util_strv_dup(task->argv);
-    t->cwd = strdup_or_null(task->cwd);
-    t->submit_dir = strdup_or_null(task->submit_dir);
-    t->env = util_strv_dup(task->env);
+    t->out_fd = t->err_fd = -1;
     t->archive = strdup_or_null(task->archive);
     t->archive_copy = task->archive_copy;
     t->archive_fd = task->archive && task->archive_by_fd
@@ -211,47 +216,8 @@ int executor_submit(struct executor *ex, const struct exec_task *task)
                         : -1;
     if (task->archive_limits)
         t->archive_limits = *task->archive_limits;
-    t->as_user = task->as_user;
-    t->uid = task->uid;
-    t->gid = task->gid;
-    if (task->as_user && task->ngroups) {
-        t->groups = malloc(task->ngroups * sizeof *t->groups);
-        if (t->groups) {
-            memcpy(t->groups, task->groups, task->ngroups * sizeof *t->groups);
-            t->ngroups = task->ngroups;
-        }
-    }
-    t->continue_on_error = task->continue_on_error;
-    t->interpreter = strdup_or_null(task->interpreter);
-    t->ntasks = task->ntasks;
-    t->line = task->line;
-    if (task->nsteps) {
-        t->steps = calloc(task->nsteps, sizeof *t->steps);
-        t->step_res = calloc(task->nsteps, sizeof *t->step_res);
-        if (!t->steps || !t->step_res) {
-            xtask_free(t);
-            errno = ENOMEM;
-            return -1;
-        }
-        t->nsteps = task->nsteps;
-        for (size_t i = 0; i < task->nsteps; i++) {
-            t->steps[i].shell = task->steps[i].shell;
-            t->steps[i].argc = task->steps[i].argc;
-            t->steps[i].argv = util_strv_dup(task->steps[i].argv);
-            if (!t->steps[i].argv || !t->steps[i].argv[0]) {
-                xtask_free(t);
-                errno = ENOMEM;
-                return -1;
-            }
-        }
-    }
-    t->out_fd = t->err_fd = -1;
-    if (!t->job || !t->argv || !t->argv[0] || !t->env ||
-        (task->archive && !t->archive) ||
-        (task->archive && task->archive_by_fd && t->archive_fd < 0) ||
-        (task->interpreter && !t->interpreter) ||
-        (task->as_user && task->ngroups && !t->groups) ||
-        (task->cwd && !t->cwd) || (task->submit_dir && !t->submit_dir)) {
+    if (copy_attempt(t, task->a) < 0 || (task->archive && !t->archive) ||
+        (task->archive && task->archive_by_fd && t->archive_fd < 0)) {
         xtask_free(t);
         errno = ENOMEM;
         return -1;
@@ -304,7 +270,7 @@ static void read_pipe(struct executor *ex, struct xtask *t, int stream)
             pass = (size_t)room;
     }
     if (pass)
-        ex->cb.output(ex->cb.arg, t->dispatch, stream, ex->buf, pass);
+        ex->cb.output(ex->cb.arg, t->a.dispatch, stream, ex->buf, pass);
 }
 
 void executor_handle(struct executor *ex, const struct pollfd *fds, int n)

@@ -9,26 +9,30 @@
 #include <stdint.h>
 
 #include "archive_safe.h"
+#include "attempt.h"
 #include "error.h"
-#include "jobfile.h"
-#include "record.h"
 
-/* A task attempt to run. The executor copies what it keeps. */
+/* A task attempt to run (a; its dispatch is echoed in callbacks) and what
+ * only this node knows about it. The executor copies what it keeps.
+ *
+ * Its fields as the executor reads them: cpus 0 counts as 1; memory is
+ * the bytes the task may use; gpus the GPUs to hand it; with inherit the
+ * environment starts from this process's (filtered); cwd must exist;
+ * submit_dir is used when it exists; env is applied over the base; the
+ * archive flag is not read (archive below is); as_user (needs root) runs
+ * it as uid, gid and groups. "steps" run one after another instead of
+ * argv, in one work directory (the private one unless cwd is given), with
+ * the same limits, cgroup and cores; the timeout covers all of them.
+ * Shell commands (argv[0] with shell, and shell steps) run as
+ * "interpreter -c COMMAND": a program looked up in the task's PATH, or an
+ * absolute path; NULL is /bin/sh. A command longer than one argument may
+ * be (JOBFILE_MAX_ARG) is handed over in pieces:
+ * "interpreter -c 'eval "set --; ${1}...${N}"' interpreter PIECE...",
+ * which leaves the command no positional parameter and no variable.
+ * ntasks and line become MPISPOOL_TASK_COUNT and MPISPOOL_TASK_LINE (0:
+ * not set). */
 struct exec_task {
-    uint64_t dispatch; /* caller's id, echoed in callbacks */
-    const char *job;
-    uint64_t task;
-    unsigned attempt;
-    unsigned cpus;
-    uint64_t memory;   /* bytes the task may use, 0 = no limit */
-    unsigned gpus;     /* GPUs to hand it */
-    double timeout;    /* seconds, 0 = none */
-    bool shell;        /* argv[0] is a command for the interpreter */
-    bool inherit;      /* environment starts from this process's (filtered) */
-    char *const *argv; /* NULL-terminated */
-    const char *cwd;   /* must exist, or NULL */
-    const char *submit_dir; /* used when it exists, or NULL */
-    char *const *env;       /* "K=V" applied over the base, NULL-terminated */
+    const struct attempt *a;
     /* An archive to extract into the task's private work directory before
      * it starts (the task then runs there unless cwd is given), or NULL;
      * extracted within archive_limits (NULL: the defaults). */
@@ -46,60 +50,16 @@ struct exec_task {
      * file the user may not read is extracted. Either way the archive is
      * extracted as the task's user: the files are the user's. */
     bool archive_copy;
-    bool as_user;           /* run as uid, gid and groups (needs root) */
-    uint32_t uid, gid;      /* with as_user */
-    uint32_t ngroups;       /* with as_user: supplementary groups */
-    const uint32_t *groups; /* ngroups gids */
-    /* "steps": run these one after another instead of argv, in one work
-     * directory (the private one unless cwd is given), with the same
-     * limits, cgroup and cores; the timeout covers all of them. The next
-     * step starts when one ended and succeeded (or with continue_on_error
-     * in any case, unless the task was cancelled, interrupted or timed
-     * out). */
-    const struct taskcmd *steps;
-    size_t nsteps;
-    bool continue_on_error;
-    /* Shell commands (argv[0] with shell, and shell steps) run as
-     * "interpreter -c COMMAND": a program looked up in the task's PATH, or
-     * an absolute path; NULL is /bin/sh. A command longer than one
-     * argument may be (JOBFILE_MAX_ARG) is handed over in pieces:
-     * "interpreter -c 'eval "set --; ${1}...${N}"' interpreter PIECE...",
-     * which leaves the command no positional parameter and no variable. */
-    const char *interpreter;
-    uint64_t ntasks; /* MPISPOOL_TASK_COUNT (0: not set) */
-    uint64_t line;   /* MPISPOOL_TASK_LINE (0: not set) */
-};
-
-/* How an attempt ended. error is NULL or one line; strings live until the
- * callback returns. */
-struct exec_result {
-    int64_t start_us;
-    int64_t end_us;
-    int exit_code; /* -1: none */
-    int signal;    /* 0: none */
-    bool timed_out;
-    bool interrupted; /* ended or dropped by executor_interrupt */
-    const char *error;
-    const char *cores;
-    const char *gpus; /* as given in CUDA/ROCR_VISIBLE_DEVICES, or NULL */
-    long max_rss_kb;
-    double user_s;
-    double system_s;
-    uint64_t stdout_bytes;
-    uint64_t stderr_bytes;
-    /* A task with steps: those that ran. exit_code and signal above are
-     * those of the first step that failed, else of the last step; error is
-     * the first step's error. */
-    const struct step_record *steps;
-    size_t nsteps;
 };
 
 struct exec_callbacks {
     /* A chunk of output (stream 1 stdout, 2 stderr), at most 64 KiB. */
     void (*output)(void *arg, uint64_t dispatch, int stream, const char *data,
                    size_t len);
-    /* The attempt ended; every output chunk of it came before. */
-    void (*result)(void *arg, uint64_t dispatch, const struct exec_result *res);
+    /* The attempt ended; every output chunk of it came before. res and
+     * its strings live until the callback returns. interrupted: ended or
+     * dropped by executor_interrupt. */
+    void (*result)(void *arg, const struct attempt_result *res);
     void *arg;
 };
 

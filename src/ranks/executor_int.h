@@ -26,31 +26,15 @@ struct stale_cgroup {
     struct stale_cgroup *next;
 };
 
-/* A task waiting for slots or running: a deep copy of what was submitted. */
+/* A task waiting for slots or running: a deep copy of the attempt that was
+ * submitted (a.cpus is at least 1; a.ngroups and a.groups are 0 and NULL
+ * without a.as_user) and what this node adds to it. */
 struct xtask {
-    uint64_t dispatch;
-    char *job;
-    uint64_t task;
-    unsigned attempt;
-    unsigned cpus;
-    uint64_t memory;
-    unsigned gpus;
-    double timeout;
-    bool shell;
-    bool inherit;
-    char **argv;
-    char *cwd;
-    char *submit_dir;
-    char **env;
+    struct attempt a;
     char *archive;     /* to extract into private_dir first, or NULL */
     bool archive_copy; /* archive is this rank's own copy (exec_task) */
     int archive_fd;    /* the archive open (rank 0's), or -1: by path */
     struct archive_limits archive_limits;
-    bool as_user;
-    uint32_t uid, gid, ngroups;
-    uint32_t *groups;
-    char *interpreter; /* NULL: /bin/sh */
-    uint64_t ntasks, line;
 
     /* Set once started. */
     pid_t pid;
@@ -79,11 +63,9 @@ struct xtask {
     cpu_set_t mask; /* the same, for sched_setaffinity */
     bool bind;      /* apply mask in the child */
     uint64_t out_bytes, err_bytes;
-    /* "steps": run one after another in run_dir; step is the current one,
+    /* a.steps: run one after another in run_dir; step is the current one,
      * step_res what the ended ones did. */
-    struct taskcmd *steps;
-    size_t nsteps, step;
-    bool continue_on_error;
+    size_t step;
     bool stopped; /* cancelled or interrupted: start no further step */
     char *run_dir;
     struct step_record *step_res;

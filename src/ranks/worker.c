@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "archive_store.h"
+#include "codec.h"
 #include "rankdir.h"
 #include "doorbell.h"
 #include "evloop.h"
@@ -79,37 +80,24 @@ static void on_output(void *arg, uint64_t dispatch, int stream,
     send_or_note(arg, WIRE_OUTPUT, &buf, rc);
 }
 
-struct wire_result worker_result_message(uint64_t dispatch,
-                                         const struct exec_result *res)
+static void on_result(void *arg, const struct attempt_result *res)
 {
-    return (struct wire_result){
-        .dispatch = dispatch,
-        .start_us = res->start_us,
-        .end_us = res->end_us,
-        .exit_code = res->exit_code,
-        .signal = res->signal,
-        .timed_out = res->timed_out,
-        .interrupted = res->interrupted,
-        .error = (char *)res->error,
-        .cores = (char *)res->cores,
-        .gpus = (char *)res->gpus,
-        .max_rss_kb = res->max_rss_kb,
-        .user_s = res->user_s,
-        .system_s = res->system_s,
-        .stdout_bytes = res->stdout_bytes,
-        .stderr_bytes = res->stderr_bytes,
-        .nsteps = (uint32_t)res->nsteps,
-        .steps = (struct step_record *)res->steps,
-    };
+    struct wire_buf buf = {0};
+    int rc = wire_encode_result(&buf, res);
+    send_or_note(arg, WIRE_RESULT, &buf, rc);
 }
 
-static void on_result(void *arg, uint64_t dispatch,
-                      const struct exec_result *res)
+/* The result of an attempt that never started: exit code -1 and why. */
+static void refuse(struct worker *w, uint64_t dispatch, int64_t when_us,
+                   bool interrupted, const char *why)
 {
-    struct wire_result m = worker_result_message(dispatch, res);
-    struct wire_buf buf = {0};
-    int rc = wire_encode_result(&buf, &m);
-    send_or_note(arg, WIRE_RESULT, &buf, rc);
+    struct attempt_result res = {.dispatch = dispatch,
+                                 .start_us = when_us,
+                                 .end_us = when_us,
+                                 .exit_code = -1,
+                                 .interrupted = interrupted,
+                                 .error = (char *)why};
+    on_result(w, &res);
 }
 
 static void send_heartbeat(void *arg)
@@ -125,61 +113,27 @@ static void send_heartbeat(void *arg)
     send_or_note(w, WIRE_HEARTBEAT, &buf, wire_encode_heartbeat(&buf, &hb));
 }
 
-static void run_task(struct worker *w, const struct wire_task *m)
+static void run_task(struct worker *w, const struct attempt *m)
 {
     if (w->idle.owner_active) {
         /* Sent before rank 0 heard that the owner came back. */
-        struct exec_result res = {
-            .exit_code = -1,
-            .interrupted = true,
-            .error = "not started: the owner of the PC is active"};
-        res.start_us = res.end_us = util_now_us();
-        on_result(w, m->dispatch, &res);
+        refuse(w, m->dispatch, util_now_us(), true,
+               "not started: the owner of the PC is active");
         return;
     }
     struct exec_task t = {
-        .dispatch = m->dispatch,
-        .job = m->job,
-        .task = m->task,
-        .attempt = m->attempt,
-        .cpus = m->cpus,
-        .memory = m->memory,
-        .gpus = m->gpus,
-        .timeout = m->timeout,
-        .shell = m->shell,
-        .inherit = m->inherit,
-        .argv = m->argv,
-        .cwd = m->cwd,
-        .submit_dir = m->submit_dir,
-        .env = m->env,
+        .a = m,
         .archive_limits = &w->opt->archive_limits,
-        .as_user = m->as_user,
-        .uid = m->uid,
-        .gid = m->gid,
-        .ngroups = m->ngroups,
-        .groups = m->groups,
-        .steps = m->steps,
-        .nsteps = m->nsteps,
-        .continue_on_error = m->continue_on_error,
-        .interpreter = m->interpreter,
-        .ntasks = m->ntasks,
-        .line = m->line,
+        .archive_copy = true,
     };
     struct mps_error err;
-    t.archive_copy = true;
     if (m->archive &&
         !(t.archive = archive_store_path(w->archives, m->job, &err))) {
-        struct exec_result res = {.exit_code = -1, .error = err.text};
-        res.start_us = res.end_us = util_now_us();
-        on_result(w, m->dispatch, &res);
+        refuse(w, m->dispatch, util_now_us(), false, err.text);
         return;
     }
-    if (executor_submit(w->ex, &t) < 0) {
-        struct exec_result res = {.exit_code = -1,
-                                  .error = "out of memory on the worker"};
-        res.start_us = res.end_us = 0;
-        on_result(w, m->dispatch, &res);
-    }
+    if (executor_submit(w->ex, &t) < 0)
+        refuse(w, m->dispatch, 0, false, "out of memory on the worker");
 }
 
 /* Before each poll: the executor's pipes and its next deadline (a task's
@@ -296,10 +250,8 @@ static void receive_messages(struct worker *w)
         if (msg.type == WIRE_TASK && w->ex && !w->terminating)
             run_task(w, &msg.u.task);
         else if (msg.type == WIRE_TASK)
-            on_result(
-                w, msg.u.task.dispatch,
-                &(struct exec_result){.exit_code = -1,
-                                      .error = "the worker is shutting down"});
+            refuse(w, msg.u.task.dispatch, 0, false,
+                   "the worker is shutting down");
         else if (msg.type == WIRE_ARCHIVE && w->archives)
             archive_store_chunk(w->archives, msg.u.archive.job,
                                 msg.u.archive.total, msg.u.archive.offset,

@@ -132,7 +132,7 @@ int wire_encode_hello(struct wire_buf *buf, const struct wire_hello *m)
     return finish(buf);
 }
 
-int wire_encode_task(struct wire_buf *buf, const struct wire_task *m)
+int wire_encode_task(struct wire_buf *buf, const struct attempt *m)
 {
     uint8_t flags = (uint8_t)((m->shell ? 1 : 0) | (m->inherit ? 2 : 0) |
                               (m->archive ? 4 : 0) | (m->as_user ? 8 : 0) |
@@ -181,7 +181,7 @@ int wire_encode_output(struct wire_buf *buf, uint64_t dispatch, int stream,
     return finish(buf);
 }
 
-int wire_encode_result(struct wire_buf *buf, const struct wire_result *m)
+int wire_encode_result(struct wire_buf *buf, const struct attempt_result *m)
 {
     if (begin(buf, WIRE_RESULT) < 0 || put_u64(buf, m->dispatch, 8) < 0 ||
         put_u64(buf, (uint64_t)m->start_us, 8) < 0 ||
@@ -352,7 +352,7 @@ static uint32_t *get_u32v(struct cursor *c, uint32_t *n_out)
 
 /* A TASK's steps: each a shell flag and an argv (at least 6 bytes on the
  * wire, which bounds their number before anything is allocated). */
-static void get_steps(struct cursor *c, struct wire_task *m)
+static void get_steps(struct cursor *c, struct attempt *m)
 {
     uint64_t n;
     m->steps = get_array(c, WIRE_MAX_STEPS, 6, sizeof *m->steps, 0, &n);
@@ -370,7 +370,7 @@ static void get_steps(struct cursor *c, struct wire_task *m)
 }
 
 /* A RESULT's step outcomes (at least 41 bytes each on the wire). */
-static void get_step_results(struct cursor *c, struct wire_result *m)
+static void get_step_results(struct cursor *c, struct attempt_result *m)
 {
     uint64_t n;
     m->steps = get_array(c, WIRE_MAX_STEPS, 41, sizeof *m->steps, 0, &n);
@@ -394,28 +394,13 @@ static void clear_payload(struct wire_msg *msg)
         free(msg->u.hello.host);
         break;
     case WIRE_TASK:
-        free(msg->u.task.job);
-        util_strv_free(msg->u.task.argv);
-        free(msg->u.task.cwd);
-        free(msg->u.task.submit_dir);
-        util_strv_free(msg->u.task.env);
-        free(msg->u.task.groups);
-        for (uint32_t i = 0; msg->u.task.steps && i < msg->u.task.nsteps; i++)
-            taskcmd_free(&msg->u.task.steps[i]);
-        free(msg->u.task.steps);
-        free(msg->u.task.interpreter);
+        attempt_clear(&msg->u.task);
         break;
     case WIRE_ARCHIVE:
         free(msg->u.archive.job);
         break;
     case WIRE_RESULT:
-        free(msg->u.result.error);
-        free(msg->u.result.cores);
-        free(msg->u.result.gpus);
-        for (uint32_t i = 0; msg->u.result.steps && i < msg->u.result.nsteps;
-             i++)
-            free(msg->u.result.steps[i].error);
-        free(msg->u.result.steps);
+        attempt_result_clear(&msg->u.result);
         break;
     default:
         break;
@@ -435,7 +420,7 @@ static void decode_hello(struct cursor *c, struct wire_hello *m)
         c->bad = true;
 }
 
-static void decode_task(struct cursor *c, struct wire_task *m)
+static void decode_task(struct cursor *c, struct attempt *m)
 {
     m->dispatch = get_u64(c, 8);
     m->job = get_str(c);
@@ -484,7 +469,7 @@ static void decode_output(struct cursor *c, struct wire_output *m)
     c->left -= m->len;
 }
 
-static void decode_result(struct cursor *c, struct wire_result *m)
+static void decode_result(struct cursor *c, struct attempt_result *m)
 {
     m->dispatch = get_u64(c, 8);
     m->start_us = (int64_t)get_u64(c, 8);

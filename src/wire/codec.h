@@ -7,9 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attempt.h"
 #include "error.h"
-#include "jobfile.h"
-#include "record.h"
 
 /* Every message is a header and a payload:
  * magic "MS" (2 bytes), version (1), type (1), payload length (u32 LE)
@@ -55,38 +54,8 @@ struct wire_hello {
     uint32_t pid;
 };
 
-struct wire_task {
-    uint64_t dispatch; /* coordinator's id for this attempt */
-    char *job;
-    uint64_t task;
-    uint32_t attempt;
-    uint32_t cpus;
-    uint64_t memory; /* bytes, 0 = no limit */
-    uint32_t gpus;
-    double timeout; /* seconds, 0 = none */
-    bool shell;     /* argv[0] is a string for the interpreter's -c */
-    bool inherit;   /* start from the worker's environment */
-    bool archive;   /* extract the job's archive (sent before) first */
-    uint32_t argc;
-    char **argv;      /* NULL-terminated */
-    char *cwd;        /* explicit cwd, or NULL */
-    char *submit_dir; /* default cwd when it exists, or NULL */
-    uint32_t envc;
-    char **env;       /* "K=V", NULL-terminated; applied over the base */
-    bool as_user;     /* switch to uid, gid and groups before exec */
-    uint32_t uid;     /* with as_user: the job file's owner */
-    uint32_t gid;     /* with as_user: the owner's primary group */
-    uint32_t ngroups; /* with as_user: supplementary groups (0 without) */
-    uint32_t *groups; /* ngroups gids, or NULL */
-    /* A job with "steps": run these one after another (argv above is the
-     * first); 0 and NULL otherwise. */
-    uint32_t nsteps;
-    struct taskcmd *steps;
-    bool continue_on_error;
-    char *interpreter; /* runs shell commands ("interpreter"); NULL: /bin/sh */
-    uint64_t ntasks;   /* the job's number of tasks */
-    uint64_t line;     /* the task file line that made it; 0: none */
-};
+/* TASK carries a struct attempt (attempt.h), RESULT a struct
+ * attempt_result, field by field in their order. */
 
 /* Most steps a task message may carry. */
 #define WIRE_MAX_STEPS 4096
@@ -99,27 +68,6 @@ struct wire_output {
     uint8_t stream; /* 1 stdout, 2 stderr */
     uint32_t len;
     const char *data; /* points into the message buffer */
-};
-
-struct wire_result {
-    uint64_t dispatch;
-    int64_t start_us;
-    int64_t end_us;
-    int32_t exit_code; /* -1: none */
-    int32_t signal;    /* 0: none */
-    bool timed_out;
-    bool interrupted; /* ended (or refused) because its rank's owner came
-                         back (--idle-policy): run it again */
-    char *error;      /* NULL or one line */
-    char *cores;      /* NULL or a core list */
-    char *gpus;       /* NULL or the GPUs it was given */
-    int64_t max_rss_kb;
-    double user_s;
-    double system_s;
-    uint64_t stdout_bytes;
-    uint64_t stderr_bytes;
-    uint32_t nsteps; /* a task with steps: those that ran, else 0 */
-    struct step_record *steps;
 };
 
 /* Sent to a rank once per job, before its first TASK of the job: chunks
@@ -153,9 +101,9 @@ struct wire_msg {
     union {
         struct wire_heartbeat heartbeat;
         struct wire_hello hello;
-        struct wire_task task;
+        struct attempt task;
         struct wire_output output;
-        struct wire_result result;
+        struct attempt_result result;
         struct wire_cancel cancel;
         struct wire_archive archive;
     } u;
@@ -171,10 +119,10 @@ struct wire_buf {
 /* Encode a message into buf (which is reset first). Return 0 or -1 (ENOMEM,
  * or EMSGSIZE past WIRE_MAX_MESSAGE). */
 int wire_encode_hello(struct wire_buf *buf, const struct wire_hello *m);
-int wire_encode_task(struct wire_buf *buf, const struct wire_task *m);
+int wire_encode_task(struct wire_buf *buf, const struct attempt *m);
 int wire_encode_output(struct wire_buf *buf, uint64_t dispatch, int stream,
                        const void *data, size_t len);
-int wire_encode_result(struct wire_buf *buf, const struct wire_result *m);
+int wire_encode_result(struct wire_buf *buf, const struct attempt_result *m);
 int wire_encode_cancel(struct wire_buf *buf, uint64_t dispatch, double grace);
 int wire_encode_empty(struct wire_buf *buf, enum wire_type type);
 int wire_encode_heartbeat(struct wire_buf *buf, const struct wire_heartbeat *m);

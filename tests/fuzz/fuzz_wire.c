@@ -67,7 +67,7 @@ static bool same_msg(const struct wire_msg *a, const struct wire_msg *b)
                x->local_rank == y->local_rank && x->pid == y->pid;
     }
     case WIRE_TASK: {
-        const struct wire_task *x = &a->u.task, *y = &b->u.task;
+        const struct attempt *x = &a->u.task, *y = &b->u.task;
         return x->dispatch == y->dispatch && same_str(x->job, y->job) &&
                x->task == y->task && x->attempt == y->attempt &&
                x->cpus == y->cpus && x->memory == y->memory &&
@@ -86,7 +86,7 @@ static bool same_msg(const struct wire_msg *a, const struct wire_msg *b)
                x->len == y->len && memcmp(x->data, y->data, x->len) == 0;
     }
     case WIRE_RESULT: {
-        const struct wire_result *x = &a->u.result, *y = &b->u.result;
+        const struct attempt_result *x = &a->u.result, *y = &b->u.result;
         return x->dispatch == y->dispatch && x->start_us == y->start_us &&
                x->end_us == y->end_us && x->exit_code == y->exit_code &&
                x->signal == y->signal && x->timed_out == y->timed_out &&

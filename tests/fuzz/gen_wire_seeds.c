@@ -55,43 +55,43 @@ int main(int argc, char **argv)
 
     char *argv_exec[] = {"printf", "%s\\n", "h\xc3\xa9llo", "", NULL};
     char *env[] = {"A=1", "EMPTY=", "OMP_NUM_THREADS=2", NULL};
-    struct wire_task task = {.dispatch = 42,
-                             .job = "20261124-0001",
-                             .task = 7,
-                             .attempt = 1,
-                             .cpus = 2,
-                             .memory = 512ULL << 20,
-                             .gpus = 0,
-                             .timeout = 1.5,
-                             .shell = false,
-                             .inherit = true,
-                             .argc = 4,
-                             .argv = argv_exec,
-                             .cwd = NULL,
-                             .submit_dir = "/home/ana",
-                             .envc = 3,
-                             .env = env,
-                             .ntasks = 10};
+    struct attempt task = {.dispatch = 42,
+                           .job = "20261124-0001",
+                           .task = 7,
+                           .attempt = 1,
+                           .cpus = 2,
+                           .memory = 512ULL << 20,
+                           .gpus = 0,
+                           .timeout = 1.5,
+                           .shell = false,
+                           .inherit = true,
+                           .argc = 4,
+                           .argv = argv_exec,
+                           .cwd = NULL,
+                           .submit_dir = "/home/ana",
+                           .envc = 3,
+                           .env = env,
+                           .ntasks = 10};
     check(wire_encode_task(&buf, &task), "task");
     write_seed("task", WIRE_TASK, buf.data, buf.len);
 
     char *argv_shell[] = {"echo one; echo two >&2", NULL};
     char *no_env[] = {NULL};
-    struct wire_task shell = {.dispatch = 43,
-                              .job = "shell",
-                              .task = 0,
-                              .attempt = 0,
-                              .cpus = 1,
-                              .shell = true,
-                              .argc = 1,
-                              .argv = argv_shell,
-                              .cwd = "/tmp",
-                              .submit_dir = NULL,
-                              .envc = 0,
-                              .env = no_env,
-                              .interpreter = "/bin/bash",
-                              .ntasks = 3,
-                              .line = 7};
+    struct attempt shell = {.dispatch = 43,
+                            .job = "shell",
+                            .task = 0,
+                            .attempt = 0,
+                            .cpus = 1,
+                            .shell = true,
+                            .argc = 1,
+                            .argv = argv_shell,
+                            .cwd = "/tmp",
+                            .submit_dir = NULL,
+                            .envc = 0,
+                            .env = no_env,
+                            .interpreter = "/bin/bash",
+                            .ntasks = 3,
+                            .line = 7};
     check(wire_encode_task(&buf, &shell), "shell task");
     write_seed("task-shell", WIRE_TASK, buf.data, buf.len);
     /* The same task cut short: every field boundary is a place to fail. */
@@ -103,27 +103,28 @@ int main(int argc, char **argv)
     check(wire_encode_output(&buf, 42, 2, "", 0), "empty output");
     write_seed("output-empty", WIRE_OUTPUT, buf.data, buf.len);
 
-    struct wire_result result = {.dispatch = 42,
-                                 .start_us = 1764000000000000,
-                                 .end_us = 1764000001500000,
-                                 .exit_code = 3,
-                                 .signal = 0,
-                                 .timed_out = false,
-                                 .error = NULL,
-                                 .cores = "0-1",
-                                 .gpus = "",
-                                 .max_rss_kb = 2048,
-                                 .user_s = 0.25,
-                                 .system_s = 0.125,
-                                 .stdout_bytes = 18,
-                                 .stderr_bytes = 0};
+    struct attempt_result result = {.dispatch = 42,
+                                    .start_us = 1764000000000000,
+                                    .end_us = 1764000001500000,
+                                    .exit_code = 3,
+                                    .signal = 0,
+                                    .timed_out = false,
+                                    .error = NULL,
+                                    .cores = "0-1",
+                                    .gpus = "",
+                                    .max_rss_kb = 2048,
+                                    .user_s = 0.25,
+                                    .system_s = 0.125,
+                                    .stdout_bytes = 18,
+                                    .stderr_bytes = 0};
     check(wire_encode_result(&buf, &result), "result");
     write_seed("result", WIRE_RESULT, buf.data, buf.len);
-    struct wire_result failed = {.dispatch = 43,
-                                 .exit_code = -1,
-                                 .signal = 9,
-                                 .timed_out = true,
-                                 .error = "cannot execute 'x': No such file"};
+    struct attempt_result failed = {.dispatch = 43,
+                                    .exit_code = -1,
+                                    .signal = 9,
+                                    .timed_out = true,
+                                    .error =
+                                        "cannot execute 'x': No such file"};
     check(wire_encode_result(&buf, &failed), "failed result");
     write_seed("result-error", WIRE_RESULT, buf.data, buf.len);
 

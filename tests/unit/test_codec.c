@@ -24,7 +24,7 @@ static void test_task_round_trip(void **state)
     (void)state;
     char *argv[] = {"printf", "%s\n", "héllo wörld", "", NULL};
     char *env[] = {"A=1", "EMPTY=", NULL};
-    struct wire_task in = {
+    struct attempt in = {
         .dispatch = 42,
         .job = "20261124-0001",
         .task = 1234567890123ULL,
@@ -50,7 +50,7 @@ static void test_task_round_trip(void **state)
     char *raw = copy_out(&buf);
     assert_int_equal(
         wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), 0);
-    const struct wire_task *out = &msg.u.task;
+    const struct attempt *out = &msg.u.task;
     assert_int_equal(msg.type, WIRE_TASK);
     assert_int_equal(out->dispatch, 42);
     assert_string_equal(out->job, "20261124-0001");
@@ -91,16 +91,16 @@ static void test_task_interpreter(void **state)
     command[1024 * 1024] = '\0';
     char *argv[] = {command, NULL};
     char *env[] = {NULL};
-    struct wire_task in = {.dispatch = 9,
-                           .job = "j",
-                           .task = 4,
-                           .shell = true,
-                           .argc = 1,
-                           .argv = argv,
-                           .env = env,
-                           .interpreter = "bash",
-                           .ntasks = 50000000000ULL,
-                           .line = 7};
+    struct attempt in = {.dispatch = 9,
+                         .job = "j",
+                         .task = 4,
+                         .shell = true,
+                         .argc = 1,
+                         .argv = argv,
+                         .env = env,
+                         .interpreter = "bash",
+                         .ntasks = 50000000000ULL,
+                         .line = 7};
     struct wire_buf buf = {0};
     struct wire_msg msg;
     struct mps_error err;
@@ -110,7 +110,7 @@ static void test_task_interpreter(void **state)
         assert_int_equal(
             wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err),
             0);
-        const struct wire_task *out = &msg.u.task;
+        const struct attempt *out = &msg.u.task;
         if (round == 0)
             assert_string_equal(out->interpreter, "bash");
         else
@@ -133,12 +133,12 @@ static void test_task_interpreter(void **state)
 }
 
 /* A task that runs as a user carries uid, gid and supplementary groups. */
-static struct wire_task user_task(void)
+static struct attempt user_task(void)
 {
     static char *argv[] = {"sh", "-c", "id -G", NULL};
     static char *env[] = {"A=1", NULL};
     static uint32_t groups[] = {1001, 27, 4294967294u};
-    return (struct wire_task){
+    return (struct attempt){
         .dispatch = 5,
         .job = "20261129-0003",
         .task = 2,
@@ -159,7 +159,7 @@ static struct wire_task user_task(void)
 static void test_task_as_user(void **state)
 {
     (void)state;
-    struct wire_task in = user_task();
+    struct attempt in = user_task();
     struct wire_buf buf = {0};
     assert_int_equal(wire_encode_task(&buf, &in), 0);
     struct wire_msg msg;
@@ -167,7 +167,7 @@ static void test_task_as_user(void **state)
     char *raw = copy_out(&buf);
     assert_int_equal(
         wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_TASK, &msg, &err), 0);
-    const struct wire_task *out = &msg.u.task;
+    const struct attempt *out = &msg.u.task;
     assert_true(out->as_user);
     assert_int_equal(out->uid, 1001);
     assert_int_equal(out->gid, 1002);
@@ -225,7 +225,7 @@ static void test_task_as_user(void **state)
 static void test_result_round_trip(void **state)
 {
     (void)state;
-    struct wire_result in = {
+    struct attempt_result in = {
         .dispatch = 7,
         .start_us = 1764000000123456,
         .end_us = 1764000001123456,
@@ -247,7 +247,7 @@ static void test_result_round_trip(void **state)
     char *raw = copy_out(&buf);
     assert_int_equal(
         wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_RESULT, &msg, &err), 0);
-    const struct wire_result *out = &msg.u.result;
+    const struct attempt_result *out = &msg.u.result;
     assert_int_equal(out->start_us, in.start_us);
     assert_int_equal(out->end_us, in.end_us);
     assert_int_equal(out->exit_code, -1);
@@ -274,15 +274,15 @@ static void test_steps(void **state)
     char *s1[] = {"cat", "f", NULL};
     struct taskcmd steps[] = {{true, 1, s0}, {false, 2, s1}};
     char *env[] = {NULL};
-    struct wire_task in = {.dispatch = 7,
-                           .job = "j",
-                           .argc = 1,
-                           .argv = s0,
-                           .shell = true,
-                           .env = env,
-                           .nsteps = 2,
-                           .steps = steps,
-                           .continue_on_error = true};
+    struct attempt in = {.dispatch = 7,
+                         .job = "j",
+                         .argc = 1,
+                         .argv = s0,
+                         .shell = true,
+                         .env = env,
+                         .nsteps = 2,
+                         .steps = steps,
+                         .continue_on_error = true};
     struct wire_buf buf = {0};
     assert_int_equal(wire_encode_task(&buf, &in), 0);
     struct wire_msg msg;
@@ -328,13 +328,13 @@ static void test_steps(void **state)
 
     struct step_record rs[] = {{1000, 2000, 0, 0, 5, 0, NULL},
                                {2000, 3000, -1, 9, 0, 7, "killed"}};
-    struct wire_result res = {
+    struct attempt_result res = {
         .dispatch = 7, .exit_code = -1, .signal = 9, .nsteps = 2, .steps = rs};
     assert_int_equal(wire_encode_result(&buf, &res), 0);
     raw = copy_out(&buf);
     assert_int_equal(
         wire_decode(raw, buf.len, WIRE_TAG_BASE + WIRE_RESULT, &msg, &err), 0);
-    const struct wire_result *out = &msg.u.result;
+    const struct attempt_result *out = &msg.u.result;
     assert_int_equal(out->nsteps, 2);
     assert_int_equal(out->steps[0].start_us, 1000);
     assert_int_equal(out->steps[0].stdout_bytes, 5);
@@ -361,7 +361,7 @@ static void test_result_interrupted(void **state)
 {
     (void)state;
     for (int timed_out = 0; timed_out < 2; timed_out++) {
-        struct wire_result in = {
+        struct attempt_result in = {
             .dispatch = 9,
             .exit_code = -1,
             .signal = 15,
@@ -611,12 +611,12 @@ static void test_huge_count(void **state)
     (void)state;
     char *argv[] = {"true", NULL};
     char *env[] = {NULL};
-    struct wire_task in = {.dispatch = 1,
-                           .job = "j",
-                           .argc = 1,
-                           .argv = argv,
-                           .envc = 0,
-                           .env = env};
+    struct attempt in = {.dispatch = 1,
+                         .job = "j",
+                         .argc = 1,
+                         .argv = argv,
+                         .envc = 0,
+                         .env = env};
     struct wire_buf buf = {0};
     assert_int_equal(wire_encode_task(&buf, &in), 0);
     /* argc sits after header, dispatch (8), job (1+4+1), task (8),

@@ -40,12 +40,11 @@ static void on_output(void *arg, uint64_t dispatch, int stream,
     }
 }
 
-static void on_result(void *arg, uint64_t dispatch,
-                      const struct exec_result *res)
+static void on_result(void *arg, const struct attempt_result *res)
 {
     struct seen *s = arg;
     assert_true(s->n < MAX_RESULTS);
-    s->dispatch[s->n] = dispatch;
+    s->dispatch[s->n] = res->dispatch;
     snprintf(s->error[s->n], sizeof s->error[s->n], "%s",
              res->error ? res->error : "");
     s->interrupted[s->n] = res->interrupted;
@@ -76,19 +75,21 @@ static struct executor *make(struct seen *s, char *dir)
     return ex;
 }
 
-static struct exec_task sleeper(uint64_t dispatch, char **argv)
+static struct attempt sleeper(uint64_t dispatch, char **argv)
 {
-    static char *const env[] = {NULL};
-    struct exec_task t = {.dispatch = dispatch,
-                          .job = "j",
-                          .task = dispatch,
-                          .attempt = 1,
-                          .cpus = 1,
-                          .shell = true,
-                          .argv = argv,
-                          .cwd = "/",
-                          .env = env};
-    return t;
+    static char *env[] = {NULL};
+    static char job[] = "j", cwd[] = "/";
+    struct attempt a = {.dispatch = dispatch,
+                        .job = job,
+                        .task = dispatch,
+                        .attempt = 1,
+                        .cpus = 1,
+                        .shell = true,
+                        .argc = 1,
+                        .argv = argv,
+                        .cwd = cwd,
+                        .env = env};
+    return a;
 }
 
 /* One slot, two long tasks: dispatch 1 runs, dispatch 2 waits. */
@@ -96,9 +97,9 @@ static struct executor *one_running_one_queued(struct seen *s, char *dir)
 {
     struct executor *ex = make(s, dir);
     static char *argv[] = {"sleep 30", NULL};
-    struct exec_task a = sleeper(1, argv), b = sleeper(2, argv);
-    assert_int_equal(executor_submit(ex, &a), 0);
-    assert_int_equal(executor_submit(ex, &b), 0);
+    struct attempt a = sleeper(1, argv), b = sleeper(2, argv);
+    assert_int_equal(executor_submit(ex, &(struct exec_task){.a = &a}), 0);
+    assert_int_equal(executor_submit(ex, &(struct exec_task){.a = &b}), 0);
     return ex;
 }
 
@@ -193,8 +194,8 @@ static void test_task_in_own_cgroup(void **state)
     char dir[] = "/tmp/mpispool-exec-XXXXXX";
     struct executor *ex = make(&s, dir);
     char *argv[] = {"cat /proc/self/cgroup", NULL};
-    struct exec_task a = sleeper(7, argv);
-    assert_int_equal(executor_submit(ex, &a), 0);
+    struct attempt a = sleeper(7, argv);
+    assert_int_equal(executor_submit(ex, &(struct exec_task){.a = &a}), 0);
     run_until(ex, &s, 1);
     assert_int_equal(s.n, 1);
     assert_string_equal(s.error[0], "");
@@ -219,11 +220,11 @@ static void run_shell(struct seen *s, const char *interpreter, char *command)
     char dir[] = "/tmp/mpispool-exec-XXXXXX";
     struct executor *ex = make(s, dir);
     char *argv[] = {command, NULL};
-    struct exec_task t = sleeper(4, argv);
-    t.interpreter = interpreter;
-    t.ntasks = 10;
-    t.line = 3;
-    assert_int_equal(executor_submit(ex, &t), 0);
+    struct attempt a = sleeper(4, argv);
+    a.interpreter = (char *)interpreter;
+    a.ntasks = 10;
+    a.line = 3;
+    assert_int_equal(executor_submit(ex, &(struct exec_task){.a = &a}), 0);
     run_until(ex, s, 1);
     assert_int_equal(s->n, 1);
     executor_destroy(ex);
