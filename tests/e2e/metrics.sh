@@ -14,8 +14,8 @@ python3 "$CHECK" --self-test || fail "promcheck.py refuses bad input badly"
 setup_spool
 M=$TEST_TMP/metrics/mpispool.prom
 mkdir -p "$TEST_TMP/metrics"
-metric() { # NAME{LABELS}: its value
-    awk -v n="$1" '$1 == n { print $2 }' "$M"
+metric() { # NAME{LABELS} [FILE]: its value
+    awk -v n="$1" '$1 == n { print $2 }' "${2:-$M}"
 }
 
 SLOW=$(submit --name slow -- sh -c 'touch '"$TEST_TMP"'/slow.started; sleep 4')
@@ -28,13 +28,19 @@ printf '{"comand": ["true"]}' >"$SPOOL/tmp/typo.json"
 mv "$SPOOL/tmp/typo.json" "$SPOOL/new/typo.json"
 start_coordinator 2 --spool "$SPOOL" --until-empty --metrics-file "$M"
 wait_until 30 test -e "$TEST_TMP/slow.started" || fail "the slow task never started"
-running_seen() { [ -f "$M" ] && [ "$(metric mpispool_tasks_running)" = 1 ]; }
+# One snapshot of the file (it is rewritten every 2 s) for every check
+# made while the task runs.
+SNAP=$TEST_TMP/metrics/running.prom
+running_seen() {
+    [ -f "$M" ] && cp "$M" "$SNAP" &&
+        [ "$(metric mpispool_tasks_running "$SNAP")" = 1 ]
+}
 wait_until 10 running_seen || {
     cat "$M" >&2 || true
     fail "the metrics never showed the slow task running"
 }
-python3 "$CHECK" "$M" || fail "metrics while running are not valid"
-busy=$(awk '/^mpispool_rank_busy_slots\{/ { s += $2 } END { print s + 0 }' "$M")
+python3 "$CHECK" "$SNAP" || fail "metrics while running are not valid"
+busy=$(awk '/^mpispool_rank_busy_slots\{/ { s += $2 } END { print s + 0 }' "$SNAP")
 assert_eq 1 "$busy" "busy slots while one task runs"
 wait_coordinator 60
 assert_eq 0 "$COORD_RC" "coordinator exit code"
