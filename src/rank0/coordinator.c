@@ -30,6 +30,7 @@
 #include "requests.h"
 #include "results.h"
 #include "status.h"
+#include "statusfile.h"
 #include "util.h"
 
 static void on_hello(struct coordinator *co, int r, const struct wire_hello *m)
@@ -206,10 +207,10 @@ static int stop_signalfd(void)
  * reboot), moved aside for recovery to adopt. */
 static int open_journal(struct coordinator *co, struct mps_error *err)
 {
-    snprintf(co->name, sizeof co->name, "%s-%d", co->re->host, (int)getpid());
+    statusfile_coord_name(co->re->host, (int)getpid(), co->name,
+                          sizeof co->name);
+    co->status_path = statusfile_path(co->sp, co->name);
     char file[320];
-    snprintf(file, sizeof file, "%s.json", co->name);
-    co->status_path = spool_file(co->sp, SPOOL_STATUS, file);
     snprintf(file, sizeof file, "%s.log", co->name);
     char *journal_path = spool_file(co->sp, SPOOL_JOURNAL, file);
     if (journal_path && access(journal_path, F_OK) == 0) {

@@ -41,23 +41,6 @@ void note_owner(struct coordinator *co, int r, bool active, uint8_t reason,
     rs->owner_since_us = active ? since_us : 0;
 }
 
-json_t *owner_json(const struct coordinator *co, const struct rank_slot *rs)
-{
-    char since[UTIL_TIME_LEN];
-    json_t *o =
-        json_pack("{s:b, s:s}", "owner_active", rs->owner_active, "action",
-                  idle_action_name(idle_policy_action(co->opt->idle)));
-    if (o && rs->owner_active) {
-        const char *why = idle_reason_name(rs->owner_reason);
-        json_object_set_new(o, "reason", why ? json_string(why) : json_null());
-        json_object_set_new(o, "since",
-                            rs->owner_since_us ? json_string(util_format_time(
-                                                     rs->owner_since_us, since))
-                                               : json_null());
-    }
-    return o;
-}
-
 const char *rank_state(const struct rank_slot *rs)
 {
     if (rs->bye)

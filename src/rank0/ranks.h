@@ -4,8 +4,6 @@
 #ifndef MPISPOOL_RANK0_RANKS_H
 #define MPISPOOL_RANK0_RANKS_H
 
-#include <jansson.h>
-
 #include "rank0.h"
 
 /* ---- drain ---- */
@@ -23,9 +21,6 @@ void scan_drain(struct coordinator *co);
  * while so. */
 void note_owner(struct coordinator *co, int r, bool active, uint8_t reason,
                 int64_t since_us);
-
-/* The rank's "idle_policy" in the status file. */
-json_t *owner_json(const struct coordinator *co, const struct rank_slot *rs);
 
 /* ---- status ---- */
 const char *rank_state(const struct rank_slot *rs);

@@ -13,6 +13,7 @@
 #include "journal.h"
 #include "runopts.h"
 #include "outdir.h"
+#include "statusfile.h"
 #include "util.h"
 
 void fail_fast_mark(struct coordinator *co, struct job *job, uint64_t task)
@@ -258,9 +259,8 @@ void recover(struct coordinator *co)
         logmsg("journal: %s", err.text);
     /* Everything the dead journals held is in ours now. */
     for (size_t i = 0; i < ntaken; i++) {
+        char *status = statusfile_path(co->sp, taken[i].base);
         char file[320];
-        snprintf(file, sizeof file, "%s.json", taken[i].base);
-        char *status = spool_file(co->sp, SPOOL_STATUS, file);
         snprintf(file, sizeof file, "%s.reserve", taken[i].base);
         char *reserve = spool_file(co->sp, SPOOL_JOURNAL, file);
         if (status)

@@ -1,101 +1,127 @@
 /* SPDX-License-Identifier: MIT */
 /* The status file: rank 0's view of its ranks and jobs, rewritten while it
- * runs. */
+ * runs. Its schema and writing are src/common/statusfile.c's; this gathers
+ * the numbers. */
 #include "status.h"
 
-#include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "deps.h"
 #include "idlepolicy.h"
-#include "runopts.h"
 #include "ranks.h"
+#include "runopts.h"
+#include "statusfile.h"
 #include "util.h"
 
-void write_status(struct coordinator *co, const char *state)
+/* The room for one job's "waiting" text: a claimed job's is cut at
+ * JOB_WHY_LEN bytes, one waiting to be set up at WHY_LEN. */
+#define JOB_WHY_LEN 160
+#define WHY_LEN 400
+
+static void gather_ranks(const struct coordinator *co, struct statusfile *sf)
 {
-    char started[UTIL_TIME_LEN], updated[UTIL_TIME_LEN], t[UTIL_TIME_LEN];
-    unsigned total = 0, busy = 0;
-    json_t *ranks = json_array();
+    const char *action =
+        co->opt->idle ? idle_action_name(idle_policy_action(co->opt->idle))
+                      : NULL;
     for (int r = 0; r < co->nranks; r++) {
-        struct rank_slot *rs = &co->ranks[r];
-        total += rs->slots;
-        busy += rs->busy < rs->slots ? rs->busy : rs->slots;
-        json_t *entry = json_pack(
-            "{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:i, s:i, "
-            "s:f}",
-            "rank", rs->rank, "host", rs->host, "slots", (int)rs->slots, "busy",
-            (int)rs->busy, "tasks", (int)rs->tasks, "state", rank_state(rs),
-            "memory", (json_int_t)rs->mem_total, "memory_reserved",
-            (json_int_t)rs->mem_reserved, "gpus", (int)rs->gpus, "gpus_busy",
-            (int)rs->gpus_busy, "load", rs->load);
-        if (entry && co->opt->idle)
-            json_object_set_new(entry, "idle_policy", owner_json(co, rs));
-        json_array_append_new(ranks, entry);
+        const struct rank_slot *rs = &co->ranks[r];
+        sf->slots_total += rs->slots;
+        sf->slots_busy += rs->busy < rs->slots ? rs->busy : rs->slots;
+        sf->ranks[sf->nranks++] = (struct statusfile_rank){
+            .rank = rs->rank,
+            .host = rs->host,
+            .slots = rs->slots,
+            .busy = rs->busy,
+            .tasks = rs->tasks,
+            .state = rank_state(rs),
+            .memory = rs->mem_total,
+            .memory_reserved = rs->mem_reserved,
+            .gpus = rs->gpus,
+            .gpus_busy = rs->gpus_busy,
+            .load = rs->load,
+            .idle_action = action,
+            .owner_active = rs->owner_active,
+            .owner_reason = idle_reason_name(rs->owner_reason),
+            .owner_since_us = rs->owner_since_us,
+        };
     }
-    json_t *jobs = json_array();
+}
+
+/* The claimed jobs, then those waiting to be set up; why[i] holds job i's
+ * waiting text where it is not a constant. */
+static void gather_jobs(struct coordinator *co, struct statusfile *sf,
+                        char (*why)[WHY_LEN])
+{
     for (struct job *job = co->jobs; job; job = job->next_job) {
         uint64_t retrying = 0;
         for (struct retry *r = job->retries; r; r = r->next)
             retrying++;
         const char *running = job->ff_stopped ? "stopping" : "running";
-        json_t *entry = json_pack(
-            "{s:s, s:s?, s:s, s:i, s:I, s:I, s:I, s:I, s:I}", "job", job->id,
-            "name", job->spec->name, "state",
-            job->started_us ? running : "queued", "priority",
-            job->spec->priority, "tasks", (json_int_t)job->ntasks, "pending",
-            (json_int_t)(job->ntasks - job->next + retrying), "running",
-            (json_int_t)job->running, "succeeded", (json_int_t)job->succeeded,
-            "failed", (json_int_t)job->failed);
-        if (entry && job->started_us)
-            json_object_set_new(
-                entry, "started",
-                json_string(util_format_time(job->started_us, t)));
-        char why[160];
-        const char *waiting = waiting_reason(co, job, why, sizeof why);
-        if (entry)
-            json_object_set_new(entry, "waiting",
-                                waiting ? json_string(waiting) : json_null());
-        if (entry && job->ff_stopped && job->reason)
-            json_object_set_new(entry, "reason", json_string(job->reason));
-        json_array_append_new(jobs, entry);
+        size_t i = sf->njobs++;
+        sf->jobs[i] = (struct statusfile_job){
+            .job = job->id,
+            .name = job->spec->name,
+            .state = job->started_us ? running : "queued",
+            .priority = job->spec->priority,
+            .tasks = job->ntasks,
+            .pending = job->ntasks - job->next + retrying,
+            .running = job->running,
+            .succeeded = job->succeeded,
+            .failed = job->failed,
+            .started_us = job->started_us,
+            .waiting = waiting_reason(co, job, why[i], JOB_WHY_LEN),
+            .reason = job->ff_stopped ? job->reason : NULL,
+        };
     }
     int64_t now_mono = util_mono_us();
     for (const struct pending *p = co->pending; p; p = p->next) {
-        char why[400];
+        size_t i = sf->njobs++;
         int64_t left = (p->next_try - now_mono + 999999) / 1000000;
-        snprintf(why, sizeof why, "waiting to be set up, again in %lld s: %s",
+        snprintf(why[i], WHY_LEN, "waiting to be set up, again in %lld s: %s",
                  (long long)(left > 0 ? left : 0), p->reason);
-        json_array_append_new(
-            jobs, json_pack("{s:s, s:n, s:s, s:i, s:i, s:i, s:i, s:i, s:i, "
-                            "s:s}",
-                            "job", p->id, "name", "state", "queued", "priority",
-                            0, "tasks", 0, "pending", 0, "running", 0,
-                            "succeeded", 0, "failed", 0, "waiting", why));
+        sf->jobs[i] = (struct statusfile_job){
+            .job = p->id, .state = "queued", .waiting = why[i]};
     }
-    json_t *root = json_pack(
-        "{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:{s:i, s:i, s:i}, s:o, s:o, "
-        "s:{s:i, s:i, s:i, s:I, s:I}}",
-        "coordinator", co->name, "host", co->re->host, "pid", (int)getpid(),
-        "started", util_format_time(co->started_us, started), "updated",
-        util_format_time(util_now_us(), updated), "state", state, "until_empty",
-        co->opt->until_empty, "slots", "total", (int)total, "busy", (int)busy,
-        "free", (int)(total - busy), "ranks", ranks, "jobs", jobs, "totals",
-        "jobs_done", (int)co->jobs_done, "jobs_failed", (int)co->jobs_failed,
-        "jobs_rejected", (int)co->jobs_rejected, "tasks_succeeded",
-        (json_int_t)co->tasks_succeeded, "tasks_failed",
-        (json_int_t)co->tasks_failed);
-    if (root && co->opt->idle)
-        json_object_set_new(root, "idle_policy",
-                            json_string(idle_policy_text(co->opt->idle)));
-    char *text =
-        root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(root);
+}
+
+void write_status(struct coordinator *co, const char *state)
+{
+    size_t njobs = 0;
+    for (struct job *job = co->jobs; job; job = job->next_job)
+        njobs++;
+    for (const struct pending *p = co->pending; p; p = p->next)
+        njobs++;
+    struct statusfile sf = {
+        .coordinator = co->name,
+        .host = co->re->host,
+        .pid = (int)getpid(),
+        .started_us = co->started_us,
+        .updated_us = util_now_us(),
+        .state = state,
+        .until_empty = co->opt->until_empty,
+        .jobs_done = co->jobs_done,
+        .jobs_failed = co->jobs_failed,
+        .jobs_rejected = co->jobs_rejected,
+        .tasks_succeeded = co->tasks_succeeded,
+        .tasks_failed = co->tasks_failed,
+        .idle_policy = co->opt->idle ? idle_policy_text(co->opt->idle) : NULL,
+    };
+    sf.ranks = calloc(co->nranks ? (size_t)co->nranks : 1, sizeof *sf.ranks);
+    sf.jobs = calloc(njobs ? njobs : 1, sizeof *sf.jobs);
+    char(*why)[WHY_LEN] = calloc(njobs ? njobs : 1, sizeof *why);
     struct mps_error err;
-    if (!text ||
-        util_write_file(co->status_path, text, strlen(text), 0, &err) < 0)
-        logmsg("cannot write status: %s", text ? err.text : "out of memory");
-    free(text);
+    if (!sf.ranks || !sf.jobs || !why) {
+        logmsg("cannot write status: out of memory");
+    } else {
+        gather_ranks(co, &sf);
+        gather_jobs(co, &sf, why);
+        if (statusfile_write(co->status_path, &sf, &err) < 0)
+            logmsg("cannot write status: %s", err.text);
+    }
+    free(why);
+    free(sf.ranks);
+    free(sf.jobs);
     co->status_dirty = false;
     co->last_status = util_mono_us();
 }

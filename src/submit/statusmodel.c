@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "format.h"
+#include "statusfile.h"
 #include "table.h"
 #include "util.h"
 
@@ -38,36 +39,6 @@ long status_count_json(const struct spool *sp, enum spool_dir dir)
     return n;
 }
 
-/* The status files, sorted by name, as an array of objects. */
-json_t *status_load_files(const struct spool *sp)
-{
-    json_t *all = json_array();
-    char *dir = spool_file(sp, SPOOL_STATUS, NULL);
-    if (!all || !dir) {
-        free(dir);
-        json_decref(all);
-        return NULL;
-    }
-    struct dirent **names = NULL;
-    int n = scandir(dir, &names, NULL, alphasort);
-    for (int i = 0; i < n; i++) {
-        const char *name = names[i]->d_name;
-        if (name[0] != '.' && ends_with(name, ".json")) {
-            char *path = spool_file(sp, SPOOL_STATUS, name);
-            json_error_t jerr;
-            json_t *st = path ? json_load_file(path, 0, &jerr) : NULL;
-            if (json_is_object(st))
-                json_array_append(all, st);
-            json_decref(st);
-            free(path);
-        }
-        free(names[i]);
-    }
-    free(names);
-    free(dir);
-    return all;
-}
-
 static const enum spool_dir counted_dirs[STATUS_NCOUNTED] = {
     SPOOL_NEW, SPOOL_CUR, SPOOL_DONE, SPOOL_FAILED, SPOOL_REJECTED,
 };
@@ -77,35 +48,38 @@ static const enum spool_dir counted_dirs[STATUS_NCOUNTED] = {
  * its tasks are suspended". */
 static void print_idle_policy(FILE *out, json_t *st, int64_t now)
 {
-    const char *policy = json_string_value(json_object_get(st, "idle_policy"));
+    const char *policy = json_string_value(json_object_get(st, SF_IDLE_POLICY));
     if (!policy)
         return;
     fprintf(out, " idle policy: %s\n", policy);
     size_t i;
     json_t *r;
-    json_array_foreach(json_object_get(st, "ranks"), i, r)
+    json_array_foreach(json_object_get(st, SF_RANKS), i, r)
     {
-        json_t *idle = json_object_get(r, "idle_policy");
-        if (!json_is_true(json_object_get(idle, "owner_active")))
+        json_t *idle = json_object_get(r, SF_IDLE_POLICY);
+        if (!json_is_true(json_object_get(idle, SF_OWNER_ACTIVE)))
             continue;
         char b1[32], b2[64], b3[32];
         fprintf(out, " rank %s (%s): owner active",
-                fmt_member_text(r, "rank", b1, sizeof b1),
-                fmt_member_text(r, "host", b2, sizeof b2));
-        const char *since = json_string_value(json_object_get(idle, "since"));
+                fmt_member_text(r, SF_RANK, b1, sizeof b1),
+                fmt_member_text(r, SF_RANK_HOST, b2, sizeof b2));
+        const char *since =
+            json_string_value(json_object_get(idle, SF_OWNER_SINCE));
         int64_t since_us;
         if (since && util_parse_time(since, &since_us) == 0)
             fprintf(
                 out, " since %s (%s ago)", since,
                 fmt_duration((double)(now - since_us) / 1e6, b3, sizeof b3));
-        const char *why = json_string_value(json_object_get(idle, "reason"));
+        const char *why =
+            json_string_value(json_object_get(idle, SF_OWNER_REASON));
         if (why)
             fprintf(out, ", %s",
                     strcmp(why, "input") == 0
                         ? "keyboard, mouse or terminal input"
                         : why);
-        const char *action = json_string_value(json_object_get(idle, "action"));
-        if (fmt_member_int(r, "tasks") > 0 && action)
+        const char *action =
+            json_string_value(json_object_get(idle, SF_OWNER_ACTION));
+        if (fmt_member_int(r, SF_RANK_TASKS) > 0 && action)
             fprintf(out, "; its tasks are %s",
                     strcmp(action, "requeue") == 0 ? "being ended to run again"
                                                    : "suspended");
@@ -116,19 +90,19 @@ static void print_idle_policy(FILE *out, json_t *st, int64_t now)
 static void print_coordinator(FILE *out, json_t *st, int64_t now)
 {
     char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], b7[32], b8[32];
-    const char *state = fmt_member_text(st, "state", b1, sizeof b1);
-    json_t *slots = json_object_get(st, "slots");
+    const char *state = fmt_member_text(st, SF_STATE, b1, sizeof b1);
+    json_t *slots = json_object_get(st, SF_SLOTS);
     fprintf(out, "coordinator %s on %s: %s, %s/%s slots busy",
-            fmt_member_text(st, "coordinator", b2, sizeof b2),
-            fmt_member_text(st, "host", b3, sizeof b3), state,
-            fmt_member_text(slots, "busy", b4, sizeof b4),
-            fmt_member_text(slots, "total", b5, sizeof b5));
+            fmt_member_text(st, SF_COORDINATOR, b2, sizeof b2),
+            fmt_member_text(st, SF_HOST, b3, sizeof b3), state,
+            fmt_member_text(slots, SF_SLOTS_BUSY, b4, sizeof b4),
+            fmt_member_text(slots, SF_SLOTS_TOTAL, b5, sizeof b5));
     int64_t updated;
-    const char *text = json_string_value(json_object_get(st, "updated"));
+    const char *text = json_string_value(json_object_get(st, SF_UPDATED));
     if (util_parse_time(text, &updated) == 0) {
         double age = (double)(now - updated) / 1e6;
         fprintf(out, ", updated %s ago", fmt_duration(age, b6, sizeof b6));
-        if (age > 10 && strcmp(state, "stopped") != 0)
+        if (statusfile_stale(state, age))
             fputs(" (stale)", out);
     } else {
         fputs(", updated ?", out);
@@ -137,7 +111,7 @@ static void print_coordinator(FILE *out, json_t *st, int64_t now)
 
     static const char *const rank_heads[] = {
         "RANK", "HOST", "STATE", "CORES", "MEMORY", "GPUS", "LOAD", "TASKS"};
-    json_t *ranks = json_object_get(st, "ranks");
+    json_t *ranks = json_object_get(st, SF_RANKS);
     struct table t;
     size_t i;
     json_t *r;
@@ -148,30 +122,31 @@ static void print_coordinator(FILE *out, json_t *st, int64_t now)
             /* Used of total: cores (slots), memory reserved, GPUs. */
             char mem_used[16], mem_total[16];
             snprintf(b3, sizeof b3, "%lld/%lld",
-                     (long long)fmt_member_int(r, "busy"),
-                     (long long)fmt_member_int(r, "slots"));
+                     (long long)fmt_member_int(r, SF_RANK_BUSY),
+                     (long long)fmt_member_int(r, SF_RANK_SLOTS));
             snprintf(
                 b4, sizeof b4, "%s/%s",
-                util_human_size((uint64_t)fmt_member_int(r, "memory_reserved"),
+                util_human_size((uint64_t)fmt_member_int(r, SF_MEMORY_RESERVED),
                                 mem_used, sizeof mem_used),
-                util_human_size((uint64_t)fmt_member_int(r, "memory"),
+                util_human_size((uint64_t)fmt_member_int(r, SF_MEMORY),
                                 mem_total, sizeof mem_total));
             snprintf(b5, sizeof b5, "%lld/%lld",
-                     (long long)fmt_member_int(r, "gpus_busy"),
-                     (long long)fmt_member_int(r, "gpus"));
-            json_t *load = json_object_get(r, "load");
+                     (long long)fmt_member_int(r, SF_GPUS_BUSY),
+                     (long long)fmt_member_int(r, SF_GPUS));
+            json_t *load = json_object_get(r, SF_LOAD);
             if (json_is_number(load))
                 snprintf(b7, sizeof b7, "%.2f", json_number_value(load));
             else
                 snprintf(b7, sizeof b7, "-");
-            const char *row[] = {fmt_member_text(r, "rank", b1, sizeof b1),
-                                 fmt_member_text(r, "host", b2, sizeof b2),
-                                 fmt_member_text(r, "state", b6, sizeof b6),
-                                 b3,
-                                 b4,
-                                 b5,
-                                 b7,
-                                 fmt_member_text(r, "tasks", b8, sizeof b8)};
+            const char *row[] = {
+                fmt_member_text(r, SF_RANK, b1, sizeof b1),
+                fmt_member_text(r, SF_RANK_HOST, b2, sizeof b2),
+                fmt_member_text(r, SF_RANK_STATE, b6, sizeof b6),
+                b3,
+                b4,
+                b5,
+                b7,
+                fmt_member_text(r, SF_RANK_TASKS, b8, sizeof b8)};
             table_add(&t, row);
         }
         table_print(&t, out, " ");
@@ -181,7 +156,7 @@ static void print_coordinator(FILE *out, json_t *st, int64_t now)
     static const char *const job_heads[] = {"JOB",     "NAME",      "STATE",
                                             "TASKS",   "SUCCEEDED", "FAILED",
                                             "RUNNING", "PENDING",   "PRIORITY"};
-    json_t *jobs = json_object_get(st, "jobs");
+    json_t *jobs = json_object_get(st, SF_JOBS);
     if (json_array_size(jobs) == 0) {
         fputs(" no jobs\n", out);
         return;
@@ -191,15 +166,16 @@ static void print_coordinator(FILE *out, json_t *st, int64_t now)
     json_array_foreach(jobs, i, r)
     {
         char b9[32];
-        const char *row[] = {fmt_member_text(r, "job", b1, sizeof b1),
-                             fmt_member_text(r, "name", b2, sizeof b2),
-                             fmt_member_text(r, "state", b3, sizeof b3),
-                             fmt_member_text(r, "tasks", b4, sizeof b4),
-                             fmt_member_text(r, "succeeded", b5, sizeof b5),
-                             fmt_member_text(r, "failed", b6, sizeof b6),
-                             fmt_member_text(r, "running", b7, sizeof b7),
-                             fmt_member_text(r, "pending", b8, sizeof b8),
-                             fmt_member_text(r, "priority", b9, sizeof b9)};
+        const char *row[] = {
+            fmt_member_text(r, SF_JOB, b1, sizeof b1),
+            fmt_member_text(r, SF_JOB_NAME, b2, sizeof b2),
+            fmt_member_text(r, SF_JOB_STATE, b3, sizeof b3),
+            fmt_member_text(r, SF_JOB_TASKS, b4, sizeof b4),
+            fmt_member_text(r, SF_JOB_SUCCEEDED, b5, sizeof b5),
+            fmt_member_text(r, SF_JOB_FAILED, b6, sizeof b6),
+            fmt_member_text(r, SF_JOB_RUNNING, b7, sizeof b7),
+            fmt_member_text(r, SF_JOB_PENDING, b8, sizeof b8),
+            fmt_member_text(r, SF_JOB_PRIORITY, b9, sizeof b9)};
         table_add(&t, row);
     }
     table_print(&t, out, " ");
@@ -208,10 +184,10 @@ static void print_coordinator(FILE *out, json_t *st, int64_t now)
      * numbers: nothing to escape). */
     json_array_foreach(jobs, i, r)
     {
-        const char *why = json_string_value(json_object_get(r, "waiting"));
+        const char *why = json_string_value(json_object_get(r, SF_JOB_WAITING));
         if (!why)
-            why = json_string_value(json_object_get(r, "reason"));
-        const char *id = json_string_value(json_object_get(r, "job"));
+            why = json_string_value(json_object_get(r, SF_JOB_REASON));
+        const char *id = json_string_value(json_object_get(r, SF_JOB));
         if (why && id)
             fprintf(out, " %s: %s\n", id, why);
     }
@@ -248,7 +224,7 @@ int status_model_load(const struct spool *sp, struct status_model *m)
 {
     *m = (struct status_model){0};
     m->path = spool_path(sp);
-    if (!(m->coords = status_load_files(sp)))
+    if (!(m->coords = statusfile_load_all(sp)))
         return -1;
     for (size_t i = 0; i < STATUS_NCOUNTED; i++)
         m->counts[i] = status_count_json(sp, counted_dirs[i]);

@@ -35,9 +35,6 @@ char *status_render_json(const struct status_model *m);
 /* The number of *.json files in a spool directory, or -1 when it cannot
  * be listed (new/ is mode 1733: only its owner and root may list it). */
 long status_count_json(const struct spool *sp, enum spool_dir dir);
-/* The spool's status files, sorted by name, as an array of objects
- * (NULL: no memory). */
-json_t *status_load_files(const struct spool *sp);
 /* The hosts drained (drain/HOST made by root or the spool's
  * administrator), sorted, as a JSON array; NULL when drain/ cannot be
  * listed. A spool without drain/ has none. */

@@ -20,6 +20,7 @@
 #include "progress.h"
 #include "reportread.h"
 #include "spool.h"
+#include "statusfile.h"
 #include "statusmodel.h"
 #include "util.h"
 
@@ -100,17 +101,17 @@ static void progress_show(struct waiter *w, bool final)
         json_t *st, *entry;
         json_array_foreach(w->status, c, st)
         {
-            json_array_foreach(json_object_get(st, "jobs"), j, entry)
+            json_array_foreach(json_object_get(st, SF_JOBS), j, entry)
             {
                 const char *id =
-                    json_string_value(json_object_get(entry, "job"));
+                    json_string_value(json_object_get(entry, SF_JOB));
                 if (!id || strcmp(id, job->id) != 0)
                     continue;
-                tasks += fmt_member_int(entry, "tasks");
-                done += fmt_member_int(entry, "succeeded") +
-                        fmt_member_int(entry, "failed");
-                failed += fmt_member_int(entry, "failed");
-                running += fmt_member_int(entry, "running");
+                tasks += fmt_member_int(entry, SF_JOB_TASKS);
+                done += fmt_member_int(entry, SF_JOB_SUCCEEDED) +
+                        fmt_member_int(entry, SF_JOB_FAILED);
+                failed += fmt_member_int(entry, SF_JOB_FAILED);
+                running += fmt_member_int(entry, SF_JOB_RUNNING);
             }
         }
     }
@@ -329,7 +330,7 @@ static int wait_loop(struct waiter *w, double timeout, int ifd, int status_wd)
         if (w->progress) {
             if (status_changed || !w->status) {
                 json_decref(w->status);
-                w->status = status_load_files(w->sp);
+                w->status = statusfile_load_all(w->sp);
             }
             progress_show(w, false);
         }

@@ -16,6 +16,7 @@
 #include "format.h"
 #include "progress.h"
 #include "spool.h"
+#include "statusfile.h"
 #include "statusmodel.h"
 #include "util.h"
 
@@ -36,16 +37,16 @@ static void watch_counts(json_t *coords, struct pbar_counts *c)
     json_t *st, *job;
     json_array_foreach(coords, i, st)
     {
-        json_t *totals = json_object_get(st, "totals");
-        c->completed += fmt_member_int(totals, "tasks_succeeded") +
-                        fmt_member_int(totals, "tasks_failed");
-        json_array_foreach(json_object_get(st, "jobs"), j, job)
+        json_t *totals = json_object_get(st, SF_TOTALS);
+        c->completed += fmt_member_int(totals, SF_TASKS_SUCCEEDED) +
+                        fmt_member_int(totals, SF_TASKS_FAILED);
+        json_array_foreach(json_object_get(st, SF_JOBS), j, job)
         {
-            c->tasks += fmt_member_int(job, "tasks");
-            c->failed += fmt_member_int(job, "failed");
-            c->done += fmt_member_int(job, "succeeded") +
-                       fmt_member_int(job, "failed");
-            c->running += fmt_member_int(job, "running");
+            c->tasks += fmt_member_int(job, SF_JOB_TASKS);
+            c->failed += fmt_member_int(job, SF_JOB_FAILED);
+            c->done += fmt_member_int(job, SF_JOB_SUCCEEDED) +
+                       fmt_member_int(job, SF_JOB_FAILED);
+            c->running += fmt_member_int(job, SF_JOB_RUNNING);
         }
     }
 }
@@ -125,7 +126,7 @@ int status_watch(struct cli_cmdline *cl, const struct cli_more *more)
          * to done/ in between and the last frame show it still running). */
         long nnew = more->until_idle ? status_count_json(sp, SPOOL_NEW) : 1;
         long ncur = more->until_idle ? status_count_json(sp, SPOOL_CUR) : 1;
-        json_t *coords = status_load_files(sp);
+        json_t *coords = statusfile_load_all(sp);
         struct pbar_counts c;
         watch_counts(coords, &c);
         json_decref(coords);
