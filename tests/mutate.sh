@@ -365,7 +365,7 @@ timeout-signals-main-process-only
     why   SIGTERM/SIGKILL reach the task's main process, not its process group
 
 job-state-failed-before-cancelled
-    file  src/rank0/coordinator.c
+    file  src/rank0/finalize.c
     tests ^e2e-cancel$
     from  return job->cancelled               ? "cancelled"\n           : job->failed || job->reason ? "failed"\n                                        : "done";
     to    return job->failed || job->reason ? "failed"\n           : job->cancelled ? "cancelled"\n                                        : "done";
@@ -379,10 +379,10 @@ kill-grace-doubled
     why   SIGKILL comes twice --kill-grace after a timeout's SIGTERM
 
 metrics-rejected-not-counted
-    file  src/rank0/coordinator.c
+    file  src/rank0/claim.c
     tests ^e2e-metrics$
-    from  name, reason);\n    co->jobs_rejected++;\n    co->status_dirty = true;\n}\n\n/* Move a file
-    to    name, reason);\n    co->status_dirty = true;\n}\n\n/* Move a file
+    from  name, reason);\n    co->jobs_rejected++;\n    co->status_dirty = true;\n}\n\nvoid refuse(
+    to    name, reason);\n    co->status_dirty = true;\n}\n\nvoid refuse(
     why   rejected jobs are not counted in the metrics
 
 cgroup2-tracking-disabled
@@ -448,17 +448,17 @@ oom-kill-not-reported
 # ---- job state rules
 
 failed-task-job-done
-    file  src/rank0/coordinator.c
-    tests ^e2e-exit_codes$
+    file  src/rank0/finalize.c
+    tests ^(e2e-exit_codes|unit-test_coordinator)$
     from  : job->failed || job->reason ? "failed"
     to    : job->reason ? "failed"
     why   a job with a failed task ends "done"
 
 stop-not-interrupted
-    file  src/rank0/coordinator.c
+    file  src/rank0/results.c
     tests ^e2e-stop_resume$
-    from  rec.interrupted = !ok && !d->cancelled && co->stopping;
-    to    rec.interrupted = false;
+    from  rec->interrupted = !ok && !d->cancelled && co->stopping;
+    to    rec->interrupted = false;
     why   tasks ended by a stop are recorded as failures, not interrupted
 
 # ---- record fields
@@ -517,14 +517,14 @@ claim-lost-race-taken
     why   a job another coordinator claimed first is run here too
 
 drained-rank-gets-tasks
-    file  src/rank0/coordinator.c
-    tests ^e2e-drain$
+    file  src/rank0/queue.c
+    tests ^(e2e-drain|unit-test_queue)$
     from  rs->draining || rs->mem_reserved + memory > rs->mem_total ||
     to    rs->mem_reserved + memory > rs->mem_total ||
     why   a drained host still gets new tasks
 
 new-jobs-not-watched
-    file  src/rank0/coordinator.c
+    file  src/rank0/claim.c
     tests ^e2e-idle_latency$
     from  inotify_add_watch(co->inotify_fd, newdir,\n                                         IN_MOVED_TO | IN_CLOSE_WRITE)
     to    inotify_add_watch(co->inotify_fd, newdir,\n                                         0)
@@ -533,14 +533,14 @@ new-jobs-not-watched
 # ---- metrics
 
 metrics-failed-total
-    file  src/rank0/coordinator.c
+    file  src/rank0/metrics.c
     tests ^e2e-metrics$
     from  , co->tasks_failed);
     to    , co->tasks_succeeded);
     why   failed tasks are reported as the succeeded count
 
 metrics-histogram-not-cumulative
-    file  src/rank0/coordinator.c
+    file  src/rank0/metrics.c
     tests ^e2e-metrics$
     from  cumulative += co->duration_count[i];
     to    cumulative = co->duration_count[i];
@@ -549,15 +549,15 @@ metrics-histogram-not-cumulative
 # ---- retries
 
 retries-one-short
-    file  src/rank0/coordinator.c
-    tests ^e2e-retries$
-    from  (int)d->attempt <= job->spec->retries
-    to    (int)d->attempt < job->spec->retries
+    file  src/rank0/results.c
+    tests ^(e2e-retries|unit-test_coordinator)$
+    from  (!ok && (int)d->failures + 1 <= job->spec->retries)
+    to    (!ok && (int)d->failures + 1 < job->spec->retries)
     why   a task gets one retry fewer than "retries" says
 
 retry-backoff-not-doubled
-    file  src/rank0/coordinator.c
-    tests ^e2e-retries$
+    file  src/rank0/queue.c
+    tests ^(e2e-retries|unit-test_queue|unit-test_coordinator)$
     from  delay *= 2;
     to    delay *= 1;
     why   the retry backoff does not double
@@ -565,15 +565,15 @@ retry-backoff-not-doubled
 # ---- cancel
 
 cancel-task-list-ignored
-    file  src/rank0/coordinator.c
-    tests ^e2e-cancel$
+    file  src/rank0/cancel.c
+    tests ^(e2e-cancel|unit-test_coordinator)$
     from  for (size_t i = 0; i < n; i++)\n            cancel_task(co, job, tasks[i]);
     to    for (size_t i = 0; i < n && 0; i++)\n            cancel_task(co, job, tasks[i]);
     why   mpispool cancel JOB TASK... cancels nothing
 
 cancel-grace-long
-    file  src/rank0/coordinator.c
-    tests ^e2e-cancel$
+    file  src/rank0/rank0.h
+    tests ^(e2e-cancel|unit-test_coordinator)$
     from  #define CANCEL_GRACE_S 0.5
     to    #define CANCEL_GRACE_S 60
     why   a cancelled task that ignores SIGTERM runs on for a minute
@@ -602,7 +602,7 @@ journal-torn-line-replayed
     why   a line torn by a crash is replayed as if whole
 
 replayed-end-runs-again
-    file  src/rank0/coordinator.c
+    file  src/rank0/queue.c
     tests ^(e2e-crash|e2e-coordinators)$
     from  case JOURNAL_OK:\n    case JOURNAL_CANCELLED:\n    case JOURNAL_STOPPED:\n        return false;
     to    case JOURNAL_CANCELLED:\n    case JOURNAL_STOPPED:\n        return false;\n    case JOURNAL_OK:\n        break;
