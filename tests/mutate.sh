@@ -535,8 +535,8 @@ new-jobs-not-watched
 metrics-failed-total
     file  src/rank0/metrics.c
     tests ^e2e-metrics$
-    from  , co->tasks_failed);
-    to    , co->tasks_succeeded);
+    from  co->tasks_failed);
+    to    co->tasks_succeeded);
     why   failed tasks are reported as the succeeded count
 
 metrics-histogram-not-cumulative

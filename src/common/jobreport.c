@@ -99,8 +99,8 @@ json_t *jobreport_head(const struct job_report *rep)
         "{s:s, s:s?, s:s, s:s?, s:s?, s:s, s:{s:I, s:I, s:I, s:I}, s:s?}",
         "job", rep->job, "name", rep->name, "state", rep->state, "submitted",
         rep->submitted, "started",
-        rep->started_us ? util_format_time(rep->started_us, t1) : NULL,
-        "ended", util_format_time(rep->ended_us, t2), "counts", "tasks",
+        rep->started_us ? util_format_time(rep->started_us, t1) : NULL, "ended",
+        util_format_time(rep->ended_us, t2), "counts", "tasks",
         (json_int_t)rep->tasks, "succeeded", (json_int_t)rep->succeeded,
         "failed", (json_int_t)rep->failed, "cancelled",
         (json_int_t)rep->cancelled, "reason", rep->reason);
@@ -169,8 +169,8 @@ static json_t *cancelled_report(const struct spool *sp, const char *jobid,
         .name = spec ? spec->name : NULL,
         .state = "cancelled",
         .submitted = spec ? spec->submit_time : NULL,
-        .ended_us = (int64_t)st->st_ctim.tv_sec * 1000000 +
-                    st->st_ctim.tv_nsec / 1000,
+        .ended_us =
+            (int64_t)st->st_ctim.tv_sec * 1000000 + st->st_ctim.tv_nsec / 1000,
         .tasks = ntasks,
         .cancelled = ntasks,
         .reason = "cancelled before it started",
@@ -241,16 +241,16 @@ static int write_in(int dir, const char *jobid, unsigned mask, const char *text,
             unlinkat(dir, tmp, 0);
         }
         errno = saved;
-        return errprintf(err, "cannot write 'out/%s/" OUT_REPORT "': %s",
-                         jobid, strerror(saved));
+        return errprintf(err, "cannot write 'out/%s/" OUT_REPORT "': %s", jobid,
+                         strerror(saved));
     }
     close(fd);
     if (renameat(dir, tmp, dir, OUT_REPORT) < 0) {
         int saved = errno;
         unlinkat(dir, tmp, 0);
         errno = saved;
-        return errprintf(err, "cannot write 'out/%s/" OUT_REPORT "': %s",
-                         jobid, strerror(saved));
+        return errprintf(err, "cannot write 'out/%s/" OUT_REPORT "': %s", jobid,
+                         strerror(saved));
     }
     return 0;
 }

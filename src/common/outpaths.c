@@ -17,8 +17,7 @@ const char *out_task_name(uint64_t task, enum out_task_file which, char *buf,
     return buf;
 }
 
-char *out_task_path(const char *jobdir, uint64_t task,
-                    enum out_task_file which)
+char *out_task_path(const char *jobdir, uint64_t task, enum out_task_file which)
 {
     char name[OUT_NAME_LEN], *path;
     out_task_name(task, which, name, sizeof name);

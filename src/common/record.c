@@ -287,7 +287,7 @@ int record_from_json(const char *text, struct task_record *rec,
     rec->signal = json_signal(json_object_get(o, "signal"));
     rec->timed_out = json_is_true(json_object_get(o, "timed_out"));
     json_t *v = json_object_get(o, "error");
-    rec->error = json_is_string(v)  ? strdup(json_string_value(v))
+    rec->error = json_is_string(v)   ? strdup(json_string_value(v))
                  : json_has_error(v) ? json_dumps(v, JSON_ENCODE_ANY)
                                      : NULL;
     rec->stdout_path = dup_string(o, "stdout");

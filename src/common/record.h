@@ -93,8 +93,8 @@ bool record_ok_tokens(const struct record_token *exit_code,
  * records scan in about a second, against ten with jansson. Returns 0, or
  * -1 for any other text (then read it with jansson, which decides). Only
  * the shape is checked: a token may still be invalid JSON. */
-int record_scan(const char *text, size_t len, const char *const *keys,
-                size_t n, struct record_token *tok);
+int record_scan(const char *text, size_t len, const char *const *keys, size_t n,
+                struct record_token *tok);
 
 /* records.jsonl, the records of a job in the order they were written,
  * one a line. Read f from where it is, at most limit bytes: fn(arg,

@@ -615,8 +615,7 @@ static void put_failed(FILE *f, struct spool *sp, const char *id,
         put_result(f, pg, a);
         fprintf(f, "</td><td>%s</td><td>",
                 fmt_duration(a->elapsed, b1, sizeof b1));
-        char *path =
-            out_task_file(sp, id, (uint64_t)a->task, OUT_STDERR);
+        char *path = out_task_file(sp, id, (uint64_t)a->task, OUT_STDERR);
         put_tail(f, path);
         free(path);
         fputs("</td></tr>\n", f);

@@ -245,10 +245,8 @@ static void test_print(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_print),
-        cmocka_unit_test(test_inline_tasks),
-        cmocka_unit_test(test_task_file),
-        cmocka_unit_test(test_not_a_job),
+        cmocka_unit_test(test_print),     cmocka_unit_test(test_inline_tasks),
+        cmocka_unit_test(test_task_file), cmocka_unit_test(test_not_a_job),
         cmocka_unit_test(test_write),
     };
     const struct CMUnitTest root_tests[] = {

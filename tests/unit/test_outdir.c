@@ -24,9 +24,9 @@
 /* The head of the reports written here (jobreport_print). */
 static const struct job_report report = {.job = "j1", .state = "done"};
 #define REPORT_HEAD                                                            \
-    "{\"job\":\"j1\",\"name\":null,\"state\":\"done\",\"submitted\":null,"   \
-    "\"started\":null,\"ended\":\"1970-01-01T00:00:00.000000Z\",\"counts\":"  \
-    "{\"tasks\":0,\"succeeded\":0,\"failed\":0,\"cancelled\":0},"           \
+    "{\"job\":\"j1\",\"name\":null,\"state\":\"done\",\"submitted\":null,"     \
+    "\"started\":null,\"ended\":\"1970-01-01T00:00:00.000000Z\",\"counts\":"   \
+    "{\"tasks\":0,\"succeeded\":0,\"failed\":0,\"cancelled\":0},"              \
     "\"reason\":null,"
 
 /* TOP/out is rank 0's out/; TOP/precious a file links point to. */

@@ -22,9 +22,8 @@ static void test_task_names(void **state)
     assert_string_equal(out_task_name(7, OUT_STDERR, buf, sizeof buf), "7.err");
     assert_string_equal(out_task_name(7, OUT_RECORD, buf, sizeof buf),
                         "7.json");
-    assert_string_equal(
-        out_task_name(UINT64_MAX, OUT_RECORD, buf, sizeof buf),
-        "18446744073709551615.json");
+    assert_string_equal(out_task_name(UINT64_MAX, OUT_RECORD, buf, sizeof buf),
+                        "18446744073709551615.json");
     char *path = out_task_path("/s/out/20261124-0001", 12, OUT_STDERR);
     assert_string_equal(path, "/s/out/20261124-0001/12.err");
     free(path);

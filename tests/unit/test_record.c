@@ -246,8 +246,8 @@ static void test_scan(void **state)
     assert_memory_equal(tok[1].text, "\"n1\"", 4);
     assert_null(tok[2].text);
     static const char *const refused[] = {
-        "[1]", "{\"steps\":[{}]}", "{\"a\":{}}", "{\"a\":1", "{\"a\\n\":1}",
-        "{\"a\" 1}", "{\"a\":\"x}"};
+        "[1]",          "{\"steps\":[{}]}", "{\"a\":{}}", "{\"a\":1",
+        "{\"a\\n\":1}", "{\"a\" 1}",        "{\"a\":\"x}"};
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
         assert_int_equal(
             record_scan(refused[i], strlen(refused[i]), keys, 3, tok), -1);
