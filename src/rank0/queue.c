@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Queue policy: which task goes next and where (priority, turns, retries with
- * backoff, hold-back before the allocation ends, reservation of room for a big
- * task, claim-ahead). No I/O. */
+/* Queue policy: which task goes next and where (priority, turns, a wide
+ * task's turn kept until it fits, retries with backoff, hold-back before
+ * the allocation ends, claim-ahead). Touches no file but the task file
+ * next_task reads its next line from. */
 #include "queue.h"
 
 #include <limits.h>
