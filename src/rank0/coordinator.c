@@ -417,6 +417,8 @@ void coordinator_destroy(struct coordinator *co)
         co->backend->ops->destroy(co->backend);
     evloop_fdset_clear(co->loop, &co->copy_children);
     copies_destroy(co->copies);
+    results_drop(co);
+    dispatch_free_all(co);
     intake_cache_destroy(co->looks);
     intake_announced_clear(&co->announced);
     /* Nothing left claimed: the journal has no more use. */

@@ -361,3 +361,15 @@ void dispatch_rank_lost(struct coordinator *co, int r)
         }
     }
 }
+
+void dispatch_free_all(struct coordinator *co)
+{
+    for (int b = 0; b < DISPATCH_BUCKETS; b++) {
+        while (co->table[b]) {
+            struct dispatch *d = co->table[b];
+            co->table[b] = d->next;
+            dispatch_free(d);
+        }
+    }
+    co->ndispatched = 0;
+}

@@ -38,4 +38,8 @@ void end_dispatch(struct coordinator *co, struct dispatch *d, double grace);
  * at once on another rank, without counting as a failed attempt. */
 void dispatch_rank_lost(struct coordinator *co, int r);
 
+/* Free every attempt still out (a run torn down before their results
+ * came: a test's, or a loop that failed). */
+void dispatch_free_all(struct coordinator *co);
+
 #endif

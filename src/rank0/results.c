@@ -439,3 +439,14 @@ void process_ended(struct coordinator *co)
     }
     co->ended_tail = NULL;
 }
+
+void results_drop(struct coordinator *co)
+{
+    while (co->ended_head) {
+        struct ended *e = co->ended_head;
+        co->ended_head = e->next;
+        dispatch_free(e->d);
+        ended_free(e);
+    }
+    co->ended_tail = NULL;
+}

@@ -28,4 +28,8 @@ void on_copied(void *arg, void *cookie, const char *error);
 /* Make this turn's ends durable in the journal, then act on them. */
 void process_ended(struct coordinator *co);
 
+/* Free the results that came but were not recorded, with their attempts
+ * (a run torn down mid-turn). */
+void results_drop(struct coordinator *co);
+
 #endif
