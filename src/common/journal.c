@@ -165,12 +165,12 @@ int journal_start(struct journal *jr, const char *job, uint64_t task,
 }
 
 int journal_end(struct journal *jr, const char *job, uint64_t task,
-                unsigned attempt, enum journal_state state)
+                unsigned attempt, enum journal_state state, unsigned failures)
 {
     char line[256];
-    int len = snprintf(line, sizeof line, "E %s %llu %u %d %lld\n", job,
+    int len = snprintf(line, sizeof line, "E %s %llu %u %d %lld %u\n", job,
                        (unsigned long long)task, attempt, (int)state,
-                       (long long)util_now_us());
+                       (long long)util_now_us(), failures);
     return append(jr, line, len);
 }
 
@@ -375,8 +375,11 @@ static struct replay_job *replay_job(struct replay *rp, const char *job)
     return j;
 }
 
+/* An entry's failures before journal_replay_finish: none given. */
+#define FAILURES_UNKNOWN UINT32_MAX
+
 static int add_task(struct replay_job *j, uint64_t task, unsigned attempt,
-                    int state)
+                    int state, uint32_t failures)
 {
     if (j->ntasks == j->cap) {
         size_t cap = j->cap ? j->cap * 2 : 64;
@@ -387,7 +390,7 @@ static int add_task(struct replay_job *j, uint64_t task, unsigned attempt,
         j->cap = cap;
     }
     j->tasks[j->ntasks++] =
-        (struct replay_task){task, (uint32_t)attempt, (uint8_t)state};
+        (struct replay_task){task, (uint32_t)attempt, failures, (uint8_t)state};
     return 0;
 }
 
@@ -395,8 +398,8 @@ static int replay_line(struct replay *rp, const char *line)
 {
     char type, job[80], word[16];
     unsigned long long task, us;
-    unsigned attempt;
-    int a, n = 0;
+    unsigned attempt, failures;
+    int a, n = 0, got;
     if (sscanf(line, "%c %79s %n", &type, job, &n) < 2 || n == 0)
         return 0;
     const char *rest = line + n;
@@ -434,13 +437,19 @@ static int replay_line(struct replay *rp, const char *line)
         return 0;
     case 'S':
     case 'E':
-        if (sscanf(rest, "%llu %u %d %llu", &task, &attempt, &a, &us) != 4 ||
-            !(j = replay_job(rp, job)))
+        got = sscanf(rest, "%llu %u %d %llu %u", &task, &attempt, &a, &us,
+                     &failures);
+        if (got < 4 || !(j = replay_job(rp, job)))
             return 0;
-        if (type == 'E' &&
-            (a < JOURNAL_FAILED || a > JOURNAL_STOPPED || a == JOURNAL_RUNNING))
+        if (type == 'S')
+            return add_task(j, task, attempt, JOURNAL_RUNNING,
+                            FAILURES_UNKNOWN);
+        if (a < JOURNAL_FAILED || a > JOURNAL_STOPPED || a == JOURNAL_RUNNING)
             return 0;
-        return add_task(j, task, attempt, type == 'S' ? JOURNAL_RUNNING : a);
+        return add_task(j, task, attempt, a,
+                        got == 5 && failures != FAILURES_UNKNOWN
+                            ? failures
+                            : FAILURES_UNKNOWN);
     default:
         return 0;
     }
@@ -499,10 +508,26 @@ void journal_replay_finish(struct replay *rp)
             continue;
         qsort(j->tasks, j->ntasks, sizeof *j->tasks, compare_tasks);
         size_t out = 0;
-        for (size_t k = 0; k < j->ntasks; k++)
-            if (out == 0 || j->tasks[out - 1].task != j->tasks[k].task)
-                j->tasks[out++] = j->tasks[k];
+        for (size_t k = 0; k < j->ntasks; k++) {
+            struct replay_task *t = &j->tasks[k];
+            if (out == 0 || j->tasks[out - 1].task != t->task) {
+                j->tasks[out++] = *t; /* its latest attempt */
+                continue;
+            }
+            struct replay_task *latest = &j->tasks[out - 1];
+            if (t->failures != FAILURES_UNKNOWN &&
+                (latest->failures == FAILURES_UNKNOWN ||
+                 t->failures > latest->failures))
+                latest->failures = t->failures;
+        }
         j->ntasks = out;
+        for (size_t k = 0; k < out; k++) {
+            struct replay_task *t = &j->tasks[k];
+            if (t->failures == FAILURES_UNKNOWN)
+                t->failures = t->state == JOURNAL_FAILED ? t->attempt
+                              : t->attempt               ? t->attempt - 1
+                                                         : 0;
+        }
     }
 }
 

@@ -14,7 +14,11 @@
  *   C JOBID TIME_US                        about to claim the job (new/->cur/)
  *   R JOBID TIME_US                        gave it back (or lost the race)
  *   S JOBID TASK ATTEMPT RANK TIME_US      a task attempt was dispatched
- *   E JOBID TASK ATTEMPT STATE TIME_US     it ended (enum journal_state)
+ *   E JOBID TASK ATTEMPT STATE TIME_US FAILURES
+ *                                          it ended (enum journal_state);
+ *                                          FAILURES: the task's failed
+ *                                          attempts, this one included
+ *                                          (absent in older journals)
  *   K JOBID TIME_US                        the whole job was cancelled
  *   F JOBID TASK TIME_US                   fail_fast: TASK failed for good,
  *                                          no task of the job starts again
@@ -52,7 +56,7 @@ int journal_fail_fast(struct journal *jr, const char *job, uint64_t task);
 int journal_start(struct journal *jr, const char *job, uint64_t task,
                   unsigned attempt, int rank);
 int journal_end(struct journal *jr, const char *job, uint64_t task,
-                unsigned attempt, enum journal_state state);
+                unsigned attempt, enum journal_state state, unsigned failures);
 int journal_job(struct journal *jr, const char *job, const char *state);
 
 /* fdatasync if anything was appended since the last sync. */
@@ -74,10 +78,13 @@ int journal_compact(struct journal *jr,
  * coordinator holds it (or with *alive false on an error, logged in err). */
 int journal_take_over(const char *path, bool *alive, struct mps_error *err);
 
-/* What a replay knows about one task: its latest attempt and how it ended. */
+/* What a replay knows about one task: its latest attempt, how it ended and
+ * how many of its attempts failed ("retries" counts these, not attempts:
+ * an interrupted attempt is not a failure). */
 struct replay_task {
     uint64_t task;
     uint32_t attempt;
+    uint32_t failures;
     uint8_t state; /* enum journal_state */
 };
 
@@ -104,7 +111,10 @@ struct replay {
  * lines that do not parse (a torn last line) are skipped. */
 int journal_replay(struct replay *rp, int fd, const char *path,
                    struct mps_error *err);
-/* Reduce each job's events to one entry per task (its latest attempt). */
+/* Reduce each job's events to one entry per task (its latest attempt).
+ * Its failures are the most an E line of the task gave; a task none of
+ * whose lines gives them (a journal of an older mpispool) counts each
+ * attempt before the latest as failed, and the latest if it failed. */
 void journal_replay_finish(struct replay *rp);
 struct replay_job *journal_replay_find(const struct replay *rp,
                                        const char *job);

@@ -63,12 +63,17 @@ void fail_fast_stop(struct coordinator *co, struct job *job, uint64_t task)
     co->status_dirty = true;
 }
 
-/* The attempt a task not yet started would run as. */
-static unsigned next_attempt(const struct job *job, uint64_t task)
+/* The attempt a task not yet started would run as, and its failed
+ * attempts so far (an adopted journal's). */
+static unsigned next_attempt(const struct job *job, uint64_t task,
+                             unsigned *failures)
 {
+    *failures = 0;
     for (size_t i = job->replay_pos; i < job->nreplay; i++)
-        if (job->replay[i].task == task)
+        if (job->replay[i].task == task) {
+            *failures = job->replay[i].failures;
             return job->replay[i].attempt + 1;
+        }
     return 1;
 }
 
@@ -87,7 +92,7 @@ static void cancel_task(struct coordinator *co, struct job *job, uint64_t task)
         struct retry *r = *link;
         if (r->task == task) {
             journal_end(co->journal, job->id, task, r->attempt,
-                        JOURNAL_CANCELLED);
+                        JOURNAL_CANCELLED, r->failures);
             *link = r->next;
             taskcmd_free(&r->cmd);
             free(r);
@@ -107,8 +112,9 @@ static void cancel_task(struct coordinator *co, struct job *job, uint64_t task)
         i--;
     }
     grown[i] = task;
-    journal_end(co->journal, job->id, task, next_attempt(job, task),
-                JOURNAL_CANCELLED);
+    unsigned failures, attempt = next_attempt(job, task, &failures);
+    journal_end(co->journal, job->id, task, attempt, JOURNAL_CANCELLED,
+                failures);
 }
 
 /* mpispool cancel JOBID [TASK...]: tasks not started are dropped, running

@@ -108,16 +108,14 @@ static bool fresh_task_runs(struct job *job, uint64_t task, unsigned *attempt,
     case JOURNAL_STOPPED:
         return false;
     case JOURNAL_FAILED:
-        if ((int)rt->attempt > job->spec->retries)
+        if ((int)rt->failures > job->spec->retries)
             return false;
         break;
     default:
         break;
     }
     *attempt = rt->attempt + 1;
-    /* The journal keeps a task's last state only: its earlier attempts
-     * count as failed ones. */
-    *failures = rt->state == JOURNAL_FAILED ? rt->attempt : rt->attempt - 1;
+    *failures = rt->failures;
     return true;
 }
 

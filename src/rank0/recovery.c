@@ -42,7 +42,7 @@ static bool replay_fail_fast(const struct job *job, const struct replay_job *rj,
     for (size_t i = 0; job->spec->fail_fast && i < job->nreplay; i++) {
         const struct replay_task *rt = &job->replay[i];
         if (rt->state == JOURNAL_FAILED &&
-            (int)rt->attempt > job->spec->retries) {
+            (int)rt->failures > job->spec->retries) {
             *task = rt->task;
             return true;
         }
@@ -69,14 +69,14 @@ void adopt_replay(struct coordinator *co, struct job *job,
         if (rt->state == JOURNAL_RUNNING)
             rt->state = JOURNAL_INTERRUPTED;
         journal_end(co->journal, job->id, rt->task, rt->attempt,
-                    (enum journal_state)rt->state);
+                    (enum journal_state)rt->state, rt->failures);
         if (rt->state == JOURNAL_OK) {
             job->succeeded++;
             co->tasks_succeeded++;
         } else if (rt->state == JOURNAL_CANCELLED) {
             job->cancelled = true;
         } else if (rt->state == JOURNAL_FAILED &&
-                   ((int)rt->attempt > job->spec->retries || stopped)) {
+                   ((int)rt->failures > job->spec->retries || stopped)) {
             job->failed++;
             co->tasks_failed++;
         }

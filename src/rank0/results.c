@@ -143,7 +143,8 @@ static void end_attempt(struct coordinator *co, struct ended *e)
                                : co->stopping || res->interrupted
                                    ? JOURNAL_INTERRUPTED
                                    : JOURNAL_FAILED;
-    journal_end(co->journal, d->job->id, d->task, d->attempt, state);
+    journal_end(co->journal, d->job->id, d->task, d->attempt, state,
+                d->failures + (state == JOURNAL_FAILED));
     /* Before this turn dispatches again (process_ended): the failure of
      * a fail_fast job's task that will not be retried stops the job. */
     if (state == JOURNAL_FAILED && d->job->spec->fail_fast &&

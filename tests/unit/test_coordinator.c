@@ -46,8 +46,20 @@ struct fx {
     bool started;     /* the coordinator took over the backend */
 };
 
+/* A coordinator for nranks ranks on the scripted backend, not started. */
+static void fx_coordinator(struct fx *f, int nranks)
+{
+    struct mps_error err;
+    f->co = coordinator_create(&f->opt, &f->re, nranks, &err);
+    assert_non_null(f->co);
+    f->b = backend_script_create(coordinator_loop(f->co), nranks,
+                                 coordinator_on_message, f->co);
+    assert_non_null(f->b);
+    f->over = f->started = false;
+}
+
 /* A spool in a fresh temporary directory, a coordinator for nranks ranks
- * on the scripted backend, started (not yet turned). */
+ * on the scripted backend, not started. */
 static struct fx *fx_new(int nranks, bool until_empty)
 {
     struct fx *f = calloc(1, sizeof *f);
@@ -72,13 +84,43 @@ static struct fx *fx_new(int nranks, bool until_empty)
                               .bell_listen = -1,
                               .bell = -1};
     snprintf(f->re.host, sizeof f->re.host, "testhost");
-    f->co = coordinator_create(&f->opt, &f->re, nranks, &err);
-    assert_non_null(f->co);
-    f->b = backend_script_create(coordinator_loop(f->co), nranks,
-                                 coordinator_on_message, f->co);
-    assert_non_null(f->b);
     current = f;
+    fx_coordinator(f, nranks);
     return f;
+}
+
+/* The coordinator dies (a crash) and a new one for nranks ranks starts
+ * on the spool. A crash leaves its journal unlocked, its jobs in cur/ and
+ * their output as they are; tearing it down here leaves the same but for
+ * the journal, which it removes: the journal is read first and put back
+ * under another coordinator's name (the new one, in this process, would
+ * take the dead one's name for its own). */
+static void fx_crash_restart(struct fx *f, int nranks)
+{
+    char path[400], *text = NULL;
+    snprintf(path, sizeof path, "%s/journal", f->spool);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "cat '%s'/*.log", path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, p)) > 0)
+        fwrite(buf, 1, got, mem);
+    fclose(mem);
+    assert_int_equal(pclose(p), 0);
+    assert_true(len > 0);
+    coordinator_destroy(f->co);
+    f->co = NULL;
+    snprintf(path, sizeof path, "%s/journal/deadhost-1.log", f->spool);
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    assert_int_equal(fwrite(text, 1, len, out), len);
+    assert_int_equal(fclose(out), 0);
+    free(text);
+    fx_coordinator(f, nranks);
 }
 
 static void fx_start(struct fx *f)
@@ -530,6 +572,47 @@ static void test_lost_attempt_keeps_retries(void **state)
     json_decref(report);
 }
 
+/* After a crash the next coordinator still counts failures, not
+ * attempts: with "retries": 1, attempt 1 lost with its rank and attempt 2
+ * failed leave the task its retry; the coordinator dies before it runs,
+ * and the one that adopts the job runs attempt 3 (it used to take attempt
+ * 2's failure for the last allowed one and fail the job). */
+static void test_adopted_keeps_retries(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(2, false);
+    char id[64];
+    submit(f,
+           "{\"tasks\": [\"work 0\"], \"retries\": 1, "
+           "\"retry_backoff\": 600}",
+           id);
+    fx_start(f);
+    hello_all(f, 2, 1);
+    turn_until_sends(f, 1);
+    const struct script_call *s1 = backend_script_find_send(f->b, id, 0, 1);
+    assert_non_null(s1);
+    int lost = s1->r, other = 1 - lost;
+    backend_script_bye(f->b, lost);
+    turn_until_sends(f, 2);
+    const struct script_call *s2 = backend_script_find_send(f->b, id, 0, 2);
+    assert_non_null(s2);
+    backend_script_result(f->b, other, s2->dispatch, 1, 0, NULL, false);
+    turns(f, 10); /* attempt 2's end journaled; attempt 3 waits 600 s */
+    assert_int_equal(backend_script_count(f->b, SCRIPT_SEND), 2);
+
+    fx_crash_restart(f, 1);
+    fx_start(f);
+    hello_all(f, 1, 1);
+    turn_until_sends(f, 1);
+    const struct script_call *s3 = backend_script_find_send(f->b, id, 0, 3);
+    assert_non_null(s3);
+    backend_script_result(f->b, 0, s3->dispatch, 0, 0, NULL, false);
+    turn_until_in(f, id, SPOOL_DONE);
+    json_t *report = out_json(f, id, "report.json");
+    assert_string_equal(jstr(report, "state"), "done");
+    json_decref(report);
+}
+
 /* Job A after B and B after A: the job claimed first (A, the lower id)
  * closes the cycle and is rejected, the reason naming it; B then waits on
  * a rejected job and fails. Nothing is sent. */
@@ -652,6 +735,7 @@ int main(void)
         T(test_cancel_queued_and_running),
         T(test_rank_lost),
         T(test_lost_attempt_keeps_retries),
+        T(test_adopted_keeps_retries),
         T(test_dependency_cycle),
         T(test_until_empty_shutdown),
         T(test_wide_not_starved),

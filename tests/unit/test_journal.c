@@ -27,9 +27,9 @@ static void test_lines(void **state)
     struct journal *jr = journal_open(path, &err);
     assert_non_null(jr);
     assert_int_equal(journal_start(jr, "j1", 0, 1, 2), 0);
-    assert_int_equal(journal_end(jr, "j1", 0, 1, 1), 0);
+    assert_int_equal(journal_end(jr, "j1", 0, 1, 1, 0), 0);
     assert_int_equal(journal_start(jr, "j1", 1, 1, 3), 0);
-    assert_int_equal(journal_end(jr, "j1", 1, 1, 0), 0);
+    assert_int_equal(journal_end(jr, "j1", 1, 1, 0, 1), 0);
     assert_int_equal(journal_job(jr, "j1", "failed"), 0);
     assert_int_equal(journal_sync(jr, &err), 0);
     assert_int_equal(journal_sync(jr, &err), 0); /* nothing new: no-op */
@@ -43,12 +43,16 @@ static void test_lines(void **state)
     char line[256];
     const char *prefix[] = {"S j1 0 1 2 ", "E j1 0 1 1 ",  "S j1 1 1 3 ",
                             "E j1 1 1 0 ", "J j1 failed ", "S j2 5 2 1 "};
+    /* After an E line's time: the task's failed attempts so far. */
+    const char *failures[] = {NULL, " 0\n", NULL, " 1\n", NULL, NULL};
     for (int i = 0; i < 6; i++) {
         assert_non_null(fgets(line, sizeof line, f));
         assert_int_equal(strncmp(line, prefix[i], strlen(prefix[i])), 0);
-        /* A time stamp in microseconds ends the line. */
-        long long t = atoll(line + strlen(prefix[i]));
+        /* A time stamp in microseconds follows (and ends all but E). */
+        char *end;
+        long long t = strtoll(line + strlen(prefix[i]), &end, 10);
         assert_true(t > 1700000000LL * 1000000);
+        assert_string_equal(end, failures[i] ? failures[i] : "\n");
     }
     assert_null(fgets(line, sizeof line, f));
     fclose(f);
@@ -128,11 +132,11 @@ static void test_replay(void **state)
     journal_claim(jr, "a");
     journal_start(jr, "a", 0, 1, 1);
     journal_start(jr, "a", 1, 1, 2);
-    journal_end(jr, "a", 0, 1, JOURNAL_OK);
-    journal_end(jr, "a", 1, 1, JOURNAL_FAILED);
+    journal_end(jr, "a", 0, 1, JOURNAL_OK, 0);
+    journal_end(jr, "a", 1, 1, JOURNAL_FAILED, 1);
     journal_start(jr, "a", 1, 2, 2); /* a retry, running at the crash */
     journal_start(jr, "a", 2, 1, 1);
-    journal_end(jr, "a", 2, 1, JOURNAL_INTERRUPTED);
+    journal_end(jr, "a", 2, 1, JOURNAL_INTERRUPTED, 0);
     journal_claim(jr, "b");
     journal_release(jr, "b"); /* given back to new/ */
     journal_claim(jr, "c");
@@ -183,9 +187,9 @@ static void test_replay_fail_fast(void **state)
     journal_start(jr, "ff", 0, 1, 1);
     journal_start(jr, "ff", 1, 1, 2);
     journal_start(jr, "ff", 2, 1, 2);
-    journal_end(jr, "ff", 2, 1, JOURNAL_FAILED);
+    journal_end(jr, "ff", 2, 1, JOURNAL_FAILED, 1);
     journal_fail_fast(jr, "ff", 2);
-    journal_end(jr, "ff", 1, 1, JOURNAL_STOPPED);
+    journal_end(jr, "ff", 1, 1, JOURNAL_STOPPED, 0);
     journal_fail_fast(jr, "ff", 0); /* a later one does not name it */
     journal_claim(jr, "plain");
     journal_close(jr, false);
@@ -210,6 +214,62 @@ static void test_replay_fail_fast(void **state)
     unlink(path);
 }
 
+/* A task's failed attempts, which "retries" counts: the most its E lines
+ * give (an interrupted attempt adds none), carried to a later start still
+ * running at the crash; a task with no such count (lines of an older
+ * mpispool) counts each attempt before its latest as failed. */
+static void test_replay_failures(void **state)
+{
+    (void)state;
+    char *path = temp_path();
+    struct mps_error err;
+    struct journal *jr = journal_open(path, &err);
+    assert_non_null(jr);
+    journal_claim(jr, "r");
+    journal_start(jr, "r", 0, 1, 1);
+    journal_end(jr, "r", 0, 1, JOURNAL_INTERRUPTED, 0);
+    journal_start(jr, "r", 0, 2, 1);
+    journal_end(jr, "r", 0, 2, JOURNAL_FAILED, 1);
+    journal_start(jr, "r", 1, 1, 1);
+    journal_end(jr, "r", 1, 1, JOURNAL_FAILED, 1);
+    journal_start(jr, "r", 1, 2, 1); /* running at the crash */
+    journal_start(jr, "r", 2, 1, 1);
+    journal_end(jr, "r", 2, 1, JOURNAL_INTERRUPTED, 0);
+    journal_start(jr, "r", 2, 2, 2);
+    journal_end(jr, "r", 2, 2, JOURNAL_INTERRUPTED, 0);
+    journal_start(jr, "r", 2, 3, 1); /* running at the crash */
+    journal_close(jr, false);
+    FILE *f = fopen(path, "a");
+    fputs("E old 0 3 0 1700000000000000\n", f);
+    fputs("S old 1 2 1 1700000000000000\n", f);
+    fputs("E old 2 2 2 1700000000000000\n", f);
+    fclose(f);
+
+    struct replay rp = {0};
+    assert_int_equal(journal_replay(&rp, -1, path, &err), 0);
+    journal_replay_finish(&rp);
+    struct replay_job *r = journal_replay_find(&rp, "r");
+    assert_non_null(r);
+    assert_int_equal(r->ntasks, 3);
+    assert_int_equal(r->tasks[0].attempt, 2);
+    assert_int_equal(r->tasks[0].state, JOURNAL_FAILED);
+    assert_int_equal(r->tasks[0].failures, 1);
+    assert_int_equal(r->tasks[1].attempt, 2);
+    assert_int_equal(r->tasks[1].state, JOURNAL_RUNNING);
+    assert_int_equal(r->tasks[1].failures, 1);
+    assert_int_equal(r->tasks[2].attempt, 3);
+    assert_int_equal(r->tasks[2].state, JOURNAL_RUNNING);
+    assert_int_equal(r->tasks[2].failures, 0);
+    struct replay_job *old = journal_replay_find(&rp, "old");
+    assert_non_null(old);
+    assert_int_equal(old->ntasks, 3);
+    assert_int_equal(old->tasks[0].failures, 3);
+    assert_int_equal(old->tasks[1].failures, 1);
+    assert_int_equal(old->tasks[2].failures, 1);
+    journal_replay_free(&rp);
+    unlink(path);
+}
+
 /* Many jobs: the index finds every one. */
 static void test_replay_many_jobs(void **state)
 {
@@ -221,7 +281,7 @@ static void test_replay_many_jobs(void **state)
     for (int i = 0; i < 5000; i++) {
         snprintf(id, sizeof id, "job-%d", i);
         journal_claim(jr, id);
-        journal_end(jr, id, (uint64_t)i, 1, JOURNAL_OK);
+        journal_end(jr, id, (uint64_t)i, 1, JOURNAL_OK, 0);
     }
     journal_close(jr, false);
     struct replay rp = {0};
@@ -280,15 +340,15 @@ static void test_compact(void **state)
     struct journal *jr = journal_open(path, &err);
     for (int i = 0; i < 100; i++) {
         journal_claim(jr, "old");
-        journal_end(jr, "old", (uint64_t)i, 1, JOURNAL_OK);
+        journal_end(jr, "old", (uint64_t)i, 1, JOURNAL_OK, 0);
         journal_job(jr, "old", "done");
     }
     journal_claim(jr, "live");
-    journal_end(jr, "live", 7, 1, JOURNAL_OK);
+    journal_end(jr, "live", 7, 1, JOURNAL_OK, 0);
     uint64_t before = journal_size(jr);
     assert_int_equal(journal_compact(jr, keep_live, NULL, &err), 0);
     assert_true(journal_size(jr) < before / 50);
-    journal_end(jr, "live", 8, 1, JOURNAL_FAILED);
+    journal_end(jr, "live", 8, 1, JOURNAL_FAILED, 1);
     bool alive;
     assert_int_equal(journal_take_over(path, &alive, &err), -1);
     assert_true(alive);
@@ -314,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_replay_fail_fast),
+        cmocka_unit_test(test_replay_failures),
         cmocka_unit_test(test_replay_many_jobs),
         cmocka_unit_test(test_take_over),
         cmocka_unit_test(test_compact),
