@@ -350,14 +350,11 @@ static struct replay_job *replay_job(struct replay *rp, const char *job)
         return j;
     if (strlen(job) >= sizeof j->id)
         return NULL;
-    if (rp->njobs == rp->cap) {
-        size_t cap = rp->cap ? rp->cap * 2 : 16;
-        struct replay_job *grown = realloc(rp->jobs, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        rp->jobs = grown;
-        rp->cap = cap;
-    }
+    struct replay_job *grown =
+        util_grow(rp->jobs, rp->njobs, &rp->cap, sizeof *grown, 16);
+    if (!grown)
+        return NULL;
+    rp->jobs = grown;
     j = &rp->jobs[rp->njobs++];
     memset(j, 0, sizeof *j);
     strcpy(j->id, job);
@@ -381,14 +378,11 @@ static struct replay_job *replay_job(struct replay *rp, const char *job)
 static int add_task(struct replay_job *j, uint64_t task, unsigned attempt,
                     int state, uint32_t failures)
 {
-    if (j->ntasks == j->cap) {
-        size_t cap = j->cap ? j->cap * 2 : 64;
-        struct replay_task *grown = realloc(j->tasks, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        j->tasks = grown;
-        j->cap = cap;
-    }
+    struct replay_task *grown =
+        util_grow(j->tasks, j->ntasks, &j->cap, sizeof *grown, 64);
+    if (!grown)
+        return -1;
+    j->tasks = grown;
     j->tasks[j->ntasks++] =
         (struct replay_task){task, (uint32_t)attempt, failures, (uint8_t)state};
     return 0;

@@ -331,6 +331,21 @@ char *util_human_size(uint64_t bytes, char *buf, size_t len)
     return buf;
 }
 
+void *util_grow(void *items, size_t n, size_t *cap, size_t size, size_t first)
+{
+    if (n < *cap)
+        return items;
+    size_t want = *cap ? *cap * 2 : first;
+    if (want <= n || want > SIZE_MAX / size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *grown = realloc(items, want * size);
+    if (grown)
+        *cap = want;
+    return grown;
+}
+
 char **util_strv_dup(char *const *v)
 {
     size_t n = 0;

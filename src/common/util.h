@@ -71,6 +71,12 @@ char *util_human_size(uint64_t bytes, char *buf, size_t len);
 
 /* NULL-terminated string vectors: a deep copy (NULL on ENOMEM; a NULL v
  * gives an empty vector), and freeing one (NULL is fine). */
+/* Room for one more element in an array that doubles: when n == *cap,
+ * items (of size bytes each) is reallocated to twice *cap, or to first
+ * when empty, and *cap set. Returns the array (items itself while there is
+ * room), or NULL when out of memory (items and *cap as they were). */
+void *util_grow(void *items, size_t n, size_t *cap, size_t size, size_t first);
+
 char **util_strv_dup(char *const *v);
 void util_strv_free(char **v);
 

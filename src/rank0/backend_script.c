@@ -13,6 +13,7 @@
 
 #include "backend.h"
 #include "backend_script.h"
+#include "util.h"
 
 /* A message a rank will say, and the strings it owns. */
 struct script_msg {
@@ -25,7 +26,8 @@ struct script_msg {
 struct backend_script {
     struct backend b;
     struct script_call *calls;
-    int ncalls, cap;
+    int ncalls;
+    size_t cap;
     struct script_msg *head, *tail;
     bool *bye_queued; /* per rank: its BYE is queued or said */
 };
@@ -39,14 +41,11 @@ static struct backend_script *bs_of(const struct backend *b)
 static struct script_call *record_call(struct backend_script *s,
                                        enum script_call_type type)
 {
-    if (s->ncalls == s->cap) {
-        int cap = s->cap ? s->cap * 2 : 32;
-        struct script_call *grown = realloc(s->calls, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        s->calls = grown;
-        s->cap = cap;
-    }
+    struct script_call *grown =
+        util_grow(s->calls, (size_t)s->ncalls, &s->cap, sizeof *grown, 32);
+    if (!grown)
+        return NULL;
+    s->calls = grown;
     struct script_call *c = &s->calls[s->ncalls++];
     memset(c, 0, sizeof *c);
     c->type = type;

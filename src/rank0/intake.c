@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "jobfile.h"
+#include "util.h"
 
 /* ---- announced names ---- */
 
@@ -60,14 +61,11 @@ void intake_announced_clear(struct intake_announced *a)
 static int list_add(struct intake_list *l, const char *name,
                     const struct stat *st)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct intake_entry *grown = realloc(l->v, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        l->v = grown;
-        l->cap = cap;
-    }
+    struct intake_entry *grown =
+        util_grow(l->v, l->n, &l->cap, sizeof *grown, 64);
+    if (!grown)
+        return -1;
+    l->v = grown;
     if (!(l->v[l->n].name = strdup(name)))
         return -1;
     l->v[l->n++].st = *st;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* Rules of one list: as written and in their canonical forms. */
 struct rules {
     char **v;
@@ -25,14 +27,10 @@ static int rules_add(struct rules *r, const char *rule, size_t len)
     for (size_t i = 0; i < r->n; i++)
         if (strlen(r->v[i]) == len && memcmp(r->v[i], rule, len) == 0)
             return 0;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        char **grown = realloc(r->v, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        r->v = grown;
-        r->cap = cap;
-    }
+    char **grown = util_grow(r->v, r->n, &r->cap, sizeof *grown, 16);
+    if (!grown)
+        return -1;
+    r->v = grown;
     if (!(r->v[r->n] = strndup(rule, len)))
         return -1;
     r->n++;

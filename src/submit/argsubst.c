@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "taskfile.h"
+#include "util.h"
 
 /* ------------------------------------------------------------ command line */
 
@@ -81,14 +82,11 @@ void argsubst_cmdline_free(struct argsubst_cmdline *cl)
 int argsubst_source_add(struct argsubst_source *src, const char *arg,
                         size_t len, struct mps_error *err)
 {
-    if (src->nargs == src->capargs) {
-        size_t cap = src->capargs ? src->capargs * 2 : 64;
-        size_t *bigger = realloc(src->offsets, cap * sizeof *bigger);
-        if (!bigger)
-            return errprintf(err, "out of memory");
-        src->offsets = bigger;
-        src->capargs = cap;
-    }
+    size_t *offsets =
+        util_grow(src->offsets, src->nargs, &src->capargs, sizeof *offsets, 64);
+    if (!offsets)
+        return errprintf(err, "out of memory");
+    src->offsets = offsets;
     if (src->cap - src->len < len + 1) {
         size_t cap = src->cap ? src->cap : 4096;
         while (cap - src->len < len + 1)
@@ -270,14 +268,11 @@ static int add_segment(struct argsubst_template *t, struct segment seg,
 {
     if (seg.kind == SEG_TEXT && seg.len == 0)
         return 0;
-    if (t->nsegs == t->capsegs) {
-        size_t cap = t->capsegs ? t->capsegs * 2 : 16;
-        struct segment *bigger = realloc(t->segs, cap * sizeof *bigger);
-        if (!bigger)
-            return errprintf(err, "out of memory");
-        t->segs = bigger;
-        t->capsegs = cap;
-    }
+    struct segment *segs =
+        util_grow(t->segs, t->nsegs, &t->capsegs, sizeof *segs, 16);
+    if (!segs)
+        return errprintf(err, "out of memory");
+    t->segs = segs;
     if (seg.kind != SEG_TEXT && !t->first_rpl_seen) {
         /* parallel quotes no argument when a replacement string is part
          * of the command itself: in the first word, before any '='. */

@@ -41,14 +41,11 @@ static int row_of(struct page *pg, const char *host, long long rank)
     for (int i = pg->bucket[b] - 1; i >= 0; i = pg->rows[i].next)
         if (pg->rows[i].rank == rank && strcmp(pg->rows[i].host, host) == 0)
             return i;
-    if (pg->nrows == pg->rcap) {
-        size_t cap = pg->rcap ? pg->rcap * 2 : 16;
-        struct page_row *rows = realloc(pg->rows, cap * sizeof *rows);
-        if (!rows)
-            return -1;
-        pg->rows = rows;
-        pg->rcap = cap;
-    }
+    struct page_row *rows =
+        util_grow(pg->rows, pg->nrows, &pg->rcap, sizeof *rows, 16);
+    if (!rows)
+        return -1;
+    pg->rows = rows;
     char *copy = strdup(host);
     if (!copy)
         return -1;
@@ -279,14 +276,10 @@ static int page_add_record(struct page *pg, char *text, size_t len)
         }
     }
     int rc = -1;
-    if (pg->n == pg->cap) {
-        size_t cap = pg->cap ? pg->cap * 2 : 1024;
-        struct page_attempt *a = realloc(pg->a, cap * sizeof *a);
-        if (!a)
-            goto out;
-        pg->a = a;
-        pg->cap = cap;
-    }
+    struct page_attempt *a = util_grow(pg->a, pg->n, &pg->cap, sizeof *a, 1024);
+    if (!a)
+        goto out;
+    pg->a = a;
     struct page_attempt *at = &pg->a[pg->n];
     memset(at, 0, sizeof *at);
     at->row = row_of(pg, v.host ? v.host : "?", v.rank);
@@ -309,14 +302,11 @@ static int page_add_record(struct page *pg, char *text, size_t len)
     at->signal = v.signal;
     at->timed_out = v.timed_out;
     if (v.error && pg->nerrors < PAGE_MAX_ERRORS) {
-        if (pg->nerrors == pg->ecap) {
-            size_t cap = pg->ecap ? pg->ecap * 2 : 64;
-            char **errors = realloc(pg->errors, cap * sizeof *errors);
-            if (!errors)
-                goto out;
-            pg->errors = errors;
-            pg->ecap = cap;
-        }
+        char **errors =
+            util_grow(pg->errors, pg->nerrors, &pg->ecap, sizeof *errors, 64);
+        if (!errors)
+            goto out;
+        pg->errors = errors;
         if (!(pg->errors[pg->nerrors] = strdup(v.error)))
             goto out;
         at->error = (unsigned)++pg->nerrors;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "outpaths.h"
+#include "util.h"
 
 static int attempt_cmp(const void *a, const void *b)
 {
@@ -29,16 +30,12 @@ static int add_attempt(struct job_attempt **list, size_t *n, size_t *cap,
         json_decref(rec);
         return 0; /* not a task record: skipped */
     }
-    if (*n == *cap) {
-        size_t bigger = *cap ? *cap * 2 : 64;
-        struct job_attempt *grown = realloc(*list, bigger * sizeof **list);
-        if (!grown) {
-            json_decref(rec);
-            return -1;
-        }
-        *list = grown;
-        *cap = bigger;
+    struct job_attempt *grown = util_grow(*list, *n, cap, sizeof **list, 64);
+    if (!grown) {
+        json_decref(rec);
+        return -1;
     }
+    *list = grown;
     (*list)[(*n)++] = (struct job_attempt){
         .task = json_integer_value(task),
         .attempt = json_is_integer(attempt) ? json_integer_value(attempt) : 1,

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* ------------------------------------------------------------ tables */
 
 static size_t text_width(const char *s)
@@ -52,14 +54,11 @@ void table_init(struct table *t, size_t ncols, const char *const *heads,
 /* Add a row of ncols strings (copied). */
 int table_add(struct table *t, const char *const *row)
 {
-    if (t->nrows == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        char **cells = realloc(t->cells, cap * t->ncols * sizeof *cells);
-        if (!cells)
-            return -1;
-        t->cells = cells;
-        t->cap = cap;
-    }
+    char **grown =
+        util_grow(t->cells, t->nrows, &t->cap, t->ncols * sizeof *grown, 16);
+    if (!grown)
+        return -1;
+    t->cells = grown;
     char **cells = t->cells + t->nrows * t->ncols;
     for (size_t i = 0; i < t->ncols; i++) {
         cells[i] = cell_text(row[i] ? row[i] : "-",

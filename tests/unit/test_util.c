@@ -107,12 +107,39 @@ static void test_files(void **state)
     assert_int_equal(system(cmd), 0); /* no temporary files left behind */
 }
 
+/* util_grow: the first size when empty, then doubling, the same array
+ * while there is room; an impossible size fails and changes nothing. */
+static void test_grow(void **state)
+{
+    (void)state;
+    size_t cap = 0, n = 0;
+    int *v = NULL;
+    for (int i = 0; i < 100; i++) {
+        int *grown = util_grow(v, n, &cap, sizeof *v, 4);
+        assert_non_null(grown);
+        if (n < 4)
+            assert_int_equal(cap, 4);
+        v = grown;
+        v[n++] = i;
+    }
+    assert_int_equal(cap, 128); /* 4, 8, 16, 32, 64, 128 */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(v[i], i);
+    assert_ptr_equal(util_grow(v, n, &cap, sizeof *v, 4), v);
+    assert_int_equal(cap, 128);
+    size_t huge = SIZE_MAX / 2 + 1;
+    assert_null(util_grow(v, huge, &huge, 1, 4)); /* twice it overflows */
+    assert_int_equal(huge, SIZE_MAX / 2 + 1);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_grow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
