@@ -157,8 +157,12 @@ static int commit(struct outdir *od, bool ok, const char *tmp, const char *name,
     return 0;
 }
 
-int outdir_write(struct outdir *od, const char *name, const char *text,
-                 size_t len, struct mps_error *err)
+/* Write out/ID/NAME whole or not at all: fill(fd, arg) writes a
+ * temporary file in the directory and closes fd (true when all of it was
+ * written, else errno set), which then replaces NAME (commit). */
+static int write_whole(struct outdir *od, const char *name,
+                       bool (*fill)(int fd, void *arg), void *arg,
+                       struct mps_error *err)
 {
     if (outdir_enter(od) < 0)
         return errprintf(err, "cannot write '%s/%s': %s", od->path, name,
@@ -170,16 +174,35 @@ int outdir_write(struct outdir *od, const char *name, const char *text,
     if (fd < 0)
         rc = errprintf(err, "cannot create '%s/%s': %s", od->path, tmp,
                        strerror(errno));
-    else {
-        bool ok = util_write_all(fd, text, len) == 0;
-        if (close(fd) < 0)
-            ok = false;
-        rc = commit(od, ok, tmp, name, err);
-    }
+    else
+        rc = commit(od, fill(fd, arg), tmp, name, err);
     int saved = errno;
     outdir_leave(od);
     errno = saved;
     return rc;
+}
+
+struct text {
+    const char *text;
+    size_t len;
+};
+
+static bool fill_text(int fd, void *arg)
+{
+    const struct text *t = arg;
+    bool ok = util_write_all(fd, t->text, t->len) == 0;
+    int saved = errno;
+    if (close(fd) < 0)
+        return false;
+    errno = saved;
+    return ok;
+}
+
+int outdir_write(struct outdir *od, const char *name, const char *text,
+                 size_t len, struct mps_error *err)
+{
+    struct text t = {text, len};
+    return write_whole(od, name, fill_text, &t, err);
 }
 
 int outdir_append_record(struct outdir *od, const char *line)
@@ -240,36 +263,35 @@ static void each_record(void *arg, void (*emit)(void *, const char *),
     read_lines(od, od->records_size, emit, emit_arg, &n);
 }
 
+struct report_fill {
+    struct outdir *od;
+    const struct job_report *rep;
+};
+
+static bool fill_report(int fd, void *arg)
+{
+    const struct report_fill *rf = arg;
+    FILE *out = fdopen(fd, "w");
+    if (!out) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return false;
+    }
+    bool printed = jobreport_print(out, rf->rep, each_record, rf->od) == 0;
+    bool ok = printed && !ferror(out) && fflush(out) == 0;
+    if (!printed)
+        errno = ENOMEM;
+    if (fclose(out) != 0)
+        ok = false;
+    return ok;
+}
+
 int outdir_write_report(struct outdir *od, const struct job_report *rep,
                         struct mps_error *err)
 {
-    static const char name[] = OUT_REPORT;
-    if (outdir_enter(od) < 0)
-        return errprintf(err, "cannot write '%s/%s': %s", od->path, name,
-                         strerror(errno));
-    char tmp[64];
-    tmp_name(name, tmp, sizeof tmp);
-    int fd = create_entered(od, tmp, 0);
-    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-    int rc;
-    if (!out) {
-        rc = errprintf(err, "cannot create '%s/%s': %s", od->path, tmp,
-                       strerror(errno));
-        if (fd >= 0)
-            close(fd);
-    } else {
-        bool printed = jobreport_print(out, rep, each_record, od) == 0;
-        bool ok = printed && !ferror(out) && fflush(out) == 0;
-        if (!printed)
-            errno = ENOMEM;
-        if (fclose(out) != 0)
-            ok = false;
-        rc = commit(od, ok, tmp, name, err);
-    }
-    int saved = errno;
-    outdir_leave(od);
-    errno = saved;
-    return rc;
+    struct report_fill rf = {od, rep};
+    return write_whole(od, OUT_REPORT, fill_report, &rf, err);
 }
 
 /* Open records.jsonl: as it was (adopt), else new. Entered. */

@@ -17,7 +17,6 @@
 #include "asuser.h"
 #include "cli.h"
 #include "format.h"
-#include "jobfile.h"
 #include "jobreport.h"
 #include "spool.h"
 #include "util.h"
@@ -272,13 +271,11 @@ int cmd_cancel(int argc, char **argv, const char *spool)
         goto out;
     rc = 1;
     const char *id = cl.operands[0];
-    int where = jobfile_valid_id(id) ? spool_locate(sp, id) : -1;
-    if (where < 0)
-        cli_error("no job '%s' in spool '%s'", id, spool_path(sp));
-    else if (spool_ended(where))
+    int where = cli_locate_job(sp, id);
+    if (where >= 0 && spool_ended(where))
         cli_error("job '%s' has already ended (%s)", id,
                   spool_state_name(where));
-    else if (may_cancel(sp, id))
+    else if (where >= 0 && may_cancel(sp, id))
         rc = cancel_job(sp, id, where, cl.operands + 1, cl.noperands - 1,
                         wait_end);
 out:

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "jobfile.h"
 
 /* ------------------------------------------------------------ messages */
 
@@ -153,6 +154,14 @@ int cli_open_spool(const struct cli_cmdline *cl, struct spool **sp)
         return 1;
     }
     return 0;
+}
+
+int cli_locate_job(struct spool *sp, const char *id)
+{
+    int where = jobfile_valid_id(id) ? spool_locate(sp, id) : -1;
+    if (where < 0)
+        cli_error("no job '%s' in spool '%s'", id, spool_path(sp));
+    return where;
 }
 
 /* Parse an int option value; a usage error unless it is one. */

@@ -70,6 +70,9 @@ int cli_cmdline_error(const struct cli_cmdline *cl, int c);
 const char *cli_spool_arg(const struct cli_cmdline *cl);
 /* Open the spool of cl; returns an exit code (0, 1 or 2). */
 int cli_open_spool(const struct cli_cmdline *cl, struct spool **sp);
+/* Where job id is in sp (enum spool_dir), or -1 after the error "no job
+ * ID in spool DIR" (also for a malformed id). */
+int cli_locate_job(struct spool *sp, const char *id);
 
 /* An int option value (opt names it in the message); 0, or 2 after a
  * usage error of cmd. */

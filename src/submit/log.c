@@ -312,11 +312,9 @@ int cmd_log(int argc, char **argv, const char *spool)
     struct task_commands tc = {0};
     char *job_path = NULL;
     FILE *out = stdout;
-    int where = jobfile_valid_id(id) ? spool_locate(sp, id) : -1;
-    if (where < 0) {
-        cli_error("no job '%s' in spool '%s'", id, spool_path(sp));
+    int where = cli_locate_job(sp, id);
+    if (where < 0)
         goto done;
-    }
     if (where == SPOOL_REJECTED) {
         cli_error("job '%s' was rejected: it has no tasks", id);
         goto done;

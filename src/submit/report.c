@@ -224,7 +224,7 @@ int cmd_report(int argc, char **argv, const char *spool)
         goto out;
     rc = 1;
     const char *id = cl.operands[0];
-    int where = jobfile_valid_id(id) ? spool_locate(sp, id) : -1;
+    int where = cli_locate_job(sp, id);
     switch (where) {
     case SPOOL_NEW:
     case SPOOL_CUR:
@@ -240,8 +240,7 @@ int cmd_report(int argc, char **argv, const char *spool)
     case SPOOL_FAILED:
     case SPOOL_CANCEL:
         break;
-    default:
-        cli_error("no job '%s' in spool '%s'", id, spool_path(sp));
+    default: /* said by cli_locate_job */
         goto out;
     }
     if (!(path = where == SPOOL_CANCEL ? withdrawn_report(sp, id)

@@ -16,7 +16,6 @@
 #include "cli.h"
 #include "error.h"
 #include "format.h"
-#include "jobfile.h"
 #include "progress.h"
 #include "reportread.h"
 #include "spool.h"
@@ -282,11 +281,9 @@ static int wait_add_jobs(struct waiter *w, const struct cli_cmdline *cl)
             seen = strcmp(w->jobs[j].id, id) == 0;
         if (seen)
             continue;
-        int where = jobfile_valid_id(id) ? spool_locate(w->sp, id) : -1;
-        if (where < 0) {
-            cli_error("no job '%s' in spool '%s'", id, spool_path(w->sp));
+        int where = cli_locate_job(w->sp, id);
+        if (where < 0)
             return -1;
-        }
         w->jobs[w->njobs++] = (struct waited){.id = id, .where = where};
     }
     return 0;

@@ -103,6 +103,44 @@ static void test_error_stderr(void **state)
     free(text);
 }
 
+/* Locating a job: its directory, or -1 with one message for a job the
+ * spool does not hold and for an id that is no job id (never a path). */
+static void test_locate_job(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_cli.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/spool", dir);
+    struct mps_error err;
+    assert_int_equal(spool_init(path, &err), 0);
+    struct spool *sp = spool_open(path, &err);
+    assert_non_null(sp);
+    char id[64];
+    assert_int_equal(spool_new_jobid(sp, id, sizeof id, &err), 0);
+    assert_int_equal(spool_submit(sp, id, "{}", 2, 0644, &err), 0);
+    struct capture c;
+    capture_begin(&c);
+    int found = cli_locate_job(sp, id);
+    int missing = cli_locate_job(sp, "20000101-9999");
+    int bad = cli_locate_job(sp, "../new/x");
+    char *text = capture_end(&c);
+    assert_int_equal(found, SPOOL_NEW);
+    assert_int_equal(missing, -1);
+    assert_int_equal(bad, -1);
+    char want[400];
+    snprintf(want, sizeof want,
+             "mpispool: no job '20000101-9999' in spool '%s'\n"
+             "mpispool: no job '../new/x' in spool '%s'\n",
+             spool_path(sp), spool_path(sp));
+    assert_string_equal(text, want);
+    free(text);
+    spool_close(sp);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ------------------------------------------------------------ cmdline */
 
 static const struct option test_longopts[] = {
@@ -420,6 +458,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_format),
         cmocka_unit_test(test_error_stderr),
+        cmocka_unit_test(test_locate_job),
         cmocka_unit_test(test_cmdline_operands),
         cmocka_unit_test(test_cmdline_errors),
         cmocka_unit_test(test_spool_arg_env),
