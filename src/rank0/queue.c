@@ -51,23 +51,34 @@ bool job_has_ready(const struct job *job, int64_t now)
 int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory,
               unsigned gpus)
 {
-    int best = -1;
-    unsigned best_free = 0;
+    int best = -1, alone = -1;
+    unsigned best_free = 0, widest = 0;
+    bool all_known = true;
     for (int r = 0; r < co->nranks; r++) {
         struct rank_slot *rs = &co->ranks[r];
+        if (!rs->hello)
+            all_known = false;
+        else if (!rs->bye && rs->slots > widest)
+            widest = rs->slots;
         if (!rs->hello || rs->bye || rs->slots == 0 || rs->owner_active ||
             rs->draining || rs->mem_reserved + memory > rs->mem_total ||
             rs->gpus_busy + gpus > rs->gpus)
             continue;
         unsigned free_slots = rs->busy >= rs->slots ? 0 : rs->slots - rs->busy;
-        /* A task wider than the rank runs there alone. */
-        bool fits = free_slots >= cpus || (rs->busy == 0 && cpus > rs->slots);
-        if (fits && (best < 0 || free_slots > best_free)) {
+        if (free_slots >= cpus && (best < 0 || free_slots > best_free)) {
             best = r;
             best_free = free_slots;
         }
+        if (rs->busy == 0 && (alone < 0 || rs->slots > co->ranks[alone].slots))
+            alone = r;
     }
-    return best;
+    /* A task as wide as some rank waits for room there, rather than
+     * overload a narrower one; one wider than every rank still here (its
+     * job started before the wider ranks left: reject_impossible spares
+     * it) runs alone on the widest idle rank. */
+    if (best >= 0 || cpus <= widest || !all_known)
+        return best;
+    return alone;
 }
 
 static int compare_u64(const void *a, const void *b)

@@ -18,7 +18,10 @@ int lowest_waiting_priority(const struct coordinator *co);
 
 bool job_has_ready(const struct job *job, int64_t now);
 
-/* The rank with the most free slots that fit cpus, or -1. */
+/* The rank with the most free slots that fit cpus (and whose memory and
+ * GPUs fit), or -1 to wait. A task wider than a rank's slots never goes
+ * there while some rank that said HELLO is wide enough, or some rank has
+ * not said it yet; wider than every rank, it runs alone on an idle one. */
 int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory,
               unsigned gpus);
 

@@ -224,13 +224,12 @@ static void test_pick_rank(void **state)
 
     assert_int_equal(pick_rank(co, 1, 0, 0), 6); /* 6 free */
     assert_int_equal(pick_rank(co, 6, 0, 0), 6);
-    /* None has 7 free, but 7 (2 slots) is idle and narrower than the
-     * task: the task goes there, alone and oversubscribed, though 6 (8
-     * slots) would fit it once 1 more slot frees (see the report). */
-    assert_int_equal(pick_rank(co, 7, 0, 0), 7);
-    co->ranks[7].busy = 1;
+    /* None has 7 free; 7 (2 slots) is idle, but the task waits for room
+     * on a rank as wide as it (6, 8 slots) rather than overload 7. */
     assert_int_equal(pick_rank(co, 7, 0, 0), -1);
-    co->ranks[7].busy = 0;
+    co->ranks[6].busy = 1;
+    assert_int_equal(pick_rank(co, 7, 0, 0), 6);
+    co->ranks[6].busy = 2;
     co->ranks[6].busy = 6; /* 2 free: 5 has 3 */
     assert_int_equal(pick_rank(co, 1, 0, 0), 5);
     assert_int_equal(pick_rank(co, 3, 0, 0), 5);
@@ -248,19 +247,25 @@ static void test_pick_rank(void **state)
     co_free(co);
 }
 
-/* A task wider than a rank runs there alone: on an idle rank only. */
+/* A task wider than every rank (its job started before the wider ranks
+ * left) runs alone on the widest idle rank; while a rank has not said
+ * HELLO it waits (that rank may be wide enough). */
 static void test_pick_rank_wider_than_rank(void **state)
 {
     (void)state;
-    struct coordinator *co = co_new(2);
+    struct coordinator *co = co_new(3);
     rank_hello(co, 0, 4, 0, 0);
-    rank_hello(co, 1, 4, 0, 0);
+    rank_hello(co, 1, 2, 0, 0);
+    assert_int_equal(pick_rank(co, 8, 0, 0), -1); /* rank 2 not known */
+    rank_hello(co, 2, 16, 0, 0);
+    co->ranks[2].busy = 16;
+    assert_int_equal(pick_rank(co, 8, 0, 0), -1); /* 2 fits it: wait */
+    co->ranks[2].bye = true;                      /* the wide rank left */
+    assert_int_equal(pick_rank(co, 8, 0, 0), 0);  /* the widest idle */
     co->ranks[0].busy = 1;
     assert_int_equal(pick_rank(co, 8, 0, 0), 1);
     co->ranks[1].busy = 1;
     assert_int_equal(pick_rank(co, 8, 0, 0), -1);
-    co->ranks[0].busy = 0;
-    assert_int_equal(pick_rank(co, 8, 0, 0), 0);
     co_free(co);
 }
 
