@@ -291,6 +291,12 @@ static void finish_task(struct executor *ex, struct xtask *t)
     }
     res.timed_out = t->timed_out;
     res.interrupted = t->interrupted;
+    /* Cut short by its timeout, a task fails even if it exits 0 on the
+     * SIGTERM (as Slurm's TIMEOUT): the error says why. */
+    if (res.timed_out && !t->error && res.exit_code == 0 && res.signal == 0 &&
+        asprintf(&t->error, "timed out after %g s (exited 0 on SIGTERM)",
+                 t->a.timeout) < 0)
+        t->error = NULL;
     char limit_error[96];
     if (t->cgroup) {
         if (cgroup_oom_killed(t->cgroup, ex->cg_version) && !t->error) {

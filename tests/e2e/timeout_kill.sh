@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # "timeout": SIGTERM to the task's whole process group first, SIGKILL only
 # after --kill-grace. A task that traps TERM gets it, says so and exits on
-# its own (timed_out, its own exit code); a wrapper that traps TERM and
+# its own (timed_out, its own exit code; one that exits 0 failed all the
+# same, its error says why); a wrapper that traps TERM and
 # waits for its child sees the child get TERM too and finishes; a task
 # that ignores TERM still ends once the grace is over: the task notes when
 # TERM came, and its record's end is the grace later (not twice it, not
@@ -31,6 +32,8 @@ for np in 1 2; do
         sh -c "trap \"echo child got TERM; exit 5\" TERM; sleep 30 & wait"
         echo "child exited $?"
         exit 4')
+    # Exits 0 on TERM: cut short all the same, so it failed.
+    zero=$(submit --timeout 1 -- sh -c 'trap "exit 0" TERM; sleep 30 & wait')
     # An ignored signal stays ignored across exec: sleep ignores TERM too.
     ignores=$(submit --timeout 1 -- sh -c 'trap "" TERM; echo ignoring; sleep 30')
     # Notes when TERM came (wall clock, as the record's end), then carries on.
@@ -58,6 +61,13 @@ for np in 1 2; do
     assert_eq "child got TERM
 wrapper got TERM
 child exited 5" "$(cat "$(task_out "$wrapper" 0)")" "np $np: stdout of the wrapper"
+
+    rec=$(record "$zero" 0)
+    assert_state "$zero" failed
+    assert_json "$rec" .timed_out true "np $np: timed_out of the task exiting 0"
+    assert_json "$rec" .exit_code 0 "np $np: exit code of the task exiting 0"
+    assert_json "$rec" .error "timed out after 1 s (exited 0 on SIGTERM)" \
+        "np $np: error of the task exiting 0 on its timeout"
 
     rec=$(record "$ignores" 0)
     assert_state "$ignores" failed

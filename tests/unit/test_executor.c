@@ -26,6 +26,8 @@ struct seen {
     uint64_t dispatch[MAX_RESULTS];
     char error[MAX_RESULTS][128];
     bool interrupted[MAX_RESULTS];
+    bool timed_out[MAX_RESULTS];
+    int exit_code[MAX_RESULTS];
 };
 
 static void on_output(void *arg, uint64_t dispatch, int stream,
@@ -48,6 +50,8 @@ static void on_result(void *arg, const struct attempt_result *res)
     snprintf(s->error[s->n], sizeof s->error[s->n], "%s",
              res->error ? res->error : "");
     s->interrupted[s->n] = res->interrupted;
+    s->timed_out[s->n] = res->timed_out;
+    s->exit_code[s->n] = res->exit_code;
     s->n++;
 }
 
@@ -231,6 +235,28 @@ static void run_shell(struct seen *s, const char *interpreter, char *command)
     rmdir(dir);
 }
 
+/* A task that exits 0 on the SIGTERM of its timeout was cut short all the
+ * same: an error says so, and the attempt fails (it counted as success). */
+static void test_timeout_exit_zero(void **state)
+{
+    (void)state;
+    struct seen s = {0};
+    char dir[] = "/tmp/mpispool-exec-XXXXXX";
+    struct executor *ex = make(&s, dir);
+    char *argv[] = {"trap 'exit 0' TERM; sleep 30 & wait", NULL};
+    struct attempt a = sleeper(5, argv);
+    a.timeout = 0.2;
+    assert_int_equal(executor_submit(ex, &(struct exec_task){.a = &a}), 0);
+    run_until(ex, &s, 1);
+    assert_int_equal(s.n, 1);
+    assert_true(s.timed_out[0]);
+    assert_int_equal(s.exit_code[0], 0);
+    assert_string_equal(s.error[0],
+                        "timed out after 0.2 s (exited 0 on SIGTERM)");
+    executor_destroy(ex);
+    rmdir(dir);
+}
+
 /* ": xxx...; TAIL", len bytes long (pad after ": " with fill, a string
  * of bytes repeated). */
 static char *padded(size_t len, const char *fill, const char *tail)
@@ -322,9 +348,10 @@ int main(int argc, char **argv)
             cmocka_unit_test(test_task_in_own_cgroup)};
         return cmocka_run_group_tests(cgroup_tests, NULL, NULL);
     }
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cancel_queued),
-                                       cmocka_unit_test(test_interrupt_queued),
-                                       cmocka_unit_test(test_long_command),
-                                       cmocka_unit_test(test_interpreter)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cancel_queued),
+        cmocka_unit_test(test_interrupt_queued),
+        cmocka_unit_test(test_long_command), cmocka_unit_test(test_interpreter),
+        cmocka_unit_test(test_timeout_exit_zero)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
