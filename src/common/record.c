@@ -262,7 +262,9 @@ static int64_t parse_time(const char *s)
     return util_parse_time(s, &us) == 0 ? us : 0;
 }
 
-int record_from_json(const char *text, struct task_record *rec,
+/* record_from_json and record_from_json_task: with need_task, a record
+ * without a task number is none. */
+static int from_json(const char *text, struct task_record *rec, bool need_task,
                      struct mps_error *err)
 {
     memset(rec, 0, sizeof *rec);
@@ -272,6 +274,11 @@ int record_from_json(const char *text, struct task_record *rec,
         json_decref(o);
         return errprintf(err, "invalid task record: %s",
                          o ? "not an object" : jerr.text);
+    }
+    json_t *task = json_object_get(o, "task");
+    if (need_task && (!json_is_integer(task) || json_integer_value(task) < 0)) {
+        json_decref(o);
+        return errprintf(err, "invalid task record: no task number");
     }
     rec->job = dup_string(o, "job");
     rec->task = (uint64_t)json_integer_value(json_object_get(o, "task"));
@@ -305,6 +312,18 @@ int record_from_json(const char *text, struct task_record *rec,
     rec->note = dup_string(o, "note");
     json_decref(o);
     return 0;
+}
+
+int record_from_json(const char *text, struct task_record *rec,
+                     struct mps_error *err)
+{
+    return from_json(text, rec, false, err);
+}
+
+int record_from_json_task(const char *text, struct task_record *rec,
+                          struct mps_error *err)
+{
+    return from_json(text, rec, true, err);
 }
 
 void record_clear(struct task_record *rec)

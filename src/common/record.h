@@ -121,6 +121,10 @@ char *record_to_json(const struct task_record *rec);
  * record_clear. */
 int record_from_json(const char *text, struct task_record *rec,
                      struct mps_error *err);
+/* The same, for a reader that lists records by task: text without a
+ * non-negative integer "task" is no task record (-1 with err). */
+int record_from_json_task(const char *text, struct task_record *rec,
+                          struct mps_error *err);
 
 /* Free the strings of rec and zero it. */
 void record_clear(struct task_record *rec);

@@ -3,16 +3,19 @@
 #include "jobrecords.h"
 
 #include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "outpaths.h"
+#include "reportread.h"
 #include "util.h"
 
-static int attempt_cmp(const void *a, const void *b)
+static int record_cmp(const void *a, const void *b)
 {
-    const struct job_attempt *x = a, *y = b;
+    const struct task_record *x = a, *y = b;
     if (x->task != y->task)
         return x->task < y->task ? -1 : 1;
     if (x->attempt != y->attempt)
@@ -20,111 +23,93 @@ static int attempt_cmp(const void *a, const void *b)
     return 0;
 }
 
-/* Append rec (taken over) to the list. */
-static int add_attempt(struct job_attempt **list, size_t *n, size_t *cap,
-                       json_t *rec)
-{
-    json_t *task = json_object_get(rec, "task");
-    json_t *attempt = json_object_get(rec, "attempt");
-    if (!json_is_object(rec) || !json_is_integer(task)) {
-        json_decref(rec);
-        return 0; /* not a task record: skipped */
-    }
-    struct job_attempt *grown = util_grow(*list, *n, cap, sizeof **list, 64);
-    if (!grown) {
-        json_decref(rec);
-        return -1;
-    }
-    *list = grown;
-    (*list)[(*n)++] = (struct job_attempt){
-        .task = json_integer_value(task),
-        .attempt = json_is_integer(attempt) ? json_integer_value(attempt) : 1,
-        .rec = rec};
-    return 0;
-}
-
-/* Where record_each_line's lines go: parsed, into the list. */
-struct lines {
-    struct job_attempt **list;
-    size_t *n, *cap;
+/* The records read so far. */
+struct records {
+    struct task_record *v;
+    size_t n, cap;
     bool failed; /* out of memory */
 };
 
+/* Add the record whose text is line; one that is none is skipped. */
 static void add_line(void *arg, const char *line)
 {
-    struct lines *l = arg;
-    json_t *rec = json_loads(line, 0, NULL);
-    if (rec && !l->failed && add_attempt(l->list, l->n, l->cap, rec) < 0)
-        l->failed = true;
-    else if (l->failed)
-        json_decref(rec);
+    struct records *r = arg;
+    struct task_record rec;
+    struct mps_error err;
+    if (r->failed || record_from_json_task(line, &rec, &err) < 0)
+        return;
+    struct task_record *grown = util_grow(r->v, r->n, &r->cap, sizeof rec, 64);
+    if (!grown) {
+        record_clear(&rec);
+        r->failed = true;
+        return;
+    }
+    r->v = grown;
+    r->v[r->n++] = rec;
+}
+
+static int add_text(void *arg, char *text, size_t len)
+{
+    (void)len;
+    add_line(arg, text);
+    return 0;
+}
+
+/* Read records.jsonl by record.h's one reader of it: whole lines only (the
+ * last one may still be being written). */
+static int read_records(const char *path, struct records *r,
+                        struct mps_error *err)
+{
+    FILE *in = fopen(path, "re");
+    if (!in)
+        return errno == ENOENT ? 0
+                               : errprintf(err, "cannot open '%s': %s", path,
+                                           strerror(errno));
+    size_t nlines;
+    record_each_line(in, UINT64_MAX, add_line, r, &nlines);
+    fclose(in);
+    return 0;
+}
+
+/* Stream report.json's task records. */
+static int read_report(const char *path, struct records *r,
+                       struct mps_error *err)
+{
+    json_t *head = json_object();
+    if (!head)
+        return errprintf(err, "out of memory");
+    int rc = report_stream(path, head, add_text, r, err);
+    json_decref(head);
+    return rc;
 }
 
 int jobrecords_load(const struct spool *sp, const char *id, bool ended,
-                    struct job_attempt **out, size_t *n, struct mps_error *err)
+                    struct task_record **out, size_t *n, struct mps_error *err)
 {
     char *path = out_file(sp, id, ended ? OUT_REPORT : OUT_RECORDS);
-    struct job_attempt *list = NULL;
-    size_t count = 0, cap = 0;
+    struct records r = {0};
     *out = NULL;
     *n = 0;
     if (!path)
         return errprintf(err, "out of memory");
-    if (ended) {
-        json_error_t jerr;
-        json_t *report = json_load_file(path, 0, &jerr);
-        json_t *tasks = json_object_get(report, "tasks");
-        if (!json_is_array(tasks)) {
-            errprintf(err, "cannot read the report '%s': %s", path,
-                      report ? "no \"tasks\" array" : jerr.text);
-            json_decref(report);
-            free(path);
-            return -1;
-        }
-        size_t i;
-        json_t *rec;
-        json_array_foreach(tasks, i, rec)
-        {
-            if (add_attempt(&list, &count, &cap, json_incref(rec)) < 0) {
-                json_decref(report);
-                free(path);
-                jobrecords_free(list, count);
-                return errprintf(err, "out of memory");
-            }
-        }
-        json_decref(report);
-    } else {
-        FILE *in = fopen(path, "re");
-        if (!in && errno != ENOENT) {
-            errprintf(err, "cannot open '%s': %s", path, strerror(errno));
-            free(path);
-            return -1;
-        }
-        /* record.h's reader of records.jsonl: whole lines only (the last
-         * one may still be being written). */
-        struct lines lines = {&list, &count, &cap, 0};
-        size_t nlines;
-        if (in) {
-            record_each_line(in, UINT64_MAX, add_line, &lines, &nlines);
-            fclose(in);
-        }
-        if (lines.failed) {
-            free(path);
-            jobrecords_free(list, count);
-            return errprintf(err, "out of memory");
-        }
-    }
+    int rc = ended ? read_report(path, &r, err) : read_records(path, &r, err);
     free(path);
-    if (count > 1)
-        qsort(list, count, sizeof *list, attempt_cmp);
-    *out = list;
-    *n = count;
+    if (rc == 0 && r.failed)
+        rc = errprintf(err, "out of memory");
+    if (rc < 0) {
+        jobrecords_free(r.v, r.n);
+        return -1;
+    }
+    if (r.n > 1)
+        qsort(r.v, r.n, sizeof *r.v, record_cmp);
+    *out = r.v;
+    *n = r.n;
     return 0;
 }
 
-void jobrecords_free(struct job_attempt *attempts, size_t n)
+void jobrecords_free(struct task_record *records, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        json_decref(attempts[i].rec);
-    free(attempts);
+        record_clear(&records[i]);
+    free(records);
 }

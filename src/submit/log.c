@@ -2,7 +2,6 @@
 /* mpispool log: a job's attempts as a GNU parallel --joblog TSV. */
 #include <errno.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -204,42 +203,29 @@ static void commands_get(struct task_commands *tc, long long task)
 
 /* ------------------------------------------------------------ output */
 
-static void print_line(FILE *out, json_t *rec, long long seq,
+static void print_line(FILE *out, const struct task_record *rec, long long seq,
                        const char *command)
 {
-    const char *host = json_string_value(json_object_get(rec, "host"));
-    int64_t start = 0, end = 0;
-    bool have_start =
-        util_parse_time(json_string_value(json_object_get(rec, "start")),
-                        &start) == 0;
-    json_t *elapsed = json_object_get(rec, "elapsed");
-    double runtime = 0;
-    if (json_is_number(elapsed))
-        runtime = json_number_value(elapsed);
-    else if (have_start &&
-             util_parse_time(json_string_value(json_object_get(rec, "end")),
-                             &end) == 0)
-        runtime = (double)(end - start) / 1e6;
+    const char *host = rec->host;
+    int64_t start = rec->start_us;
+    double runtime =
+        start && rec->end_us ? (double)(rec->end_us - rec->start_us) / 1e6 : 0;
     if (runtime < 0)
         runtime = 0;
     /* parallel: int(runtime * 1000) / 1000, i.e. cut to milliseconds */
     long long runtime_ms = (long long)(runtime * 1000 + 1e-6);
-    json_t *code = json_object_get(rec, "exit_code");
-    json_t *sig = json_object_get(rec, "signal");
-    long long signal = json_is_integer(sig) ? json_integer_value(sig) : 0;
-    long long exitval = json_is_integer(code) ? json_integer_value(code)
-                        : signal != 0         ? 0
-                                              : -1;
+    long long signal = rec->signal > 0 ? rec->signal : 0;
+    long long exitval = rec->exit_code >= 0 ? rec->exit_code
+                        : signal != 0       ? 0
+                                            : -1;
     /* parallel --timeout: -1 unless the task still exited non-zero */
-    if (json_is_true(json_object_get(rec, "timed_out")) && exitval == 0)
+    if (rec->timed_out && exitval == 0)
         exitval = -1;
-    json_t *bytes = json_object_get(rec, "stdout_bytes");
     fprintf(out, "%lld\t%s\t%lld.%03lld\t%10.3f\t0\t%lld\t%lld\t%lld\t", seq,
             host && *host ? host : "-",
             (long long)((start + 500) / 1000) / 1000,
             (long long)((start + 500) / 1000) % 1000, (double)runtime_ms / 1000,
-            json_is_integer(bytes) ? (long long)json_integer_value(bytes) : 0,
-            exitval, signal);
+            (long long)rec->stdout_bytes, exitval, signal);
     for (const char *p = command; *p; p++) {
         if (*p == '\n')
             putc('\0', out);
@@ -307,7 +293,7 @@ int cmd_log(int argc, char **argv, const char *spool)
         return 1;
     }
     int rc = 1;
-    struct job_attempt *attempts = NULL;
+    struct task_record *attempts = NULL;
     size_t n = 0;
     struct task_commands tc = {0};
     char *job_path = NULL;
@@ -345,7 +331,7 @@ int cmd_log(int argc, char **argv, const char *spool)
         if (!all && !last)
             continue;
         commands_get(&tc, attempts[i].task);
-        print_line(out, attempts[i].rec, tc.seq, tc.text ? tc.text : "");
+        print_line(out, &attempts[i], tc.seq, tc.text ? tc.text : "");
     }
     if (fflush(out) != 0 || ferror(out)) {
         cli_error("cannot write '%s': %s", output ? output : "standard output",

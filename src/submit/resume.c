@@ -342,7 +342,7 @@ static json_t *unsucceeded(struct spool *sp, const char *old_id,
                            long long ntasks, bool **chosen)
 {
     struct mps_error err;
-    struct job_attempt *attempts = NULL;
+    struct task_record *attempts = NULL;
     size_t nattempts = 0;
     json_t *numbers = NULL;
     if (jobrecords_load(sp, old_id, true, &attempts, &nattempts, &err) < 0) {
@@ -359,9 +359,9 @@ static json_t *unsucceeded(struct spool *sp, const char *old_id,
     for (size_t i = 0; i < nattempts; i++) {
         bool last =
             i + 1 == nattempts || attempts[i + 1].task != attempts[i].task;
-        long long t = attempts[i].task;
-        if (last && t >= 0 && t < ntasks)
-            (*chosen)[t] = !record_ok_json(attempts[i].rec);
+        uint64_t t = attempts[i].task;
+        if (last && ntasks > 0 && t < (uint64_t)ntasks)
+            (*chosen)[t] = !record_ok(&attempts[i]);
     }
     numbers = json_array();
     for (long long i = 0; i < ntasks; i++)

@@ -101,9 +101,21 @@ static void test_unicode_error(void **state)
     assert_int_equal(record_from_json(json, &back, &err), 0);
     assert_string_equal(back.error, rec.error);
     record_clear(&back);
-    free(json);
     assert_int_equal(record_from_json("[1]", &back, &err), -1);
     assert_string_equal(err.text, "invalid task record: not an object");
+    /* Listed by task: a record needs its task number. */
+    assert_int_equal(record_from_json_task(json, &back, &err), 0);
+    assert_int_equal(back.task, rec.task);
+    record_clear(&back);
+    assert_int_equal(record_from_json_task("{\"task\": -1}", &back, &err), -1);
+    assert_string_equal(err.text, "invalid task record: no task number");
+    assert_int_equal(record_from_json_task("{\"task\": \"3\"}", &back, &err),
+                     -1);
+    assert_int_equal(record_from_json_task("{\"exit_code\": 0}", &back, &err),
+                     -1);
+    assert_int_equal(record_from_json("{\"exit_code\": 0}", &back, &err), 0);
+    record_clear(&back);
+    free(json);
     /* A time written by another tool with fewer fraction digits: ".5" is
      * half a second, not 5 microseconds. */
     assert_int_equal(
