@@ -419,6 +419,18 @@ void coordinator_destroy(struct coordinator *co)
     copies_destroy(co->copies);
     results_drop(co);
     dispatch_free_all(co);
+    /* Left by a run torn down without coordinator_finish (a test's crash):
+     * their files stay where they are, for the next coordinator. */
+    while (co->jobs) {
+        struct job *job = co->jobs;
+        co->jobs = job->next_job;
+        job_free(job);
+    }
+    while (co->pending) {
+        struct pending *p = co->pending;
+        co->pending = p->next;
+        pending_free(p);
+    }
     intake_cache_destroy(co->looks);
     intake_announced_clear(&co->announced);
     /* Nothing left claimed: the journal has no more use. */
