@@ -124,8 +124,7 @@ AFTER=$(jobfile after "{\"name\": \"after\", \"after\": [\"$SLOW\"], \"shell\": 
 start_coordinator 2 --spool "$SPOOL"
 wait_until 30 status_has "$AFTER: waiting for $SLOW (running)" ||
     fail "status never showed the dependent job waiting"
-all="$COORD_PID $(descendants "$COORD_PID" | tr '\n' ' ')"
-for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
+crash_tree "$COORD_PID"
 wait "$COORD_PID" 2>/dev/null || true
 assert_state "$AFTER" cur
 run_until_empty 2 --spool "$SPOOL"

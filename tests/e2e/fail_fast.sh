@@ -169,8 +169,7 @@ wait_until 60 status_has "$C: stopped by fail_fast: task 0 failed" || {
     show_coordinator_log
     fail "status never showed $C stopping for fail_fast"
 }
-all="$COORD_PID $(descendants "$COORD_PID" | tr '\n' ' ')"
-for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
+crash_tree "$COORD_PID"
 wait "$COORD_PID" 2>/dev/null || true
 assert_state "$C" cur
 # Another job submitted meanwhile runs as usual.

@@ -89,6 +89,26 @@ kill_tree() {
     for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
 }
 
+# crash_tree PID: PID and its descendants die at one instant, as in a
+# machine crash: every one is stopped first (listed again until no new
+# one appears: a stopped process forks nothing), then all are SIGKILLed.
+# Killed one by one in list order instead, a task could die before its
+# rank and be reported as killed by a signal (a failure) by a coordinator
+# still alive.
+crash_tree() {
+    local pid=$1 all="" p more
+    while :; do
+        more=""
+        for p in $pid $(descendants "$pid"); do
+            case " $all " in *" $p "*) ;; *) more="$more $p" ;; esac
+        done
+        [ -z "$more" ] && break
+        for p in $more; do kill -STOP "$p" 2>/dev/null || true; done
+        all="$all $more"
+    done
+    for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
+}
+
 on_cleanup() {
     _CLEANUP_HOOKS+=("$*")
 }
