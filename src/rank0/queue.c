@@ -58,8 +58,9 @@ int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory,
         struct rank_slot *rs = &co->ranks[r];
         if (!rs->hello)
             all_known = false;
-        else if (!rs->bye && rs->slots > widest)
-            widest = rs->slots;
+        else if (!rs->bye && rs->slots > widest && rs->mem_total >= memory &&
+                 rs->gpus >= gpus)
+            widest = rs->slots; /* could host it, when free */
         if (!rs->hello || rs->bye || rs->slots == 0 || rs->owner_active ||
             rs->draining || rs->mem_reserved + memory > rs->mem_total ||
             rs->gpus_busy + gpus > rs->gpus)
@@ -72,10 +73,11 @@ int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory,
         if (rs->busy == 0 && (alone < 0 || rs->slots > co->ranks[alone].slots))
             alone = r;
     }
-    /* A task as wide as some rank waits for room there, rather than
-     * overload a narrower one; one wider than every rank still here (its
-     * job started before the wider ranks left: reject_impossible spares
-     * it) runs alone on the widest idle rank. */
+    /* A task as wide as some rank that has its memory and GPUs waits for
+     * room there, rather than overload a narrower one; one wider than
+     * every such rank still here (its job started before the wider ranks
+     * left, or they lack the memory or GPUs: reject_impossible looks at
+     * each need alone) runs alone on the widest idle rank that fits. */
     if (best >= 0 || cpus <= widest || !all_known)
         return best;
     return alone;

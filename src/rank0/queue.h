@@ -20,8 +20,9 @@ bool job_has_ready(const struct job *job, int64_t now);
 
 /* The rank with the most free slots that fit cpus (and whose memory and
  * GPUs fit), or -1 to wait. A task wider than a rank's slots never goes
- * there while some rank that said HELLO is wide enough, or some rank has
- * not said it yet; wider than every rank, it runs alone on an idle one. */
+ * there while some rank that said HELLO is wide enough and has the
+ * task's memory and GPUs, or some rank has not said it yet; wider than
+ * every such rank, it runs alone on an idle one. */
 int pick_rank(struct coordinator *co, unsigned cpus, uint64_t memory,
               unsigned gpus);
 

@@ -267,6 +267,17 @@ static void test_pick_rank_wider_than_rank(void **state)
     co->ranks[1].busy = 1;
     assert_int_equal(pick_rank(co, 8, 0, 0), -1);
     co_free(co);
+    /* A wide rank without the task's memory does not make it wait: the
+     * narrow rank with the memory takes it alone (it would wait forever,
+     * as no rank has both). */
+    co = co_new(2);
+    rank_hello(co, 0, 8, 16 * GiB, 0);
+    rank_hello(co, 1, 2, 64 * GiB, 0);
+    assert_int_equal(pick_rank(co, 8, 32 * GiB, 0), 1);
+    assert_int_equal(pick_rank(co, 8, 8 * GiB, 0), 0);
+    co->ranks[0].busy = 1;
+    assert_int_equal(pick_rank(co, 8, 8 * GiB, 0), -1);
+    co_free(co);
 }
 
 /* The backoff doubles per attempt after the first; an interrupted
