@@ -549,10 +549,10 @@ metrics-histogram-not-cumulative
 # ---- retries
 
 retries-one-short
-    file  src/rank0/results.c
+    file  src/rank0/queue.c
     tests ^(e2e-retries|unit-test_coordinator)$
-    from  (!ok && (int)d->failures + 1 <= job->spec->retries)
-    to    (!ok && (int)d->failures + 1 < job->spec->retries)
+    from  return (long long)failures <= (long long)job->spec->retries;
+    to    return (long long)failures < (long long)job->spec->retries;
     why   a task gets one retry fewer than "retries" says
 
 retry-backoff-not-doubled

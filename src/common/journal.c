@@ -441,9 +441,7 @@ static int replay_line(struct replay *rp, const char *line)
         if (a < JOURNAL_FAILED || a > JOURNAL_STOPPED || a == JOURNAL_RUNNING)
             return 0;
         return add_task(j, task, attempt, a,
-                        got == 5 && failures != FAILURES_UNKNOWN
-                            ? failures
-                            : FAILURES_UNKNOWN);
+                        got == 5 ? failures : FAILURES_UNKNOWN);
     default:
         return 0;
     }

@@ -121,7 +121,7 @@ static bool fresh_task_runs(struct job *job, uint64_t task, unsigned *attempt,
     case JOURNAL_STOPPED:
         return false;
     case JOURNAL_FAILED:
-        if ((int)rt->failures > job->spec->retries)
+        if (!retries_left(job, rt->failures))
             return false;
         break;
     default:
@@ -243,6 +243,11 @@ int retry_wait_ms(const struct coordinator *co, int64_t now)
         return -1;
     int64_t ms = (next - now + 999) / 1000;
     return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+bool retries_left(const struct job *job, unsigned failures)
+{
+    return (long long)failures <= (long long)job->spec->retries;
 }
 
 double queue_retry_delay(double backoff, unsigned failures, bool again)

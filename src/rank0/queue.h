@@ -54,6 +54,11 @@ void hold_back_jobs(struct coordinator *co);
 /* Milliseconds until the earliest due retry, or -1. */
 int retry_wait_ms(const struct coordinator *co, int64_t now);
 
+/* The one "retries" rule: a task that has failed `failures` times
+ * (interrupted attempts are no failures) runs again while failures is at
+ * most the job's "retries". */
+bool retries_left(const struct job *job, unsigned failures);
+
 /* Seconds before the next attempt of a task that failed `failures` times
  * (1 first; interrupted attempts do not count): the job's retry_backoff,
  * doubled for each failure after the first; 0 with again (it was

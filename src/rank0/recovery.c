@@ -13,6 +13,7 @@
 #include "journal.h"
 #include "runopts.h"
 #include "outdir.h"
+#include "queue.h"
 #include "statusfile.h"
 #include "util.h"
 
@@ -41,8 +42,7 @@ static bool replay_fail_fast(const struct job *job, const struct replay_job *rj,
     }
     for (size_t i = 0; job->spec->fail_fast && i < job->nreplay; i++) {
         const struct replay_task *rt = &job->replay[i];
-        if (rt->state == JOURNAL_FAILED &&
-            (int)rt->failures > job->spec->retries) {
+        if (rt->state == JOURNAL_FAILED && !retries_left(job, rt->failures)) {
             *task = rt->task;
             return true;
         }
@@ -76,7 +76,7 @@ void adopt_replay(struct coordinator *co, struct job *job,
         } else if (rt->state == JOURNAL_CANCELLED) {
             job->cancelled = true;
         } else if (rt->state == JOURNAL_FAILED &&
-                   ((int)rt->failures > job->spec->retries || stopped)) {
+                   (!retries_left(job, rt->failures) || stopped)) {
             job->failed++;
             co->tasks_failed++;
         }

@@ -148,7 +148,7 @@ static void end_attempt(struct coordinator *co, struct ended *e)
     /* Before this turn dispatches again (process_ended): the failure of
      * a fail_fast job's task that will not be retried stops the job. */
     if (state == JOURNAL_FAILED && d->job->spec->fail_fast &&
-        (int)d->failures + 1 > d->job->spec->retries)
+        !retries_left(d->job, d->failures + 1))
         fail_fast_stop(co, d->job, d->task);
     if (co->ended_tail)
         co->ended_tail->next = e;
@@ -361,7 +361,7 @@ static void after_attempt(struct coordinator *co, struct dispatch *d,
         /* Ended because we are stopping: not the task's failure, and not
          * retried here. The job stays unfinished (see release_jobs). */
     } else if (!job->ff_stopped &&
-               (again || (!ok && (int)d->failures + 1 <= job->spec->retries))) {
+               (again || (!ok && retries_left(job, d->failures + 1)))) {
         unsigned failures = d->failures + (again ? 0 : 1);
         if (queue_retry(job, d->task, d->attempt, failures, &d->cmd, &d->place,
                         util_mono_us(), again) < 0) {
